@@ -1,0 +1,2 @@
+/* mod_prep.c */
+typedef int prep_placeholder_t;

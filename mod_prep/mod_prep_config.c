@@ -1,0 +1,2 @@
+/* mod_prep_config.c */
+typedef int prep_placeholder_t;

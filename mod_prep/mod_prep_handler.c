@@ -1,0 +1,2 @@
+/* mod_prep_handler.c */
+typedef int prep_placeholder_t;

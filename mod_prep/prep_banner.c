@@ -1,0 +1,2 @@
+/* prep_banner.c */
+typedef int prep_placeholder_t;

@@ -1,0 +1,2 @@
+/* prep_cortetime.c */
+typedef int prep_placeholder_t;

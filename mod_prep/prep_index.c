@@ -1,0 +1,2 @@
+/* prep_index.c */
+typedef int prep_placeholder_t;

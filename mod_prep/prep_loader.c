@@ -1,0 +1,2 @@
+/* prep_loader.c */
+typedef int prep_placeholder_t;

@@ -1,0 +1,2 @@
+/* prep_mime.c */
+typedef int prep_placeholder_t;

@@ -1,0 +1,2 @@
+/* prep_package.c */
+typedef int prep_placeholder_t;

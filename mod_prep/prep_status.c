@@ -1,0 +1,2 @@
+/* prep_status.c */
+typedef int prep_placeholder_t;

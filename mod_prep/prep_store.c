@@ -1,0 +1,2 @@
+/* prep_store.c */
+typedef int prep_placeholder_t;

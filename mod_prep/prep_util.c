@@ -1,0 +1,2 @@
+/* prep_util.c */
+typedef int prep_placeholder_t;

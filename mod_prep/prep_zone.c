@@ -1,0 +1,2 @@
+/* prep_zone.c */
+typedef int prep_placeholder_t;

@@ -1,0 +1,2 @@
+/* prepctl.c placeholder */
+int main(void) { return 0; }

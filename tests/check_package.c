@@ -1,0 +1,7 @@
+/* check_package.c — unit tests (placeholder until written). */
+#include "test_prep.h"
+
+Suite *suite_package(void)
+{
+    return suite_create("package");
+}

@@ -1,0 +1,26 @@
+/* test_main.c — runs every suite of the core library's unit tests. */
+#include <stdlib.h>
+#include <locale.h>
+#include <apr_general.h>
+#include "test_prep.h"
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    setlocale(LC_CTYPE, "C.UTF-8");
+    apr_initialize();
+    sr = srunner_create(suite_util());
+    srunner_add_suite(sr, suite_cortetime());
+    srunner_add_suite(sr, suite_banner());
+    srunner_add_suite(sr, suite_package());
+    srunner_add_suite(sr, suite_index());
+    srunner_add_suite(sr, suite_store());
+    srunner_add_suite(sr, suite_loader());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,15 @@
+/* test_prep.h — the suites of the core library's unit tests. */
+#ifndef TEST_PREP_H
+#define TEST_PREP_H
+
+#include <check.h>
+
+Suite *suite_util(void);
+Suite *suite_cortetime(void);
+Suite *suite_banner(void);
+Suite *suite_package(void);
+Suite *suite_index(void);
+Suite *suite_store(void);
+Suite *suite_loader(void);
+
+#endif
