@@ -1,2 +1,112 @@
-/* mod_prep.c */
-typedef int prep_placeholder_t;
+/* mod_prep.c — the module's hooks: the feed registry's life per
+ * configuration, the shared memory that tells children which corte each
+ * feed serves, the intake process, and the two handlers. */
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "http_request.h"
+#include "http_core.h"
+#include "http_main.h"
+#include "mpm_common.h"
+
+#include "mod_prep.h"
+
+static int prep_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    prep_registry = apr_pcalloc(pconf, sizeof(*prep_registry));
+    prep_registry->feeds = apr_array_make(pconf, 4, sizeof(prep_feed_rt_t *));
+    prep_registry->templates = apr_array_make(pconf, 2, sizeof(char *));
+    prep_registry->serves = apr_array_make(pconf, 4, sizeof(char *));
+    return OK;
+}
+
+static int prep_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    return prep_check_feeds(ptemp, s);
+}
+
+static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    int i, n = prep_registry->feeds->nelts;
+    prep_feed_shm_t *slots;
+    apr_status_t rv;
+
+    /* The first of the two startup passes only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG ||
+        n == 0) {
+        return OK;
+    }
+    rv = apr_shm_create(&prep_registry->shm, n * sizeof(prep_feed_shm_t),
+                        NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10602)
+                     "cannot create shared memory for %d feeds", n);
+        return !OK;
+    }
+    slots = apr_shm_baseaddr_get(prep_registry->shm);
+    memset(slots, 0, n * sizeof(prep_feed_shm_t));
+    for (i = 0; i < n; i++) {
+        prep_feed_rt_t *f =
+            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
+        const char *id = NULL;
+
+        f->shm = &slots[i];
+        /* Serve the last published corte at once, before any new package:
+         * after a graceful restart, a stop and start, or a reboot. */
+        if (prep_store_current(&id, f->conf.store, ptemp) == APR_SUCCESS &&
+            id) {
+            prep_shm_publish(f->shm, id);
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10603)
+                         "feed %s: serving corte %s", f->conf.name, id);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10604)
+                         "feed %s: no corte yet; waiting for a package in %s",
+                         f->conf.name, f->conf.incoming);
+        }
+    }
+    rv = prep_intake_start(pconf, s);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10605)
+                     "cannot start the intake process");
+        return !OK;
+    }
+    return OK;
+}
+
+static void prep_child_init(apr_pool_t *p, server_rec *s)
+{
+    int i;
+
+    for (i = 0; i < prep_registry->feeds->nelts; i++) {
+        prep_feed_rt_t *f =
+            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
+        apr_thread_mutex_create(&f->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+        f->attached = NULL;
+        f->attached_seq = 0;
+    }
+}
+
+static void prep_register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(prep_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(prep_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(prep_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(prep_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(prep_intake_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(prep_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(prep_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(prep) = {
+    STANDARD20_MODULE_STUFF,
+    prep_create_dir_conf, /* per-directory config */
+    prep_merge_dir_conf,  /* merge per-directory */
+    NULL,                 /* per-server config */
+    NULL,                 /* merge per-server */
+    prep_cmds,            /* directives */
+    prep_register_hooks   /* hooks */
+};

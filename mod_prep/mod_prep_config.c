@@ -1,2 +1,594 @@
-/* mod_prep_config.c */
-typedef int prep_placeholder_t;
+/* mod_prep_config.c — the directives of mod_prep: <PrepFeed> containers in
+ * the server configuration, PrepServe and friends per <Location>, and the
+ * checks that make a wrong configuration fail `apachectl configtest`. */
+#include "httpd.h"
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "http_log.h"
+#include "unixd.h"
+
+#include "mod_prep.h"
+
+APLOG_USE_MODULE(prep);
+
+prep_registry_t *prep_registry;
+
+/* The feed whose <PrepFeed> section is being read. */
+static prep_feed_rt_t *feed_in_section;
+
+prep_feed_rt_t *prep_feed_find(const char *name)
+{
+    int i;
+
+    if (!prep_registry || !name) {
+        return NULL;
+    }
+    for (i = 0; i < prep_registry->feeds->nelts; i++) {
+        prep_feed_rt_t *f = APR_ARRAY_IDX(prep_registry->feeds, i,
+                                          prep_feed_rt_t *);
+        if (!strcmp(f->conf.name, name)) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static const char *where(cmd_parms *cmd)
+{
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                        cmd->directive->line_num);
+}
+
+/* Directives that only make sense inside <PrepFeed>. */
+static const char *in_feed(cmd_parms *cmd, prep_feed_rt_t **f)
+{
+    *f = feed_in_section;
+    if (!feed_in_section) {
+        return apr_psprintf(cmd->pool, "%s is only allowed inside <PrepFeed>",
+                            cmd->cmd->name);
+    }
+    return NULL;
+}
+
+static const char *with_name(cmd_parms *cmd, const char *err)
+{
+    return err ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err) : NULL;
+}
+
+static int valid_feed_name(const char *name)
+{
+    if (!*name) {
+        return 0;
+    }
+    for (; *name; name++) {
+        if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
+                                    const char *arg)
+{
+    const char *err, *endp = ap_strrchr_c(arg, '>');
+    char *name;
+    prep_feed_rt_t *f;
+
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    if (!endp) {
+        return "<PrepFeed> is missing its closing '>'";
+    }
+    name = apr_pstrndup(cmd->pool, arg, endp - arg);
+    name = ap_getword_conf(cmd->pool, (const char **)&name);
+    if (!valid_feed_name(name)) {
+        return apr_psprintf(cmd->pool,
+                            "<PrepFeed %s>: a feed name is made of letters, "
+                            "digits, '_' and '-'",
+                            name);
+    }
+    if (prep_feed_find(name)) {
+        return apr_psprintf(cmd->pool, "<PrepFeed %s> is defined twice", name);
+    }
+    f = apr_pcalloc(cmd->pool, sizeof(*f));
+    prep_feed_defaults(&f->conf, cmd->pool);
+    f->conf.name = name;
+    f->defined_at = where(cmd);
+    f->slot = prep_registry->feeds->nelts;
+
+    feed_in_section = f;
+    err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+    feed_in_section = NULL;
+    if (err) {
+        return err;
+    }
+    if (!f->conf.incoming) {
+        return apr_psprintf(cmd->pool,
+                            "<PrepFeed %s>: PrepIncoming is required "
+                            "(the directory where packages arrive)",
+                            name);
+    }
+    if (!f->conf.store) {
+        return apr_psprintf(cmd->pool,
+                            "<PrepFeed %s>: PrepStore is required "
+                            "(the directory where cortes are kept)",
+                            name);
+    }
+    APR_ARRAY_PUSH(prep_registry->feeds, prep_feed_rt_t *) = f;
+    return NULL;
+}
+
+static const char *cmd_dir(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f), *path;
+
+    if (err) {
+        return err;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: invalid path \"%s\"",
+                            cmd->cmd->name, arg);
+    }
+    if (cmd->info) {
+        f->conf.store = path;
+    }
+    else {
+        f->conf.incoming = path;
+    }
+    return NULL;
+}
+
+static const char *cmd_settle(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    if (cmd->info) {
+        return with_name(cmd, prep_parse_duration(&f->conf.interval, arg));
+    }
+    return with_name(cmd, prep_parse_duration(&f->conf.settle, arg));
+}
+
+static const char *cmd_corte_time(cmd_parms *cmd, void *mconfig,
+                                  const char *args)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f), *w;
+    apr_array_header_t *argv = apr_array_make(cmd->pool, 4, sizeof(char *));
+
+    if (err) {
+        return err;
+    }
+    while (*(w = ap_getword_conf(cmd->pool, &args))) {
+        APR_ARRAY_PUSH(argv, const char *) = w;
+    }
+    return with_name(cmd, prep_corte_spec_parse(
+                              &f->conf.corte, argv->nelts,
+                              (const char *const *)argv->elts, cmd->pool));
+}
+
+static const char *cmd_zone(cmd_parms *cmd, void *mconfig, const char *offset,
+                            const char *name)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    return with_name(cmd, prep_zone_parse(&f->conf.zone, offset,
+                                          name ? name : f->conf.zone.name,
+                                          cmd->pool));
+}
+
+static const char *cmd_publish_from(cmd_parms *cmd, void *mconfig,
+                                    const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "none")) {
+        f->conf.publish_from = 0;
+        return NULL;
+    }
+    return with_name(cmd, prep_parse_iso_time(&f->conf.publish_from, arg));
+}
+
+static const char *cmd_verify(cmd_parms *cmd, void *mconfig, const char *mode,
+                              const char *key)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(mode, "none") && !key) {
+        f->conf.verify = PREP_VERIFY_NONE;
+    }
+    else if (!strcasecmp(mode, "sha256") && !key) {
+        f->conf.verify = PREP_VERIFY_SHA256;
+    }
+    else if (!strcasecmp(mode, "signature") && key) {
+        f->conf.verify = PREP_VERIFY_SIGNATURE;
+        f->conf.verify_key = ap_server_root_relative(cmd->pool, key);
+    }
+    else {
+        return "PrepVerify: use none, sha256, or signature PUBKEY.pem";
+    }
+    return NULL;
+}
+
+static const char *cmd_limits(cmd_parms *cmd, void *mconfig, const char *word)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    return with_name(cmd, prep_limits_parse(&f->conf.limits, word, cmd->pool));
+}
+
+static const char *parse_count(cmd_parms *cmd, const char *arg, int min,
+                               int *out)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (!*arg || *end || n < min || n > 100000) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a number >= %d",
+                            cmd->cmd->name, arg, min);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
+static const char *cmd_keep(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    return parse_count(cmd, arg, 1, &f->conf.keep);
+}
+
+static const char *cmd_strip(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "auto")) {
+        f->conf.strip = -1;
+        return NULL;
+    }
+    return parse_count(cmd, arg, 0, &f->conf.strip);
+}
+
+static const char *cmd_compress(cmd_parms *cmd, void *mconfig,
+                                const char *arg)
+{
+    static const ap_directive_t *seen;
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    /* The words of one PrepCompress line replace the default list. */
+    if (seen != cmd->directive) {
+        seen = cmd->directive;
+        f->conf.compress = 0;
+    }
+    if (!strcasecmp(arg, "gzip")) {
+        f->conf.compress |= 1u << PREP_ENC_GZIP;
+    }
+    else if (!strcasecmp(arg, "br")) {
+        f->conf.compress |= 1u << PREP_ENC_BR;
+    }
+    else if (strcasecmp(arg, "none")) {
+        return "PrepCompress: use gzip, br or none";
+    }
+    return NULL;
+}
+
+/* --- per directory ------------------------------------------------- */
+
+void *prep_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    prep_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+    apr_size_t len;
+
+    if (dir) {
+        len = strlen(dir);
+        while (len > 0 && dir[len - 1] == '/') {
+            len--;
+        }
+        d->base = apr_pstrndup(p, dir, len);
+    }
+    d->banner_slot = -1;
+    d->ignore_embargo = -1;
+    d->cache_rules = apr_array_make(p, 2, sizeof(prep_cache_rule_t));
+    return d;
+}
+
+void *prep_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    prep_dir_conf_t *base = basev, *add = addv;
+    prep_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->base = add->base ? add->base : base->base;
+    d->serve = add->serve ? add->serve : base->serve;
+    d->banner_slot =
+        add->banner_slot != -1 ? add->banner_slot : base->banner_slot;
+    d->frame_ancestors =
+        add->frame_ancestors ? add->frame_ancestors : base->frame_ancestors;
+    d->ignore_embargo =
+        add->ignore_embargo != -1 ? add->ignore_embargo : base->ignore_embargo;
+    /* The more specific section's rules are tried first. */
+    d->cache_rules = apr_array_append(p, add->cache_rules, base->cache_rules);
+    return d;
+}
+
+static const char *cmd_serve(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_dir_conf_t *d = mconfig;
+
+    if (!valid_feed_name(arg)) {
+        return apr_psprintf(cmd->pool, "PrepServe: \"%s\" is not a feed name",
+                            arg);
+    }
+    d->serve = arg;
+    /* The feed may be defined further down; checked once all is read. */
+    APR_ARRAY_PUSH(prep_registry->serves, const char *) =
+        apr_psprintf(cmd->pool, "%s\t%s", arg, where(cmd));
+    return NULL;
+}
+
+static const char *cmd_banner(cmd_parms *cmd, void *mconfig, int on)
+{
+    prep_dir_conf_t *d = mconfig;
+
+    d->banner_slot = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *cmd_banner_template(cmd_parms *cmd, void *mconfig,
+                                       const char *arg)
+{
+    prep_dir_conf_t *d = mconfig;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_file_t *fp;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    apr_size_t len;
+    char *text;
+    int i;
+
+    if (!path || (rv = apr_file_open(&fp, path, APR_FOPEN_READ, 0,
+                                     cmd->pool)) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "PrepBannerTemplate: cannot read %s",
+                            arg);
+    }
+    if (apr_file_info_get(&fi, APR_FINFO_SIZE, fp) != APR_SUCCESS ||
+        fi.size > 65536) {
+        apr_file_close(fp);
+        return apr_psprintf(cmd->pool,
+                            "PrepBannerTemplate: %s is larger than 64 KB",
+                            arg);
+    }
+    len = (apr_size_t)fi.size;
+    text = apr_palloc(cmd->pool, len + 1);
+    rv = apr_file_read_full(fp, text, len, &len);
+    apr_file_close(fp);
+    if (rv != APR_SUCCESS && len != (apr_size_t)fi.size) {
+        return apr_psprintf(cmd->pool, "PrepBannerTemplate: cannot read %s",
+                            arg);
+    }
+    text[len] = '\0';
+    for (i = 0; i < prep_registry->templates->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(prep_registry->templates, i, const char *),
+                    text)) {
+            break;
+        }
+    }
+    if (i == prep_registry->templates->nelts) {
+        APR_ARRAY_PUSH(prep_registry->templates, const char *) = text;
+    }
+    d->banner_slot = 2 + i;
+    return NULL;
+}
+
+static const char *cmd_cache_control(cmd_parms *cmd, void *mconfig,
+                                     const char *glob, const char *value)
+{
+    prep_dir_conf_t *d = mconfig;
+    prep_cache_rule_t *rule = apr_array_push(d->cache_rules);
+
+    rule->glob = glob[0] == '/' ? glob + 1 : glob;
+    rule->value = value;
+    return NULL;
+}
+
+static const char *cmd_frame_ancestors(cmd_parms *cmd, void *mconfig,
+                                       const char *args)
+{
+    prep_dir_conf_t *d = mconfig;
+
+    if (strchr(args, ';') || strchr(args, ',') || strchr(args, '\n')) {
+        return "PrepFrameAncestors: sources are separated by spaces only";
+    }
+    d->frame_ancestors = apr_pstrdup(cmd->pool, args);
+    return NULL;
+}
+
+static const char *cmd_ignore_embargo(cmd_parms *cmd, void *mconfig, int on)
+{
+    prep_dir_conf_t *d = mconfig;
+
+    d->ignore_embargo = on;
+    return NULL;
+}
+
+const command_rec prep_cmds[] = {
+    AP_INIT_RAW_ARGS("<PrepFeed", cmd_feed_section, NULL, RSRC_CONF,
+                     "a feed: where its packages arrive and its cortes live"),
+    AP_INIT_TAKE1("PrepIncoming", cmd_dir, NULL, RSRC_CONF,
+                  "directory where packages arrive"),
+    AP_INIT_TAKE1("PrepStore", cmd_dir, (void *)1, RSRC_CONF,
+                  "directory where cortes are kept (owned by the User)"),
+    AP_INIT_TAKE1("PrepSettleTime", cmd_settle, NULL, RSRC_CONF,
+                  "how long a package must be unchanged before it is read"),
+    AP_INIT_TAKE1("PrepUpdateInterval", cmd_settle, (void *)1, RSRC_CONF,
+                  "expected time between cortes; stale after three"),
+    AP_INIT_RAW_ARGS("PrepCorteTime", cmd_corte_time, NULL, RSRC_CONF,
+                     "json FILE POINTER | csv FILE LINE | filename REGEX | "
+                     "mtime"),
+    AP_INIT_TAKE12("PrepTimeZone", cmd_zone, NULL, RSRC_CONF,
+                   "offset and name of the zone times are shown in"),
+    AP_INIT_TAKE1("PrepPublishFrom", cmd_publish_from, NULL, RSRC_CONF,
+                  "ISO-8601 time before which nothing is served"),
+    AP_INIT_TAKE12("PrepVerify", cmd_verify, NULL, RSRC_CONF,
+                   "none | sha256 | signature PUBKEY.pem"),
+    AP_INIT_ITERATE("PrepLimits", cmd_limits, NULL, RSRC_CONF,
+                    "files=N bytes=SIZE file=SIZE ratio=N depth=N"),
+    AP_INIT_TAKE1("PrepKeep", cmd_keep, NULL, RSRC_CONF,
+                  "how many cortes are kept"),
+    AP_INIT_TAKE1("PrepStripComponents", cmd_strip, NULL, RSRC_CONF,
+                  "auto | number of leading path components to remove"),
+    AP_INIT_ITERATE("PrepCompress", cmd_compress, NULL, RSRC_CONF,
+                    "precompressed variants: gzip br | none"),
+    AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
+                  "the feed served below this location"),
+    AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,
+                 "insert the corte banner into HTML"),
+    AP_INIT_TAKE1("PrepBannerTemplate", cmd_banner_template, NULL,
+                  ACCESS_CONF,
+                  "file with the banner's HTML ({{fecha}} {{hora}} {{zona}} "
+                  "{{iso}})"),
+    AP_INIT_TAKE2("PrepCacheControl", cmd_cache_control, NULL,
+                  ACCESS_CONF,
+                  "GLOB VALUE: Cache-Control for matching paths"),
+    AP_INIT_RAW_ARGS("PrepFrameAncestors", cmd_frame_ancestors, NULL,
+                     ACCESS_CONF,
+                     "CSP frame-ancestors sources"),
+    AP_INIT_FLAG("PrepIgnoreEmbargo", cmd_ignore_embargo, NULL,
+                 ACCESS_CONF,
+                 "serve before PrepPublishFrom (for a protected preview)"),
+    {NULL}};
+
+/* --- checks once everything is read -------------------------------- */
+
+/* Whether the User httpd's children run as may create files in dir. */
+static const char *check_writable(apr_pool_t *p, const char *what,
+                                  const char *feed, const char *dir)
+{
+    struct stat st;
+    int ok;
+
+    if (stat(dir, &st) != 0) {
+        return apr_psprintf(p, "<PrepFeed %s>: %s %s does not exist", feed,
+                            what, dir);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return apr_psprintf(p, "<PrepFeed %s>: %s %s is not a directory",
+                            feed, what, dir);
+    }
+    if (geteuid() != 0) {
+        ok = access(dir, W_OK | X_OK) == 0;
+    }
+    else if (st.st_uid == ap_unixd_config.user_id) {
+        ok = (st.st_mode & S_IWUSR) && (st.st_mode & S_IXUSR);
+    }
+    else if (st.st_gid == ap_unixd_config.group_id) {
+        ok = (st.st_mode & S_IWGRP) && (st.st_mode & S_IXGRP);
+    }
+    else {
+        ok = (st.st_mode & S_IWOTH) && (st.st_mode & S_IXOTH);
+    }
+    if (!ok) {
+        return apr_psprintf(p,
+                            "<PrepFeed %s>: %s %s is not writable by the "
+                            "server's User %s",
+                            feed, what, dir,
+                            ap_unixd_config.user_name
+                                ? ap_unixd_config.user_name
+                                : "(current user)");
+    }
+    return NULL;
+}
+
+int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
+{
+    const char *err = NULL;
+    int i, j;
+
+    for (i = 0; i < prep_registry->serves->nelts && !err; i++) {
+        const char *entry =
+            APR_ARRAY_IDX(prep_registry->serves, i, const char *);
+        const char *tab = strchr(entry, '\t');
+        const char *name = apr_pstrndup(ptemp, entry, tab - entry);
+
+        if (!prep_feed_find(name)) {
+            err = apr_psprintf(ptemp,
+                               "PrepServe %s (%s): no <PrepFeed %s> is "
+                               "defined",
+                               name, tab + 1, name);
+        }
+    }
+    for (i = 0; i < prep_registry->feeds->nelts && !err; i++) {
+        prep_feed_rt_t *f =
+            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
+
+        err = check_writable(ptemp, "PrepStore", f->conf.name, f->conf.store);
+        if (!err) {
+            err = check_writable(ptemp, "PrepIncoming", f->conf.name,
+                                 f->conf.incoming);
+        }
+        for (j = 0; j < i && !err; j++) {
+            prep_feed_rt_t *o =
+                APR_ARRAY_IDX(prep_registry->feeds, j, prep_feed_rt_t *);
+            if (!strcmp(o->conf.store, f->conf.store) ||
+                !strcmp(o->conf.incoming, f->conf.incoming)) {
+                err = apr_psprintf(ptemp,
+                                   "<PrepFeed %s>: shares its PrepStore or "
+                                   "PrepIncoming with <PrepFeed %s>",
+                                   f->conf.name, o->conf.name);
+            }
+        }
+        /* Banner slot n is banners[n - 1]; slot 1 is the default banner. */
+        if (!err) {
+            apr_array_header_t *b = apr_array_make(
+                ptemp, 1 + prep_registry->templates->nelts, sizeof(char *));
+            APR_ARRAY_PUSH(b, const char *) = NULL;
+            for (j = 0; j < prep_registry->templates->nelts; j++) {
+                APR_ARRAY_PUSH(b, const char *) = APR_ARRAY_IDX(
+                    prep_registry->templates, j, const char *);
+            }
+            f->conf.banners = apr_array_copy(prep_registry->feeds->pool, b);
+        }
+    }
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10601) "%s", err);
+        return !OK;
+    }
+    return OK;
+}

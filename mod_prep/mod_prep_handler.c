@@ -1,2 +1,370 @@
-/* mod_prep_handler.c */
-typedef int prep_placeholder_t;
+/* mod_prep_handler.c — answers a request below a `SetHandler prep`
+ * Location from the feed's current corte: one lookup in the shared index,
+ * headers from what the loader precomputed, the bytes straight from the
+ * corte's pack file.  No stat, open or directory walk per request. */
+#include "httpd.h"
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "apr_strings.h"
+#include "apr_atomic.h"
+#include "apr_fnmatch.h"
+#include "apr_buckets.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+#include "util_filter.h"
+
+#include "mod_prep.h"
+
+APLOG_USE_MODULE(prep);
+
+/* --- the child's attached cortes ----------------------------------- */
+
+static apr_status_t close_pack(void *data)
+{
+    prep_attached_t *a = data;
+
+    if (a->pack_fd >= 0) {
+        close(a->pack_fd);
+        a->pack_fd = -1;
+    }
+    return APR_SUCCESS;
+}
+
+static prep_attached_t *attach(prep_feed_rt_t *f, const char *id,
+                               server_rec *s)
+{
+    apr_pool_t *p;
+    prep_attached_t *a;
+    const char *dir, *what;
+    apr_status_t rv;
+
+    apr_pool_create(&p, NULL);
+    a = apr_pcalloc(p, sizeof(*a));
+    a->pool = p;
+    a->pack_fd = -1;
+    apr_cpystrn(a->id, id, sizeof(a->id));
+    dir = prep_store_corte_dir(p, f->conf.store, id);
+    what = PREP_INDEX_FILE;
+    rv = prep_index_open(&a->index, apr_pstrcat(p, dir, "/", what, NULL), p);
+    if (rv == APR_SUCCESS) {
+        what = PREP_CORTE_FILE;
+        rv = prep_store_read_corte(&a->corte, dir, p);
+    }
+    if (rv == APR_SUCCESS) {
+        what = PREP_PACK_FILE;
+        a->pack_fd = open(apr_pstrcat(p, dir, "/", what, NULL),
+                          O_RDONLY | O_CLOEXEC);
+        rv = a->pack_fd < 0 ? errno : APR_SUCCESS;
+        apr_pool_cleanup_register(p, a, close_pack, apr_pool_cleanup_null);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10620)
+                     "feed %s: cannot open corte %s (%s/%s); still serving "
+                     "the previous one",
+                     f->conf.name, id, dir, what);
+        apr_pool_destroy(p);
+        return NULL;
+    }
+    a->corte_iso = prep_time_iso(p, a->corte->time, &f->conf.zone);
+    a->corte_mtime = a->corte->loaded_at;
+    return a;
+}
+
+typedef struct corte_ref {
+    prep_feed_rt_t *feed;
+    prep_attached_t *attached;
+} corte_ref_t;
+
+static apr_status_t corte_release(void *data)
+{
+    corte_ref_t *ref = data;
+    prep_attached_t *a = ref->attached;
+    int destroy;
+
+    apr_thread_mutex_lock(ref->feed->mutex);
+    destroy = --a->refs == 0 && a->retired;
+    apr_thread_mutex_unlock(ref->feed->mutex);
+    if (destroy) {
+        apr_pool_destroy(a->pool);
+    }
+    return APR_SUCCESS;
+}
+
+prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r)
+{
+    prep_attached_t *a, *old = NULL;
+    corte_ref_t *ref;
+    char id[PREP_ID_MAX];
+    apr_uint32_t seq = apr_atomic_read32(&f->shm->seq);
+
+    apr_thread_mutex_lock(f->mutex);
+    if (seq != f->attached_seq || !f->attached) {
+        seq = prep_shm_read(f->shm, id);
+        if (!f->attached || strcmp(f->attached->id, id)) {
+            a = id[0] ? attach(f, id, r->server) : NULL;
+            if (a || !id[0]) {
+                old = f->attached;
+                f->attached = a;
+            }
+        }
+        f->attached_seq = seq;
+    }
+    if (old) {
+        old->retired = 1;
+        if (old->refs == 0) {
+            apr_pool_destroy(old->pool);
+        }
+    }
+    a = f->attached;
+    if (a) {
+        a->refs++;
+    }
+    apr_thread_mutex_unlock(f->mutex);
+    if (a) {
+        ref = apr_palloc(r->pool, sizeof(*ref));
+        ref->feed = f;
+        ref->attached = a;
+        apr_pool_cleanup_register(r->pool, ref, corte_release,
+                                  apr_pool_cleanup_null);
+    }
+    return a;
+}
+
+/* --- answers that are not a file ----------------------------------- */
+
+/* "02/06/2024 20:00" from "2024-06-02T20:00:00-06:00". */
+static const char *fecha_hora(apr_pool_t *p, const char *iso)
+{
+    return apr_psprintf(p, "%.2s/%.2s/%.4s a las %.5s", iso + 8, iso + 5, iso,
+                        iso + 11);
+}
+
+static int send_unavailable(request_rec *r, const char *title,
+                            const char *text, apr_int64_t retry_after)
+{
+    r->status = HTTP_SERVICE_UNAVAILABLE;
+    apr_table_setn(r->headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, retry_after));
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_rprintf(r,
+               "<!DOCTYPE html>\n<html lang=\"es\"><head><meta "
+               "charset=\"utf-8\"><title>%s</title></head>\n<body><h1>%s</h1>"
+               "<p>%s</p></body></html>\n",
+               title, title, text);
+    return OK;
+}
+
+static int send_embargo(request_rec *r, prep_feed_rt_t *f, apr_time_t now)
+{
+    const prep_feed_t *c = &f->conf;
+    const char *iso = prep_time_iso(r->pool, c->publish_from, &c->zone);
+
+    return send_unavailable(
+        r, "Resultados preliminares aún no publicados",
+        apr_psprintf(r->pool,
+                     "La publicación de los resultados comienza el %s "
+                     "(%s, UTC%s).",
+                     fecha_hora(r->pool, iso), ap_escape_html(r->pool, c->zone.name),
+                     prep_zone_offset_text(r->pool, &c->zone)),
+        apr_time_sec(c->publish_from - now) + 1);
+}
+
+static int redirect_to_dir(request_rec *r)
+{
+    const char *uri = ap_os_escape_path(r->pool, r->uri, 1);
+
+    uri = apr_pstrcat(r->pool, uri, "/", r->args ? "?" : "",
+                      r->args ? r->args : "", NULL);
+    apr_table_setn(r->headers_out, "Location",
+                   ap_construct_url(r->pool, uri, r));
+    return HTTP_MOVED_PERMANENTLY;
+}
+
+/* The path inside the corte, or NULL when the URL cannot name one:
+ * "." and ".." components, and names starting with "." (never served). */
+static const char *corte_path(request_rec *r, const prep_dir_conf_t *d,
+                              int *is_root)
+{
+    const char *rel = r->uri, *c;
+    apr_size_t blen = d->base ? strlen(d->base) : 0;
+
+    if (blen && !strncmp(rel, d->base, blen)) {
+        rel += blen;
+    }
+    *is_root = (*rel == '\0');
+    if (*rel != '/') {
+        return NULL;
+    }
+    rel++;
+    for (c = rel; *c; c++) {
+        if ((c == rel || c[-1] == '/') && (*c == '.' || *c == '/')) {
+            return NULL;
+        }
+        if (*c == '\\') {
+            return NULL;
+        }
+    }
+    if (*rel == '\0' || rel[strlen(rel) - 1] == '/') {
+        rel = apr_pstrcat(r->pool, rel, "index.html", NULL);
+    }
+    return rel;
+}
+
+/* --- the file ------------------------------------------------------ */
+
+static const char *cache_control(const prep_dir_conf_t *d, const char *path,
+                                 apr_uint32_t flags)
+{
+    int i;
+
+    for (i = 0; i < d->cache_rules->nelts; i++) {
+        const prep_cache_rule_t *rule =
+            &APR_ARRAY_IDX(d->cache_rules, i, prep_cache_rule_t);
+        if (apr_fnmatch(rule->glob, path, APR_FNM_PATHNAME) == APR_SUCCESS) {
+            return rule->value;
+        }
+    }
+    return (flags & PREP_F_NO_STORE) ? "no-cache, no-store, must-revalidate"
+                                     : "public, no-cache";
+}
+
+static const prep_rep_t *choose_rep(const prep_attached_t *a,
+                                    const prep_index_entry_t *e,
+                                    const prep_dir_conf_t *d)
+{
+    const prep_rep_t *rep = NULL;
+    int slot = d->banner_slot < 0 ? 1 : d->banner_slot;
+
+    if (prep_index_entry_flags(e) & PREP_F_HTML) {
+        if (slot > 0) {
+            rep = prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY);
+        }
+        if (!rep && slot > 1) {
+            /* a template added after this corte was loaded */
+            rep = prep_index_entry_rep(a->index, e, 1, PREP_ENC_IDENTITY);
+        }
+    }
+    return rep ? rep : prep_index_entry_rep(a->index, e, 0, PREP_ENC_IDENTITY);
+}
+
+static void set_headers(request_rec *r, const prep_dir_conf_t *d,
+                        const prep_attached_t *a, const char *path,
+                        const prep_index_entry_t *e, const prep_rep_t *rep)
+{
+    apr_table_t *h = r->headers_out;
+    apr_uint32_t flags = prep_index_entry_flags(e);
+
+    ap_set_content_type(r, prep_index_entry_type(a->index, e));
+    apr_table_setn(h, "ETag", apr_pstrdup(r->pool, rep->etag));
+    r->mtime = rep->banner ? a->corte_mtime : prep_index_entry_mtime(e);
+    ap_set_last_modified(r);
+    apr_table_setn(h, "Cache-Control", cache_control(d, path, flags));
+    apr_table_setn(h, "X-PREP-Corte", a->corte_iso);
+    apr_table_setn(h, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(h, "Referrer-Policy", "strict-origin-when-cross-origin");
+    apr_table_setn(h, "Content-Security-Policy",
+                   apr_pstrcat(r->pool, "frame-ancestors ",
+                               d->frame_ancestors ? d->frame_ancestors
+                                                  : "'self'",
+                               NULL));
+    if (ap_ssl_conn_is_ssl(r->connection)) {
+        apr_table_setn(h, "Strict-Transport-Security", "max-age=31536000");
+    }
+    if (flags & PREP_F_CORS) {
+        apr_table_setn(h, "Access-Control-Allow-Origin", "*");
+    }
+    ap_set_content_length(r, (apr_off_t)rep->length);
+}
+
+static int send_rep(request_rec *r, const prep_attached_t *a,
+                    const prep_rep_t *rep)
+{
+    apr_bucket_brigade *bb;
+    apr_file_t *fp;
+    apr_os_file_t fd = a->pack_fd;
+
+    /* An apr_file_t of our own over the shared descriptor: without a
+     * cleanup, so that setting buckets aside never closes it. */
+    apr_os_file_put(&fp, &fd, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
+                    r->pool);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
+                            (apr_off_t)rep->length, r->pool);
+    APR_BRIGADE_INSERT_TAIL(
+        bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    return ap_pass_brigade_fchk(r, bb, "mod_prep: sending %s", r->uri);
+}
+
+int prep_handler(request_rec *r)
+{
+    const prep_dir_conf_t *d;
+    prep_feed_rt_t *f;
+    prep_attached_t *a;
+    const prep_index_entry_t *e;
+    const prep_rep_t *rep;
+    const char *path;
+    apr_time_t now;
+    int is_root, rc;
+
+    if (!r->handler || strcmp(r->handler, "prep")) {
+        return DECLINED;
+    }
+    d = ap_get_module_config(r->per_dir_config, &prep_module);
+    f = prep_feed_find(d->serve);
+    if (!f || !f->shm) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10621)
+                      "SetHandler prep without a PrepServe for %s", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->allowed |= AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    apr_atomic_inc64(&f->shm->requests);
+    now = apr_time_now();
+    if (f->conf.publish_from && now < f->conf.publish_from &&
+        d->ignore_embargo != 1) {
+        return send_embargo(r, f, now);
+    }
+    path = corte_path(r, d, &is_root);
+    if (is_root) {
+        return redirect_to_dir(r);
+    }
+    if (!path) {
+        apr_atomic_inc64(&f->shm->not_found);
+        return HTTP_NOT_FOUND;
+    }
+    a = prep_corte_acquire(f, r);
+    if (!a) {
+        return send_unavailable(r, "Aún no hay resultados publicados",
+                                "Los resultados preliminares aparecerán aquí "
+                                "en cuanto se reciba el primer corte.",
+                                30);
+    }
+    e = prep_index_lookup(a->index, path, strlen(path));
+    if (e && (prep_index_entry_flags(e) & PREP_F_DIR)) {
+        return redirect_to_dir(r);
+    }
+    if (!e || !(rep = choose_rep(a, e, d))) {
+        apr_atomic_inc64(&f->shm->not_found);
+        return HTTP_NOT_FOUND;
+    }
+    set_headers(r, d, a, path, e, rep);
+    rc = ap_meets_conditions(r);
+    if (rc != OK) {
+        if (rc == HTTP_NOT_MODIFIED) {
+            apr_atomic_inc64(&f->shm->not_modified);
+        }
+        return rc;
+    }
+    if (r->header_only) {
+        return OK;
+    }
+    apr_atomic_add64(&f->shm->bytes, rep->length);
+    return send_rep(r, a, rep);
+}

@@ -1,2 +1,198 @@
-/* mod_prep_status.c */
-typedef int prep_placeholder_t;
+/* mod_prep_status.c — `SetHandler prep-status`: the state of every feed as
+ * JSON (default), as Prometheus text (?format=prometheus), or as a health
+ * check for load balancers and monitoring (?check=FEED: 200 when the feed
+ * serves a fresh corte, 503 otherwise). */
+#include "httpd.h"
+#include <jansson.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_strings.h"
+#include "apr_atomic.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "mod_prep.h"
+
+APLOG_USE_MODULE(prep);
+
+typedef struct feed_view {
+    prep_feed_rt_t *feed;
+    prep_corte_t *corte;
+    prep_feed_runtime_t rt;
+} feed_view_t;
+
+static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
+                      apr_time_t now)
+{
+    prep_attached_t *a = prep_corte_acquire(f, r);
+
+    v->feed = f;
+    v->corte = a ? a->corte : NULL;
+    v->rt.state = prep_feed_state(&f->conf, v->corte, now);
+    v->rt.last_poll = (apr_time_t)apr_atomic_read64(&f->shm->last_poll);
+    v->rt.requests = apr_atomic_read64(&f->shm->requests);
+    v->rt.bytes = apr_atomic_read64(&f->shm->bytes);
+    v->rt.not_modified = apr_atomic_read64(&f->shm->not_modified);
+    v->rt.not_found = apr_atomic_read64(&f->shm->not_found);
+}
+
+/* The value of `key` in the query string, unescaped, or NULL. */
+static const char *query_arg(request_rec *r, const char *key)
+{
+    char *args, *pair, *state;
+    apr_size_t klen = strlen(key);
+
+    if (!r->args) {
+        return NULL;
+    }
+    args = apr_pstrdup(r->pool, r->args);
+    for (pair = apr_strtok(args, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        if (!strncmp(pair, key, klen) && pair[klen] == '=') {
+            char *value = pair + klen + 1;
+            return ap_unescape_url(value) == OK ? value : NULL;
+        }
+    }
+    return NULL;
+}
+
+static int send_check(request_rec *r, const feed_view_t *v)
+{
+    int fresh = !strcmp(v->rt.state, "serving");
+
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    r->status = fresh ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE;
+    ap_rprintf(r, "%s %s %s%s\n", fresh ? "OK" : "FAIL", v->feed->conf.name,
+               v->rt.state,
+               v->corte ? apr_pstrcat(r->pool, " ", v->corte->id, NULL) : "");
+    return OK;
+}
+
+static void send_prometheus(request_rec *r, const feed_view_t *views, int n,
+                            apr_time_t now)
+{
+    static const char *const states[] = {"waiting", "embargoed", "serving",
+                                         "stale"};
+    int i, k;
+
+    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+    ap_rputs("# HELP prep_feed_state 1 for the state each feed is in.\n"
+             "# TYPE prep_feed_state gauge\n",
+             r);
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 4; k++) {
+            ap_rprintf(r, "prep_feed_state{feed=\"%s\",state=\"%s\"} %d\n",
+                       views[i].feed->conf.name, states[k],
+                       !strcmp(views[i].rt.state, states[k]));
+        }
+    }
+    ap_rputs("# HELP prep_corte_time_seconds Corte time of the served corte.\n"
+             "# TYPE prep_corte_time_seconds gauge\n"
+             "# HELP prep_corte_age_seconds Seconds since the corte time.\n"
+             "# TYPE prep_corte_age_seconds gauge\n",
+             r);
+    for (i = 0; i < n; i++) {
+        if (views[i].corte) {
+            ap_rprintf(r,
+                       "prep_corte_time_seconds{feed=\"%s\"} %" APR_TIME_T_FMT
+                       "\nprep_corte_age_seconds{feed=\"%s\"} %" APR_TIME_T_FMT
+                       "\n",
+                       views[i].feed->conf.name,
+                       apr_time_sec(views[i].corte->time),
+                       views[i].feed->conf.name,
+                       apr_time_sec(now - views[i].corte->time));
+        }
+    }
+    ap_rputs("# TYPE prep_requests_total counter\n"
+             "# TYPE prep_bytes_total counter\n"
+             "# TYPE prep_not_modified_total counter\n"
+             "# TYPE prep_not_found_total counter\n",
+             r);
+    for (i = 0; i < n; i++) {
+        const char *name = views[i].feed->conf.name;
+        ap_rprintf(r,
+                   "prep_requests_total{feed=\"%s\"} %" APR_UINT64_T_FMT "\n"
+                   "prep_bytes_total{feed=\"%s\"} %" APR_UINT64_T_FMT "\n"
+                   "prep_not_modified_total{feed=\"%s\"} %" APR_UINT64_T_FMT
+                   "\n"
+                   "prep_not_found_total{feed=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                   name, views[i].rt.requests, name, views[i].rt.bytes, name,
+                   views[i].rt.not_modified, name, views[i].rt.not_found);
+    }
+}
+
+static void send_json(request_rec *r, const feed_view_t *views, int n,
+                      apr_time_t now)
+{
+    static const prep_zone_t utc = {0, "UTC"};
+    json_t *doc = json_object(), *feeds = json_array();
+    char *text;
+    int i;
+
+    json_object_set_new(doc, "version", json_string(PREP_VERSION));
+    json_object_set_new(
+        doc, "now",
+        json_string(prep_time_iso(r->pool, now,
+                                  n ? &views[0].feed->conf.zone : &utc)));
+    for (i = 0; i < n; i++) {
+        json_array_append_new(feeds,
+                              prep_status_feed(&views[i].feed->conf,
+                                               views[i].corte, &views[i].rt,
+                                               now, r->pool));
+    }
+    json_object_set_new(doc, "feeds", feeds);
+    text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    ap_set_content_type(r, "application/json");
+    if (text) {
+        ap_rputs(text, r);
+        ap_rputs("\n", r);
+        free(text);
+    }
+}
+
+int prep_status_handler(request_rec *r)
+{
+    int i, n;
+    feed_view_t *views;
+    const char *check, *format;
+    apr_time_t now = apr_time_now();
+
+    if (!r->handler || strcmp(r->handler, "prep-status")) {
+        return DECLINED;
+    }
+    r->allowed |= AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    n = prep_registry->shm ? prep_registry->feeds->nelts : 0;
+    views = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*views));
+    check = query_arg(r, "check");
+    format = query_arg(r, "format");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    for (i = 0; i < n; i++) {
+        prep_feed_rt_t *f =
+            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
+        if (check && strcmp(check, f->conf.name)) {
+            continue;
+        }
+        view_feed(&views[i], f, r, now);
+        if (check) {
+            return send_check(r, &views[i]);
+        }
+    }
+    if (check) {
+        return HTTP_NOT_FOUND;
+    }
+    if (format && !strcmp(format, "prometheus")) {
+        send_prometheus(r, views, n, now);
+    }
+    else {
+        send_json(r, views, n, now);
+    }
+    return OK;
+}

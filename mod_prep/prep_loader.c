@@ -1,2 +1,670 @@
-/* prep_loader.c */
-typedef int prep_placeholder_t;
+/* prep_loader.c — one package in, one corte out (or one refusal): verify,
+ * unpack under the package rules, read the corte time, render the banner
+ * into the HTML files, write the index, promote the corte and set the
+ * package aside.  Runs in an unprivileged process of its own. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_hash.h>
+#include <apr_portable.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "prep.h"
+
+typedef struct load_ctx {
+    const prep_feed_t *feed;
+    const char *path;       /* the package */
+    const char *name;       /* its base name */
+    prep_log_fn *log;
+    void *baton;
+    apr_pool_t *p;
+    prep_verdict_t verdict;
+    const char *staging;    /* staging/<tmp> */
+    apr_file_t *pack;
+    apr_off_t pack_end;
+} load_ctx_t;
+
+static void say(load_ctx_t *c, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(load_ctx_t *c, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    if (!c->log) {
+        return;
+    }
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(c->p, fmt, ap);
+    va_end(ap);
+    c->log(c->baton, is_error, msg);
+}
+
+/* --- PrepVerify ---------------------------------------------------- */
+
+static apr_status_t read_small_file(char **out, apr_size_t *len,
+                                    const char *path, apr_size_t max,
+                                    apr_pool_t *p)
+{
+    apr_file_t *fp;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char *buf;
+
+    if ((rv = apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                            p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fp);
+    if (rv == APR_SUCCESS && (apr_size_t)fi.size > max) {
+        rv = APR_EGENERAL;
+    }
+    if (rv == APR_SUCCESS) {
+        buf = apr_palloc(p, (apr_size_t)fi.size + 1);
+        rv = apr_file_read_full(fp, buf, (apr_size_t)fi.size, len);
+        buf[*len] = '\0';
+        *out = buf;
+    }
+    apr_file_close(fp);
+    return rv;
+}
+
+/* SHA-256 of a whole file, hex. */
+static apr_status_t file_sha256(char **hex, const char *path, apr_pool_t *p)
+{
+    apr_file_t *fp;
+    apr_status_t rv;
+    unsigned char md[32];
+    char buf[65536];
+    apr_size_t n;
+    EVP_MD_CTX *ctx;
+
+    if ((rv = apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                            p)) != APR_SUCCESS) {
+        return rv;
+    }
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    do {
+        n = sizeof(buf);
+        rv = apr_file_read(fp, buf, &n);
+        if (n > 0) {
+            EVP_DigestUpdate(ctx, buf, n);
+        }
+    } while (rv == APR_SUCCESS);
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    apr_file_close(fp);
+    if (!APR_STATUS_IS_EOF(rv)) {
+        return rv;
+    }
+    *hex = prep_hex(p, md, sizeof(md));
+    return APR_SUCCESS;
+}
+
+static apr_status_t verify_sha256(load_ctx_t *c)
+{
+    const char *sidecar = apr_pstrcat(c->p, c->path, ".sha256", NULL);
+    char *text, *hex;
+    apr_size_t len, i;
+
+    if (read_small_file(&text, &len, sidecar, 4096, c->p) != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "PrepVerify sha256: no readable sidecar %s.sha256",
+                           c->name);
+    }
+    /* sha256sum format: 64 hex digits, then "  NAME" (or " *NAME"). */
+    for (i = 0; i < len && i < 64 && apr_isxdigit(text[i]); i++) {
+        text[i] = apr_tolower(text[i]);
+    }
+    if (i != 64 || (len > 64 && !apr_isspace(text[64]))) {
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "%s.sha256 does not start with a SHA-256 in hex",
+                           c->name);
+    }
+    if (file_sha256(&hex, c->path, c->p) != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "io", "cannot read %s",
+                           c->name);
+    }
+    if (strncmp(hex, text, 64)) {
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "SHA-256 of %s is %s, its sidecar says %.64s",
+                           c->name, hex, text);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t verify_signature(load_ctx_t *c)
+{
+    const char *sig_path = apr_pstrcat(c->p, c->path, ".sig", NULL);
+    char *sig, *pkg;
+    apr_size_t sig_len, pkg_len;
+    FILE *kf;
+    EVP_PKEY *key = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    int ok = 0;
+
+    if (read_small_file(&sig, &sig_len, sig_path, 16384, c->p) !=
+        APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "PrepVerify signature: no readable %s.sig",
+                           c->name);
+    }
+    if (!(kf = fopen(c->feed->verify_key, "r")) ||
+        !(key = PEM_read_PUBKEY(kf, NULL, NULL, NULL))) {
+        if (kf) {
+            fclose(kf);
+        }
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "cannot read the public key %s",
+                           c->feed->verify_key);
+    }
+    fclose(kf);
+    if (read_small_file(&pkg, &pkg_len, c->path,
+                        (apr_size_t)c->feed->limits.bytes, c->p) ==
+        APR_SUCCESS) {
+        /* Ed25519 signs the message itself; RSA and ECDSA a SHA-256 of it,
+         * as `openssl dgst -sha256 -sign` makes them. */
+        int ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ||
+                 EVP_PKEY_get_id(key) == EVP_PKEY_ED448;
+        ctx = EVP_MD_CTX_new();
+        ok = ctx &&
+             EVP_DigestVerifyInit(ctx, NULL, ed ? NULL : EVP_sha256(), NULL,
+                                  key) == 1 &&
+             EVP_DigestVerify(ctx, (unsigned char *)sig, sig_len,
+                              (unsigned char *)pkg, pkg_len) == 1;
+        EVP_MD_CTX_free(ctx);
+    }
+    EVP_PKEY_free(key);
+    if (!ok) {
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "the signature %s.sig does not match %s with %s",
+                           c->name, c->name, c->feed->verify_key);
+    }
+    return APR_SUCCESS;
+}
+
+/* --- reading and appending to the pack ----------------------------- */
+
+static apr_status_t pack_read(load_ctx_t *c, apr_off_t offset, apr_size_t len,
+                              char **out)
+{
+    apr_status_t rv;
+    char *buf = apr_palloc(c->p, len + 1);
+    apr_size_t got;
+
+    if ((rv = apr_file_seek(c->pack, APR_SET, &offset)) != APR_SUCCESS ||
+        (rv = apr_file_read_full(c->pack, buf, len, &got)) != APR_SUCCESS) {
+        return rv;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return APR_SUCCESS;
+}
+
+static apr_status_t pack_append(load_ctx_t *c, const char *data,
+                                apr_size_t len, prep_rep_t *rep)
+{
+    apr_status_t rv;
+    apr_off_t at = c->pack_end;
+    unsigned char md[32];
+
+    if ((rv = apr_file_seek(c->pack, APR_SET, &at)) != APR_SUCCESS ||
+        (rv = apr_file_write_full(c->pack, data, len, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
+    rep->offset = (apr_uint64_t)c->pack_end;
+    rep->length = len;
+    prep_etag_from_sha256(rep->etag, md);
+    c->pack_end += (apr_off_t)len;
+    return APR_SUCCESS;
+}
+
+/* --- the corte time ------------------------------------------------ */
+
+static const prep_entry_t *find_entry(const prep_unpacked_t *u,
+                                      const char *path)
+{
+    int i;
+
+    for (i = 0; i < u->entries->nelts; i++) {
+        const prep_entry_t *e = &APR_ARRAY_IDX(u->entries, i, prep_entry_t);
+        if (!strcmp(e->path, path)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t read_corte_time(load_ctx_t *c, const prep_unpacked_t *u,
+                                    apr_time_t *t)
+{
+    const prep_feed_t *f = c->feed;
+    const prep_entry_t *e;
+    const char *err = NULL;
+    apr_finfo_t fi;
+    char *data;
+
+    switch (f->corte.source) {
+        case PREP_CORTE_MTIME:
+            if (apr_stat(&fi, c->path, APR_FINFO_MTIME, c->p) != APR_SUCCESS) {
+                err = "the package's mtime cannot be read";
+            }
+            *t = apr_time_from_sec(apr_time_sec(fi.mtime));
+            break;
+        case PREP_CORTE_FILENAME:
+            err = prep_corte_time_from_filename(t, &f->corte, c->name,
+                                                &f->zone, c->p);
+            break;
+        case PREP_CORTE_JSON:
+        case PREP_CORTE_CSV:
+            if (!(e = find_entry(u, f->corte.file))) {
+                err = apr_psprintf(c->p, "%s is not in the package",
+                                   f->corte.file);
+            }
+            else if (e->size > 64 * 1024 * 1024) {
+                err = apr_psprintf(c->p, "%s is too large to read a time from",
+                                   f->corte.file);
+            }
+            else if (pack_read(c, e->offset, (apr_size_t)e->size, &data) !=
+                     APR_SUCCESS) {
+                err = apr_psprintf(c->p, "%s cannot be read back",
+                                   f->corte.file);
+            }
+            else {
+                err = prep_corte_time_from_content(t, &f->corte, data,
+                                                   (apr_size_t)e->size,
+                                                   &f->zone, c->p);
+            }
+            break;
+    }
+    if (err) {
+        return prep_refuse(&c->verdict, c->p, "no-corte-time",
+                           "no corte time: %s", err);
+    }
+    return APR_SUCCESS;
+}
+
+/* --- banners and index --------------------------------------------- */
+
+static int hidden_path(const char *path)
+{
+    const char *s;
+
+    for (s = path; *s; s++) {
+        if (*s == '.' && (s == path || s[-1] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static apr_uint32_t flags_for(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    apr_uint32_t flags = 0;
+
+    if (!strcmp(path, "json/main.json")) {
+        flags |= PREP_F_NO_STORE;
+    }
+    if (dot && (!strcasecmp(dot, ".json") || !strcasecmp(dot, ".csv"))) {
+        flags |= PREP_F_CORS;
+    }
+    if (prep_mime_is_html(path)) {
+        flags |= PREP_F_HTML;
+    }
+    return flags;
+}
+
+static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
+                                apr_time_t corte_time,
+                                apr_uint64_t *files_out)
+{
+    const prep_feed_t *f = c->feed;
+    prep_index_builder_t *b = prep_index_builder_create(c->p);
+    int nbanners = f->banners ? f->banners->nelts : 0;
+    const char **rendered = apr_pcalloc(c->p, (nbanners + 1) * sizeof(char *));
+    apr_hash_t *files = apr_hash_make(c->p);
+    prep_rep_t *reps = apr_pcalloc(c->p, (nbanners + 1) * sizeof(prep_rep_t));
+    apr_uint64_t published = 0;
+    apr_status_t rv;
+    int i, n;
+
+    for (n = 0; n < nbanners; n++) {
+        rendered[n] = prep_banner_render(
+            c->p, APR_ARRAY_IDX(f->banners, n, const char *), corte_time,
+            &f->zone);
+    }
+    for (i = 0; i < u->entries->nelts; i++) {
+        const prep_entry_t *e = &APR_ARRAY_IDX(u->entries, i, prep_entry_t);
+        apr_uint32_t flags = flags_for(e->path);
+        int nreps = 1;
+
+        if (hidden_path(e->path)) {
+            continue; /* never served */
+        }
+        reps[0].banner = 0;
+        reps[0].encoding = PREP_ENC_IDENTITY;
+        reps[0].offset = (apr_uint64_t)e->offset;
+        reps[0].length = (apr_uint64_t)e->size;
+        prep_etag_from_sha256(reps[0].etag, e->sha256);
+        if ((flags & PREP_F_HTML) && nbanners) {
+            char *html;
+            apr_size_t out_len;
+
+            if ((rv = pack_read(c, e->offset, (apr_size_t)e->size, &html)) !=
+                APR_SUCCESS) {
+                return prep_refuse(&c->verdict, c->p, "io",
+                                   "cannot read back %s", e->path);
+            }
+            for (n = 0; n < nbanners; n++) {
+                char *doc = prep_banner_insert(c->p, html, (apr_size_t)e->size,
+                                               rendered[n], &out_len);
+                if (!doc) {
+                    break; /* no <body>: served as delivered */
+                }
+                reps[nreps].banner = (apr_uint32_t)(n + 1);
+                reps[nreps].encoding = PREP_ENC_IDENTITY;
+                if ((rv = pack_append(c, doc, out_len, &reps[nreps])) !=
+                    APR_SUCCESS) {
+                    return prep_refuse(&c->verdict, c->p, "io",
+                                       "cannot write the corte (%s)",
+                                       apr_psprintf(c->p, "%pm", &rv));
+                }
+                nreps++;
+            }
+        }
+        prep_index_add(b, e->path, e->mtime, flags, reps, nreps);
+        apr_hash_set(files, e->path, APR_HASH_KEY_STRING, e);
+        published++;
+    }
+    /* Directories with an index.html redirect "dir" to "dir/". */
+    for (i = 0; i < u->dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(u->dirs, i, const char *);
+        if (!hidden_path(dir) && !apr_hash_get(files, dir, APR_HASH_KEY_STRING) &&
+            apr_hash_get(files, apr_pstrcat(c->p, dir, "/index.html", NULL),
+                         APR_HASH_KEY_STRING)) {
+            prep_index_add(b, dir, 0, PREP_F_DIR, NULL, 0);
+        }
+    }
+    rv = prep_index_write(
+        b, apr_pstrcat(c->p, c->staging, "/" PREP_INDEX_FILE, NULL), c->p);
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "io",
+                           "cannot write the index (%s)",
+                           apr_psprintf(c->p, "%pm", &rv));
+    }
+    *files_out = published;
+    return APR_SUCCESS;
+}
+
+/* --- setting the package aside ------------------------------------- */
+
+static void move_package(load_ctx_t *c, const char *subdir)
+{
+    const char *dir = apr_pstrcat(c->p, c->feed->incoming, "/", subdir, NULL);
+    static const char *const sidecars[] = {"", ".sha256", ".sig"};
+    apr_file_t *fp;
+    size_t i;
+
+    apr_dir_make(dir, APR_FPROT_OS_DEFAULT, c->p);
+    for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+        const char *from = apr_pstrcat(c->p, c->path, sidecars[i], NULL);
+        const char *to =
+            apr_pstrcat(c->p, dir, "/", c->name, sidecars[i], NULL);
+        apr_status_t rv = apr_file_rename(from, to, c->p);
+        if (rv != APR_SUCCESS && i == 0) {
+            say(c, 1, "cannot move %s to %s: %pm", c->name, dir, &rv);
+        }
+    }
+    if (c->verdict.reason &&
+        apr_file_open(&fp,
+                      apr_pstrcat(c->p, dir, "/", c->name, ".reason", NULL),
+                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                      APR_FPROT_OS_DEFAULT, c->p) == APR_SUCCESS) {
+        apr_file_printf(fp, "%s: %s\n", c->verdict.reason, c->verdict.message);
+        apr_file_close(fp);
+    }
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Removes the oldest processed packages beyond `keep`. */
+static void prune_processed(load_ctx_t *c)
+{
+    const char *dir =
+        apr_pstrcat(c->p, c->feed->incoming, "/processed", NULL);
+    apr_array_header_t *names = apr_array_make(c->p, 16, sizeof(char *));
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    int i;
+
+    if (apr_dir_open(&d, dir, c->p) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_MTIME,
+                        d) == APR_SUCCESS) {
+        if (fi.filetype == APR_REG && !prep_package_name_ignored(fi.name)) {
+            APR_ARRAY_PUSH(names, const char *) =
+                apr_psprintf(c->p, "%020" APR_TIME_T_FMT "/%s", fi.mtime,
+                             fi.name);
+        }
+    }
+    apr_dir_close(d);
+    qsort(names->elts, names->nelts, sizeof(char *), str_cmp);
+    for (i = 0; i + c->feed->keep < names->nelts; i++) {
+        const char *name =
+            strchr(APR_ARRAY_IDX(names, i, const char *), '/') + 1;
+        const char *base = apr_pstrcat(c->p, dir, "/", name, NULL);
+        apr_file_remove(base, c->p);
+        apr_file_remove(apr_pstrcat(c->p, base, ".sha256", NULL), c->p);
+        apr_file_remove(apr_pstrcat(c->p, base, ".sig", NULL), c->p);
+    }
+}
+
+static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
+{
+    if (strcmp(c->verdict.reason, "busy")) {
+        say(c, 1, "package %s refused: %s: %s", c->name, c->verdict.reason,
+            c->verdict.message);
+        prep_store_record_rejected(c->feed->store, c->name, &c->verdict,
+                                   apr_time_now(), c->p);
+        move_package(c, "rejected");
+        prep_store_clean_staging(c->feed->store, c->p);
+    }
+    res->verdict = c->verdict;
+    return res;
+}
+
+/* Takes the store's lock so that two loaders never share a store. */
+static apr_status_t lock_store(load_ctx_t *c)
+{
+    const char *path = apr_pstrcat(c->p, c->feed->store, "/loader.lock", NULL);
+    apr_file_t *fp;
+    apr_os_file_t fd;
+
+    if (apr_file_open(&fp, path,
+                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_BINARY,
+                      APR_FPROT_OS_DEFAULT, c->p) != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "io", "cannot open %s", path);
+    }
+    apr_os_file_get(&fd, fp);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        return prep_refuse(&c->verdict, c->p, "busy",
+                           "another loader holds %s", path);
+    }
+    return APR_SUCCESS; /* released when the process ends or p is cleared */
+}
+
+prep_load_result_t *prep_load_package(const prep_feed_t *feed,
+                                      const char *package_path,
+                                      prep_log_fn *log, void *baton,
+                                      apr_pool_t *p)
+{
+    prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
+    load_ctx_t ctx, *c = &ctx;
+    apr_time_t start = apr_time_now(), corte_time;
+    const char *current_id = NULL, *id;
+    prep_corte_t *current = NULL, *corte;
+    prep_unpacked_t *u;
+    apr_status_t rv;
+    const char *slash = strrchr(package_path, '/');
+
+    memset(c, 0, sizeof(*c));
+    c->feed = feed;
+    c->path = package_path;
+    c->name = slash ? slash + 1 : package_path;
+    c->log = log;
+    c->baton = baton;
+    c->p = p;
+
+    if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
+        prep_refuse(&c->verdict, p, "busy", "cannot prepare the store %s: %pm",
+                    feed->store, &rv);
+        say(c, 1, "%s", c->verdict.message);
+        res->verdict = c->verdict;
+        return res;
+    }
+    if (lock_store(c) != APR_SUCCESS) {
+        res->verdict = c->verdict;
+        return res;
+    }
+    prep_store_clean_staging(feed->store, p);
+    if (prep_store_current(&current_id, feed->store, p) == APR_SUCCESS &&
+        current_id &&
+        prep_store_read_corte(
+            &current, prep_store_corte_dir(p, feed->store, current_id), p) !=
+            APR_SUCCESS) {
+        current = NULL;
+    }
+    say(c, 0, "loading package %s", c->name);
+
+    /* A package that fails verification is never parsed. */
+    if ((feed->verify == PREP_VERIFY_SHA256 && verify_sha256(c)) ||
+        (feed->verify == PREP_VERIFY_SIGNATURE && verify_signature(c))) {
+        return refused(c, res);
+    }
+
+    c->staging = prep_store_staging_dir(
+        p, feed->store, apr_psprintf(p, "load-%ld", (long)getpid()));
+    if ((rv = apr_dir_make_recursive(c->staging, APR_FPROT_OS_DEFAULT, p)) !=
+            APR_SUCCESS ||
+        (rv = apr_file_open(
+             &c->pack,
+             apr_pstrcat(p, c->staging, "/" PREP_PACK_FILE, NULL),
+             APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_CREATE |
+                 APR_FOPEN_EXCL | APR_FOPEN_BINARY,
+             APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
+                 APR_FPROT_WREAD,
+             p)) != APR_SUCCESS) {
+        prep_refuse(&c->verdict, p, "busy", "cannot write in the store: %pm",
+                    &rv);
+        say(c, 1, "%s", c->verdict.message);
+        res->verdict = c->verdict;
+        return res;
+    }
+
+    if (prep_package_unpack(&u, package_path, c->pack, &feed->limits,
+                            feed->strip, &c->verdict, p) != APR_SUCCESS) {
+        if (!c->verdict.reason) {
+            prep_refuse(&c->verdict, p, "io", "the package cannot be read");
+        }
+        return refused(c, res);
+    }
+    c->pack_end = u->pack_size;
+
+    if (read_corte_time(c, u, &corte_time) != APR_SUCCESS) {
+        return refused(c, res);
+    }
+    if (current && corte_time < current->time) {
+        prep_refuse(&c->verdict, p, "older-corte",
+                    "its corte time %s is older than the corte being served "
+                    "(%s)",
+                    prep_time_iso(p, corte_time, &feed->zone),
+                    prep_time_iso(p, current->time, &feed->zone));
+        return refused(c, res);
+    }
+    if (corte_time > apr_time_now() + apr_time_from_sec(24 * 3600)) {
+        prep_refuse(&c->verdict, p, "future-corte",
+                    "its corte time %s is more than a day in the future",
+                    prep_time_iso(p, corte_time, &feed->zone));
+        return refused(c, res);
+    }
+
+    corte = apr_pcalloc(p, sizeof(*corte));
+    corte->sha256 = prep_hex(p, u->package_sha256, 32);
+    id = prep_corte_id(p, corte_time, corte->sha256);
+    if (current && !strcmp(current->id, id)) {
+        say(c, 0, "package %s is the corte already served (%s)", c->name, id);
+        prep_store_clean_staging(feed->store, p);
+        move_package(c, "processed");
+        res->corte = current;
+        return res;
+    }
+
+    if (build_index(c, u, corte_time, &corte->files) != APR_SUCCESS) {
+        return refused(c, res);
+    }
+    if ((rv = apr_file_close(c->pack)) != APR_SUCCESS) {
+        prep_refuse(&c->verdict, p, "io", "cannot write the corte: %pm", &rv);
+        return refused(c, res);
+    }
+    corte->id = id;
+    corte->time = corte_time;
+    corte->label = prep_banner_label(p, corte_time, &feed->zone);
+    corte->package = c->name;
+    corte->bytes = u->bytes;
+    corte->loaded_at = apr_time_now();
+    corte->load_ms = (apr_uint64_t)apr_time_as_msec(corte->loaded_at - start);
+    if ((rv = prep_store_write_corte(c->staging, corte, p)) != APR_SUCCESS) {
+        prep_refuse(&c->verdict, p, "io", "cannot write %s: %pm",
+                    PREP_CORTE_FILE, &rv);
+        return refused(c, res);
+    }
+    {
+        /* A corte of this id left by an interrupted load is replaced. */
+        const char *final = prep_store_corte_dir(p, feed->store, id);
+        const char *named = prep_store_staging_dir(p, feed->store, id);
+        apr_finfo_t fi;
+
+        if (apr_stat(&fi, final, APR_FINFO_TYPE, p) == APR_SUCCESS) {
+            apr_file_rename(final,
+                            prep_store_staging_dir(
+                                p, feed->store,
+                                apr_psprintf(p, "old-%s", id)),
+                            p);
+        }
+        rv = apr_file_rename(c->staging, named, p);
+        if (rv == APR_SUCCESS) {
+            rv = prep_store_promote(feed->store, id, p);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        prep_refuse(&c->verdict, p, "io", "cannot publish corte %s: %pm", id,
+                    &rv);
+        return refused(c, res);
+    }
+    prep_store_record_history(feed->store, corte, p);
+    prep_store_prune(feed->store, feed->keep, p);
+    prep_store_clean_staging(feed->store, p);
+    move_package(c, "processed");
+    prune_processed(c);
+    say(c, 0,
+        "published corte %s (%s) from %s: %" APR_UINT64_T_FMT
+        " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT " ms",
+        id, corte->label, c->name, corte->files, corte->bytes,
+        corte->load_ms);
+    res->corte = corte;
+    return res;
+}

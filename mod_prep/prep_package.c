@@ -1,2 +1,999 @@
-/* prep_package.c */
-typedef int prep_placeholder_t;
+/* prep_package.c — reads a package with libarchive under the package rules
+ * and appends every regular file's bytes to the corte's pack.
+ *
+ * Nothing here ever creates a file from a name found in the archive: names
+ * only become keys of the index, so no entry can be written outside the
+ * store whatever it is called.  The rules are still enforced (absolute,
+ * "..", links, devices, duplicates, limits) because a package that breaks
+ * them was not made by the institute's tooling and must not be published.
+ * The checks are named after the attack they stop, as libarchive's
+ * ARCHIVE_EXTRACT_SECURE_* flags are. */
+#include <string.h>
+#include <strings.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "prep.h"
+
+#define PACKAGE_BLOCK      (64 * 1024) /* bytes read or copied at a time */
+#define NAME_COMPONENT_MAX 255 /* NAME_MAX of every file system we run on */
+#define SHOWN_NAME_MAX     200 /* longest name quoted in a message */
+
+/* ------------------------------------------------------------------ */
+/* PrepLimits */
+
+void prep_limits_default(prep_limits_t *l)
+{
+    l->files = 100000;
+    l->bytes = APR_UINT64_C(2) * 1024 * 1024 * 1024;
+    l->file = APR_UINT64_C(512) * 1024 * 1024;
+    l->ratio = 200;
+    l->depth = 32;
+}
+
+/* A plain positive decimal number, no sign, no suffix. */
+static int parse_count(apr_uint64_t *out, const char *text)
+{
+    apr_uint64_t v = 0;
+
+    if (*text == '\0') {
+        return 0;
+    }
+    for (; *text; text++) {
+        if (*text < '0' || *text > '9') {
+            return 0;
+        }
+        if (v > (APR_UINT64_MAX - 9) / 10) {
+            return 0;
+        }
+        v = v * 10 + (apr_uint64_t)(*text - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+const char *prep_limits_parse(prep_limits_t *l, const char *word, apr_pool_t *p)
+{
+    const char *eq = strchr(word, '=');
+    const char *key, *value, *err;
+    apr_uint64_t v;
+
+    if (eq == NULL || eq == word || eq[1] == '\0') {
+        return apr_psprintf(
+            p, "limit \"%s\" is not key=value (e.g. files=100000)", word);
+    }
+    key = apr_pstrmemdup(p, word, (apr_size_t)(eq - word));
+    value = eq + 1;
+
+    if (!strcmp(key, "bytes") || !strcmp(key, "file")) {
+        err = prep_parse_size(&v, value);
+        if (err != NULL) {
+            return apr_psprintf(p, "limit %s: %s", key, err);
+        }
+    } else if (!strcmp(key, "files") || !strcmp(key, "ratio") ||
+               !strcmp(key, "depth")) {
+        if (!parse_count(&v, value)) {
+            return apr_psprintf(p, "limit %s: \"%s\" is not a whole number",
+                                key, value);
+        }
+    } else {
+        return apr_psprintf(p,
+                            "unknown limit \"%s\" (files, bytes, file, ratio, "
+                            "depth)",
+                            key);
+    }
+    if (v == 0) {
+        return apr_psprintf(p, "limit %s must be more than 0", key);
+    }
+
+    if (!strcmp(key, "files")) {
+        l->files = v;
+    } else if (!strcmp(key, "bytes")) {
+        l->bytes = v;
+    } else if (!strcmp(key, "file")) {
+        l->file = v;
+    } else if (!strcmp(key, "ratio")) {
+        l->ratio = v;
+    } else {
+        if (v > 4096) {
+            return apr_psprintf(p, "limit depth %s is more than 4096", value);
+        }
+        l->depth = (int)v;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names in the incoming directory */
+
+static int ends_with(const char *name, apr_size_t len, const char *suffix)
+{
+    apr_size_t n = strlen(suffix);
+
+    return len >= n && strcasecmp(name + len - n, suffix) == 0;
+}
+
+int prep_package_name_ignored(const char *name)
+{
+    static const char *const suffixes[] = {".part",   ".filepart", ".tmp",
+                                           ".sha256", ".sig",      ".reason"};
+    const char *slash;
+    apr_size_t len, i;
+
+    if (name == NULL) {
+        return 1;
+    }
+    slash = strrchr(name, '/');
+    if (slash != NULL) {
+        name = slash + 1;
+    }
+    if (name[0] == '\0' || name[0] == '.') {
+        return 1;
+    }
+    len = strlen(name);
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        if (ends_with(name, len, suffixes[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The package as libarchive reads it: a file or a buffer, hashed on the
+ * way in.  Bytes [0, hashed) are in the package digest; a read that reaches
+ * past `hashed` extends it.  When a format seeks (zip reads its central
+ * directory first) or skips, whatever was jumped over is hashed at the end
+ * by source_finish(), so the digest is always that of the whole file. */
+
+typedef struct package_source {
+    apr_file_t *file; /* NULL: reading buf */
+    const unsigned char *buf;
+    apr_size_t len;
+    apr_off_t pos;
+    apr_off_t hashed;
+    EVP_MD_CTX *sha;
+    unsigned char *block;
+} package_source_t;
+
+static void source_hash(package_source_t *s, const unsigned char *bytes,
+                        apr_size_t n)
+{
+    if (s->pos <= s->hashed && s->hashed < s->pos + (apr_off_t)n) {
+        apr_size_t skip = (apr_size_t)(s->hashed - s->pos);
+
+        EVP_DigestUpdate(s->sha, bytes + skip, n - skip);
+        s->hashed = s->pos + (apr_off_t)n;
+    }
+}
+
+static la_ssize_t source_read(struct archive *a, void *data, const void **out)
+{
+    package_source_t *s = data;
+    apr_size_t n;
+
+    if (s->file == NULL) {
+        if (s->pos >= (apr_off_t)s->len) {
+            return 0;
+        }
+        n = s->len - (apr_size_t)s->pos;
+        *out = s->buf + s->pos;
+    } else {
+        apr_status_t rv;
+        char err[128];
+
+        n = PACKAGE_BLOCK;
+        rv = apr_file_read(s->file, s->block, &n);
+        if (rv == APR_EOF) {
+            n = 0;
+        } else if (rv != APR_SUCCESS) {
+            archive_set_error(a, EIO, "reading the package failed: %s",
+                              apr_strerror(rv, err, sizeof(err)));
+            return ARCHIVE_FATAL;
+        }
+        *out = s->block;
+    }
+    source_hash(s, *out, n);
+    s->pos += (apr_off_t)n;
+    return (la_ssize_t)n;
+}
+
+static la_int64_t source_seek(struct archive *a, void *data, la_int64_t offset,
+                              int whence)
+{
+    package_source_t *s = data;
+    apr_off_t target;
+
+    if (s->file == NULL) {
+        switch (whence) {
+            case SEEK_SET:
+                target = offset;
+                break;
+            case SEEK_CUR:
+                target = s->pos + offset;
+                break;
+            case SEEK_END:
+                target = (apr_off_t)s->len + offset;
+                break;
+            default:
+                return ARCHIVE_FATAL;
+        }
+        if (target < 0) {
+            return ARCHIVE_FATAL;
+        }
+    } else {
+        apr_seek_where_t where = whence == SEEK_SET   ? APR_SET
+                                 : whence == SEEK_CUR ? APR_CUR
+                                                      : APR_END;
+
+        target = offset;
+        if (apr_file_seek(s->file, where, &target) != APR_SUCCESS) {
+            return ARCHIVE_FATAL;
+        }
+    }
+    s->pos = target;
+    return target;
+}
+
+/* Hashes what the formats did not read (tar's padding after its end
+ * blocks, what a seek jumped over) and returns the package digest. */
+static apr_status_t source_finish(package_source_t *s, unsigned char digest[32],
+                                  apr_uint64_t *total)
+{
+    if (s->file == NULL) {
+        s->pos = s->hashed;
+        if (s->hashed < (apr_off_t)s->len) {
+            source_hash(s, s->buf + s->hashed, s->len - (apr_size_t)s->hashed);
+        }
+    } else {
+        apr_off_t at = s->hashed;
+        apr_status_t rv = apr_file_seek(s->file, APR_SET, &at);
+
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        s->pos = at;
+        for (;;) {
+            apr_size_t n = PACKAGE_BLOCK;
+
+            rv = apr_file_read(s->file, s->block, &n);
+            if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+                break;
+            }
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            source_hash(s, s->block, n);
+            s->pos += (apr_off_t)n;
+        }
+    }
+    EVP_DigestFinal_ex(s->sha, digest, NULL);
+    *total = (apr_uint64_t)s->hashed;
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names inside the package */
+
+/* A name fit for a one-line message: control bytes as \xNN, cut (on a
+ * UTF-8 character boundary) when very long. */
+static const char *shown(apr_pool_t *p, const char *name)
+{
+    apr_size_t len = strlen(name), keep = len, i;
+    char *out, *o;
+
+    if (keep > SHOWN_NAME_MAX) {
+        keep = SHOWN_NAME_MAX;
+        while (keep > 0 && ((unsigned char)name[keep] & 0xC0) == 0x80) {
+            keep--;
+        }
+    }
+    out = o = apr_palloc(p, keep * 4 + 4);
+    for (i = 0; i < keep; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (c < 0x20 || c == 0x7F) {
+            apr_snprintf(o, 5, "\\x%02x", c);
+            o += 4;
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    if (keep < len) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS: "/etc/passwd", "\\srv\x",
+ * "C:\x", "C:x". */
+static int is_absolute(const char *name)
+{
+    if (name[0] == '/' || name[0] == '\\') {
+        return 1;
+    }
+    return ((name[0] >= 'A' && name[0] <= 'Z') ||
+            (name[0] >= 'a' && name[0] <= 'z')) &&
+           name[1] == ':';
+}
+
+/* ARCHIVE_EXTRACT_SECURE_NODOTDOT: any ".." component, with '\' taken as
+ * a separator too, as a Windows unpacker would. */
+static int climbs_out(const char *name)
+{
+    const char *c = name;
+
+    while (*c) {
+        apr_size_t n = strcspn(c, "/\\");
+
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            return 1;
+        }
+        c += n;
+        if (*c) {
+            c++;
+        }
+    }
+    return 0;
+}
+
+static apr_size_t longest_component(const char *name)
+{
+    apr_size_t longest = 0;
+    const char *c = name;
+
+    while (*c) {
+        apr_size_t n = strcspn(c, "/");
+
+        if (n > longest) {
+            longest = n;
+        }
+        c += n;
+        if (*c) {
+            c++;
+        }
+    }
+    return longest;
+}
+
+/* "./a//b/./c/" → "a/b/c"; "./" → "".  *components gets the count. */
+static char *normalize(apr_pool_t *p, const char *name, int *components)
+{
+    char *out = apr_palloc(p, strlen(name) + 1), *o = out;
+    const char *c = name;
+
+    *components = 0;
+    while (*c) {
+        apr_size_t n = strcspn(c, "/");
+
+        if (n > 0 && !(n == 1 && c[0] == '.')) {
+            if (o != out) {
+                *o++ = '/';
+            }
+            memcpy(o, c, n);
+            o += n;
+            (*components)++;
+        }
+        c += n;
+        if (*c) {
+            c++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int count_components(const char *path)
+{
+    int n = 1;
+
+    for (; *path; path++) {
+        if (*path == '/') {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* One unpack */
+
+static const char KIND_FILE[] = "file";
+static const char KIND_DIR[] = "directory";
+
+typedef struct unpack {
+    apr_pool_t *p;       /* results and messages */
+    apr_pool_t *scratch; /* gone when the unpack returns */
+    const prep_limits_t *limits;
+    int strip;
+    prep_verdict_t *verdict;
+    apr_file_t *pack;
+    apr_off_t pack_start;
+    prep_unpacked_t *result;
+    apr_hash_t *seen;         /* path → KIND_FILE | KIND_DIR */
+    apr_uint64_t headers;     /* every entry read, directories too */
+    apr_uint64_t ratio_bytes; /* limits->ratio × package size */
+    const char *top;          /* auto strip: the first component seen */
+    apr_size_t top_len;
+    int single_top;
+    EVP_MD_CTX *sha; /* of the file being copied */
+    unsigned char *block;
+} unpack_t;
+
+/* `more` bytes on top of `already` would pass `limit`. */
+static int exceeds(apr_uint64_t already, apr_uint64_t more, apr_uint64_t limit)
+{
+    return already > limit || more > limit - already;
+}
+
+static apr_status_t refuse_duplicate(unpack_t *u, const char *raw,
+                                     const char *path, apr_size_t len,
+                                     const char *was)
+{
+    const char *as = strcmp(raw, path)
+                         ? apr_psprintf(u->p, " (as \"%s\")", shown(u->p, path))
+                         : "";
+
+    if (was == KIND_FILE && len == strlen(path)) {
+        return prep_refuse(u->verdict, u->p, "duplicate",
+                           "entry \"%s\"%s appears twice in the package",
+                           shown(u->p, raw), as);
+    }
+    return prep_refuse(u->verdict, u->p, "duplicate",
+                       "entry \"%s\" makes \"%s\" both a file and a directory",
+                       shown(u->p, raw),
+                       shown(u->p, apr_pstrmemdup(u->p, path, len)));
+}
+
+/* Records path (a file, or a directory when is_dir) and every directory
+ * on the way to it, refusing a path seen twice as a file or seen both as
+ * a file and as a directory.  A directory listed twice is harmless. */
+static apr_status_t register_path(unpack_t *u, const char *path, int is_dir,
+                                  const char *raw)
+{
+    const char *slash = strchr(path, '/');
+
+    for (;;) {
+        apr_size_t len = slash ? (apr_size_t)(slash - path) : strlen(path);
+        const char *was = apr_hash_get(u->seen, path, (apr_ssize_t)len);
+
+        if (slash == NULL && !is_dir) {
+            if (was != NULL) {
+                return refuse_duplicate(u, raw, path, len, was);
+            }
+            apr_hash_set(u->seen, path, (apr_ssize_t)len, KIND_FILE);
+            return APR_SUCCESS;
+        }
+        if (was == KIND_FILE) {
+            return refuse_duplicate(u, raw, path, len, was);
+        }
+        if (was == NULL) {
+            char *dir = apr_pstrmemdup(u->p, path, len);
+
+            apr_hash_set(u->seen, dir, (apr_ssize_t)len, KIND_DIR);
+            APR_ARRAY_PUSH(u->result->dirs, const char *) = dir;
+        }
+        if (slash == NULL) {
+            return APR_SUCCESS;
+        }
+        slash = strchr(slash + 1, '/');
+    }
+}
+
+static void note_top(unpack_t *u, const char *path, int is_dir)
+{
+    apr_size_t len = strcspn(path, "/");
+
+    if (!is_dir && path[len] == '\0') {
+        u->single_top = 0; /* a file at the top level */
+    }
+    if (u->top == NULL) {
+        u->top = path;
+        u->top_len = len;
+    } else if (len != u->top_len || memcmp(path, u->top, len) != 0) {
+        u->single_top = 0;
+    }
+}
+
+static apr_status_t copy_file(unpack_t *u, struct archive *a,
+                              struct archive_entry *e, const char *raw,
+                              const char *path)
+{
+    const prep_limits_t *l = u->limits;
+    prep_unpacked_t *r = u->result;
+    prep_entry_t *pe;
+    apr_uint64_t size = 0;
+
+    /* Refuse on the declared size before reading a byte of a bomb. */
+    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+        apr_uint64_t declared = (apr_uint64_t)archive_entry_size(e);
+
+        if (declared > l->file) {
+            return prep_refuse(u->verdict, u->p, "limit-file",
+                               "entry \"%s\" has %" APR_UINT64_T_FMT
+                               " bytes, more than the limit of "
+                               "%" APR_UINT64_T_FMT " for one file",
+                               shown(u->p, raw), declared, l->file);
+        }
+        if (exceeds(r->bytes, declared, l->bytes)) {
+            return prep_refuse(u->verdict, u->p, "limit-bytes",
+                               "entry \"%s\" takes the package over its "
+                               "limit of %" APR_UINT64_T_FMT
+                               " uncompressed bytes",
+                               shown(u->p, raw), l->bytes);
+        }
+        if (exceeds(r->bytes, declared, u->ratio_bytes)) {
+            return prep_refuse(
+                u->verdict, u->p, "ratio",
+                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
+                " times its own size (a compression bomb?)",
+                shown(u->p, raw), l->ratio);
+        }
+    }
+
+    pe = apr_array_push(r->entries);
+    memset(pe, 0, sizeof(*pe));
+    pe->path = path;
+    pe->offset = u->pack_start + r->pack_size;
+    if (archive_entry_mtime_is_set(e)) {
+        pe->mtime = apr_time_from_sec(archive_entry_mtime(e)) +
+                    archive_entry_mtime_nsec(e) / 1000;
+    }
+
+    EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL);
+    for (;;) {
+        la_ssize_t got = archive_read_data(a, u->block, PACKAGE_BLOCK);
+        apr_uint64_t n;
+        apr_status_t rv;
+
+        if (got == 0) {
+            break;
+        }
+        if (got < 0) {
+            const char *why = archive_error_string(a);
+
+            return prep_refuse(u->verdict, u->p, "truncated",
+                               "the package cannot be read to its end: "
+                               "entry \"%s\": %s",
+                               shown(u->p, raw), why ? why : "read error");
+        }
+        n = (apr_uint64_t)got;
+        /* Again while streaming: the header may not say, or may lie. */
+        if (exceeds(size, n, l->file)) {
+            return prep_refuse(u->verdict, u->p, "limit-file",
+                               "entry \"%s\" has more than the limit of "
+                               "%" APR_UINT64_T_FMT " bytes for one file",
+                               shown(u->p, raw), l->file);
+        }
+        if (exceeds(r->bytes, n, l->bytes)) {
+            return prep_refuse(u->verdict, u->p, "limit-bytes",
+                               "entry \"%s\" takes the package over its "
+                               "limit of %" APR_UINT64_T_FMT
+                               " uncompressed bytes",
+                               shown(u->p, raw), l->bytes);
+        }
+        if (exceeds(r->bytes, n, u->ratio_bytes)) {
+            return prep_refuse(
+                u->verdict, u->p, "ratio",
+                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
+                " times its own size (a compression bomb?)",
+                shown(u->p, raw), l->ratio);
+        }
+        EVP_DigestUpdate(u->sha, u->block, (size_t)n);
+        rv = apr_file_write_full(u->pack, u->block, (apr_size_t)n, NULL);
+        if (rv != APR_SUCCESS) {
+            char err[128];
+
+            return prep_refuse(u->verdict, u->p, "io",
+                               "writing entry \"%s\" to the pack failed: %s",
+                               shown(u->p, raw),
+                               apr_strerror(rv, err, sizeof(err)));
+        }
+        size += n;
+        r->bytes += n;
+        r->pack_size += (apr_off_t)n;
+    }
+    EVP_DigestFinal_ex(u->sha, pe->sha256, NULL);
+    pe->size = (apr_off_t)size;
+    return APR_SUCCESS;
+}
+
+static const char *type_name(unsigned int type)
+{
+    switch (type) {
+        case AE_IFCHR:
+            return "a character device";
+        case AE_IFBLK:
+            return "a block device";
+        case AE_IFIFO:
+            return "a FIFO";
+        case AE_IFSOCK:
+            return "a socket";
+        default:
+            return "neither a file nor a directory";
+    }
+}
+
+static apr_status_t read_entry(unpack_t *u, struct archive *a,
+                               struct archive_entry *e)
+{
+    const prep_limits_t *l = u->limits;
+    const char *raw = archive_entry_pathname_utf8(e);
+    unsigned int type = archive_entry_filetype(e);
+    char *path;
+    int components, allowed;
+    apr_size_t longest;
+    apr_status_t rv;
+
+    if (raw == NULL) {
+        raw = archive_entry_pathname(e);
+    }
+    if (++u->headers > l->files) {
+        return prep_refuse(u->verdict, u->p, "limit-files",
+                           "the package holds more than %" APR_UINT64_T_FMT
+                           " entries",
+                           l->files);
+    }
+    if (raw == NULL) {
+        return prep_refuse(u->verdict, u->p, "special",
+                           "entry number %" APR_UINT64_T_FMT
+                           " has a name that cannot be read",
+                           u->headers);
+    }
+    if (is_absolute(raw)) {
+        return prep_refuse(u->verdict, u->p, "absolute",
+                           "entry \"%s\" has an absolute path",
+                           shown(u->p, raw));
+    }
+    if (climbs_out(raw)) {
+        return prep_refuse(u->verdict, u->p, "traversal",
+                           "entry \"%s\" climbs out of the package",
+                           shown(u->p, raw));
+    }
+    if (archive_entry_hardlink(e) != NULL) {
+        return prep_refuse(
+            u->verdict, u->p, "link", "entry \"%s\" is a hard link to \"%s\"",
+            shown(u->p, raw), shown(u->p, archive_entry_hardlink(e)));
+    }
+    if (type == AE_IFLNK || archive_entry_symlink(e) != NULL) {
+        const char *to = archive_entry_symlink(e);
+
+        return prep_refuse(u->verdict, u->p, "link",
+                           "entry \"%s\" is a symbolic link to \"%s\"",
+                           shown(u->p, raw), shown(u->p, to ? to : ""));
+    }
+    if (type != AE_IFREG && type != AE_IFDIR) {
+        return prep_refuse(u->verdict, u->p, "special", "entry \"%s\" is %s",
+                           shown(u->p, raw), type_name(type));
+    }
+    longest = longest_component(raw);
+    if (longest > NAME_COMPONENT_MAX) {
+        return prep_refuse(u->verdict, u->p, "name-too-long",
+                           "entry \"%s\" has a name of %" APR_SIZE_T_FMT
+                           " bytes, more than %d",
+                           shown(u->p, raw), longest, NAME_COMPONENT_MAX);
+    }
+
+    path = normalize(u->p, raw, &components);
+    if (u->strip > 0) {
+        int i;
+
+        if (components <= u->strip) {
+            return APR_SUCCESS; /* stripped away, like tar does */
+        }
+        for (i = 0; i < u->strip; i++) {
+            path = strchr(path, '/') + 1;
+        }
+        components -= u->strip;
+    }
+    if (*path == '\0') {
+        return APR_SUCCESS; /* "./": the package's root */
+    }
+    /* Auto strip is decided at the end; allow for its folder until then. */
+    allowed = l->depth + (u->strip < 0 ? 1 : 0);
+    if (components > allowed) {
+        return prep_refuse(u->verdict, u->p, "depth",
+                           "entry \"%s\" is %d levels deep, more than the "
+                           "limit of %d",
+                           shown(u->p, raw), components - (allowed - l->depth),
+                           l->depth);
+    }
+    if (u->strip < 0) {
+        note_top(u, path, type == AE_IFDIR);
+    }
+    rv = register_path(u, path, type == AE_IFDIR, raw);
+    if (rv != APR_SUCCESS || type == AE_IFDIR) {
+        return rv;
+    }
+    return copy_file(u, a, e, raw, path);
+}
+
+/* Auto strip: every entry lies in one folder, so drop it; then the paths
+ * are registered again, which re-checks duplicates and depth. */
+static apr_status_t finish_paths(unpack_t *u)
+{
+    prep_unpacked_t *r = u->result;
+    apr_array_header_t *dirs = r->dirs;
+    apr_size_t cut = 0;
+    int i;
+
+    if (u->strip >= 0) {
+        return APR_SUCCESS; /* checked entry by entry already */
+    }
+    if (u->single_top && u->top != NULL) {
+        cut = u->top_len + 1;
+    }
+    u->seen = apr_hash_make(u->scratch);
+    r->dirs = apr_array_make(u->p, dirs->nelts, sizeof(const char *));
+    for (i = 0; i < dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
+        apr_status_t rv;
+
+        if (strlen(dir) < cut) {
+            continue; /* the folder stripped */
+        }
+        rv = register_path(u, dir + cut, 1, dir);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    for (i = 0; i < r->entries->nelts; i++) {
+        prep_entry_t *pe = &APR_ARRAY_IDX(r->entries, i, prep_entry_t);
+        const char *raw = pe->path;
+        apr_status_t rv;
+
+        pe->path += cut;
+        rv = register_path(u, pe->path, 0, raw);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    for (i = 0; i < r->dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(r->dirs, i, const char *);
+        int n = count_components(dir);
+
+        if (n > u->limits->depth) {
+            return prep_refuse(u->verdict, u->p, "depth",
+                               "directory \"%s\" is %d levels deep, more "
+                               "than the limit of %d",
+                               shown(u->p, dir), n, u->limits->depth);
+        }
+    }
+    for (i = 0; i < r->entries->nelts; i++) {
+        const char *path = APR_ARRAY_IDX(r->entries, i, prep_entry_t).path;
+        int n = count_components(path);
+
+        if (n > u->limits->depth) {
+            return prep_refuse(u->verdict, u->p, "depth",
+                               "entry \"%s\" is %d levels deep, more than "
+                               "the limit of %d",
+                               shown(u->p, path), n, u->limits->depth);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static void support_formats(struct archive *a)
+{
+    archive_read_support_filter_all(a);
+    /* Every format of archive_read_support_format_all() but mtree: an
+     * mtree "archive" is a text file whose entries name files on *this*
+     * machine ("contents=/etc/..."), which libarchive would open and
+     * we would publish.  Not raw either: a bare .gz is not a package. */
+    archive_read_support_format_7zip(a);
+    archive_read_support_format_ar(a);
+    archive_read_support_format_cab(a);
+    archive_read_support_format_cpio(a);
+    archive_read_support_format_empty(a);
+    archive_read_support_format_iso9660(a);
+    archive_read_support_format_lha(a);
+    archive_read_support_format_rar(a);
+    archive_read_support_format_rar5(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_warc(a);
+    archive_read_support_format_xar(a);
+    archive_read_support_format_zip(a);
+}
+
+static apr_status_t read_package(unpack_t *u, struct archive *a,
+                                 package_source_t *src)
+{
+    prep_unpacked_t *r = u->result;
+    struct archive_entry *e;
+    apr_status_t rv;
+    char err[128];
+
+    support_formats(a);
+    archive_read_set_callback_data(a, src);
+    archive_read_set_read_callback(a, source_read);
+    archive_read_set_seek_callback(a, source_seek);
+    if (archive_read_open1(a) < ARCHIVE_WARN) {
+        const char *why = archive_error_string(a);
+
+        return prep_refuse(u->verdict, u->p, "not-an-archive",
+                           "the package is not an archive that can be read: "
+                           "%s",
+                           why ? why : "unrecognized format");
+    }
+
+    for (;;) {
+        int ret = archive_read_next_header(a, &e);
+
+        if (ret == ARCHIVE_EOF) {
+            break;
+        }
+        if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN) {
+            const char *why = archive_error_string(a);
+
+            if (u->headers == 0) {
+                return prep_refuse(u->verdict, u->p, "not-an-archive",
+                                   "the package is not an archive that can "
+                                   "be read: %s",
+                                   why ? why : "no first entry");
+            }
+            return prep_refuse(u->verdict, u->p, "truncated",
+                               "the package cannot be read to its end: "
+                               "after %" APR_UINT64_T_FMT " entries: %s",
+                               u->headers, why ? why : "read error");
+        }
+        if (r->format == NULL && archive_format_name(a) != NULL) {
+            r->format = apr_pstrdup(u->p, archive_format_name(a));
+        }
+        rv = read_entry(u, a, e);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (r->format == NULL) {
+        const char *name = archive_format_name(a);
+
+        r->format = apr_pstrdup(u->p, name ? name : "unknown");
+    }
+    if (r->entries->nelts == 0) {
+        return prep_refuse(u->verdict, u->p, "empty",
+                           "the package holds no regular files");
+    }
+    rv = finish_paths(u);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+
+    rv = apr_file_flush(u->pack);
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(u->verdict, u->p, "io",
+                           "writing the pack failed: %s",
+                           apr_strerror(rv, err, sizeof(err)));
+    }
+    rv = source_finish(src, r->package_sha256, &r->package_size);
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(u->verdict, u->p, "io",
+                           "reading the package failed: %s",
+                           apr_strerror(rv, err, sizeof(err)));
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t unpack_source(prep_unpacked_t **out, package_source_t *src,
+                                  apr_uint64_t package_size, apr_file_t *pack,
+                                  const prep_limits_t *limits, int strip,
+                                  prep_verdict_t *verdict, apr_pool_t *p)
+{
+    unpack_t u;
+    struct archive *a;
+    apr_status_t rv;
+    char err[128];
+
+    verdict->reason = NULL;
+    verdict->message = NULL;
+    memset(&u, 0, sizeof(u));
+    u.p = p;
+    u.limits = limits;
+    u.strip = strip < 0 ? -1 : strip;
+    u.verdict = verdict;
+    u.pack = pack;
+    u.single_top = 1;
+    u.ratio_bytes =
+        (package_size != 0 && limits->ratio > APR_UINT64_MAX / package_size)
+            ? APR_UINT64_MAX
+            : limits->ratio * package_size;
+
+    u.pack_start = 0;
+    rv = apr_file_seek(pack, APR_END, &u.pack_start);
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(verdict, p, "io", "the pack cannot be written: %s",
+                           apr_strerror(rv, err, sizeof(err)));
+    }
+
+    apr_pool_create(&u.scratch, p);
+    u.seen = apr_hash_make(u.scratch);
+    u.block = apr_palloc(u.scratch, PACKAGE_BLOCK);
+    u.result = apr_pcalloc(p, sizeof(*u.result));
+    u.result->entries = apr_array_make(p, 64, sizeof(prep_entry_t));
+    u.result->dirs = apr_array_make(p, 16, sizeof(const char *));
+    src->block = apr_palloc(u.scratch, PACKAGE_BLOCK);
+
+    u.sha = EVP_MD_CTX_new();
+    src->sha = EVP_MD_CTX_new();
+    a = archive_read_new();
+    if (u.sha == NULL || src->sha == NULL || a == NULL) {
+        rv = prep_refuse(verdict, p, "io", "out of memory reading the package");
+    } else {
+        EVP_DigestInit_ex(src->sha, EVP_sha256(), NULL);
+        rv = read_package(&u, a, src);
+    }
+    archive_read_free(a);
+    EVP_MD_CTX_free(src->sha);
+    EVP_MD_CTX_free(u.sha);
+    src->sha = NULL;
+    apr_pool_destroy(u.scratch);
+
+    if (rv == APR_SUCCESS) {
+        *out = u.result;
+    }
+    return rv;
+}
+
+apr_status_t prep_package_unpack(prep_unpacked_t **out,
+                                 const char *package_path, apr_file_t *pack,
+                                 const prep_limits_t *limits, int strip,
+                                 prep_verdict_t *verdict, apr_pool_t *p)
+{
+    package_source_t src;
+    apr_pool_t *scratch;
+    apr_finfo_t finfo;
+    apr_status_t rv;
+    char err[128];
+
+    *out = NULL;
+    memset(&src, 0, sizeof(src));
+    apr_pool_create(&scratch, p);
+    rv = apr_file_open(&src.file, package_path,
+                       APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT,
+                       scratch);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&finfo, APR_FINFO_TYPE | APR_FINFO_SIZE,
+                               src.file);
+    }
+    if (rv != APR_SUCCESS) {
+        rv = prep_refuse(
+            verdict, p, "io", "the package \"%s\" cannot be read: %s",
+            shown(p, package_path), apr_strerror(rv, err, sizeof(err)));
+    } else if (finfo.filetype != APR_REG) {
+        rv = prep_refuse(verdict, p, "not-an-archive",
+                         "the package \"%s\" is not a regular file",
+                         shown(p, package_path));
+    } else {
+        rv = unpack_source(out, &src, (apr_uint64_t)finfo.size, pack, limits,
+                           strip, verdict, p);
+        if (rv == APR_SUCCESS &&
+            (*out)->package_size != (apr_uint64_t)finfo.size) {
+            *out = NULL;
+            rv = prep_refuse(verdict, p, "io",
+                             "the package \"%s\" changed while it was read",
+                             shown(p, package_path));
+        }
+    }
+    apr_pool_destroy(scratch);
+    return rv;
+}
+
+apr_status_t prep_package_unpack_buffer(prep_unpacked_t **out, const void *buf,
+                                        apr_size_t len, apr_file_t *pack,
+                                        const prep_limits_t *limits, int strip,
+                                        prep_verdict_t *verdict, apr_pool_t *p)
+{
+    package_source_t src;
+
+    *out = NULL;
+    memset(&src, 0, sizeof(src));
+    src.buf = buf;
+    src.len = len;
+    return unpack_source(out, &src, len, pack, limits, strip, verdict, p);
+}

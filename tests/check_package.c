@@ -1,7 +1,1531 @@
-/* check_package.c — unit tests (placeholder until written). */
+/* check_package.c — unit tests of prep_package.c: the package rules.
+ *
+ * Every package is built at test time: most with libarchive's writer (one
+ * small hostile archive per attack, as libarchive's own test suite does),
+ * some with the real tar and zip commands.  Each refusal is asserted by its
+ * exact reason code. */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "prep.h"
 #include "test_prep.h"
+
+/* Every pack starts with these bytes, so offsets are never taken as 0. */
+#define PACK_PREFIX     "PACK\n"
+#define PACK_PREFIX_LEN 5
+#define MTIME           1717380300 /* 2024-06-02T20:05:00-06:00 */
+
+static apr_pool_t *pool;
+static const char *tmp; /* this test's directory, removed afterwards */
+static int serial;      /* names files made by one test */
+
+/* ------------------------------------------------------------------ */
+/* Fixture */
+
+static void remove_tree(const char *path, apr_pool_t *p)
+{
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+
+    if (apr_dir_open(&dir, path, p) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+           APR_SUCCESS) {
+        const char *child;
+
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
+            continue;
+        }
+        child = apr_pstrcat(p, path, "/", fi.name, NULL);
+        if (fi.filetype == APR_DIR) {
+            remove_tree(child, p);
+        }
+        else {
+            apr_file_remove(child, p);
+        }
+    }
+    apr_dir_close(dir);
+    apr_dir_remove(path, p);
+}
+
+static void setup(void)
+{
+    const char *base;
+    char *dir;
+
+    apr_pool_create(&pool, NULL);
+    ck_assert_int_eq(apr_temp_dir_get(&base, pool), APR_SUCCESS);
+    dir = apr_pstrcat(pool, base, "/prep-package-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    tmp = dir;
+    serial = 0;
+}
+
+static void teardown(void)
+{
+    remove_tree(tmp, pool);
+    apr_pool_destroy(pool);
+}
+
+/* ------------------------------------------------------------------ */
+/* Building packages with libarchive's writer */
+
+typedef struct built {
+    struct archive *a;
+    char *data;
+    size_t len, cap;
+} built_t;
+
+static la_ssize_t built_write(struct archive *a, void *baton, const void *buf,
+                              size_t n)
+{
+    built_t *b = baton;
+
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->data = realloc(b->data, b->cap);
+        ck_assert_ptr_nonnull(b->data);
+    }
+    memcpy(b->data + b->len, buf, n);
+    b->len += n;
+    return (la_ssize_t)n;
+}
+
+/* format: an ARCHIVE_FORMAT_* code. */
+static built_t *pkg_new(int format, int gzip)
+{
+    built_t *b = apr_pcalloc(pool, sizeof(*b));
+
+    b->a = archive_write_new();
+    ck_assert_int_eq(archive_write_set_format(b->a, format), ARCHIVE_OK);
+    if (gzip) {
+        ck_assert_int_eq(archive_write_add_filter_gzip(b->a), ARCHIVE_OK);
+    }
+    ck_assert_int_eq(archive_write_open(b->a, b, NULL, built_write, NULL),
+                     ARCHIVE_OK);
+    return b;
+}
+
+static struct archive_entry *new_entry(const char *name, unsigned int type)
+{
+    struct archive_entry *e = archive_entry_new();
+
+    archive_entry_set_pathname_utf8(e, name);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_mtime(e, MTIME, 0);
+    return e;
+}
+
+static void write_entry(built_t *b, struct archive_entry *e, const char *data,
+                        size_t len)
+{
+    int ret = archive_write_header(b->a, e);
+
+    ck_assert_msg(ret >= ARCHIVE_WARN, "writing \"%s\": %s",
+                  archive_entry_pathname(e), archive_error_string(b->a));
+    if (len > 0) {
+        ck_assert_int_eq(archive_write_data(b->a, data, len), (la_ssize_t)len);
+    }
+    archive_entry_free(e);
+}
+
+static void pkg_file_bytes(built_t *b, const char *name, const char *data,
+                           size_t len)
+{
+    struct archive_entry *e = new_entry(name, AE_IFREG);
+
+    archive_entry_set_size(e, (la_int64_t)len);
+    write_entry(b, e, data, len);
+}
+
+static void pkg_file(built_t *b, const char *name, const char *data)
+{
+    pkg_file_bytes(b, name, data, strlen(data));
+}
+
+static void pkg_dir(built_t *b, const char *name)
+{
+    write_entry(b, new_entry(name, AE_IFDIR), NULL, 0);
+}
+
+/* A file whose size the header does not give (zip: length at end). */
+static void pkg_file_streamed(built_t *b, const char *name, const char *data,
+                              size_t len)
+{
+    struct archive_entry *e = new_entry(name, AE_IFREG);
+
+    archive_entry_unset_size(e);
+    write_entry(b, e, data, len);
+}
+
+static void pkg_symlink(built_t *b, const char *name, const char *target)
+{
+    struct archive_entry *e = new_entry(name, AE_IFLNK);
+
+    archive_entry_set_symlink_utf8(e, target);
+    write_entry(b, e, NULL, 0);
+}
+
+static void pkg_hardlink(built_t *b, const char *name, const char *target)
+{
+    struct archive_entry *e = new_entry(name, AE_IFREG);
+
+    archive_entry_set_hardlink_utf8(e, target);
+    archive_entry_set_size(e, 0);
+    write_entry(b, e, NULL, 0);
+}
+
+static void pkg_special(built_t *b, const char *name, unsigned int type)
+{
+    struct archive_entry *e = new_entry(name, type);
+
+    archive_entry_set_rdevmajor(e, 1);
+    archive_entry_set_rdevminor(e, 3);
+    write_entry(b, e, NULL, 0);
+}
+
+/* Finishes the archive; its bytes live in the test pool. */
+static const char *pkg_close(built_t *b, apr_size_t *len)
+{
+    char *copy;
+
+    ck_assert_int_eq(archive_write_close(b->a), ARCHIVE_OK);
+    archive_write_free(b->a);
+    copy = apr_pmemdup(pool, b->data, b->len);
+    *len = b->len;
+    free(b->data);
+    return copy;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files, digests, commands */
+
+static const char *tmp_path(const char *stem)
+{
+    return apr_psprintf(pool, "%s/%s.%d", tmp, stem, ++serial);
+}
+
+static void write_file(const char *path, const void *data, apr_size_t len)
+{
+    apr_file_t *f;
+
+    ck_assert_int_eq(apr_file_open(&f, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_CREATE |
+                                       APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
+                                   APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    if (len > 0) {
+        ck_assert_int_eq(apr_file_write_full(f, data, len, NULL), APR_SUCCESS);
+    }
+    ck_assert_int_eq(apr_file_close(f), APR_SUCCESS);
+}
+
+static char *read_file(const char *path, apr_size_t *len)
+{
+    apr_finfo_t fi;
+    apr_file_t *f;
+    char *data;
+
+    ck_assert_int_eq(apr_stat(&fi, path, APR_FINFO_SIZE, pool), APR_SUCCESS);
+    data = apr_palloc(pool, (apr_size_t)fi.size + 1);
+    ck_assert_int_eq(
+        apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool),
+        APR_SUCCESS);
+    *len = (apr_size_t)fi.size;
+    if (*len > 0) {
+        ck_assert_int_eq(apr_file_read_full(f, data, *len, NULL), APR_SUCCESS);
+    }
+    data[*len] = '\0';
+    apr_file_close(f);
+    return data;
+}
+
+static void sha256(unsigned char out[32], const void *data, size_t len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    ck_assert_ptr_nonnull(ctx);
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, data, len);
+    EVP_DigestFinal_ex(ctx, out, NULL);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* Bytes that compress to nothing: a deterministic pseudo-random stream. */
+static char *noise(apr_size_t len, unsigned int seed)
+{
+    char *data = apr_palloc(pool, len);
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        data[i] = (char)(seed >> 16);
+    }
+    return data;
+}
+
+static int have_command(const char *name)
+{
+    return system(apr_psprintf(pool, "command -v %s >/dev/null 2>&1", name)) ==
+           0;
+}
+
+static void run(const char *command)
+{
+    ck_assert_msg(system(command) == 0, "command failed: %s", command);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unpacking into a fresh pack */
+
+typedef struct outcome {
+    apr_status_t rv;
+    prep_unpacked_t *u;
+    prep_verdict_t v;
+    char *pack; /* the pack's bytes, PACK_PREFIX first */
+    apr_size_t pack_len;
+} outcome_t;
+
+static apr_file_t *open_pack(const char **path)
+{
+    apr_file_t *f;
+
+    *path = tmp_path("pack");
+    ck_assert_int_eq(apr_file_open(&f, *path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_CREATE |
+                                       APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
+                                   APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        apr_file_write_full(f, PACK_PREFIX, PACK_PREFIX_LEN, NULL),
+        APR_SUCCESS);
+    return f;
+}
+
+static outcome_t *unpack_buffer(const void *data, apr_size_t len,
+                                const prep_limits_t *limits, int strip)
+{
+    outcome_t *o = apr_pcalloc(pool, sizeof(*o));
+    prep_limits_t defaults;
+    const char *path;
+    apr_file_t *pack = open_pack(&path);
+
+    prep_limits_default(&defaults);
+    o->rv = prep_package_unpack_buffer(&o->u, data, len, pack,
+                                       limits ? limits : &defaults, strip,
+                                       &o->v, pool);
+    ck_assert_int_eq(apr_file_close(pack), APR_SUCCESS);
+    o->pack = read_file(path, &o->pack_len);
+    return o;
+}
+
+static outcome_t *unpack_path(const char *package, const prep_limits_t *limits,
+                              int strip)
+{
+    outcome_t *o = apr_pcalloc(pool, sizeof(*o));
+    prep_limits_t defaults;
+    const char *path;
+    apr_file_t *pack = open_pack(&path);
+
+    prep_limits_default(&defaults);
+    o->rv = prep_package_unpack(&o->u, package, pack,
+                                limits ? limits : &defaults, strip, &o->v,
+                                pool);
+    ck_assert_int_eq(apr_file_close(pack), APR_SUCCESS);
+    o->pack = read_file(path, &o->pack_len);
+    return o;
+}
+
+static void assert_accepted(const outcome_t *o)
+{
+    ck_assert_msg(o->rv == APR_SUCCESS, "refused: %s: %s",
+                  o->v.reason ? o->v.reason : "(no reason)",
+                  o->v.message ? o->v.message : "(no message)");
+    ck_assert_ptr_null(o->v.reason);
+    ck_assert_ptr_nonnull(o->u);
+}
+
+static void assert_refused(const outcome_t *o, const char *reason)
+{
+    ck_assert_int_eq(o->rv, APR_EGENERAL);
+    ck_assert_ptr_null(o->u);
+    ck_assert_ptr_nonnull(o->v.reason);
+    ck_assert_str_eq(o->v.reason, reason);
+    ck_assert_ptr_nonnull(o->v.message);
+    ck_assert_int_gt(strlen(o->v.message), 10);
+}
+
+/* Refused with `reason`, and the message names `name` when given. */
+static void assert_refused_naming(const outcome_t *o, const char *reason,
+                                  const char *name)
+{
+    assert_refused(o, reason);
+    if (name != NULL) {
+        ck_assert_msg(strstr(o->v.message, name) != NULL,
+                      "message \"%s\" does not name \"%s\"", o->v.message,
+                      name);
+    }
+}
+
+static const prep_entry_t *find_entry(const prep_unpacked_t *u,
+                                      const char *path)
+{
+    int i;
+
+    for (i = 0; i < u->entries->nelts; i++) {
+        const prep_entry_t *e = &APR_ARRAY_IDX(u->entries, i, prep_entry_t);
+
+        if (!strcmp(e->path, path)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* The entry holds exactly `data`: size, bytes in the pack, digest. */
+static void assert_entry(const outcome_t *o, const char *path,
+                         const char *data, apr_size_t len)
+{
+    const prep_entry_t *e = find_entry(o->u, path);
+    unsigned char digest[32];
+
+    ck_assert_msg(e != NULL, "no entry \"%s\"", path);
+    ck_assert_int_eq(e->size, (apr_off_t)len);
+    ck_assert_int_ge(e->offset, PACK_PREFIX_LEN);
+    ck_assert_int_le(e->offset + e->size, (apr_off_t)o->pack_len);
+    if (len > 0) {
+        ck_assert_mem_eq(o->pack + e->offset, data, len);
+    }
+    sha256(digest, data, len);
+    ck_assert_mem_eq(e->sha256, digest, 32);
+}
+
+static int has_dir(const prep_unpacked_t *u, const char *dir)
+{
+    int i;
+
+    for (i = 0; i < u->dirs->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(u->dirs, i, const char *), dir)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A package with a single entry `name` (and a sibling, so nothing is
+ * stripped), unpacked with the default limits. */
+static outcome_t *unpack_one_name(int format, const char *name)
+{
+    built_t *b = pkg_new(format, 0);
+    const char *data;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, name, "evil");
+    data = pkg_close(b, &len);
+    return unpack_buffer(data, len, NULL, -1);
+}
+
+/* ------------------------------------------------------------------ */
+/* PrepLimits and incoming names */
+
+START_TEST(test_limits_default)
+{
+    prep_limits_t l;
+
+    prep_limits_default(&l);
+    ck_assert_uint_eq(l.files, 100000);
+    ck_assert_uint_eq(l.bytes, APR_UINT64_C(2147483648));
+    ck_assert_uint_eq(l.file, APR_UINT64_C(536870912));
+    ck_assert_uint_eq(l.ratio, 200);
+    ck_assert_int_eq(l.depth, 32);
+}
+END_TEST
+
+START_TEST(test_limits_parse)
+{
+    prep_limits_t l;
+
+    prep_limits_default(&l);
+    ck_assert_ptr_null(prep_limits_parse(&l, "files=8000", pool));
+    ck_assert_ptr_null(prep_limits_parse(&l, "bytes=1G", pool));
+    ck_assert_ptr_null(prep_limits_parse(&l, "file=64M", pool));
+    ck_assert_ptr_null(prep_limits_parse(&l, "ratio=50", pool));
+    ck_assert_ptr_null(prep_limits_parse(&l, "depth=8", pool));
+    ck_assert_uint_eq(l.files, 8000);
+    ck_assert_uint_eq(l.bytes, APR_UINT64_C(1073741824));
+    ck_assert_uint_eq(l.file, APR_UINT64_C(67108864));
+    ck_assert_uint_eq(l.ratio, 50);
+    ck_assert_int_eq(l.depth, 8);
+    ck_assert_ptr_null(prep_limits_parse(&l, "bytes=10k", pool));
+    ck_assert_uint_eq(l.bytes, 10240);
+    ck_assert_ptr_null(prep_limits_parse(&l, "bytes=1T", pool));
+    ck_assert_uint_eq(l.bytes, APR_UINT64_C(1099511627776));
+    ck_assert_ptr_null(prep_limits_parse(&l, "file=512", pool));
+    ck_assert_uint_eq(l.file, 512);
+
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "=5", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "entries=5", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=lots", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=-1", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "ratio=0", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "depth=2.5", pool));
+    ck_assert_ptr_nonnull(prep_limits_parse(&l, "bytes=big", pool));
+    ck_assert_ptr_nonnull(
+        prep_limits_parse(&l, "files=99999999999999999999999", pool));
+    /* A refused word changes nothing. */
+    ck_assert_uint_eq(l.files, 8000);
+    ck_assert_uint_eq(l.ratio, 50);
+    ck_assert_int_eq(l.depth, 8);
+}
+END_TEST
+
+START_TEST(test_name_ignored)
+{
+    ck_assert_int_eq(prep_package_name_ignored("prep_20240602_2105.tar.gz"), 0);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.zip"), 0);
+    ck_assert_int_eq(prep_package_name_ignored("incoming/paquete.tgz"), 0);
+    ck_assert_int_eq(prep_package_name_ignored(".paquete.tar.gz"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.part"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.filepart"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.tmp"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.sha256"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.sig"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.reason"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("paquete.tar.gz.FILEPART"), 1);
+    ck_assert_int_eq(prep_package_name_ignored("incoming/.upload"), 1);
+    ck_assert_int_eq(prep_package_name_ignored(""), 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Good packages */
+
+static const char *good_tar_gz(apr_size_t *len)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+
+    pkg_dir(b, "prep/");
+    pkg_file(b, "prep/index.html", "<html><body>PREP</body></html>\n");
+    pkg_file(b, "prep/json/main.json", "{\"fechaCorte\":\"02/06/2024 21:05\"}");
+    pkg_file(b, "prep/empty.txt", "");
+    pkg_file(b, "prep/csv/datos/casillas.csv", "casilla,votos\n1,10\n");
+    return pkg_close(b, len);
+}
+
+START_TEST(test_good_package_file)
+{
+    apr_size_t len, file_len;
+    const char *data = good_tar_gz(&len);
+    const char *path = tmp_path("good.tar.gz");
+    unsigned char digest[32];
+    const char *file;
+    outcome_t *o;
+    const prep_entry_t *e;
+
+    write_file(path, data, len);
+    o = unpack_path(path, NULL, 0);
+    assert_accepted(o);
+
+    ck_assert_int_eq(o->u->entries->nelts, 4);
+    /* Archive order, one after the other in the pack after its prefix. */
+    e = &APR_ARRAY_IDX(o->u->entries, 0, prep_entry_t);
+    ck_assert_str_eq(e->path, "prep/index.html");
+    ck_assert_int_eq(e->offset, PACK_PREFIX_LEN);
+    e = &APR_ARRAY_IDX(o->u->entries, 1, prep_entry_t);
+    ck_assert_str_eq(e->path, "prep/json/main.json");
+    ck_assert_int_eq(e->offset, PACK_PREFIX_LEN + 31);
+    ck_assert_int_eq(e->mtime, apr_time_from_sec(MTIME));
+    assert_entry(o, "prep/index.html", "<html><body>PREP</body></html>\n", 31);
+    assert_entry(o, "prep/json/main.json",
+                 "{\"fechaCorte\":\"02/06/2024 21:05\"}", 33);
+    assert_entry(o, "prep/empty.txt", "", 0);
+    assert_entry(o, "prep/csv/datos/casillas.csv", "casilla,votos\n1,10\n",
+                 19);
+
+    /* The pack holds exactly the files' bytes, nothing else. */
+    ck_assert_uint_eq(o->u->bytes, 31 + 33 + 0 + 19);
+    ck_assert_int_eq(o->u->pack_size, 31 + 33 + 0 + 19);
+    ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN + 31 + 33 + 0 + 19);
+    ck_assert_mem_eq(o->pack + PACK_PREFIX_LEN,
+                     "<html><body>PREP</body></html>\n"
+                     "{\"fechaCorte\":\"02/06/2024 21:05\"}"
+                     "casilla,votos\n1,10\n",
+                     83);
+
+    /* The package digest is sha256sum's, over the file as stored. */
+    file = read_file(path, &file_len);
+    ck_assert_uint_eq(file_len, len);
+    sha256(digest, file, file_len);
+    ck_assert_mem_eq(o->u->package_sha256, digest, 32);
+    ck_assert_uint_eq(o->u->package_size, len);
+    ck_assert_ptr_nonnull(o->u->format);
+    ck_assert_ptr_nonnull(strstr(o->u->format, "pax"));
+
+    /* Directories: the explicit one and those implied, each once. */
+    ck_assert_int_eq(o->u->dirs->nelts, 4);
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 0, const char *), "prep");
+    ck_assert(has_dir(o->u, "prep/json"));
+    ck_assert(has_dir(o->u, "prep/csv"));
+    ck_assert(has_dir(o->u, "prep/csv/datos"));
+}
+END_TEST
+
+START_TEST(test_good_package_buffer)
+{
+    apr_size_t len;
+    const char *data = good_tar_gz(&len);
+    unsigned char digest[32];
+    outcome_t *o = unpack_buffer(data, len, NULL, 0);
+
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 4);
+    assert_entry(o, "prep/csv/datos/casillas.csv", "casilla,votos\n1,10\n",
+                 19);
+    sha256(digest, data, len);
+    ck_assert_mem_eq(o->u->package_sha256, digest, 32);
+    ck_assert_uint_eq(o->u->package_size, len);
+}
+END_TEST
+
+START_TEST(test_normalized_paths)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    const char *data;
+    apr_size_t len;
+    outcome_t *o;
+
+    pkg_dir(b, "./");
+    pkg_dir(b, "./json/");
+    pkg_file(b, "./json//main.json", "{}");
+    pkg_file(b, "csv/./a/b.csv", "x,y");
+    pkg_file(b, ".well-known/security.txt", "Contact: prep@example.org");
+    pkg_file(b, ".htaccess", "Deny from all");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, NULL, -1);
+
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 4);
+    assert_entry(o, "json/main.json", "{}", 2);
+    assert_entry(o, "csv/a/b.csv", "x,y", 3);
+    assert_entry(o, ".well-known/security.txt", "Contact: prep@example.org",
+                 25);
+    assert_entry(o, ".htaccess", "Deny from all", 13);
+    ck_assert_int_eq(o->u->dirs->nelts, 4);
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 0, const char *), "json");
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 1, const char *), "csv");
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 2, const char *), "csv/a");
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 3, const char *),
+                     ".well-known");
+}
+END_TEST
+
+START_TEST(test_utf8_names)
+{
+    static const char *name = "Querétaro/casilla 1 #2%.json";
+    int formats[] = {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED,
+                     ARCHIVE_FORMAT_TAR_USTAR, ARCHIVE_FORMAT_ZIP};
+    const char *locales[] = {"C.UTF-8", "C"};
+    int f, l;
+
+    /* The loader runs with whatever LC_CTYPE httpd has: often "C". */
+    for (l = 0; l < 2; l++) {
+        for (f = 0; f < 3; f++) {
+            built_t *b;
+            const char *data;
+            apr_size_t len;
+            outcome_t *o;
+
+            setlocale(LC_CTYPE, "C.UTF-8");
+            b = pkg_new(formats[f], 0);
+            pkg_file(b, "index.html", "<html></html>");
+            pkg_file(b, name, "{\"casilla\":1}");
+            pkg_file(b, "Querétaro/año 2024/acta.csv", "1");
+            data = pkg_close(b, &len);
+            setlocale(LC_CTYPE, locales[l]);
+            o = unpack_buffer(data, len, NULL, -1);
+            setlocale(LC_CTYPE, "C.UTF-8");
+            assert_accepted(o);
+            ck_assert_int_eq(o->u->entries->nelts, 3);
+            assert_entry(o, name, "{\"casilla\":1}", 13);
+            assert_entry(o, "Querétaro/año 2024/acta.csv", "1", 1);
+            ck_assert(has_dir(o->u, "Querétaro"));
+            ck_assert(has_dir(o->u, "Querétaro/año 2024"));
+        }
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Stripping */
+
+START_TEST(test_strip_auto_single_folder)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    const char *data;
+    apr_size_t len;
+    outcome_t *o;
+
+    pkg_dir(b, "PREP_QRO_2024/");
+    pkg_dir(b, "PREP_QRO_2024/json/");
+    pkg_file(b, "PREP_QRO_2024/index.html", "<html></html>");
+    pkg_file(b, "PREP_QRO_2024/json/main.json", "{}");
+    pkg_dir(b, "PREP_QRO_2024/vacio/");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, NULL, -1);
+
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 2);
+    assert_entry(o, "index.html", "<html></html>", 13);
+    assert_entry(o, "json/main.json", "{}", 2);
+    ck_assert_int_eq(o->u->dirs->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 0, const char *), "json");
+    ck_assert_str_eq(APR_ARRAY_IDX(o->u->dirs, 1, const char *), "vacio");
+}
+END_TEST
+
+START_TEST(test_strip_auto_keeps_two_tops)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    const char *data;
+    apr_size_t len;
+    outcome_t *o;
+
+    /* Two top-level folders: nothing to strip. */
+    pkg_file(b, "json/main.json", "{}");
+    pkg_file(b, "csv/datos.csv", "a");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, NULL, -1);
+    assert_accepted(o);
+    assert_entry(o, "json/main.json", "{}", 2);
+    assert_entry(o, "csv/datos.csv", "a", 1);
+
+    /* One folder and a file beside it: nothing to strip either. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    pkg_file(b, "json/main.json", "{}");
+    pkg_file(b, "index.html", "<html></html>");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, NULL, -1);
+    assert_accepted(o);
+    assert_entry(o, "json/main.json", "{}", 2);
+    assert_entry(o, "index.html", "<html></html>", 13);
+
+    /* One folder and an empty folder beside it. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    pkg_file(b, "json/main.json", "{}");
+    pkg_dir(b, "img/");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, NULL, -1);
+    assert_accepted(o);
+    assert_entry(o, "json/main.json", "{}", 2);
+    ck_assert(has_dir(o->u, "img"));
+}
+END_TEST
+
+START_TEST(test_strip_explicit)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    const char *data;
+    apr_size_t len;
+    outcome_t *o;
+
+    pkg_file(b, "LEEME.txt", "ignored when stripping one component");
+    pkg_file(b, "sitio/index.html", "<html></html>");
+    pkg_file(b, "sitio/json/main.json", "{}");
+    data = pkg_close(b, &len);
+
+    o = unpack_buffer(data, len, NULL, 1);
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 2);
+    assert_entry(o, "index.html", "<html></html>", 13);
+    assert_entry(o, "json/main.json", "{}", 2);
+    ck_assert_uint_eq(o->u->bytes, 15);
+
+    o = unpack_buffer(data, len, NULL, 0);
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 3);
+    assert_entry(o, "sitio/index.html", "<html></html>", 13);
+    assert_entry(o, "LEEME.txt", "ignored when stripping one component", 36);
+
+    o = unpack_buffer(data, len, NULL, 2);
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 1);
+    assert_entry(o, "main.json", "{}", 2);
+}
+END_TEST
+
+START_TEST(test_strip_makes_duplicate)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    const char *data;
+    apr_size_t len;
+
+    pkg_file(b, "a/index.html", "one");
+    pkg_file(b, "b/index.html", "two");
+    data = pkg_close(b, &len);
+    assert_accepted(unpack_buffer(data, len, NULL, -1));
+    assert_refused_naming(unpack_buffer(data, len, NULL, 1), "duplicate",
+                          "b/index.html");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Packages made by the real tools */
+
+static const char *make_site(void)
+{
+    const char *site = apr_pstrcat(pool, tmp, "/src/PREP2024", NULL);
+
+    ck_assert_int_eq(apr_dir_make_recursive(
+                         apr_pstrcat(pool, site, "/json", NULL),
+                         APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_dir_make_recursive(
+                         apr_pstrcat(pool, site, "/Querétaro", NULL),
+                         APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    write_file(apr_pstrcat(pool, site, "/index.html", NULL), "<html></html>",
+               13);
+    write_file(apr_pstrcat(pool, site, "/json/main.json", NULL), "{}", 2);
+    write_file(apr_pstrcat(pool, site, "/Querétaro/casilla 1 #2%.json", NULL),
+               "[1]", 3);
+    write_file(apr_pstrcat(pool, site, "/datos.bin", NULL), noise(70000, 7),
+               70000);
+    return apr_pstrcat(pool, tmp, "/src", NULL);
+}
+
+static void assert_site(const outcome_t *o)
+{
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 4);
+    assert_entry(o, "index.html", "<html></html>", 13);
+    assert_entry(o, "json/main.json", "{}", 2);
+    assert_entry(o, "Querétaro/casilla 1 #2%.json", "[1]", 3);
+    assert_entry(o, "datos.bin", noise(70000, 7), 70000);
+    ck_assert(has_dir(o->u, "json"));
+    ck_assert(has_dir(o->u, "Querétaro"));
+}
+
+START_TEST(test_real_tar_czf)
+{
+    const char *src, *package = apr_pstrcat(pool, tmp, "/paquete.tar.gz", NULL);
+    unsigned char digest[32];
+    apr_size_t len;
+    const char *bytes;
+    outcome_t *o;
+
+    if (!have_command("tar")) {
+        fprintf(stderr, "test_real_tar_czf: no tar command, skipped\n");
+        return;
+    }
+    src = make_site();
+    run(apr_psprintf(pool, "cd '%s' && tar czf '%s' PREP2024", src, package));
+    o = unpack_path(package, NULL, -1);
+    assert_site(o);
+    bytes = read_file(package, &len);
+    sha256(digest, bytes, len);
+    ck_assert_mem_eq(o->u->package_sha256, digest, 32);
+    ck_assert_uint_eq(o->u->package_size, len);
+}
+END_TEST
+
+START_TEST(test_real_zip)
+{
+    const char *src, *package = apr_pstrcat(pool, tmp, "/paquete.zip", NULL);
+    unsigned char digest[32];
+    apr_size_t len;
+    const char *bytes;
+    outcome_t *o;
+
+    if (!have_command("zip")) {
+        fprintf(stderr, "test_real_zip: no zip command, skipped\n");
+        return;
+    }
+    src = make_site();
+    run(apr_psprintf(pool, "cd '%s' && zip -qr '%s' PREP2024", src, package));
+    o = unpack_path(package, NULL, -1);
+    assert_site(o);
+    ck_assert_ptr_nonnull(strstr(o->u->format, "ZIP"));
+    bytes = read_file(package, &len);
+    sha256(digest, bytes, len);
+    ck_assert_mem_eq(o->u->package_sha256, digest, 32);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* One hostile package per attack */
+
+START_TEST(test_traversal)
+{
+    static const char *names[] = {
+        "../../etc/passwd", "a/../../b",  "sitio/..",        "..",
+        "..\\..\\boot.ini", "a\\..\\..\\b", "./../escape.txt", "a/b/../../../c",
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        assert_refused_naming(
+            unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, names[i]),
+            "traversal", NULL);
+    }
+    assert_refused_naming(
+        unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, "../../etc/passwd"),
+        "traversal", "entry \"../../etc/passwd\" climbs out of the package");
+    /* Dots that are not "..": legitimate names. */
+    assert_accepted(unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, "a..b"));
+    assert_accepted(unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, "...x"));
+    assert_accepted(
+        unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, "v1..2/f.txt"));
+}
+END_TEST
+
+START_TEST(test_zip_slip)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
+    const char *data;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, "../../../../var/www/html/shell.php", "<?php system($_GET[c]);");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "traversal",
+                          "../../../../var/www/html/shell.php");
+}
+END_TEST
+
+START_TEST(test_absolute)
+{
+    static const char *names[] = {"/etc/passwd", "/index.html", "C:\\x.txt",
+                                  "c:/x.txt", "\\\\server\\share\\x",
+                                  "D:relative"};
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        assert_refused_naming(
+            unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, names[i]),
+            "absolute", NULL);
+    }
+    assert_refused_naming(
+        unpack_one_name(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, "/etc/passwd"),
+        "absolute", "\"/etc/passwd\"");
+    assert_refused(unpack_one_name(ARCHIVE_FORMAT_ZIP, "/etc/cron.d/x"),
+                   "absolute");
+}
+END_TEST
+
+START_TEST(test_symlink)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    const char *data;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_symlink(b, "json", "/etc");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "link",
+                          "\"json\"");
+
+    /* A link that stays inside is still a link. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_USTAR, 0);
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_symlink(b, "inicio.html", "index.html");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "link");
+}
+END_TEST
+
+START_TEST(test_hardlink)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    const char *data;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_hardlink(b, "shadow", "/etc/shadow");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "link",
+                          "\"shadow\"");
+
+    b = pkg_new(ARCHIVE_FORMAT_TAR_GNUTAR, 0);
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_hardlink(b, "copia.html", "index.html");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "link");
+}
+END_TEST
+
+START_TEST(test_zip_symlink)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
+    const char *data, *src, *package;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_symlink(b, "datos", "/etc/passwd");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "link",
+                          "\"datos\"");
+
+    if (!have_command("zip")) {
+        fprintf(stderr, "test_zip_symlink: no zip command, real zip skipped\n");
+        return;
+    }
+    src = apr_pstrcat(pool, tmp, "/zsrc", NULL);
+    package = apr_pstrcat(pool, tmp, "/symlink.zip", NULL);
+    ck_assert_int_eq(apr_dir_make(src, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    write_file(apr_pstrcat(pool, src, "/index.html", NULL), "<html></html>",
+               13);
+    ck_assert_int_eq(symlink("/etc/passwd",
+                             apr_pstrcat(pool, src, "/passwd.txt", NULL)),
+                     0);
+    run(apr_psprintf(pool, "cd '%s' && zip -qy '%s' index.html passwd.txt",
+                     src, package));
+    assert_refused_naming(unpack_path(package, NULL, -1), "link",
+                          "\"passwd.txt\"");
+}
+END_TEST
+
+START_TEST(test_special)
+{
+    unsigned int types[] = {AE_IFCHR, AE_IFBLK, AE_IFIFO};
+    const char *data;
+    apr_size_t len, i;
+    built_t *b;
+
+    for (i = 0; i < 3; i++) {
+        b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+        pkg_file(b, "index.html", "<html></html>");
+        pkg_special(b, "dev/node", types[i]);
+        data = pkg_close(b, &len);
+        assert_refused_naming(unpack_buffer(data, len, NULL, -1), "special",
+                              "\"dev/node\"");
+    }
+    /* tar cannot hold a socket; cpio can. */
+    b = pkg_new(ARCHIVE_FORMAT_CPIO_SVR4_NOCRC, 0);
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_special(b, "run/socket", AE_IFSOCK);
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "special",
+                          "\"run/socket\"");
+}
+END_TEST
+
+START_TEST(test_duplicate)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    const char *data;
+    apr_size_t len;
+
+    /* The same file twice: which one would be published? */
+    pkg_file(b, "json/main.json", "{\"corte\":1}");
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, "json/main.json", "{\"corte\":2}");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "duplicate",
+                          "\"json/main.json\"");
+
+    /* The same path once normalized. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "json/main.json", "{\"corte\":1}");
+    pkg_file(b, "./json//./main.json", "{\"corte\":2}");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "duplicate");
+
+    /* A directory listed twice is not a duplicate. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_dir(b, "json/");
+    pkg_file(b, "json/main.json", "{}");
+    pkg_dir(b, "./json/");
+    data = pkg_close(b, &len);
+    assert_accepted(unpack_buffer(data, len, NULL, -1));
+}
+END_TEST
+
+START_TEST(test_file_and_directory)
+{
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+
+    /* File "a", then file "a/b". */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "json", "{}");
+    pkg_file(b, "json/main.json", "{}");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "duplicate",
+                          "\"json/main.json\"");
+
+    /* File "a/b", then file "a". */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "json/main.json", "{}");
+    pkg_file(b, "json", "{}");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "duplicate");
+
+    /* Directory "a", then file "a". */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_dir(b, "json/");
+    pkg_file(b, "json", "{}");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "duplicate");
+
+    /* File "a", then directory "a". */
+    b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
+    pkg_file(b, "json", "{}");
+    pkg_dir(b, "json/");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "duplicate");
+}
+END_TEST
+
+START_TEST(test_depth)
+{
+    prep_limits_t l;
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+
+    prep_limits_default(&l);
+    l.depth = 3;
+
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "a/b/c.txt", "3 levels");
+    pkg_file(b, "a/b/c/d.txt", "4 levels");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, &l, 0), "depth",
+                          "\"a/b/c/d.txt\"");
+    /* Counted after stripping. */
+    assert_accepted(unpack_buffer(data, len, &l, 1));
+    /* Auto strip removes "a": then it holds. */
+    assert_accepted(unpack_buffer(data, len, &l, -1));
+
+    /* Two tops: nothing stripped, so the 4 levels stay and are refused. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "a/b/c/d.txt", "4 levels");
+    pkg_file(b, "index.html", "top");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, &l, -1), "depth");
+
+    /* Deep empty directories count too. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "index.html", "top");
+    pkg_dir(b, "a/b/c/d/e/f/g/h/");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, &l, -1), "depth");
+
+    /* The default limit of 32. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "index.html", "top");
+    pkg_file(b,
+             "1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/19/20/21/22/23/24/"
+             "25/26/27/28/29/30/31/32/33.txt",
+             "deep");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "depth");
+}
+END_TEST
+
+START_TEST(test_name_too_long)
+{
+    char *component = apr_palloc(pool, 301);
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+
+    memset(component, 'x', 300);
+    component[300] = '\0';
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, apr_pstrcat(pool, "json/", component, ".json", NULL), "{}");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "name-too-long");
+
+    /* 255 bytes is the longest a file system takes: accepted. */
+    component[255] = '\0';
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, apr_pstrcat(pool, "json/", component, NULL), "{}");
+    data = pkg_close(b, &len);
+    assert_accepted(unpack_buffer(data, len, NULL, -1));
+}
+END_TEST
+
+START_TEST(test_limit_files)
+{
+    prep_limits_t l;
+    const char *data;
+    apr_size_t len;
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+
+    pkg_dir(b, "json/");
+    pkg_file(b, "json/a.json", "{}");
+    pkg_file(b, "json/b.json", "{}");
+    data = pkg_close(b, &len);
+    prep_limits_default(&l);
+    l.files = 3;
+    assert_accepted(unpack_buffer(data, len, &l, -1));
+    /* The directory counts as an entry. */
+    l.files = 2;
+    assert_refused(unpack_buffer(data, len, &l, -1), "limit-files");
+}
+END_TEST
+
+START_TEST(test_limit_bytes)
+{
+    char *six_hundred = apr_palloc(pool, 601);
+    prep_limits_t l;
+    const char *data;
+    apr_size_t len;
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    outcome_t *o;
+
+    memset(six_hundred, 'v', 600);
+    six_hundred[600] = '\0';
+    pkg_file(b, "a.txt", six_hundred);
+    pkg_file(b, "b.txt", six_hundred);
+    data = pkg_close(b, &len);
+    prep_limits_default(&l);
+    l.bytes = 1200;
+    assert_accepted(unpack_buffer(data, len, &l, -1));
+    l.bytes = 1199;
+    o = unpack_buffer(data, len, &l, -1);
+    assert_refused_naming(o, "limit-bytes", "\"b.txt\"");
+    /* Stopped before the second file's bytes were written. */
+    ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN + 600);
+}
+END_TEST
+
+START_TEST(test_limit_file)
+{
+    char *big = apr_palloc(pool, 5001);
+    prep_limits_t l;
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+    outcome_t *o;
+
+    memset(big, 'x', 5000);
+    big[5000] = '\0';
+    prep_limits_default(&l);
+    l.file = 4999;
+
+    /* From the size in the header: nothing written. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    pkg_file(b, "small.txt", "ok");
+    pkg_file(b, "big.txt", big);
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, &l, -1);
+    assert_refused_naming(o, "limit-file", "\"big.txt\"");
+    ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN + 2);
+    l.file = 5000;
+    assert_accepted(unpack_buffer(data, len, &l, -1));
+
+    /* While streaming: a zip read without seeking (it is inside a gzip)
+     * gives the size only after the data. */
+    l.file = 4999;
+    b = pkg_new(ARCHIVE_FORMAT_ZIP, 1);
+    pkg_file_streamed(b, "big.txt", big, 5000);
+    pkg_file(b, "index.html", "<html></html>");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, &l, -1);
+    assert_refused_naming(o, "limit-file", "\"big.txt\"");
+    ck_assert_uint_le(o->pack_len, PACK_PREFIX_LEN + 4999);
+    l.file = 5000;
+    o = unpack_buffer(data, len, &l, -1);
+    assert_accepted(o);
+    assert_entry(o, "big.txt", big, 5000);
+}
+END_TEST
+
+/* 32 MiB of zeros: about 32 KiB once compressed, a ratio near 1000. */
+#define BOMB_BYTES (32u * 1024 * 1024)
+
+static const char *bomb(int format, apr_size_t *len)
+{
+    built_t *b = pkg_new(format, 1);
+    struct archive_entry *e = new_entry("ceros.json", AE_IFREG);
+    char *zeros = calloc(1, 1024 * 1024);
+    unsigned int i;
+
+    ck_assert_ptr_nonnull(zeros);
+    archive_write_set_options(b->a, "gzip:compression-level=1");
+    if (format == ARCHIVE_FORMAT_ZIP) {
+        archive_entry_unset_size(e);
+    }
+    else {
+        archive_entry_set_size(e, BOMB_BYTES);
+    }
+    ck_assert_int_ge(archive_write_header(b->a, e), ARCHIVE_WARN);
+    for (i = 0; i < BOMB_BYTES / (1024 * 1024); i++) {
+        ck_assert_int_eq(archive_write_data(b->a, zeros, 1024 * 1024),
+                         1024 * 1024);
+    }
+    archive_entry_free(e);
+    free(zeros);
+    pkg_file(b, "index.html", "<html></html>");
+    return pkg_close(b, len);
+}
+
+START_TEST(test_ratio_bomb_declared)
+{
+    apr_size_t len;
+    const char *data = bomb(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &len);
+    outcome_t *o;
+
+    ck_assert_uint_lt(len, BOMB_BYTES / 200);
+    o = unpack_buffer(data, len, NULL, -1);
+    assert_refused_naming(o, "ratio", "\"ceros.json\"");
+    /* The size in the header was enough: not a byte written. */
+    ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN);
+}
+END_TEST
+
+START_TEST(test_ratio_bomb_streamed)
+{
+    apr_size_t len;
+    const char *data = bomb(ARCHIVE_FORMAT_ZIP, &len);
+    const char *path = tmp_path("bomb.zip.gz");
+    outcome_t *o;
+
+    ck_assert_uint_lt(len, BOMB_BYTES / 200);
+    write_file(path, data, len);
+    o = unpack_path(path, NULL, -1);
+    assert_refused_naming(o, "ratio", "\"ceros.json\"");
+    /* Stopped at 200 × the package's size, far from the 32 MiB. */
+    ck_assert_uint_le(o->pack_len, PACK_PREFIX_LEN + 200 * len);
+    ck_assert_uint_gt(o->pack_len, PACK_PREFIX_LEN + 100 * len);
+    ck_assert_uint_lt(o->pack_len, BOMB_BYTES / 4);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Not archives, broken archives, empty archives */
+
+START_TEST(test_truncated_tar_gz)
+{
+    const char *src = apr_pstrcat(pool, tmp, "/tsrc", NULL);
+    const char *package = apr_pstrcat(pool, tmp, "/corte.tar.gz", NULL);
+    const char *half = apr_pstrcat(pool, tmp, "/half.tar.gz", NULL);
+    const char *bytes;
+    apr_size_t len;
+    int i;
+
+    if (!have_command("tar")) {
+        fprintf(stderr, "test_truncated_tar_gz: no tar command, skipped\n");
+        return;
+    }
+    ck_assert_int_eq(apr_dir_make(src, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    for (i = 0; i < 4; i++) {
+        write_file(apr_psprintf(pool, "%s/seccion%d.csv", src, i),
+                   noise(50000, (unsigned int)i + 1), 50000);
+    }
+    run(apr_psprintf(pool, "cd '%s' && tar czf '%s' .", src, package));
+    assert_accepted(unpack_path(package, NULL, -1));
+
+    bytes = read_file(package, &len);
+    write_file(half, bytes, len / 2);
+    assert_refused(unpack_path(half, NULL, -1), "truncated");
+    /* Cut just short of the end, too. */
+    write_file(half, bytes, len - 2000);
+    assert_refused(unpack_path(half, NULL, -1), "truncated");
+}
+END_TEST
+
+START_TEST(test_truncated_zip)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
+    const char *data;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file_streamed(b, "datos.bin", noise(60000, 3), 60000);
+    pkg_file(b, "fin.txt", "fin");
+    data = pkg_close(b, &len);
+    assert_accepted(unpack_buffer(data, len, NULL, -1));
+    assert_refused(unpack_buffer(data, len / 2, NULL, -1), "truncated");
+}
+END_TEST
+
+START_TEST(test_corrupt_data)
+{
+    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    const char *data;
+    char *broken;
+    apr_size_t len;
+
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file_bytes(b, "datos.bin", noise(60000, 9), 60000);
+    data = pkg_close(b, &len);
+    broken = apr_pmemdup(pool, data, len);
+    /* Flip bytes in the middle of the deflate stream. */
+    broken[len / 2] ^= 0x55;
+    broken[len / 2 + 1] ^= 0xAA;
+    assert_refused(unpack_buffer(broken, len, NULL, -1), "truncated");
+}
+END_TEST
+
+START_TEST(test_not_an_archive)
+{
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+
+    /* Random bytes. */
+    assert_refused(unpack_buffer(noise(4096, 42), 4096, NULL, -1),
+                   "not-an-archive");
+
+    /* A gzip of plain text. */
+    b = pkg_new(ARCHIVE_FORMAT_RAW, 1);
+    pkg_file(b, "resultados.txt",
+             "Resultados preliminares: esto no es un paquete.\n");
+    data = pkg_close(b, &len);
+    ck_assert_uint_eq((unsigned char)data[0], 0x1f);
+    ck_assert_uint_eq((unsigned char)data[1], 0x8b);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "not-an-archive");
+
+    /* Plain text. */
+    data = "<html><body>no soy un paquete</body></html>\n";
+    assert_refused(unpack_buffer(data, strlen(data), NULL, -1),
+                   "not-an-archive");
+}
+END_TEST
+
+START_TEST(test_mtree_is_not_a_package)
+{
+    /* libarchive would open the files an mtree names, on this machine. */
+    const char *spec = "#mtree\n"
+                       "./index.html type=file contents=/etc/hostname\n"
+                       "./passwd type=file contents=/etc/passwd\n";
+
+    assert_refused(unpack_buffer(spec, strlen(spec), NULL, -1),
+                   "not-an-archive");
+}
+END_TEST
+
+START_TEST(test_empty)
+{
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+
+    /* A tar with no entries at all. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "empty");
+
+    /* Only directories. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    pkg_dir(b, "sitio/");
+    pkg_dir(b, "sitio/json/");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, -1), "empty");
+
+    /* Every file stripped away. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    pkg_file(b, "LEEME.txt", "x");
+    data = pkg_close(b, &len);
+    assert_refused(unpack_buffer(data, len, NULL, 1), "empty");
+
+    /* A file of no bytes. */
+    assert_refused(unpack_buffer("", 0, NULL, -1), "empty");
+}
+END_TEST
+
+START_TEST(test_pack_write_fails)
+{
+    apr_size_t len;
+    const char *data = good_tar_gz(&len);
+    prep_limits_t l;
+    prep_unpacked_t *u = NULL;
+    prep_verdict_t v;
+    apr_file_t *full;
+
+    if (apr_file_open(&full, "/dev/full", APR_FOPEN_WRITE, 0, pool) !=
+        APR_SUCCESS) {
+        fprintf(stderr, "test_pack_write_fails: no /dev/full, skipped\n");
+        return;
+    }
+    prep_limits_default(&l);
+    ck_assert_int_eq(
+        prep_package_unpack_buffer(&u, data, len, full, &l, -1, &v, pool),
+        APR_EGENERAL);
+    ck_assert_ptr_null(u);
+    ck_assert_str_eq(v.reason, "io");
+    ck_assert_ptr_nonnull(strstr(v.message, "pack"));
+    apr_file_close(full);
+}
+END_TEST
+
+START_TEST(test_missing_package)
+{
+    outcome_t *o = unpack_path(apr_pstrcat(pool, tmp, "/no-such.tar.gz", NULL),
+                               NULL, -1);
+
+    assert_refused(o, "io");
+}
+END_TEST
 
 Suite *suite_package(void)
 {
-    return suite_create("package");
+    Suite *s = suite_create("package");
+    TCase *tc = tcase_create("package");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_limits_default);
+    tcase_add_test(tc, test_limits_parse);
+    tcase_add_test(tc, test_name_ignored);
+    tcase_add_test(tc, test_good_package_file);
+    tcase_add_test(tc, test_good_package_buffer);
+    tcase_add_test(tc, test_normalized_paths);
+    tcase_add_test(tc, test_utf8_names);
+    tcase_add_test(tc, test_strip_auto_single_folder);
+    tcase_add_test(tc, test_strip_auto_keeps_two_tops);
+    tcase_add_test(tc, test_strip_explicit);
+    tcase_add_test(tc, test_strip_makes_duplicate);
+    tcase_add_test(tc, test_real_tar_czf);
+    tcase_add_test(tc, test_real_zip);
+    tcase_add_test(tc, test_traversal);
+    tcase_add_test(tc, test_zip_slip);
+    tcase_add_test(tc, test_absolute);
+    tcase_add_test(tc, test_symlink);
+    tcase_add_test(tc, test_hardlink);
+    tcase_add_test(tc, test_zip_symlink);
+    tcase_add_test(tc, test_special);
+    tcase_add_test(tc, test_duplicate);
+    tcase_add_test(tc, test_file_and_directory);
+    tcase_add_test(tc, test_depth);
+    tcase_add_test(tc, test_name_too_long);
+    tcase_add_test(tc, test_limit_files);
+    tcase_add_test(tc, test_limit_bytes);
+    tcase_add_test(tc, test_limit_file);
+    tcase_add_test(tc, test_ratio_bomb_declared);
+    tcase_add_test(tc, test_ratio_bomb_streamed);
+    tcase_add_test(tc, test_truncated_tar_gz);
+    tcase_add_test(tc, test_truncated_zip);
+    tcase_add_test(tc, test_corrupt_data);
+    tcase_add_test(tc, test_not_an_archive);
+    tcase_add_test(tc, test_mtree_is_not_a_package);
+    tcase_add_test(tc, test_empty);
+    tcase_add_test(tc, test_pack_write_fails);
+    tcase_add_test(tc, test_missing_package);
+    suite_add_tcase(s, tc);
+    return s;
 }
