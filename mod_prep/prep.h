@@ -310,6 +310,19 @@ typedef struct prep_load_result {
     prep_corte_t *corte;     /* the new corte when published */
 } prep_load_result_t;
 
+/* What a package holds once every check that does not need the store has
+ * passed: PrepVerify, the package rules (its files written into `pack`),
+ * a readable corte time that is not more than a day ahead.  The loader and
+ * `prepctl verify` both run exactly this. */
+typedef struct prep_checked {
+    prep_unpacked_t *unpacked;
+    apr_time_t corte_time;
+} prep_checked_t;
+
+apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
+                                const char *package_path, apr_file_t *pack,
+                                prep_verdict_t *verdict, apr_pool_t *p);
+
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) and moves the package to
  * INCOMING/processed/ or INCOMING/rejected/ (with NAME.reason). */

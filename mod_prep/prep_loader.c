@@ -507,6 +507,63 @@ static apr_status_t lock_store(load_ctx_t *c)
     return APR_SUCCESS; /* released when the process ends or p is cleared */
 }
 
+static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
+                     const char *package_path, apr_pool_t *p)
+{
+    const char *slash = strrchr(package_path, '/');
+
+    memset(c, 0, sizeof(*c));
+    c->feed = feed;
+    c->path = package_path;
+    c->name = slash ? slash + 1 : package_path;
+    c->p = p;
+}
+
+/* Verification, package rules, corte time; the verdict in c->verdict. */
+static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
+{
+    const prep_feed_t *feed = c->feed;
+
+    /* A package that fails verification is never parsed. */
+    if ((feed->verify == PREP_VERIFY_SHA256 && verify_sha256(c)) ||
+        (feed->verify == PREP_VERIFY_SIGNATURE && verify_signature(c))) {
+        return APR_EGENERAL;
+    }
+    if (prep_package_unpack(&out->unpacked, c->path, c->pack, &feed->limits,
+                            feed->strip, &c->verdict, c->p) != APR_SUCCESS) {
+        if (!c->verdict.reason) {
+            prep_refuse(&c->verdict, c->p, "io", "the package cannot be read");
+        }
+        return APR_EGENERAL;
+    }
+    c->pack_end = out->unpacked->pack_size;
+    if (read_corte_time(c, out->unpacked, &out->corte_time) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (out->corte_time > apr_time_now() + apr_time_from_sec(24 * 3600)) {
+        return prep_refuse(&c->verdict, c->p, "future-corte",
+                           "its corte time %s is more than a day in the "
+                           "future",
+                           prep_time_iso(c->p, out->corte_time, &feed->zone));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
+                                const char *package_path, apr_file_t *pack,
+                                prep_verdict_t *verdict, apr_pool_t *p)
+{
+    load_ctx_t c;
+    apr_status_t rv;
+
+    ctx_init(&c, feed, package_path, p);
+    c.pack = pack;
+    *out = apr_pcalloc(p, sizeof(**out));
+    rv = check_package(&c, *out);
+    *verdict = c.verdict;
+    return rv;
+}
+
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       const char *package_path,
                                       prep_log_fn *log, void *baton,
@@ -517,17 +574,13 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     apr_time_t start = apr_time_now(), corte_time;
     const char *current_id = NULL, *id;
     prep_corte_t *current = NULL, *corte;
+    prep_checked_t checked;
     prep_unpacked_t *u;
     apr_status_t rv;
-    const char *slash = strrchr(package_path, '/');
 
-    memset(c, 0, sizeof(*c));
-    c->feed = feed;
-    c->path = package_path;
-    c->name = slash ? slash + 1 : package_path;
+    ctx_init(c, feed, package_path, p);
     c->log = log;
     c->baton = baton;
-    c->p = p;
 
     if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
         prep_refuse(&c->verdict, p, "busy", "cannot prepare the store %s: %pm",
@@ -550,12 +603,6 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     }
     say(c, 0, "loading package %s", c->name);
 
-    /* A package that fails verification is never parsed. */
-    if ((feed->verify == PREP_VERIFY_SHA256 && verify_sha256(c)) ||
-        (feed->verify == PREP_VERIFY_SIGNATURE && verify_signature(c))) {
-        return refused(c, res);
-    }
-
     c->staging = prep_store_staging_dir(
         p, feed->store, apr_psprintf(p, "load-%ld", (long)getpid()));
     if ((rv = apr_dir_make_recursive(c->staging, APR_FPROT_OS_DEFAULT, p)) !=
@@ -575,18 +622,11 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
         return res;
     }
 
-    if (prep_package_unpack(&u, package_path, c->pack, &feed->limits,
-                            feed->strip, &c->verdict, p) != APR_SUCCESS) {
-        if (!c->verdict.reason) {
-            prep_refuse(&c->verdict, p, "io", "the package cannot be read");
-        }
+    if (check_package(c, &checked) != APR_SUCCESS) {
         return refused(c, res);
     }
-    c->pack_end = u->pack_size;
-
-    if (read_corte_time(c, u, &corte_time) != APR_SUCCESS) {
-        return refused(c, res);
-    }
+    u = checked.unpacked;
+    corte_time = checked.corte_time;
     if (current && corte_time < current->time) {
         prep_refuse(&c->verdict, p, "older-corte",
                     "its corte time %s is older than the corte being served "
@@ -595,13 +635,6 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                     prep_time_iso(p, current->time, &feed->zone));
         return refused(c, res);
     }
-    if (corte_time > apr_time_now() + apr_time_from_sec(24 * 3600)) {
-        prep_refuse(&c->verdict, p, "future-corte",
-                    "its corte time %s is more than a day in the future",
-                    prep_time_iso(p, corte_time, &feed->zone));
-        return refused(c, res);
-    }
-
     corte = apr_pcalloc(p, sizeof(*corte));
     corte->sha256 = prep_hex(p, u->package_sha256, 32);
     id = prep_corte_id(p, corte_time, corte->sha256);

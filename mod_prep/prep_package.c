@@ -8,6 +8,7 @@
  * them was not made by the institute's tooling and must not be published.
  * The checks are named after the attack they stop, as libarchive's
  * ARCHIVE_EXTRACT_SECURE_* flags are. */
+#include <locale.h>
 #include <string.h>
 #include <strings.h>
 
@@ -887,6 +888,7 @@ static apr_status_t unpack_source(prep_unpacked_t **out, package_source_t *src,
 {
     unpack_t u;
     struct archive *a;
+    locale_t utf8, previous = (locale_t)0;
     apr_status_t rv;
     char err[128];
 
@@ -919,6 +921,16 @@ static apr_status_t unpack_source(prep_unpacked_t **out, package_source_t *src,
     u.result->dirs = apr_array_make(p, 16, sizeof(const char *));
     src->block = apr_palloc(u.scratch, PACKAGE_BLOCK);
 
+    /* Names come out as UTF-8 whatever LC_CTYPE httpd runs with: under "C",
+     * libarchive cannot convert a zip's UTF-8 names and gives none.  It
+     * reads the locale when the archive object is made, on this thread. */
+    utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    if (utf8 == (locale_t)0) {
+        utf8 = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+    }
+    if (utf8 != (locale_t)0) {
+        previous = uselocale(utf8);
+    }
     u.sha = EVP_MD_CTX_new();
     src->sha = EVP_MD_CTX_new();
     a = archive_read_new();
@@ -929,6 +941,10 @@ static apr_status_t unpack_source(prep_unpacked_t **out, package_source_t *src,
         rv = read_package(&u, a, src);
     }
     archive_read_free(a);
+    if (utf8 != (locale_t)0) {
+        uselocale(previous);
+        freelocale(utf8);
+    }
     EVP_MD_CTX_free(src->sha);
     EVP_MD_CTX_free(u.sha);
     src->sha = NULL;

@@ -104,7 +104,7 @@ static la_ssize_t built_write(struct archive *a, void *baton, const void *buf,
 }
 
 /* format: an ARCHIVE_FORMAT_* code. */
-static built_t *pkg_new(int format, int gzip)
+static built_t *pkg_new_with(int format, int gzip, const char *options)
 {
     built_t *b = apr_pcalloc(pool, sizeof(*b));
 
@@ -113,9 +113,17 @@ static built_t *pkg_new(int format, int gzip)
     if (gzip) {
         ck_assert_int_eq(archive_write_add_filter_gzip(b->a), ARCHIVE_OK);
     }
+    if (options != NULL) {
+        ck_assert_int_eq(archive_write_set_options(b->a, options), ARCHIVE_OK);
+    }
     ck_assert_int_eq(archive_write_open(b->a, b, NULL, built_write, NULL),
                      ARCHIVE_OK);
     return b;
+}
+
+static built_t *pkg_new(int format, int gzip)
+{
+    return pkg_new_with(format, gzip, NULL);
 }
 
 static struct archive_entry *new_entry(const char *name, unsigned int type)
@@ -192,6 +200,7 @@ static void pkg_special(built_t *b, const char *name, unsigned int type)
 {
     struct archive_entry *e = new_entry(name, type);
 
+    archive_entry_set_size(e, 0);
     archive_entry_set_rdevmajor(e, 1);
     archive_entry_set_rdevminor(e, 3);
     write_entry(b, e, NULL, 0);
@@ -575,7 +584,7 @@ START_TEST(test_good_package_file)
     ck_assert_mem_eq(o->u->package_sha256, digest, 32);
     ck_assert_uint_eq(o->u->package_size, len);
     ck_assert_ptr_nonnull(o->u->format);
-    ck_assert_ptr_nonnull(strstr(o->u->format, "pax"));
+    ck_assert_ptr_nonnull(strstr(o->u->format, "tar"));
 
     /* Directories: the explicit one and those implied, each once. */
     ck_assert_int_eq(o->u->dirs->nelts, 4);
@@ -1258,13 +1267,12 @@ END_TEST
 
 static const char *bomb(int format, apr_size_t *len)
 {
-    built_t *b = pkg_new(format, 1);
+    built_t *b = pkg_new_with(format, 1, "gzip:compression-level=1");
     struct archive_entry *e = new_entry("ceros.json", AE_IFREG);
     char *zeros = calloc(1, 1024 * 1024);
     unsigned int i;
 
     ck_assert_ptr_nonnull(zeros);
-    archive_write_set_options(b->a, "gzip:compression-level=1");
     if (format == ARCHIVE_FORMAT_ZIP) {
         archive_entry_unset_size(e);
     }
@@ -1363,20 +1371,48 @@ START_TEST(test_truncated_zip)
 }
 END_TEST
 
+/* Text that deflate really compresses (unlike noise, which it stores). */
+static char *csv(apr_size_t rows)
+{
+    char *text = apr_palloc(pool, rows * 32 + 1), *t = text;
+    apr_size_t i;
+
+    for (i = 0; i < rows; i++) {
+        t += apr_snprintf(t, 33, "%" APR_SIZE_T_FMT ",casilla %" APR_SIZE_T_FMT
+                                 ",%" APR_SIZE_T_FMT "\n",
+                          i, i % 97, (i * 7919) % 1000);
+    }
+    return text;
+}
+
 START_TEST(test_corrupt_data)
 {
-    built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
-    const char *data;
+    const char *data, *rows = csv(5000);
     char *broken;
-    apr_size_t len;
+    apr_size_t len, at;
+    built_t *b;
 
+    /* Bytes flipped inside a deflate stream. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
     pkg_file(b, "index.html", "<html></html>");
-    pkg_file_bytes(b, "datos.bin", noise(60000, 9), 60000);
+    pkg_file(b, "datos.csv", rows);
     data = pkg_close(b, &len);
+    assert_accepted(unpack_buffer(data, len, NULL, -1));
     broken = apr_pmemdup(pool, data, len);
-    /* Flip bytes in the middle of the deflate stream. */
     broken[len / 2] ^= 0x55;
     broken[len / 2 + 1] ^= 0xAA;
+    fprintf(stderr, "deflate case\n");
+    assert_refused(unpack_buffer(broken, len, NULL, -1), "truncated");
+
+    /* A byte changed in a stored zip entry: its CRC no longer matches. */
+    b = pkg_new_with(ARCHIVE_FORMAT_ZIP, 0, "zip:compression=store");
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, "datos.csv", rows);
+    data = pkg_close(b, &len);
+    assert_accepted(unpack_buffer(data, len, NULL, -1));
+    at = (apr_size_t)(strstr(data + 100, "4000,casilla") - data);
+    broken = apr_pmemdup(pool, data, len);
+    broken[at] = '5';
     assert_refused(unpack_buffer(broken, len, NULL, -1), "truncated");
 }
 END_TEST
