@@ -4,6 +4,7 @@
  * corte's pack file.  No stat, open or directory walk per request. */
 #include "httpd.h"
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "apr_strings.h"
@@ -233,29 +234,95 @@ static const char *cache_control(const prep_dir_conf_t *d, const char *path,
                                      : "public, no-cache";
 }
 
-static const prep_rep_t *choose_rep(const prep_attached_t *a,
-                                    const prep_index_entry_t *e,
-                                    const prep_dir_conf_t *d)
+/* The q-value the client gives to each encoding in Accept-Encoding
+ * (-1 when it names it neither by name nor by "*"). */
+static void encoding_qvalues(request_rec *r, double q[3])
 {
-    const prep_rep_t *rep = NULL;
-    int slot = d->banner_slot < 0 ? 1 : d->banner_slot;
+    const char *ae = apr_table_get(r->headers_in, "Accept-Encoding");
+    double star = -1;
+    char *list, *item, *state;
 
-    if (prep_index_entry_flags(e) & PREP_F_HTML) {
-        if (slot > 0) {
-            rep = prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY);
+    q[PREP_ENC_GZIP] = q[PREP_ENC_BR] = -1;
+    if (!ae) {
+        return;
+    }
+    list = apr_pstrdup(r->pool, ae);
+    for (item = apr_strtok(list, ",", &state); item;
+         item = apr_strtok(NULL, ",", &state)) {
+        char *params = strchr(item, ';'), *name;
+        double qv = 1;
+
+        if (params) {
+            const char *qs;
+            *params++ = '\0';
+            if ((qs = ap_strcasestr(params, "q="))) {
+                qv = atof(qs + 2);
+            }
         }
-        if (!rep && slot > 1) {
-            /* a template added after this corte was loaded */
-            rep = prep_index_entry_rep(a->index, e, 1, PREP_ENC_IDENTITY);
+        name = apr_collapse_spaces(item, item);
+        if (!strcasecmp(name, "br")) {
+            q[PREP_ENC_BR] = qv;
+        }
+        else if (!strcasecmp(name, "gzip") || !strcasecmp(name, "x-gzip")) {
+            q[PREP_ENC_GZIP] = qv;
+        }
+        else if (!strcmp(name, "*")) {
+            star = qv;
         }
     }
-    return rep ? rep : prep_index_entry_rep(a->index, e, 0, PREP_ENC_IDENTITY);
+    if (q[PREP_ENC_BR] < 0) {
+        q[PREP_ENC_BR] = star;
+    }
+    if (q[PREP_ENC_GZIP] < 0) {
+        q[PREP_ENC_GZIP] = star;
+    }
+}
+
+/* The banner slot, then the encoding: the highest q-value among the
+ * variants this file has, br before gzip on a tie, identity otherwise.
+ * *vary says whether variants exist (the answer depends on the header). */
+static const prep_rep_t *choose_rep(request_rec *r, const prep_attached_t *a,
+                                    const prep_index_entry_t *e,
+                                    const prep_dir_conf_t *d, int *vary)
+{
+    const prep_rep_t *rep = NULL, *gz, *br;
+    apr_uint32_t slot = d->banner_slot < 0 ? 1 : (apr_uint32_t)d->banner_slot;
+    double q[3];
+
+    if (!(prep_index_entry_flags(e) & PREP_F_HTML)) {
+        slot = 0;
+    }
+    else if (slot > 0 && !prep_index_entry_rep(a->index, e, slot,
+                                               PREP_ENC_IDENTITY)) {
+        /* a template added after this corte was loaded, or no <body> */
+        slot = prep_index_entry_rep(a->index, e, 1, PREP_ENC_IDENTITY) ? 1 : 0;
+    }
+    gz = prep_index_entry_rep(a->index, e, slot, PREP_ENC_GZIP);
+    br = prep_index_entry_rep(a->index, e, slot, PREP_ENC_BR);
+    *vary = gz || br;
+    if (*vary) {
+        encoding_qvalues(r, q);
+        if (br && q[PREP_ENC_BR] > 0 &&
+            (!gz || q[PREP_ENC_BR] >= q[PREP_ENC_GZIP])) {
+            rep = br;
+        }
+        else if (gz && q[PREP_ENC_GZIP] > 0) {
+            rep = gz;
+        }
+        else if (br && q[PREP_ENC_BR] > 0) {
+            rep = br;
+        }
+    }
+    return rep ? rep : prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY);
 }
 
 static void set_headers(request_rec *r, const prep_dir_conf_t *d,
                         const prep_attached_t *a, const char *path,
-                        const prep_index_entry_t *e, const prep_rep_t *rep)
+                        const prep_index_entry_t *e, const prep_rep_t *rep,
+                        int vary)
 {
+    static const char *const encodings[] = {NULL, "gzip", "br"};
+
     apr_table_t *h = r->headers_out;
     apr_uint32_t flags = prep_index_entry_flags(e);
 
@@ -277,6 +344,12 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     }
     if (flags & PREP_F_CORS) {
         apr_table_setn(h, "Access-Control-Allow-Origin", "*");
+    }
+    if (vary) {
+        apr_table_mergen(h, "Vary", "Accept-Encoding");
+    }
+    if (rep->encoding != PREP_ENC_IDENTITY && rep->encoding < 3) {
+        apr_table_setn(h, "Content-Encoding", encodings[rep->encoding]);
     }
     ap_set_content_length(r, (apr_off_t)rep->length);
 }
@@ -309,7 +382,7 @@ int prep_handler(request_rec *r)
     const prep_rep_t *rep;
     const char *path;
     apr_time_t now;
-    int is_root, rc;
+    int is_root, rc, vary;
 
     if (!r->handler || strcmp(r->handler, "prep")) {
         return DECLINED;
@@ -350,11 +423,11 @@ int prep_handler(request_rec *r)
     if (e && (prep_index_entry_flags(e) & PREP_F_DIR)) {
         return redirect_to_dir(r);
     }
-    if (!e || !(rep = choose_rep(a, e, d))) {
+    if (!e || !(rep = choose_rep(r, a, e, d, &vary))) {
         apr_atomic_inc64(&f->shm->not_found);
         return HTTP_NOT_FOUND;
     }
-    set_headers(r, d, a, path, e, rep);
+    set_headers(r, d, a, path, e, rep, vary);
     rc = ap_meets_conditions(r);
     if (rc != OK) {
         if (rc == HTTP_NOT_MODIFIED) {

@@ -167,6 +167,14 @@ int prep_mime_compressible(const char *path);
 int prep_mime_is_html(const char *path);
 
 /* ------------------------------------------------------------------ */
+/* prep_compress.c */
+/* The bytes of `data` in `encoding` (PREP_ENC_GZIP or PREP_ENC_BR, see
+ * below), malloc'd (free() them), or NULL when the variant would save too
+ * little to be worth keeping. */
+unsigned char *prep_compress(int encoding, const void *data, size_t len,
+                             size_t *out_len);
+
+/* ------------------------------------------------------------------ */
 /* prep_index.c: the index of a corte: one file, memory-mapped read-only by
  * every process, answering a path with one hash lookup. */
 enum {

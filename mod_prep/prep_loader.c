@@ -12,6 +12,8 @@
 #include <apr_lib.h>
 #include <apr_hash.h>
 #include <apr_portable.h>
+#include <apr_atomic.h>
+#include <apr_thread_proc.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -324,8 +326,189 @@ static apr_uint32_t flags_for(const char *path)
     return flags;
 }
 
+/* One file of the new corte and the ways it can be sent. */
+typedef struct plan {
+    const prep_entry_t *entry;
+    apr_uint32_t flags;
+    int nreps;
+    prep_rep_t *reps; /* identity reps first, then variants */
+} plan_t;
+
+/* One variant to make: the identity rep it is made from, and the result. */
+typedef struct variant_job {
+    plan_t *plan;
+    const prep_rep_t *source;
+    int encoding;
+    unsigned char *out; /* malloc'd by the compressor */
+    size_t out_len;
+    const prep_rep_t *reuse; /* the same variant in the previous corte */
+} variant_job_t;
+
+typedef struct variant_work {
+    variant_job_t *jobs;
+    int njobs;
+    volatile apr_uint32_t next;
+    apr_os_file_t pack_fd;
+} variant_work_t;
+
+static void *APR_THREAD_FUNC compress_worker(apr_thread_t *t, void *data)
+{
+    variant_work_t *w = data;
+    apr_uint32_t i;
+
+    while ((i = apr_atomic_inc32(&w->next)) < (apr_uint32_t)w->njobs) {
+        variant_job_t *job = &w->jobs[i];
+        size_t len = (size_t)job->source->length;
+        unsigned char *src;
+
+        if (job->reuse || !(src = malloc(len ? len : 1))) {
+            continue;
+        }
+        if (pread(w->pack_fd, src, len, (off_t)job->source->offset) ==
+            (ssize_t)len) {
+            job->out = prep_compress(job->encoding, src, len, &job->out_len);
+        }
+        free(src);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Runs the compressors on every core. */
+static void make_variants(load_ctx_t *c, variant_work_t *w)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int i, n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
+    apr_thread_t *threads[8];
+    apr_status_t rv;
+
+    apr_os_file_get(&w->pack_fd, c->pack);
+    w->next = 0;
+    for (i = 0; i < n; i++) {
+        if (apr_thread_create(&threads[i], NULL, compress_worker, w, c->p) !=
+            APR_SUCCESS) {
+            break;
+        }
+    }
+    if (i == 0) {
+        compress_worker(NULL, w);
+    }
+    while (i-- > 0) {
+        apr_thread_join(&rv, threads[i]);
+    }
+}
+
+/* The previous corte's index, to reuse the variants of unchanged files. */
+typedef struct previous {
+    prep_index_t *index;
+    apr_os_file_t pack_fd;
+} previous_t;
+
+static void open_previous(load_ctx_t *c, const char *id, previous_t *prev)
+{
+    const char *dir;
+    apr_file_t *fp;
+
+    memset(prev, 0, sizeof(*prev));
+    prev->pack_fd = -1;
+    if (!id) {
+        return;
+    }
+    dir = prep_store_corte_dir(c->p, c->feed->store, id);
+    if (prep_index_open(&prev->index,
+                        apr_pstrcat(c->p, dir, "/" PREP_INDEX_FILE, NULL),
+                        c->p) != APR_SUCCESS ||
+        apr_file_open(&fp, apr_pstrcat(c->p, dir, "/" PREP_PACK_FILE, NULL),
+                      APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                      c->p) != APR_SUCCESS) {
+        prev->index = NULL;
+        return;
+    }
+    apr_os_file_get(&prev->pack_fd, fp);
+}
+
+/* The variant `encoding` of the same bytes in the previous corte. */
+static const prep_rep_t *previous_variant(const previous_t *prev,
+                                          const plan_t *plan,
+                                          const prep_rep_t *source,
+                                          int encoding)
+{
+    const prep_index_entry_t *e;
+    const prep_rep_t *old;
+
+    if (!prev->index ||
+        !(e = prep_index_lookup(prev->index, plan->entry->path,
+                                strlen(plan->entry->path))) ||
+        !(old = prep_index_entry_rep(prev->index, e, source->banner,
+                                     PREP_ENC_IDENTITY)) ||
+        strcmp(old->etag, source->etag)) {
+        return NULL;
+    }
+    return prep_index_entry_rep(prev->index, e, source->banner, encoding);
+}
+
+static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
+                                 const previous_t *prev)
+{
+    apr_array_header_t *jobs = apr_array_make(c->p, 1024, sizeof(variant_job_t));
+    variant_work_t work;
+    apr_status_t rv = APR_SUCCESS;
+    int i, r, enc;
+
+    for (i = 0; i < nplans; i++) {
+        plan_t *plan = &plans[i];
+        int nidentity = plan->nreps;
+
+        if (!prep_mime_compressible(plan->entry->path)) {
+            continue;
+        }
+        for (r = 0; r < nidentity; r++) {
+            for (enc = PREP_ENC_GZIP; enc <= PREP_ENC_BR; enc++) {
+                variant_job_t *job;
+
+                if (!(c->feed->compress & (1u << enc))) {
+                    continue;
+                }
+                job = apr_array_push(jobs);
+                memset(job, 0, sizeof(*job));
+                job->plan = plan;
+                job->source = &plan->reps[r];
+                job->encoding = enc;
+                job->reuse = previous_variant(prev, plan, job->source, enc);
+            }
+        }
+    }
+    work.jobs = (variant_job_t *)jobs->elts;
+    work.njobs = jobs->nelts;
+    make_variants(c, &work);
+    for (i = 0; i < work.njobs; i++) {
+        variant_job_t *job = &work.jobs[i];
+        plan_t *plan = job->plan;
+        prep_rep_t *rep = &plan->reps[plan->nreps];
+
+        if (rv == APR_SUCCESS && job->reuse) {
+            char *buf = malloc(job->reuse->length ? job->reuse->length : 1);
+            if (buf && pread(prev->pack_fd, buf, job->reuse->length,
+                             (off_t)job->reuse->offset) ==
+                           (ssize_t)job->reuse->length) {
+                rv = pack_append(c, buf, job->reuse->length, rep);
+                plan->nreps++;
+            }
+            free(buf);
+        }
+        else if (rv == APR_SUCCESS && job->out) {
+            rv = pack_append(c, (const char *)job->out, job->out_len, rep);
+            plan->nreps++;
+        }
+        rep->banner = job->source->banner;
+        rep->encoding = (apr_uint32_t)job->encoding;
+        free(job->out);
+    }
+    return rv;
+}
+
 static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
-                                apr_time_t corte_time,
+                                apr_time_t corte_time, const char *previous_id,
                                 apr_uint64_t *files_out)
 {
     const prep_feed_t *f = c->feed;
@@ -333,8 +516,10 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
     int nbanners = f->banners ? f->banners->nelts : 0;
     const char **rendered = apr_pcalloc(c->p, (nbanners + 1) * sizeof(char *));
     apr_hash_t *files = apr_hash_make(c->p);
-    prep_rep_t *reps = apr_pcalloc(c->p, (nbanners + 1) * sizeof(prep_rep_t));
-    apr_uint64_t published = 0;
+    plan_t *plans = apr_pcalloc(c->p, (u->entries->nelts + 1) * sizeof(*plans));
+    /* identity and banner reps, each with its gzip and br variants */
+    int maxreps = (nbanners + 1) * 3, nplans = 0;
+    previous_t prev;
     apr_status_t rv;
     int i, n;
 
@@ -345,18 +530,20 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
     }
     for (i = 0; i < u->entries->nelts; i++) {
         const prep_entry_t *e = &APR_ARRAY_IDX(u->entries, i, prep_entry_t);
-        apr_uint32_t flags = flags_for(e->path);
-        int nreps = 1;
+        plan_t *plan = &plans[nplans];
 
         if (hidden_path(e->path)) {
             continue; /* never served */
         }
-        reps[0].banner = 0;
-        reps[0].encoding = PREP_ENC_IDENTITY;
-        reps[0].offset = (apr_uint64_t)e->offset;
-        reps[0].length = (apr_uint64_t)e->size;
-        prep_etag_from_sha256(reps[0].etag, e->sha256);
-        if ((flags & PREP_F_HTML) && nbanners) {
+        nplans++;
+        plan->entry = e;
+        plan->flags = flags_for(e->path);
+        plan->reps = apr_pcalloc(c->p, maxreps * sizeof(prep_rep_t));
+        plan->reps[0].offset = (apr_uint64_t)e->offset;
+        plan->reps[0].length = (apr_uint64_t)e->size;
+        prep_etag_from_sha256(plan->reps[0].etag, e->sha256);
+        plan->nreps = 1;
+        if ((plan->flags & PREP_F_HTML) && nbanners) {
             char *html;
             apr_size_t out_len;
 
@@ -366,30 +553,38 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
                                    "cannot read back %s", e->path);
             }
             for (n = 0; n < nbanners; n++) {
+                prep_rep_t *rep = &plan->reps[plan->nreps];
                 char *doc = prep_banner_insert(c->p, html, (apr_size_t)e->size,
                                                rendered[n], &out_len);
                 if (!doc) {
                     break; /* no <body>: served as delivered */
                 }
-                reps[nreps].banner = (apr_uint32_t)(n + 1);
-                reps[nreps].encoding = PREP_ENC_IDENTITY;
-                if ((rv = pack_append(c, doc, out_len, &reps[nreps])) !=
-                    APR_SUCCESS) {
+                rep->banner = (apr_uint32_t)(n + 1);
+                if ((rv = pack_append(c, doc, out_len, rep)) != APR_SUCCESS) {
                     return prep_refuse(&c->verdict, c->p, "io",
                                        "cannot write the corte (%s)",
                                        apr_psprintf(c->p, "%pm", &rv));
                 }
-                nreps++;
+                plan->nreps++;
             }
         }
-        prep_index_add(b, e->path, e->mtime, flags, reps, nreps);
         apr_hash_set(files, e->path, APR_HASH_KEY_STRING, e);
-        published++;
+    }
+    open_previous(c, previous_id, &prev);
+    if ((rv = add_variants(c, plans, nplans, &prev)) != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "io",
+                           "cannot write the corte (%s)",
+                           apr_psprintf(c->p, "%pm", &rv));
+    }
+    for (i = 0; i < nplans; i++) {
+        prep_index_add(b, plans[i].entry->path, plans[i].entry->mtime,
+                       plans[i].flags, plans[i].reps, plans[i].nreps);
     }
     /* Directories with an index.html redirect "dir" to "dir/". */
     for (i = 0; i < u->dirs->nelts; i++) {
         const char *dir = APR_ARRAY_IDX(u->dirs, i, const char *);
-        if (!hidden_path(dir) && !apr_hash_get(files, dir, APR_HASH_KEY_STRING) &&
+        if (!hidden_path(dir) &&
+            !apr_hash_get(files, dir, APR_HASH_KEY_STRING) &&
             apr_hash_get(files, apr_pstrcat(c->p, dir, "/index.html", NULL),
                          APR_HASH_KEY_STRING)) {
             prep_index_add(b, dir, 0, PREP_F_DIR, NULL, 0);
@@ -402,7 +597,7 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
                            "cannot write the index (%s)",
                            apr_psprintf(c->p, "%pm", &rv));
     }
-    *files_out = published;
+    *files_out = (apr_uint64_t)nplans;
     return APR_SUCCESS;
 }
 
@@ -646,7 +841,8 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
         return res;
     }
 
-    if (build_index(c, u, corte_time, &corte->files) != APR_SUCCESS) {
+    if (build_index(c, u, corte_time, current ? current->id : NULL,
+                    &corte->files) != APR_SUCCESS) {
         return refused(c, res);
     }
     if ((rv = apr_file_close(c->pack)) != APR_SUCCESS) {

@@ -1,7 +1,422 @@
-/* check_loader.c — unit tests (placeholder until written). */
+/* check_loader.c — unit tests of a whole load: real packages made with the
+ * tar and openssl commands, loaded into a store in a temporary directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "prep.h"
 #include "test_prep.h"
+
+static apr_pool_t *pool;
+static const char *root;     /* temporary directory of one test */
+static prep_feed_t feed;
+
+static void write_file(const char *path, const char *text)
+{
+    apr_file_t *fp;
+    char *dir = apr_pstrdup(pool, path);
+
+    *strrchr(dir, '/') = '\0';
+    ck_assert_int_eq(apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_file_open(&fp, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_CREATE |
+                                       APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
+                                   APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_file_puts(text, fp), APR_SUCCESS);
+    apr_file_close(fp);
+}
+
+static char *read_file(const char *path)
+{
+    apr_file_t *fp;
+    apr_finfo_t fi;
+    char *buf;
+    apr_size_t len;
+
+    if (apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                      pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    apr_file_info_get(&fi, APR_FINFO_SIZE, fp);
+    buf = apr_palloc(pool, (apr_size_t)fi.size + 1);
+    apr_file_read_full(fp, buf, (apr_size_t)fi.size, &len);
+    buf[len] = '\0';
+    apr_file_close(fp);
+    return buf;
+}
+
+static int exists(const char *path)
+{
+    apr_finfo_t fi;
+
+    return apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS;
+}
+
+static void run(const char *cmd)
+{
+    ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
+}
+
+/* A package in INCOMING named `name` whose json/main.json says `corte`. */
+static const char *make_package(const char *name, const char *corte)
+{
+    const char *tree = apr_psprintf(pool, "%s/tree-%s", root, name);
+    const char *top = apr_pstrcat(pool, tree, "/prep_qro", NULL);
+    const char *pkg = apr_pstrcat(pool, feed.incoming, "/", name, NULL);
+
+    write_file(apr_pstrcat(pool, top, "/index.html", NULL),
+               "<!DOCTYPE html><html><head><title>PREP</title></head>"
+               "<body class=\"prep\"><h1>Resultados</h1></body></html>\n");
+    write_file(apr_pstrcat(pool, top, "/distritos/index.html", NULL),
+               "<html><BODY>Distritos</BODY></html>\n");
+    write_file(apr_pstrcat(pool, top, "/json/main.json", NULL),
+               apr_psprintf(pool, "{\"fechaCorte\": \"%s\", \"actas\": 42}\n",
+                            corte));
+    write_file(apr_pstrcat(pool, top, "/json/casillas/Querétaro 1.json", NULL),
+               "{\"casilla\": 1}\n");
+    write_file(apr_pstrcat(pool, top, "/.hidden", NULL), "secret\n");
+    write_file(apr_pstrcat(pool, top, "/fragmento.html", NULL),
+               "<p>sin body</p>\n");
+    run(apr_psprintf(pool, "tar -C '%s' -czf '%s' prep_qro", tree, pkg));
+    return pkg;
+}
+
+static void setup(void)
+{
+    char tmpl[] = "/tmp/prep-loader-XXXXXX";
+
+    apr_pool_create(&pool, NULL);
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    root = apr_pstrdup(pool, tmpl);
+    prep_feed_defaults(&feed, pool);
+    feed.name = "qro";
+    feed.incoming = apr_pstrcat(pool, root, "/incoming", NULL);
+    feed.store = apr_pstrcat(pool, root, "/store", NULL);
+    apr_dir_make(feed.incoming, APR_FPROT_OS_DEFAULT, pool);
+    apr_dir_make(feed.store, APR_FPROT_OS_DEFAULT, pool);
+    feed.corte.source = PREP_CORTE_JSON;
+    feed.corte.file = "json/main.json";
+    feed.corte.pointer = "/fechaCorte";
+    /* slot 1: the default banner, slot 2: a template */
+    APR_ARRAY_PUSH(feed.banners, const char *) = NULL;
+    APR_ARRAY_PUSH(feed.banners, const char *) = "<b>{{fecha}} {{hora}}</b>";
+}
+
+static void teardown(void)
+{
+    run(apr_psprintf(pool, "rm -rf '%s'", root));
+    apr_pool_destroy(pool);
+}
+
+static const char *current_id(void)
+{
+    const char *id = NULL;
+
+    prep_store_current(&id, feed.store, pool);
+    return id;
+}
+
+/* The bytes of `path` as the corte serves them in banner slot `banner`. */
+static char *served(const char *id, const char *path, apr_uint32_t banner)
+{
+    const char *dir = prep_store_corte_dir(pool, feed.store, id);
+    prep_index_t *idx;
+    const prep_index_entry_t *e;
+    const prep_rep_t *rep;
+    char *pack;
+
+    ck_assert_int_eq(prep_index_open(&idx,
+                                     apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE,
+                                                 NULL),
+                                     pool),
+                     APR_SUCCESS);
+    e = prep_index_lookup(idx, path, strlen(path));
+    if (!e) {
+        return NULL;
+    }
+    rep = prep_index_entry_rep(idx, e, banner, PREP_ENC_IDENTITY);
+    if (!rep) {
+        return NULL;
+    }
+    pack = read_file(apr_pstrcat(pool, dir, "/" PREP_PACK_FILE, NULL));
+    return apr_pstrmemdup(pool, pack + rep->offset, (apr_size_t)rep->length);
+}
+
+START_TEST(good_package_is_published)
+{
+    const char *pkg = make_package("qro_2105.tar.gz", "2024-06-02T21:05:00-06:00");
+    prep_load_result_t *res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    const char *id, *html;
+    const prep_index_entry_t *e;
+    prep_index_t *idx;
+
+    ck_assert_msg(res->verdict.reason == NULL, "refused: %s",
+                  res->verdict.message);
+    id = current_id();
+    ck_assert_str_eq(id, res->corte->id);
+    ck_assert_str_eq(res->corte->label,
+                     "Último corte: 02/06/2024 21:05 (Tiempo del Centro, "
+                     "UTC-06:00)");
+    ck_assert_int_eq(res->corte->files, 5); /* .hidden is not served */
+    /* delivered bytes, byte-identical */
+    ck_assert_str_eq(served(id, "json/casillas/Querétaro 1.json", 0),
+                     "{\"casilla\": 1}\n");
+    /* the banner right after <body ...> in slot 1, the raw file in slot 0 */
+    html = served(id, "index.html", 1);
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "<body class=\"prep\"><div"));
+    ck_assert_ptr_nonnull(strstr(html, res->corte->label));
+    ck_assert_ptr_nonnull(strstr(html, "<h1>Resultados</h1></body></html>\n"));
+    ck_assert_ptr_null(strstr(served(id, "index.html", 0), "corte"));
+    ck_assert_str_eq(served(id, "index.html", 2),
+                     "<!DOCTYPE html><html><head><title>PREP</title></head>"
+                     "<body class=\"prep\"><b>02/06/2024 21:05</b>"
+                     "<h1>Resultados</h1></body></html>\n");
+    /* HTML without <body> keeps only its bytes as delivered */
+    ck_assert_ptr_null(served(id, "fragmento.html", 1));
+    ck_assert_str_eq(served(id, "fragmento.html", 0), "<p>sin body</p>\n");
+    ck_assert_ptr_null(served(id, ".hidden", 0));
+    /* a directory with an index.html is known, for its redirect */
+    ck_assert_int_eq(prep_index_open(&idx,
+                                     apr_pstrcat(pool,
+                                                 prep_store_corte_dir(
+                                                     pool, feed.store, id),
+                                                 "/" PREP_INDEX_FILE, NULL),
+                                     pool),
+                     APR_SUCCESS);
+    e = prep_index_lookup(idx, "distritos", 9);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(prep_index_entry_flags(e) & PREP_F_DIR, PREP_F_DIR);
+    e = prep_index_lookup(idx, "json/main.json", 14);
+    ck_assert_uint_eq(prep_index_entry_flags(e),
+                      PREP_F_NO_STORE | PREP_F_CORS);
+    /* the package is set aside, not deleted */
+    ck_assert(!exists(pkg));
+    ck_assert(exists(apr_pstrcat(pool, feed.incoming,
+                                 "/processed/qro_2105.tar.gz", NULL)));
+}
+END_TEST
+
+START_TEST(bad_package_keeps_the_corte)
+{
+    const char *good = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *bad = apr_pstrcat(pool, feed.incoming, "/b.tar.gz", NULL);
+    prep_load_result_t *res;
+    const char *before, *reason;
+    json_t *state;
+
+    ck_assert_ptr_null(prep_load_package(&feed, good, NULL, NULL, pool)
+                           ->verdict.reason);
+    before = current_id();
+    /* the first half of a real package */
+    make_package("c.tar.gz", "2024-06-02T21:10:00-06:00");
+    run(apr_psprintf(pool, "head -c 300 '%s/c.tar.gz' > '%s' && rm '%s/c.tar.gz'",
+                     feed.incoming, bad, feed.incoming));
+    res = prep_load_package(&feed, bad, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "truncated");
+    ck_assert_str_eq(current_id(), before);
+    reason = read_file(apr_pstrcat(pool, feed.incoming,
+                                   "/rejected/b.tar.gz.reason", NULL));
+    ck_assert_ptr_nonnull(reason);
+    ck_assert(!strncmp(reason, "truncated: ", 11));
+    ck_assert(exists(apr_pstrcat(pool, feed.incoming, "/rejected/b.tar.gz",
+                                 NULL)));
+    state = prep_store_read_state(feed.store, pool);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(state, "rejected"), 0),
+                         "reason")),
+                     "truncated");
+    json_decref(state);
+    /* no staging leftovers */
+    ck_assert_int_eq(system(apr_psprintf(
+                         pool, "test -z \"$(ls -A '%s/staging')\"", feed.store)),
+                     0);
+}
+END_TEST
+
+START_TEST(older_future_and_missing_time_are_refused)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    prep_load_result_t *res;
+    char *future;
+    apr_time_exp_t tm;
+
+    ck_assert_ptr_null(
+        prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
+    pkg = make_package("b.tar.gz", "2024-06-02T21:00:00-06:00");
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "older-corte");
+
+    apr_time_exp_gmt(&tm, apr_time_now() + apr_time_from_sec(3 * 24 * 3600));
+    future = apr_psprintf(pool, "%04d-%02d-%02dT12:00:00Z", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday);
+    pkg = make_package("c.tar.gz", future);
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "future-corte");
+
+    pkg = make_package("d.tar.gz", "no es una fecha");
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "no-corte-time");
+}
+END_TEST
+
+START_TEST(same_package_twice_is_not_republished)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    prep_load_result_t *res;
+    const char *id;
+
+    ck_assert_ptr_null(
+        prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
+    id = current_id();
+    run(apr_psprintf(pool, "cp '%s/processed/a.tar.gz' '%s/again.tar.gz'",
+                     feed.incoming, feed.incoming));
+    res = prep_load_package(
+        &feed, apr_pstrcat(pool, feed.incoming, "/again.tar.gz", NULL), NULL,
+        NULL, pool);
+    ck_assert_ptr_null(res->verdict.reason);
+    ck_assert_str_eq(current_id(), id);
+}
+END_TEST
+
+START_TEST(keep_removes_old_cortes_but_not_the_current)
+{
+    static const char *const times[] = {"21:05", "21:10", "21:15", "21:20"};
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    int i, n = 0, current_seen = 0;
+
+    feed.keep = 2;
+    for (i = 0; i < 4; i++) {
+        const char *pkg = make_package(
+            apr_psprintf(pool, "p%d.tar.gz", i),
+            apr_psprintf(pool, "2024-06-02T%s:00-06:00", times[i]));
+        ck_assert_ptr_null(
+            prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
+    }
+    ck_assert_int_eq(apr_dir_open(&d,
+                                  apr_pstrcat(pool, feed.store, "/cortes", NULL),
+                                  pool),
+                     APR_SUCCESS);
+    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        if (fi.name[0] != '.') {
+            n++;
+            current_seen |= !strcmp(fi.name, current_id());
+        }
+    }
+    apr_dir_close(d);
+    ck_assert_int_eq(n, 2);
+    ck_assert(current_seen);
+    ck_assert(!strncmp(current_id(), "20240603T0320", 13));
+}
+END_TEST
+
+START_TEST(verify_sha256_sidecar)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    prep_load_result_t *res;
+
+    feed.verify = PREP_VERIFY_SHA256;
+    run(apr_psprintf(pool, "cd '%s' && echo 0000000000000000000000000000000000000000000000000000000000000000  a.tar.gz > a.tar.gz.sha256",
+                     feed.incoming));
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+    ck_assert_ptr_null(current_id());
+
+    pkg = make_package("b.tar.gz", "2024-06-02T21:05:00-06:00");
+    run(apr_psprintf(pool, "cd '%s' && sha256sum b.tar.gz > b.tar.gz.sha256",
+                     feed.incoming));
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_msg(res->verdict.reason == NULL, "%s", res->verdict.message);
+    ck_assert(exists(apr_pstrcat(pool, feed.incoming,
+                                 "/processed/b.tar.gz.sha256", NULL)));
+}
+END_TEST
+
+/* Signatures as `openssl dgst -sha256 -sign` makes them, for each key type. */
+START_TEST(verify_signature_keys)
+{
+    static const char *const genkey[] = {
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+        "openssl genpkey -algorithm ED25519"};
+    const char *key = apr_pstrcat(pool, root, "/key.pem", NULL);
+    const char *pub = apr_pstrcat(pool, root, "/pub.pem", NULL);
+    const char *pkg, *name, *sign;
+    prep_load_result_t *res;
+
+    name = apr_psprintf(pool, "k%d.tar.gz", _i);
+    pkg = make_package(name, apr_psprintf(pool, "2024-06-02T21:%02d:00-06:00",
+                                          10 + _i));
+    run(apr_psprintf(pool,
+                     "%s -out '%s' 2>/dev/null && openssl pkey -in '%s' "
+                     "-pubout -out '%s'",
+                     genkey[_i], key, key, pub));
+    sign = _i == 2 ? "openssl pkeyutl -sign -rawin -inkey '%s' -in '%s' -out "
+                     "'%s.sig'"
+                   : "openssl dgst -sha256 -sign '%s' -out '%s.sig' '%s'";
+    run(apr_psprintf(pool, sign, key, pkg, pkg));
+    feed.verify = PREP_VERIFY_SIGNATURE;
+    feed.verify_key = pub;
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_msg(res->verdict.reason == NULL, "key %d: %s", _i,
+                  res->verdict.message);
+
+    /* the same signature over other bytes fails */
+    pkg = make_package("other.tar.gz", "2024-06-02T22:00:00-06:00");
+    run(apr_psprintf(pool, "cp '%s/processed/%s.sig' '%s.sig'",
+                     feed.incoming, name, pkg));
+    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+}
+END_TEST
+
+START_TEST(check_runs_without_a_store)
+{
+    const char *pkg = make_package("a.tar.gz", "02/06/2024 21:05");
+    const char *packpath = apr_pstrcat(pool, root, "/pack", NULL);
+    prep_checked_t *checked;
+    prep_verdict_t v = {NULL, NULL};
+    apr_file_t *pack;
+
+    ck_assert_int_eq(apr_file_open(&pack, packpath,
+                                   APR_FOPEN_CREATE | APR_FOPEN_READ |
+                                       APR_FOPEN_WRITE | APR_FOPEN_BINARY,
+                                   APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(prep_package_check(&checked, &feed, pkg, pack, &v, pool),
+                     APR_SUCCESS);
+    apr_file_close(pack);
+    ck_assert_int_eq(checked->unpacked->entries->nelts, 6);
+    /* 21:05 in the feed's zone, -06:00 */
+    ck_assert_int_eq(apr_time_sec(checked->corte_time), 1717383900);
+    ck_assert(!exists(apr_pstrcat(pool, feed.store, "/cortes", NULL)));
+    ck_assert(exists(pkg));
+}
+END_TEST
 
 Suite *suite_loader(void)
 {
-    return suite_create("loader");
+    Suite *s = suite_create("loader");
+    TCase *tc = tcase_create("load");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, good_package_is_published);
+    tcase_add_test(tc, bad_package_keeps_the_corte);
+    tcase_add_test(tc, older_future_and_missing_time_are_refused);
+    tcase_add_test(tc, same_package_twice_is_not_republished);
+    tcase_add_test(tc, keep_removes_old_cortes_but_not_the_current);
+    tcase_add_test(tc, verify_sha256_sidecar);
+    tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
+    tcase_add_test(tc, check_runs_without_a_store);
+    suite_add_tcase(s, tc);
+    return s;
 }

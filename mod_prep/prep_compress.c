@@ -1,0 +1,88 @@
+/* prep_compress.c — the precompressed variants of a corte's text files:
+ * gzip (zlib) and brotli, made once per corte by the loader and sent as
+ * they are to every client that accepts them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+#include <brotli/encode.h>
+
+#include "prep.h"
+
+/* A variant must save at least this share of the bytes to be kept. */
+#define PREP_MIN_SAVING_PCT 10
+/* Below this size a variant saves too little to matter. */
+#define PREP_MIN_COMPRESS 256
+
+static unsigned char *gzip_bytes(const unsigned char *data, size_t len,
+                                 size_t *out_len)
+{
+    z_stream z;
+    size_t cap = deflateBound(NULL, (uLong)len) + 32;
+    unsigned char *out = malloc(cap);
+
+    if (!out) {
+        return NULL;
+    }
+    memset(&z, 0, sizeof(z));
+    /* 15 + 16: a gzip wrapper rather than zlib's */
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+        free(out);
+        return NULL;
+    }
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        deflateEnd(&z);
+        free(out);
+        return NULL;
+    }
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static unsigned char *brotli_bytes(const unsigned char *data, size_t len,
+                                   size_t *out_len)
+{
+    size_t cap = BrotliEncoderMaxCompressedSize(len);
+    unsigned char *out = malloc(cap ? cap : len + 1024);
+    /* Large files (the CSV database) at a quality that keeps the load
+     * within seconds; the many small files at a high one. */
+    int quality = len > 1024 * 1024 ? 5 : 9;
+
+    if (!out) {
+        return NULL;
+    }
+    *out_len = cap ? cap : len + 1024;
+    if (!BrotliEncoderCompress(quality, BROTLI_DEFAULT_WINDOW,
+                               BROTLI_MODE_TEXT, len, data, out_len, out)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+unsigned char *prep_compress(int encoding, const void *data, size_t len,
+                             size_t *out_len)
+{
+    unsigned char *out = NULL;
+
+    if (len < PREP_MIN_COMPRESS || len > (size_t)UINT32_MAX) {
+        return NULL;
+    }
+    if (encoding == PREP_ENC_GZIP) {
+        out = gzip_bytes(data, len, out_len);
+    }
+    else if (encoding == PREP_ENC_BR) {
+        out = brotli_bytes(data, len, out_len);
+    }
+    if (out && *out_len * 100 > len * (100 - PREP_MIN_SAVING_PCT)) {
+        free(out); /* saves too little to be worth a variant */
+        out = NULL;
+    }
+    return out;
+}
