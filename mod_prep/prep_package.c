@@ -8,6 +8,7 @@
  * them was not made by the institute's tooling and must not be published.
  * The checks are named after the attack they stop, as libarchive's
  * ARCHIVE_EXTRACT_SECURE_* flags are. */
+#include <errno.h>
 #include <locale.h>
 #include <string.h>
 #include <strings.h>
@@ -37,31 +38,57 @@ void prep_limits_default(prep_limits_t *l)
     l->depth = 32;
 }
 
-/* A plain positive decimal number, no sign, no suffix. */
-static int parse_count(apr_uint64_t *out, const char *text)
+/* A whole decimal number, no sign; with `suffixed`, optionally followed by
+ * k, M, G or T (powers of 1024, either case): "512", "10k", "2G". */
+static int parse_number(apr_uint64_t *out, const char *text, int suffixed)
 {
     apr_uint64_t v = 0;
+    const char *c = text;
+    int shift = 0;
 
-    if (*text == '\0') {
+    if (*c < '0' || *c > '9') {
         return 0;
     }
-    for (; *text; text++) {
-        if (*text < '0' || *text > '9') {
-            return 0;
-        }
+    for (; *c >= '0' && *c <= '9'; c++) {
         if (v > (APR_UINT64_MAX - 9) / 10) {
             return 0;
         }
-        v = v * 10 + (apr_uint64_t)(*text - '0');
+        v = v * 10 + (apr_uint64_t)(*c - '0');
     }
-    *out = v;
+    if (suffixed && *c != '\0' && c[1] == '\0') {
+        switch (*c) {
+            case 'k':
+            case 'K':
+                shift = 10;
+                break;
+            case 'm':
+            case 'M':
+                shift = 20;
+                break;
+            case 'g':
+            case 'G':
+                shift = 30;
+                break;
+            case 't':
+            case 'T':
+                shift = 40;
+                break;
+            default:
+                return 0;
+        }
+        c++;
+    }
+    if (*c != '\0' || (shift && v > (APR_UINT64_MAX >> shift))) {
+        return 0;
+    }
+    *out = v << shift;
     return 1;
 }
 
 const char *prep_limits_parse(prep_limits_t *l, const char *word, apr_pool_t *p)
 {
     const char *eq = strchr(word, '=');
-    const char *key, *value, *err;
+    const char *key, *value;
     apr_uint64_t v;
 
     if (eq == NULL || eq == word || eq[1] == '\0') {
@@ -72,13 +99,15 @@ const char *prep_limits_parse(prep_limits_t *l, const char *word, apr_pool_t *p)
     value = eq + 1;
 
     if (!strcmp(key, "bytes") || !strcmp(key, "file")) {
-        err = prep_parse_size(&v, value);
-        if (err != NULL) {
-            return apr_psprintf(p, "limit %s: %s", key, err);
+        if (!parse_number(&v, value, 1)) {
+            return apr_psprintf(p,
+                                "limit %s: \"%s\" is not a size (e.g. 512M, "
+                                "2G)",
+                                key, value);
         }
     } else if (!strcmp(key, "files") || !strcmp(key, "ratio") ||
                !strcmp(key, "depth")) {
-        if (!parse_count(&v, value)) {
+        if (!parse_number(&v, value, 0)) {
             return apr_psprintf(p, "limit %s: \"%s\" is not a whole number",
                                 key, value);
         }
