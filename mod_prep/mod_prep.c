@@ -39,11 +39,12 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         n == 0) {
         return OK;
     }
-    rv = apr_shm_create(&prep_registry->shm, n * sizeof(prep_feed_shm_t),
-                        NULL, pconf);
+    rv = apr_shm_create(&prep_registry->shm, n * sizeof(prep_feed_shm_t), NULL,
+                        pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10602)
-                     "cannot create shared memory for %d feeds", n);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     APLOGNO(10602) "cannot create shared memory for %d feeds",
+                     n);
         return !OK;
     }
     slots = apr_shm_baseaddr_get(prep_registry->shm);
@@ -59,19 +60,21 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (prep_store_current(&id, f->conf.store, ptemp) == APR_SUCCESS &&
             id) {
             prep_shm_publish(f->shm, id);
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10603)
-                         "feed %s: serving corte %s", f->conf.name, id);
-        }
-        else {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10604)
-                         "feed %s: no corte yet; waiting for a package in %s",
-                         f->conf.name, f->conf.incoming);
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         APLOGNO(10603) "feed %s: serving corte %s",
+                         f->conf.name, id);
+        } else {
+            ap_log_error(
+                APLOG_MARK, APLOG_NOTICE, 0, s,
+                APLOGNO(
+                    10604) "feed %s: no corte yet; waiting for a package in %s",
+                f->conf.name, f->conf.incoming);
         }
     }
     rv = prep_intake_start(pconf, s);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10605)
-                     "cannot start the intake process");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     APLOGNO(10605) "cannot start the intake process");
         return !OK;
     }
     return OK;

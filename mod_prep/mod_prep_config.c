@@ -27,8 +27,8 @@ prep_feed_rt_t *prep_feed_find(const char *name)
         return NULL;
     }
     for (i = 0; i < prep_registry->feeds->nelts; i++) {
-        prep_feed_rt_t *f = APR_ARRAY_IDX(prep_registry->feeds, i,
-                                          prep_feed_rt_t *);
+        prep_feed_rt_t *f =
+            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
         if (!strcmp(f->conf.name, name)) {
             return f;
         }
@@ -138,8 +138,7 @@ static const char *cmd_dir(cmd_parms *cmd, void *mconfig, const char *arg)
     }
     if (cmd->info) {
         f->conf.store = path;
-    }
-    else {
+    } else {
         f->conf.incoming = path;
     }
     return NULL;
@@ -172,9 +171,9 @@ static const char *cmd_corte_time(cmd_parms *cmd, void *mconfig,
     while (*(w = ap_getword_conf(cmd->pool, &args))) {
         APR_ARRAY_PUSH(argv, const char *) = w;
     }
-    return with_name(cmd, prep_corte_spec_parse(
-                              &f->conf.corte, argv->nelts,
-                              (const char *const *)argv->elts, cmd->pool));
+    return with_name(cmd, prep_corte_spec_parse(&f->conf.corte, argv->nelts,
+                                                (const char *const *)argv->elts,
+                                                cmd->pool));
 }
 
 static const char *cmd_zone(cmd_parms *cmd, void *mconfig, const char *offset,
@@ -218,15 +217,12 @@ static const char *cmd_verify(cmd_parms *cmd, void *mconfig, const char *mode,
     }
     if (!strcasecmp(mode, "none") && !key) {
         f->conf.verify = PREP_VERIFY_NONE;
-    }
-    else if (!strcasecmp(mode, "sha256") && !key) {
+    } else if (!strcasecmp(mode, "sha256") && !key) {
         f->conf.verify = PREP_VERIFY_SHA256;
-    }
-    else if (!strcasecmp(mode, "signature") && key) {
+    } else if (!strcasecmp(mode, "signature") && key) {
         f->conf.verify = PREP_VERIFY_SIGNATURE;
         f->conf.verify_key = ap_server_root_relative(cmd->pool, key);
-    }
-    else {
+    } else {
         return "PrepVerify: use none, sha256, or signature PUBKEY.pem";
     }
     return NULL;
@@ -283,8 +279,7 @@ static const char *cmd_strip(cmd_parms *cmd, void *mconfig, const char *arg)
     return parse_count(cmd, arg, 0, &f->conf.strip);
 }
 
-static const char *cmd_compress(cmd_parms *cmd, void *mconfig,
-                                const char *arg)
+static const char *cmd_compress(cmd_parms *cmd, void *mconfig, const char *arg)
 {
     static const ap_directive_t *seen;
     prep_feed_rt_t *f;
@@ -300,11 +295,9 @@ static const char *cmd_compress(cmd_parms *cmd, void *mconfig,
     }
     if (!strcasecmp(arg, "gzip")) {
         f->conf.compress |= 1u << PREP_ENC_GZIP;
-    }
-    else if (!strcasecmp(arg, "br")) {
+    } else if (!strcasecmp(arg, "br")) {
         f->conf.compress |= 1u << PREP_ENC_BR;
-    }
-    else if (strcasecmp(arg, "none")) {
+    } else if (strcasecmp(arg, "none")) {
         return "PrepCompress: use gzip, br or none";
     }
     return NULL;
@@ -392,8 +385,7 @@ static const char *cmd_banner_template(cmd_parms *cmd, void *mconfig,
         fi.size > 65536) {
         apr_file_close(fp);
         return apr_psprintf(cmd->pool,
-                            "PrepBannerTemplate: %s is larger than 64 KB",
-                            arg);
+                            "PrepBannerTemplate: %s is larger than 64 KB", arg);
     }
     len = (apr_size_t)fi.size;
     text = apr_palloc(cmd->pool, len + 1);
@@ -480,18 +472,14 @@ const command_rec prep_cmds[] = {
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,
                  "insert the corte banner into HTML"),
-    AP_INIT_TAKE1("PrepBannerTemplate", cmd_banner_template, NULL,
-                  ACCESS_CONF,
+    AP_INIT_TAKE1("PrepBannerTemplate", cmd_banner_template, NULL, ACCESS_CONF,
                   "file with the banner's HTML ({{fecha}} {{hora}} {{zona}} "
                   "{{iso}})"),
-    AP_INIT_TAKE2("PrepCacheControl", cmd_cache_control, NULL,
-                  ACCESS_CONF,
+    AP_INIT_TAKE2("PrepCacheControl", cmd_cache_control, NULL, ACCESS_CONF,
                   "GLOB VALUE: Cache-Control for matching paths"),
     AP_INIT_RAW_ARGS("PrepFrameAncestors", cmd_frame_ancestors, NULL,
-                     ACCESS_CONF,
-                     "CSP frame-ancestors sources"),
-    AP_INIT_FLAG("PrepIgnoreEmbargo", cmd_ignore_embargo, NULL,
-                 ACCESS_CONF,
+                     ACCESS_CONF, "CSP frame-ancestors sources"),
+    AP_INIT_FLAG("PrepIgnoreEmbargo", cmd_ignore_embargo, NULL, ACCESS_CONF,
                  "serve before PrepPublishFrom (for a protected preview)"),
     {NULL}};
 
@@ -509,19 +497,16 @@ static const char *check_writable(apr_pool_t *p, const char *what,
                             what, dir);
     }
     if (!S_ISDIR(st.st_mode)) {
-        return apr_psprintf(p, "<PrepFeed %s>: %s %s is not a directory",
-                            feed, what, dir);
+        return apr_psprintf(p, "<PrepFeed %s>: %s %s is not a directory", feed,
+                            what, dir);
     }
     if (geteuid() != 0) {
         ok = access(dir, W_OK | X_OK) == 0;
-    }
-    else if (st.st_uid == ap_unixd_config.user_id) {
+    } else if (st.st_uid == ap_unixd_config.user_id) {
         ok = (st.st_mode & S_IWUSR) && (st.st_mode & S_IXUSR);
-    }
-    else if (st.st_gid == ap_unixd_config.group_id) {
+    } else if (st.st_gid == ap_unixd_config.group_id) {
         ok = (st.st_mode & S_IWGRP) && (st.st_mode & S_IXGRP);
-    }
-    else {
+    } else {
         ok = (st.st_mode & S_IWOTH) && (st.st_mode & S_IXOTH);
     }
     if (!ok) {
@@ -580,8 +565,8 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
                 ptemp, 1 + prep_registry->templates->nelts, sizeof(char *));
             APR_ARRAY_PUSH(b, const char *) = NULL;
             for (j = 0; j < prep_registry->templates->nelts; j++) {
-                APR_ARRAY_PUSH(b, const char *) = APR_ARRAY_IDX(
-                    prep_registry->templates, j, const char *);
+                APR_ARRAY_PUSH(b, const char *) =
+                    APR_ARRAY_IDX(prep_registry->templates, j, const char *);
             }
             f->conf.banners = apr_array_copy(prep_registry->feeds->pool, b);
         }

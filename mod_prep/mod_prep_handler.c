@@ -35,8 +35,7 @@ static apr_status_t close_pack(void *data)
     return APR_SUCCESS;
 }
 
-static prep_attached_t *attach(prep_feed_rt_t *f, const char *id,
-                               server_rec *s)
+static prep_attached_t *attach(prep_feed_rt_t *f, const char *id, server_rec *s)
 {
     apr_pool_t *p;
     prep_attached_t *a;
@@ -57,16 +56,18 @@ static prep_attached_t *attach(prep_feed_rt_t *f, const char *id,
     }
     if (rv == APR_SUCCESS) {
         what = PREP_PACK_FILE;
-        a->pack_fd = open(apr_pstrcat(p, dir, "/", what, NULL),
-                          O_RDONLY | O_CLOEXEC);
+        a->pack_fd =
+            open(apr_pstrcat(p, dir, "/", what, NULL), O_RDONLY | O_CLOEXEC);
         rv = a->pack_fd < 0 ? errno : APR_SUCCESS;
         apr_pool_cleanup_register(p, a, close_pack, apr_pool_cleanup_null);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10620)
-                     "feed %s: cannot open corte %s (%s/%s); still serving "
-                     "the previous one",
-                     f->conf.name, id, dir, what);
+        ap_log_error(
+            APLOG_MARK, APLOG_ERR, rv, s,
+            APLOGNO(
+                10620) "feed %s: cannot open corte %s (%s/%s); still serving "
+                       "the previous one",
+            f->conf.name, id, dir, what);
         apr_pool_destroy(p);
         return NULL;
     }
@@ -144,8 +145,8 @@ static const char *fecha_hora(apr_pool_t *p, const char *iso)
                         iso + 11);
 }
 
-static int send_unavailable(request_rec *r, const char *title,
-                            const char *text, apr_int64_t retry_after)
+static int send_unavailable(request_rec *r, const char *title, const char *text,
+                            apr_int64_t retry_after)
 {
     r->status = HTTP_SERVICE_UNAVAILABLE;
     apr_table_setn(r->headers_out, "Retry-After",
@@ -170,7 +171,8 @@ static int send_embargo(request_rec *r, prep_feed_rt_t *f, apr_time_t now)
         apr_psprintf(r->pool,
                      "La publicación de los resultados comienza el %s "
                      "(%s, UTC%s).",
-                     fecha_hora(r->pool, iso), ap_escape_html(r->pool, c->zone.name),
+                     fecha_hora(r->pool, iso),
+                     ap_escape_html(r->pool, c->zone.name),
                      prep_zone_offset_text(r->pool, &c->zone)),
         apr_time_sec(c->publish_from - now) + 1);
 }
@@ -262,11 +264,9 @@ static void encoding_qvalues(request_rec *r, double q[3])
         name = apr_collapse_spaces(item, item);
         if (!strcasecmp(name, "br")) {
             q[PREP_ENC_BR] = qv;
-        }
-        else if (!strcasecmp(name, "gzip") || !strcasecmp(name, "x-gzip")) {
+        } else if (!strcasecmp(name, "gzip") || !strcasecmp(name, "x-gzip")) {
             q[PREP_ENC_GZIP] = qv;
-        }
-        else if (!strcmp(name, "*")) {
+        } else if (!strcmp(name, "*")) {
             star = qv;
         }
     }
@@ -291,9 +291,8 @@ static const prep_rep_t *choose_rep(request_rec *r, const prep_attached_t *a,
 
     if (!(prep_index_entry_flags(e) & PREP_F_HTML)) {
         slot = 0;
-    }
-    else if (slot > 0 && !prep_index_entry_rep(a->index, e, slot,
-                                               PREP_ENC_IDENTITY)) {
+    } else if (slot > 0 &&
+               !prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY)) {
         /* a template added after this corte was loaded, or no <body> */
         slot = prep_index_entry_rep(a->index, e, 1, PREP_ENC_IDENTITY) ? 1 : 0;
     }
@@ -305,15 +304,14 @@ static const prep_rep_t *choose_rep(request_rec *r, const prep_attached_t *a,
         if (br && q[PREP_ENC_BR] > 0 &&
             (!gz || q[PREP_ENC_BR] >= q[PREP_ENC_GZIP])) {
             rep = br;
-        }
-        else if (gz && q[PREP_ENC_GZIP] > 0) {
+        } else if (gz && q[PREP_ENC_GZIP] > 0) {
             rep = gz;
-        }
-        else if (br && q[PREP_ENC_BR] > 0) {
+        } else if (br && q[PREP_ENC_BR] > 0) {
             rep = br;
         }
     }
-    return rep ? rep : prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY);
+    return rep ? rep
+               : prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY);
 }
 
 static void set_headers(request_rec *r, const prep_dir_conf_t *d,
@@ -334,11 +332,10 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     apr_table_setn(h, "X-PREP-Corte", a->corte_iso);
     apr_table_setn(h, "X-Content-Type-Options", "nosniff");
     apr_table_setn(h, "Referrer-Policy", "strict-origin-when-cross-origin");
-    apr_table_setn(h, "Content-Security-Policy",
-                   apr_pstrcat(r->pool, "frame-ancestors ",
-                               d->frame_ancestors ? d->frame_ancestors
-                                                  : "'self'",
-                               NULL));
+    apr_table_setn(
+        h, "Content-Security-Policy",
+        apr_pstrcat(r->pool, "frame-ancestors ",
+                    d->frame_ancestors ? d->frame_ancestors : "'self'", NULL));
     if (ap_ssl_conn_is_ssl(r->connection)) {
         apr_table_setn(h, "Strict-Transport-Security", "max-age=31536000");
     }
@@ -368,8 +365,8 @@ static int send_rep(request_rec *r, const prep_attached_t *a,
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
                             (apr_off_t)rep->length, r->pool);
-    APR_BRIGADE_INSERT_TAIL(
-        bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
     return ap_pass_brigade_fchk(r, bb, "mod_prep: sending %s", r->uri);
 }
 
@@ -390,8 +387,10 @@ int prep_handler(request_rec *r)
     d = ap_get_module_config(r->per_dir_config, &prep_module);
     f = prep_feed_find(d->serve);
     if (!f || !f->shm) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10621)
-                      "SetHandler prep without a PrepServe for %s", r->uri);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            APLOGNO(10621) "SetHandler prep without a PrepServe for %s",
+            r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     r->allowed |= AP_METHOD_BIT << M_GET;

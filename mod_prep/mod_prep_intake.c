@@ -34,8 +34,8 @@ APLOG_USE_MODULE(prep);
 
 /* Exit codes of a loader process. */
 #define LOADER_PUBLISHED 0
-#define LOADER_REFUSED 1
-#define LOADER_BUSY 75
+#define LOADER_REFUSED   1
+#define LOADER_BUSY      75
 
 /* What the intake remembers of one file seen in an incoming directory. */
 typedef struct seen_file {
@@ -47,12 +47,12 @@ typedef struct seen_file {
 /* The intake's view of one feed. */
 typedef struct intake_feed {
     prep_feed_rt_t *feed;
-    apr_pool_t *pool;      /* for `seen` */
-    apr_hash_t *seen;      /* name → seen_file_t */
-    pid_t loader;          /* 0 when no load runs */
-    const char *loading;   /* package path being loaded */
+    apr_pool_t *pool;    /* for `seen` */
+    apr_hash_t *seen;    /* name → seen_file_t */
+    pid_t loader;        /* 0 when no load runs */
+    const char *loading; /* package path being loaded */
     apr_pool_t *corte_pool;
-    prep_corte_t *corte;   /* the corte being served, or NULL */
+    prep_corte_t *corte; /* the corte being served, or NULL */
     int stale_warned;
     /* The last package loaded: if it is still in incoming afterwards (it
      * could not be moved away), it is not loaded over and over. */
@@ -108,10 +108,9 @@ static void refresh_current(intake_feed_t *in)
     if (prep_store_current(&id, in->feed->conf.store, in->corte_pool) ==
             APR_SUCCESS &&
         id &&
-        prep_store_read_corte(&c,
-                              prep_store_corte_dir(in->corte_pool,
-                                                   in->feed->conf.store, id),
-                              in->corte_pool) != APR_SUCCESS) {
+        prep_store_read_corte(
+            &c, prep_store_corte_dir(in->corte_pool, in->feed->conf.store, id),
+            in->corte_pool) != APR_SUCCESS) {
         c = NULL;
     }
     in->corte = c;
@@ -152,12 +151,13 @@ static void remember_done(intake_feed_t *in, apr_pool_t *p)
     in->done_name = NULL;
     if (apr_stat(&fi, in->loading, APR_FINFO_SIZE | APR_FINFO_MTIME, p) ==
         APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                     APLOGNO(10619)
-                     "feed %s: %s is still in %s after its load (is the "
-                     "directory writable by the server's User?); it is not "
-                     "read again until it changes",
-                     in->feed->conf.name, name + 1, in->feed->conf.incoming);
+        ap_log_error(
+            APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+            APLOGNO(
+                10619) "feed %s: %s is still in %s after its load (is the "
+                       "directory writable by the server's User?); it is not "
+                       "read again until it changes",
+            in->feed->conf.name, name + 1, in->feed->conf.incoming);
         in->done_name = strdup(name + 1);
         in->done_size = fi.size;
         in->done_mtime = fi.mtime;
@@ -175,14 +175,14 @@ static void loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
 
     name = name ? name + 1 : in->loading;
     v.reason = "crash";
-    v.message = WIFSIGNALED(status)
-                    ? apr_psprintf(p, "the loader died of signal %d",
-                                   WTERMSIG(status))
-                    : apr_psprintf(p, "the loader exited with status %d",
-                                   WEXITSTATUS(status));
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf, APLOGNO(10612)
-                 "feed %s: package %s refused: %s: %s", in->feed->conf.name,
-                 name, v.reason, v.message);
+    v.message =
+        WIFSIGNALED(status)
+            ? apr_psprintf(p, "the loader died of signal %d", WTERMSIG(status))
+            : apr_psprintf(p, "the loader exited with status %d",
+                           WEXITSTATUS(status));
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                 APLOGNO(10612) "feed %s: package %s refused: %s: %s",
+                 in->feed->conf.name, name, v.reason, v.message);
     prep_store_record_rejected(in->feed->conf.store, name, &v, apr_time_now(),
                                p);
     dir = apr_pstrcat(p, in->feed->conf.incoming, "/rejected", NULL);
@@ -205,17 +205,15 @@ static void reap_loader(intake_feed_t *in, apr_pool_t *p)
     if (pid == 0) {
         return; /* still loading */
     }
-    if (pid < 0 || (WIFEXITED(status) &&
-                    (WEXITSTATUS(status) == LOADER_PUBLISHED ||
-                     WEXITSTATUS(status) == LOADER_REFUSED ||
-                     WEXITSTATUS(status) == LOADER_BUSY))) {
+    if (pid < 0 ||
+        (WIFEXITED(status) && (WEXITSTATUS(status) == LOADER_PUBLISHED ||
+                               WEXITSTATUS(status) == LOADER_REFUSED ||
+                               WEXITSTATUS(status) == LOADER_BUSY))) {
         /* the verdict is in the store and the log already */
-    }
-    else {
+    } else {
         loader_crashed(in, status, p);
     }
-    if (!(pid > 0 && WIFEXITED(status) &&
-          WEXITSTATUS(status) == LOADER_BUSY)) {
+    if (!(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == LOADER_BUSY)) {
         remember_done(in, p);
     }
     in->loader = 0;
@@ -238,8 +236,9 @@ static const char *settled_package(intake_feed_t *in, apr_time_t now,
     if (apr_dir_open(&dir, f->incoming, p) != APR_SUCCESS) {
         return NULL;
     }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_SIZE |
-                                 APR_FINFO_MTIME,
+    while (apr_dir_read(&fi,
+                        APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_SIZE |
+                            APR_FINFO_MTIME,
                         dir) == APR_SUCCESS) {
         seen_file_t *s;
 
@@ -256,10 +255,9 @@ static const char *settled_package(intake_feed_t *in, apr_time_t now,
             s->size = -1;
             apr_hash_set(in->seen, apr_pstrdup(in->pool, fi.name),
                          APR_HASH_KEY_STRING, s);
-        }
-        else if (s->size == fi.size && s->mtime == fi.mtime &&
-                 now - fi.mtime >= f->settle &&
-                 (!best || fi.mtime < best_mtime)) {
+        } else if (s->size == fi.size && s->mtime == fi.mtime &&
+                   now - fi.mtime >= f->settle &&
+                   (!best || fi.mtime < best_mtime)) {
             best = apr_pstrcat(p, f->incoming, "/", fi.name, NULL);
             best_mtime = fi.mtime;
         }
@@ -287,17 +285,16 @@ static void warn_if_stale(intake_feed_t *in, apr_time_t now)
 
     if (!strcmp(state, "stale")) {
         if (!in->stale_warned) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                         APLOGNO(10613)
-                         "feed %s is stale: no new corte for %" APR_TIME_T_FMT
-                         " s (3 x PrepUpdateInterval); still serving %s",
-                         in->feed->conf.name,
-                         apr_time_sec(now - in->corte->loaded_at),
-                         in->corte->id);
+            ap_log_error(
+                APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                APLOGNO(
+                    10613) "feed %s is stale: no new corte for %" APR_TIME_T_FMT
+                           " s (3 x PrepUpdateInterval); still serving %s",
+                in->feed->conf.name, apr_time_sec(now - in->corte->loaded_at),
+                in->corte->id);
             in->stale_warned = 1;
         }
-    }
-    else {
+    } else {
         in->stale_warned = 0;
     }
 }
@@ -333,8 +330,9 @@ static void intake_main(server_rec *s)
     setpgid(0, 0); /* so that stopping the intake stops its loader too */
     ap_close_listeners();
     if (geteuid() == 0 && ap_unixd_setup_child() != 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(10614)
-                     "intake: cannot switch to the server's User/Group");
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, errno, s,
+            APLOGNO(10614) "intake: cannot switch to the server's User/Group");
         _exit(APEXIT_CHILDFATAL);
     }
     setlocale(LC_CTYPE, "C.UTF-8");
@@ -342,22 +340,23 @@ static void intake_main(server_rec *s)
     apr_pool_create(&iter, pool);
     feeds = apr_pcalloc(pool, n * sizeof(*feeds));
     for (i = 0; i < n; i++) {
-        feeds[i].feed = APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
+        feeds[i].feed =
+            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
         apr_pool_create(&feeds[i].pool, pool);
         apr_pool_create(&feeds[i].corte_pool, pool);
         feeds[i].seen = apr_hash_make(feeds[i].pool);
         if (prep_store_prepare(feeds[i].feed->conf.store, pool) !=
             APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, APLOGNO(10615)
-                         "feed %s: cannot prepare the store %s",
-                         feeds[i].feed->conf.name,
-                         feeds[i].feed->conf.store);
+            ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
+                         APLOGNO(10615) "feed %s: cannot prepare the store %s",
+                         feeds[i].feed->conf.name, feeds[i].feed->conf.store);
         }
         refresh_current(&feeds[i]);
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(10616)
-                 "intake started (pid %" APR_PID_T_FMT ", %d feeds)", getpid(),
-                 n);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 APLOGNO(10616) "intake started (pid %" APR_PID_T_FMT
+                                ", %d feeds)",
+                 getpid(), n);
     for (;;) {
         if (getppid() == 1) {
             _exit(0); /* httpd is gone */
@@ -400,10 +399,11 @@ static void intake_maintenance(int reason, void *data, int status)
         case APR_OC_REASON_LOST:
             apr_proc_other_child_unregister(data);
             prep_registry->intake_pid = 0;
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10617)
-                         "intake process %" APR_PID_T_FMT
-                         " ended (status %d); the monitor restarts it",
-                         intake_proc.pid, status);
+            ap_log_error(
+                APLOG_MARK, APLOG_WARNING, 0, s,
+                APLOGNO(10617) "intake process %" APR_PID_T_FMT
+                               " ended (status %d); the monitor restarts it",
+                intake_proc.pid, status);
             break;
         case APR_OC_REASON_RESTART:
         case APR_OC_REASON_UNREGISTER:
@@ -460,8 +460,8 @@ int prep_intake_monitor(apr_pool_t *p, server_rec *s)
         return DECLINED;
     }
     if (intake_spawn(s, prep_registry->feeds->pool) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, APLOGNO(10618)
-                     "cannot restart the intake process");
+        ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
+                     APLOGNO(10618) "cannot restart the intake process");
     }
     return DECLINED;
 }

@@ -97,14 +97,13 @@ static void send_prometheus(request_rec *r, const feed_view_t *views, int n,
              r);
     for (i = 0; i < n; i++) {
         if (views[i].corte) {
-            ap_rprintf(r,
-                       "prep_corte_time_seconds{feed=\"%s\"} %" APR_TIME_T_FMT
-                       "\nprep_corte_age_seconds{feed=\"%s\"} %" APR_TIME_T_FMT
-                       "\n",
-                       views[i].feed->conf.name,
-                       apr_time_sec(views[i].corte->time),
-                       views[i].feed->conf.name,
-                       apr_time_sec(now - views[i].corte->time));
+            ap_rprintf(
+                r,
+                "prep_corte_time_seconds{feed=\"%s\"} %" APR_TIME_T_FMT
+                "\nprep_corte_age_seconds{feed=\"%s\"} %" APR_TIME_T_FMT "\n",
+                views[i].feed->conf.name, apr_time_sec(views[i].corte->time),
+                views[i].feed->conf.name,
+                apr_time_sec(now - views[i].corte->time));
         }
     }
     ap_rputs("# TYPE prep_requests_total counter\n"
@@ -136,13 +135,12 @@ static void send_json(request_rec *r, const feed_view_t *views, int n,
     json_object_set_new(doc, "version", json_string(PREP_VERSION));
     json_object_set_new(
         doc, "now",
-        json_string(prep_time_iso(r->pool, now,
-                                  n ? &views[0].feed->conf.zone : &utc)));
+        json_string(
+            prep_time_iso(r->pool, now, n ? &views[0].feed->conf.zone : &utc)));
     for (i = 0; i < n; i++) {
-        json_array_append_new(feeds,
-                              prep_status_feed(&views[i].feed->conf,
-                                               views[i].corte, &views[i].rt,
-                                               now, r->pool));
+        json_array_append_new(
+            feeds, prep_status_feed(&views[i].feed->conf, views[i].corte,
+                                    &views[i].rt, now, r->pool));
     }
     json_object_set_new(doc, "feeds", feeds);
     text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -190,8 +188,7 @@ int prep_status_handler(request_rec *r)
     }
     if (format && !strcmp(format, "prometheus")) {
         send_prometheus(r, views, n, now);
-    }
-    else {
+    } else {
         send_json(r, views, n, now);
     }
     return OK;

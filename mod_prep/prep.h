@@ -36,6 +36,11 @@ const char *prep_parse_duration(apr_interval_time_t *out, const char *text);
 const char *prep_parse_size(apr_uint64_t *out, const char *text);
 /* ISO-8601 with offset, "2024-06-02T20:00:00-06:00" (or Z); error or NULL. */
 const char *prep_parse_iso_time(apr_time_t *out, const char *text);
+/* Whether a civil date and time exists (years 1970..9999). */
+int prep_civil_valid(int y, int mo, int d, int h, int mi, int s);
+/* A civil date and time at `offset_s` seconds east of UTC. */
+apr_time_t prep_civil_to_time(int y, int mo, int d, int h, int mi, int s,
+                              int offset_s);
 /* Lower-case hex of n bytes. */
 char *prep_hex(apr_pool_t *p, const unsigned char *bytes, apr_size_t n);
 

@@ -58,8 +58,8 @@ static unsigned char *brotli_bytes(const unsigned char *data, size_t len,
         return NULL;
     }
     *out_len = cap ? cap : len + 1024;
-    if (!BrotliEncoderCompress(quality, BROTLI_DEFAULT_WINDOW,
-                               BROTLI_MODE_TEXT, len, data, out_len, out)) {
+    if (!BrotliEncoderCompress(quality, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
+                               len, data, out_len, out)) {
         free(out);
         return NULL;
     }
@@ -76,8 +76,7 @@ unsigned char *prep_compress(int encoding, const void *data, size_t len,
     }
     if (encoding == PREP_ENC_GZIP) {
         out = gzip_bytes(data, len, out_len);
-    }
-    else if (encoding == PREP_ENC_BR) {
+    } else if (encoding == PREP_ENC_BR) {
         out = brotli_bytes(data, len, out_len);
     }
     if (out && *out_len * 100 > len * (100 - PREP_MIN_SAVING_PCT)) {

@@ -21,13 +21,13 @@
 
 typedef struct load_ctx {
     const prep_feed_t *feed;
-    const char *path;       /* the package */
-    const char *name;       /* its base name */
+    const char *path; /* the package */
+    const char *name; /* its base name */
     prep_log_fn *log;
     void *baton;
     apr_pool_t *p;
     prep_verdict_t verdict;
-    const char *staging;    /* staging/<tmp> */
+    const char *staging; /* staging/<tmp> */
     apr_file_t *pack;
     apr_off_t pack_end;
 } load_ctx_t;
@@ -132,8 +132,7 @@ static apr_status_t verify_sha256(load_ctx_t *c)
                            c->name);
     }
     if (file_sha256(&hex, c->path, c->p) != APR_SUCCESS) {
-        return prep_refuse(&c->verdict, c->p, "io", "cannot read %s",
-                           c->name);
+        return prep_refuse(&c->verdict, c->p, "io", "cannot read %s", c->name);
     }
     if (strncmp(hex, text, 64)) {
         return prep_refuse(&c->verdict, c->p, "verify",
@@ -153,11 +152,9 @@ static apr_status_t verify_signature(load_ctx_t *c)
     EVP_MD_CTX *ctx = NULL;
     int ok = 0;
 
-    if (read_small_file(&sig, &sig_len, sig_path, 16384, c->p) !=
-        APR_SUCCESS) {
+    if (read_small_file(&sig, &sig_len, sig_path, 16384, c->p) != APR_SUCCESS) {
         return prep_refuse(&c->verdict, c->p, "verify",
-                           "PrepVerify signature: no readable %s.sig",
-                           c->name);
+                           "PrepVerify signature: no readable %s.sig", c->name);
     }
     if (!(kf = fopen(c->feed->verify_key, "r")) ||
         !(key = PEM_read_PUBKEY(kf, NULL, NULL, NULL))) {
@@ -170,8 +167,8 @@ static apr_status_t verify_signature(load_ctx_t *c)
     }
     fclose(kf);
     if (read_small_file(&pkg, &pkg_len, c->path,
-                        (apr_size_t)c->feed->limits.bytes, c->p) ==
-        APR_SUCCESS) {
+                        (apr_size_t)c->feed->limits.bytes,
+                        c->p) == APR_SUCCESS) {
         /* Ed25519 signs the message itself; RSA and ECDSA a SHA-256 of it,
          * as `openssl dgst -sha256 -sign` makes them. */
         int ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ||
@@ -211,8 +208,8 @@ static apr_status_t pack_read(load_ctx_t *c, apr_off_t offset, apr_size_t len,
     return APR_SUCCESS;
 }
 
-static apr_status_t pack_append(load_ctx_t *c, const char *data,
-                                apr_size_t len, prep_rep_t *rep)
+static apr_status_t pack_append(load_ctx_t *c, const char *data, apr_size_t len,
+                                prep_rep_t *rep)
 {
     apr_status_t rv;
     apr_off_t at = c->pack_end;
@@ -263,28 +260,24 @@ static apr_status_t read_corte_time(load_ctx_t *c, const prep_unpacked_t *u,
             *t = apr_time_from_sec(apr_time_sec(fi.mtime));
             break;
         case PREP_CORTE_FILENAME:
-            err = prep_corte_time_from_filename(t, &f->corte, c->name,
-                                                &f->zone, c->p);
+            err = prep_corte_time_from_filename(t, &f->corte, c->name, &f->zone,
+                                                c->p);
             break;
         case PREP_CORTE_JSON:
         case PREP_CORTE_CSV:
             if (!(e = find_entry(u, f->corte.file))) {
                 err = apr_psprintf(c->p, "%s is not in the package",
                                    f->corte.file);
-            }
-            else if (e->size > 64 * 1024 * 1024) {
+            } else if (e->size > 64 * 1024 * 1024) {
                 err = apr_psprintf(c->p, "%s is too large to read a time from",
                                    f->corte.file);
-            }
-            else if (pack_read(c, e->offset, (apr_size_t)e->size, &data) !=
-                     APR_SUCCESS) {
-                err = apr_psprintf(c->p, "%s cannot be read back",
-                                   f->corte.file);
-            }
-            else {
-                err = prep_corte_time_from_content(t, &f->corte, data,
-                                                   (apr_size_t)e->size,
-                                                   &f->zone, c->p);
+            } else if (pack_read(c, e->offset, (apr_size_t)e->size, &data) !=
+                       APR_SUCCESS) {
+                err =
+                    apr_psprintf(c->p, "%s cannot be read back", f->corte.file);
+            } else {
+                err = prep_corte_time_from_content(
+                    t, &f->corte, data, (apr_size_t)e->size, &f->zone, c->p);
             }
             break;
     }
@@ -450,7 +443,8 @@ static const prep_rep_t *previous_variant(const previous_t *prev,
 static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
                                  const previous_t *prev)
 {
-    apr_array_header_t *jobs = apr_array_make(c->p, 1024, sizeof(variant_job_t));
+    apr_array_header_t *jobs =
+        apr_array_make(c->p, 1024, sizeof(variant_job_t));
     variant_work_t work;
     apr_status_t rv = APR_SUCCESS;
     int i, r, enc;
@@ -495,8 +489,7 @@ static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
                 plan->nreps++;
             }
             free(buf);
-        }
-        else if (rv == APR_SUCCESS && job->out) {
+        } else if (rv == APR_SUCCESS && job->out) {
             rv = pack_append(c, (const char *)job->out, job->out_len, rep);
             plan->nreps++;
         }
@@ -524,9 +517,9 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
     int i, n;
 
     for (n = 0; n < nbanners; n++) {
-        rendered[n] = prep_banner_render(
-            c->p, APR_ARRAY_IDX(f->banners, n, const char *), corte_time,
-            &f->zone);
+        rendered[n] =
+            prep_banner_render(c->p, APR_ARRAY_IDX(f->banners, n, const char *),
+                               corte_time, &f->zone);
     }
     for (i = 0; i < u->entries->nelts; i++) {
         const prep_entry_t *e = &APR_ARRAY_IDX(u->entries, i, prep_entry_t);
@@ -638,8 +631,7 @@ static int str_cmp(const void *a, const void *b)
 /* Removes the oldest processed packages beyond `keep`. */
 static void prune_processed(load_ctx_t *c)
 {
-    const char *dir =
-        apr_pstrcat(c->p, c->feed->incoming, "/processed", NULL);
+    const char *dir = apr_pstrcat(c->p, c->feed->incoming, "/processed", NULL);
     apr_array_header_t *names = apr_array_make(c->p, 16, sizeof(char *));
     apr_dir_t *d;
     apr_finfo_t fi;
@@ -651,9 +643,8 @@ static void prune_processed(load_ctx_t *c)
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_MTIME,
                         d) == APR_SUCCESS) {
         if (fi.filetype == APR_REG && !prep_package_name_ignored(fi.name)) {
-            APR_ARRAY_PUSH(names, const char *) =
-                apr_psprintf(c->p, "%020" APR_TIME_T_FMT "/%s", fi.mtime,
-                             fi.name);
+            APR_ARRAY_PUSH(names, const char *) = apr_psprintf(
+                c->p, "%020" APR_TIME_T_FMT "/%s", fi.mtime, fi.name);
         }
     }
     apr_dir_close(d);
@@ -680,26 +671,6 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
     }
     res->verdict = c->verdict;
     return res;
-}
-
-/* Takes the store's lock so that two loaders never share a store. */
-static apr_status_t lock_store(load_ctx_t *c)
-{
-    const char *path = apr_pstrcat(c->p, c->feed->store, "/loader.lock", NULL);
-    apr_file_t *fp;
-    apr_os_file_t fd;
-
-    if (apr_file_open(&fp, path,
-                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_BINARY,
-                      APR_FPROT_OS_DEFAULT, c->p) != APR_SUCCESS) {
-        return prep_refuse(&c->verdict, c->p, "io", "cannot open %s", path);
-    }
-    apr_os_file_get(&fd, fp);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        return prep_refuse(&c->verdict, c->p, "busy",
-                           "another loader holds %s", path);
-    }
-    return APR_SUCCESS; /* released when the process ends or p is cleared */
 }
 
 static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
@@ -759,41 +730,80 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
     return rv;
 }
 
+/* Takes the store's lock so that two loaders never share a store; it is
+ * held until lock_pool is destroyed (or the process ends). */
+static apr_status_t lock_store(load_ctx_t *c, apr_pool_t *lock_pool)
+{
+    const char *path = apr_pstrcat(c->p, c->feed->store, "/loader.lock", NULL);
+    apr_file_t *fp;
+    apr_os_file_t fd;
+
+    if (apr_file_open(&fp, path,
+                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_BINARY,
+                      APR_FPROT_OS_DEFAULT, lock_pool) != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "busy", "cannot open %s", path);
+    }
+    apr_os_file_get(&fd, fp);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        return prep_refuse(&c->verdict, c->p, "busy", "another loader holds %s",
+                           path);
+    }
+    return APR_SUCCESS;
+}
+
+static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start);
+
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       const char *package_path,
                                       prep_log_fn *log, void *baton,
                                       apr_pool_t *p)
 {
-    prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
     load_ctx_t ctx, *c = &ctx;
-    apr_time_t start = apr_time_now(), corte_time;
+    apr_time_t start = apr_time_now();
+    prep_load_result_t *res;
+    apr_pool_t *lock_pool;
+    apr_status_t rv;
+
+    ctx_init(c, feed, package_path, p);
+    c->log = log;
+    c->baton = baton;
+    if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
+        prep_refuse(&c->verdict, p, "busy", "cannot prepare the store %s: %pm",
+                    feed->store, &rv);
+        say(c, 1, "%s", c->verdict.message);
+        res = apr_pcalloc(p, sizeof(*res));
+        res->verdict = c->verdict;
+        return res;
+    }
+    apr_pool_create(&lock_pool, p);
+    if (lock_store(c, lock_pool) != APR_SUCCESS) {
+        res = apr_pcalloc(p, sizeof(*res));
+        res->verdict = c->verdict;
+    } else {
+        res = load_locked(c, start);
+    }
+    apr_pool_destroy(lock_pool);
+    return res;
+}
+
+static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
+{
+    apr_pool_t *p = c->p;
+    const prep_feed_t *feed = c->feed;
+    prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
+    apr_time_t corte_time;
     const char *current_id = NULL, *id;
     prep_corte_t *current = NULL, *corte;
     prep_checked_t checked;
     prep_unpacked_t *u;
     apr_status_t rv;
 
-    ctx_init(c, feed, package_path, p);
-    c->log = log;
-    c->baton = baton;
-
-    if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
-        prep_refuse(&c->verdict, p, "busy", "cannot prepare the store %s: %pm",
-                    feed->store, &rv);
-        say(c, 1, "%s", c->verdict.message);
-        res->verdict = c->verdict;
-        return res;
-    }
-    if (lock_store(c) != APR_SUCCESS) {
-        res->verdict = c->verdict;
-        return res;
-    }
     prep_store_clean_staging(feed->store, p);
     if (prep_store_current(&current_id, feed->store, p) == APR_SUCCESS &&
         current_id &&
-        prep_store_read_corte(
-            &current, prep_store_corte_dir(p, feed->store, current_id), p) !=
-            APR_SUCCESS) {
+        prep_store_read_corte(&current,
+                              prep_store_corte_dir(p, feed->store, current_id),
+                              p) != APR_SUCCESS) {
         current = NULL;
     }
     say(c, 0, "loading package %s", c->name);
@@ -803,8 +813,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     if ((rv = apr_dir_make_recursive(c->staging, APR_FPROT_OS_DEFAULT, p)) !=
             APR_SUCCESS ||
         (rv = apr_file_open(
-             &c->pack,
-             apr_pstrcat(p, c->staging, "/" PREP_PACK_FILE, NULL),
+             &c->pack, apr_pstrcat(p, c->staging, "/" PREP_PACK_FILE, NULL),
              APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_CREATE |
                  APR_FOPEN_EXCL | APR_FOPEN_BINARY,
              APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
@@ -870,8 +879,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
         if (apr_stat(&fi, final, APR_FINFO_TYPE, p) == APR_SUCCESS) {
             apr_file_rename(final,
                             prep_store_staging_dir(
-                                p, feed->store,
-                                apr_psprintf(p, "old-%s", id)),
+                                p, feed->store, apr_psprintf(p, "old-%s", id)),
                             p);
         }
         rv = apr_file_rename(c->staging, named, p);
@@ -892,8 +900,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     say(c, 0,
         "published corte %s (%s) from %s: %" APR_UINT64_T_FMT
         " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT " ms",
-        id, corte->label, c->name, corte->files, corte->bytes,
-        corte->load_ms);
+        id, corte->label, c->name, corte->files, corte->bytes, corte->load_ms);
     res->corte = corte;
     return res;
 }

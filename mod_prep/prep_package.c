@@ -847,6 +847,11 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
     if (archive_read_open1(a) < ARCHIVE_WARN) {
         const char *why = archive_error_string(a);
 
+        if (why && strstr(why, "runcated")) {
+            return prep_refuse(u->verdict, u->p, "truncated",
+                               "the package ends before its first entry: %s",
+                               why);
+        }
         return prep_refuse(u->verdict, u->p, "not-an-archive",
                            "the package is not an archive that can be read: "
                            "%s",
@@ -862,7 +867,10 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
         if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN) {
             const char *why = archive_error_string(a);
 
-            if (u->headers == 0) {
+            /* A stream that ends early is truncated, even before its
+             * first entry: only an unrecognized one is not an archive. */
+            if (u->headers == 0 && archive_format(a) == 0 &&
+                !(why && strstr(why, "runcated"))) {
                 return prep_refuse(u->verdict, u->p, "not-an-archive",
                                    "the package is not an archive that can "
                                    "be read: %s",

@@ -1,2 +1,109 @@
-/* prep_status.c */
-typedef int prep_placeholder_t;
+/* prep_status.c — the state of a feed and its object in the status
+ * document (/prep-status): the corte served, how old it is, what was
+ * refused lately, the recent history and the traffic. */
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "prep.h"
+
+const char *prep_feed_state(const prep_feed_t *f, const prep_corte_t *current,
+                            apr_time_t now)
+{
+    if (f->publish_from && now < f->publish_from) {
+        return "embargoed";
+    }
+    if (!current) {
+        return "waiting";
+    }
+    if (now - current->loaded_at > 3 * f->interval) {
+        return "stale";
+    }
+    return "serving";
+}
+
+static json_t *iso_or_null(apr_pool_t *p, apr_time_t t, const prep_zone_t *z)
+{
+    return t ? json_string(prep_time_iso(p, t, z)) : json_null();
+}
+
+/* state.json keeps times as epoch seconds; the document shows them in the
+ * feed's zone. */
+static json_t *with_iso_times(json_t *list, const char *const *keys,
+                              const prep_zone_t *z, apr_pool_t *p)
+{
+    json_t *out = json_array(), *item;
+    size_t i;
+
+    json_array_foreach(list, i, item)
+    {
+        json_t *copy = json_deep_copy(item);
+        const char *const *k;
+
+        for (k = keys; *k; k++) {
+            json_t *v = json_object_get(copy, *k);
+            if (json_is_integer(v)) {
+                json_object_set_new(
+                    copy, *k,
+                    iso_or_null(p, apr_time_from_sec(json_integer_value(v)),
+                                z));
+            }
+        }
+        json_array_append_new(out, copy);
+    }
+    return out;
+}
+
+void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
+                       const prep_feed_runtime_t *rt, apr_time_t now,
+                       apr_pool_t *p)
+{
+    static const char *const rejected_times[] = {"at", NULL};
+    static const char *const history_times[] = {"time", "loaded_at", NULL};
+    json_t *doc = json_object(), *corte, *traffic = json_object();
+    json_t *state = prep_store_read_state(f->store, p);
+
+    json_object_set_new(doc, "name", json_string(f->name));
+    json_object_set_new(doc, "state", json_string(rt->state));
+    if (c) {
+        corte = json_object();
+        json_object_set_new(corte, "id", json_string(c->id));
+        json_object_set_new(corte, "time", iso_or_null(p, c->time, &f->zone));
+        json_object_set_new(corte, "label", json_string(c->label));
+        json_object_set_new(corte, "package", json_string(c->package));
+        json_object_set_new(corte, "sha256", json_string(c->sha256));
+        json_object_set_new(corte, "files", json_integer((json_int_t)c->files));
+        json_object_set_new(corte, "bytes", json_integer((json_int_t)c->bytes));
+        json_object_set_new(corte, "loaded_at",
+                            iso_or_null(p, c->loaded_at, &f->zone));
+        json_object_set_new(corte, "load_ms",
+                            json_integer((json_int_t)c->load_ms));
+        json_object_set_new(doc, "corte", corte);
+        json_object_set_new(doc, "age_s",
+                            json_integer(apr_time_sec(now - c->time)));
+    } else {
+        json_object_set_new(doc, "corte", json_null());
+        json_object_set_new(doc, "age_s", json_null());
+    }
+    json_object_set_new(doc, "last_poll",
+                        iso_or_null(p, rt->last_poll, &f->zone));
+    json_object_set_new(doc, "publish_from",
+                        iso_or_null(p, f->publish_from, &f->zone));
+    json_object_set_new(doc, "update_interval_s",
+                        json_integer(apr_time_sec(f->interval)));
+    json_object_set_new(doc, "rejected",
+                        with_iso_times(json_object_get(state, "rejected"),
+                                       rejected_times, &f->zone, p));
+    json_object_set_new(doc, "history",
+                        with_iso_times(json_object_get(state, "history"),
+                                       history_times, &f->zone, p));
+    json_object_set_new(traffic, "requests",
+                        json_integer((json_int_t)rt->requests));
+    json_object_set_new(traffic, "bytes", json_integer((json_int_t)rt->bytes));
+    json_object_set_new(traffic, "not_modified",
+                        json_integer((json_int_t)rt->not_modified));
+    json_object_set_new(traffic, "not_found",
+                        json_integer((json_int_t)rt->not_found));
+    json_object_set_new(doc, "traffic", traffic);
+    json_decref(state);
+    return doc;
+}

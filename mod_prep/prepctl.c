@@ -97,36 +97,29 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
             apr_array_header_t *w = words(val, p);
             err = prep_corte_spec_parse(&feed.corte, w->nelts,
                                         (const char *const *)w->elts, p);
-        }
-        else if (!strcmp(opt, "--zone")) {
+        } else if (!strcmp(opt, "--zone")) {
             const char *space = strchr(val, ' ');
             err = prep_zone_parse(
-                &feed.zone,
-                space ? apr_pstrndup(p, val, space - val) : val,
+                &feed.zone, space ? apr_pstrndup(p, val, space - val) : val,
                 space ? space + 1 : feed.zone.name, p);
-        }
-        else if (!strcmp(opt, "--limits")) {
+        } else if (!strcmp(opt, "--limits")) {
             apr_array_header_t *w = words(val, p);
             for (j = 0; j < w->nelts && !err; j++) {
                 err = prep_limits_parse(&feed.limits,
                                         APR_ARRAY_IDX(w, j, const char *), p);
             }
-        }
-        else if (!strcmp(opt, "--strip")) {
+        } else if (!strcmp(opt, "--strip")) {
             feed.strip = !strcmp(val, "auto") ? -1 : atoi(val);
-        }
-        else if (!strcmp(opt, "--verify")) {
+        } else if (!strcmp(opt, "--verify")) {
             if (strcmp(val, "sha256")) {
                 return fail_usage("--verify takes sha256 "
                                   "(use --verify-key for signatures)");
             }
             feed.verify = PREP_VERIFY_SHA256;
-        }
-        else if (!strcmp(opt, "--verify-key")) {
+        } else if (!strcmp(opt, "--verify-key")) {
             feed.verify = PREP_VERIFY_SIGNATURE;
             feed.verify_key = val;
-        }
-        else {
+        } else {
             return fail_usage(apr_psprintf(p, "unknown option %s", opt));
         }
     }

@@ -13,7 +13,7 @@
 #include "test_prep.h"
 
 static apr_pool_t *pool;
-static const char *root;     /* temporary directory of one test */
+static const char *root; /* temporary directory of one test */
 static prep_feed_t feed;
 
 static void write_file(const char *path, const char *text)
@@ -40,8 +40,8 @@ static char *read_file(const char *path)
     char *buf;
     apr_size_t len;
 
-    if (apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
-                      pool) != APR_SUCCESS) {
+    if (apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool) !=
+        APR_SUCCESS) {
         return NULL;
     }
     apr_file_info_get(&fi, APR_FINFO_SIZE, fp);
@@ -76,14 +76,15 @@ static const char *make_package(const char *name, const char *corte)
                "<body class=\"prep\"><h1>Resultados</h1></body></html>\n");
     write_file(apr_pstrcat(pool, top, "/distritos/index.html", NULL),
                "<html><BODY>Distritos</BODY></html>\n");
-    write_file(apr_pstrcat(pool, top, "/json/main.json", NULL),
-               apr_psprintf(pool, "{\"fechaCorte\": \"%s\", \"actas\": 42}\n",
-                            corte));
+    write_file(
+        apr_pstrcat(pool, top, "/json/main.json", NULL),
+        apr_psprintf(pool, "{\"fechaCorte\": \"%s\", \"actas\": 42}\n", corte));
     write_file(apr_pstrcat(pool, top, "/json/casillas/Querétaro 1.json", NULL),
                "{\"casilla\": 1}\n");
     write_file(apr_pstrcat(pool, top, "/.hidden", NULL), "secret\n");
     write_file(apr_pstrcat(pool, top, "/fragmento.html", NULL),
                "<p>sin body</p>\n");
+    run(apr_psprintf(pool, "seq 1 20000 > '%s/datos.csv'", top));
     run(apr_psprintf(pool, "tar -C '%s' -czf '%s' prep_qro", tree, pkg));
     return pkg;
 }
@@ -132,11 +133,10 @@ static char *served(const char *id, const char *path, apr_uint32_t banner)
     const prep_rep_t *rep;
     char *pack;
 
-    ck_assert_int_eq(prep_index_open(&idx,
-                                     apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE,
-                                                 NULL),
-                                     pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
+                        pool),
+        APR_SUCCESS);
     e = prep_index_lookup(idx, path, strlen(path));
     if (!e) {
         return NULL;
@@ -151,7 +151,8 @@ static char *served(const char *id, const char *path, apr_uint32_t banner)
 
 START_TEST(good_package_is_published)
 {
-    const char *pkg = make_package("qro_2105.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *pkg =
+        make_package("qro_2105.tar.gz", "2024-06-02T21:05:00-06:00");
     prep_load_result_t *res = prep_load_package(&feed, pkg, NULL, NULL, pool);
     const char *id, *html;
     const prep_index_entry_t *e;
@@ -164,7 +165,7 @@ START_TEST(good_package_is_published)
     ck_assert_str_eq(res->corte->label,
                      "Último corte: 02/06/2024 21:05 (Tiempo del Centro, "
                      "UTC-06:00)");
-    ck_assert_int_eq(res->corte->files, 5); /* .hidden is not served */
+    ck_assert_int_eq(res->corte->files, 6); /* .hidden is not served */
     /* delivered bytes, byte-identical */
     ck_assert_str_eq(served(id, "json/casillas/Querétaro 1.json", 0),
                      "{\"casilla\": 1}\n");
@@ -184,23 +185,22 @@ START_TEST(good_package_is_published)
     ck_assert_str_eq(served(id, "fragmento.html", 0), "<p>sin body</p>\n");
     ck_assert_ptr_null(served(id, ".hidden", 0));
     /* a directory with an index.html is known, for its redirect */
-    ck_assert_int_eq(prep_index_open(&idx,
-                                     apr_pstrcat(pool,
-                                                 prep_store_corte_dir(
-                                                     pool, feed.store, id),
-                                                 "/" PREP_INDEX_FILE, NULL),
-                                     pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        prep_index_open(&idx,
+                        apr_pstrcat(pool,
+                                    prep_store_corte_dir(pool, feed.store, id),
+                                    "/" PREP_INDEX_FILE, NULL),
+                        pool),
+        APR_SUCCESS);
     e = prep_index_lookup(idx, "distritos", 9);
     ck_assert_ptr_nonnull(e);
     ck_assert_uint_eq(prep_index_entry_flags(e) & PREP_F_DIR, PREP_F_DIR);
     e = prep_index_lookup(idx, "json/main.json", 14);
-    ck_assert_uint_eq(prep_index_entry_flags(e),
-                      PREP_F_NO_STORE | PREP_F_CORS);
+    ck_assert_uint_eq(prep_index_entry_flags(e), PREP_F_NO_STORE | PREP_F_CORS);
     /* the package is set aside, not deleted */
     ck_assert(!exists(pkg));
-    ck_assert(exists(apr_pstrcat(pool, feed.incoming,
-                                 "/processed/qro_2105.tar.gz", NULL)));
+    ck_assert(exists(
+        apr_pstrcat(pool, feed.incoming, "/processed/qro_2105.tar.gz", NULL)));
 }
 END_TEST
 
@@ -212,32 +212,35 @@ START_TEST(bad_package_keeps_the_corte)
     const char *before, *reason;
     json_t *state;
 
-    ck_assert_ptr_null(prep_load_package(&feed, good, NULL, NULL, pool)
-                           ->verdict.reason);
+    ck_assert_ptr_null(
+        prep_load_package(&feed, good, NULL, NULL, pool)->verdict.reason);
     before = current_id();
     /* the first half of a real package */
     make_package("c.tar.gz", "2024-06-02T21:10:00-06:00");
-    run(apr_psprintf(pool, "head -c 300 '%s/c.tar.gz' > '%s' && rm '%s/c.tar.gz'",
-                     feed.incoming, bad, feed.incoming));
+    run(apr_psprintf(pool,
+                     "head -c $(( $(stat -c %%s '%s/c.tar.gz') / 2 )) "
+                     "'%s/c.tar.gz' > '%s' && rm '%s/c.tar.gz'",
+                     feed.incoming, feed.incoming, bad, feed.incoming));
     res = prep_load_package(&feed, bad, NULL, NULL, pool);
     ck_assert_str_eq(res->verdict.reason, "truncated");
     ck_assert_str_eq(current_id(), before);
-    reason = read_file(apr_pstrcat(pool, feed.incoming,
-                                   "/rejected/b.tar.gz.reason", NULL));
+    reason = read_file(
+        apr_pstrcat(pool, feed.incoming, "/rejected/b.tar.gz.reason", NULL));
     ck_assert_ptr_nonnull(reason);
     ck_assert(!strncmp(reason, "truncated: ", 11));
-    ck_assert(exists(apr_pstrcat(pool, feed.incoming, "/rejected/b.tar.gz",
-                                 NULL)));
+    ck_assert(
+        exists(apr_pstrcat(pool, feed.incoming, "/rejected/b.tar.gz", NULL)));
     state = prep_store_read_state(feed.store, pool);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(state, "rejected"), 0),
-                         "reason")),
-                     "truncated");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(state, "rejected"), 0), "reason")),
+        "truncated");
     json_decref(state);
     /* no staging leftovers */
-    ck_assert_int_eq(system(apr_psprintf(
-                         pool, "test -z \"$(ls -A '%s/staging')\"", feed.store)),
-                     0);
+    ck_assert_int_eq(
+        system(apr_psprintf(pool, "test -z \"$(ls -A '%s/staging')\"",
+                            feed.store)),
+        0);
 }
 END_TEST
 
@@ -301,10 +304,9 @@ START_TEST(keep_removes_old_cortes_but_not_the_current)
         ck_assert_ptr_null(
             prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
     }
-    ck_assert_int_eq(apr_dir_open(&d,
-                                  apr_pstrcat(pool, feed.store, "/cortes", NULL),
-                                  pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        apr_dir_open(&d, apr_pstrcat(pool, feed.store, "/cortes", NULL), pool),
+        APR_SUCCESS);
     while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
         if (fi.name[0] != '.') {
             n++;
@@ -324,7 +326,10 @@ START_TEST(verify_sha256_sidecar)
     prep_load_result_t *res;
 
     feed.verify = PREP_VERIFY_SHA256;
-    run(apr_psprintf(pool, "cd '%s' && echo 0000000000000000000000000000000000000000000000000000000000000000  a.tar.gz > a.tar.gz.sha256",
+    run(apr_psprintf(pool,
+                     "cd '%s' && echo "
+                     "000000000000000000000000000000000000000000000000000000000"
+                     "0000000  a.tar.gz > a.tar.gz.sha256",
                      feed.incoming));
     res = prep_load_package(&feed, pkg, NULL, NULL, pool);
     ck_assert_str_eq(res->verdict.reason, "verify");
@@ -335,8 +340,8 @@ START_TEST(verify_sha256_sidecar)
                      feed.incoming));
     res = prep_load_package(&feed, pkg, NULL, NULL, pool);
     ck_assert_msg(res->verdict.reason == NULL, "%s", res->verdict.message);
-    ck_assert(exists(apr_pstrcat(pool, feed.incoming,
-                                 "/processed/b.tar.gz.sha256", NULL)));
+    ck_assert(exists(
+        apr_pstrcat(pool, feed.incoming, "/processed/b.tar.gz.sha256", NULL)));
 }
 END_TEST
 
@@ -353,8 +358,8 @@ START_TEST(verify_signature_keys)
     prep_load_result_t *res;
 
     name = apr_psprintf(pool, "k%d.tar.gz", _i);
-    pkg = make_package(name, apr_psprintf(pool, "2024-06-02T21:%02d:00-06:00",
-                                          10 + _i));
+    pkg = make_package(
+        name, apr_psprintf(pool, "2024-06-02T21:%02d:00-06:00", 10 + _i));
     run(apr_psprintf(pool,
                      "%s -out '%s' 2>/dev/null && openssl pkey -in '%s' "
                      "-pubout -out '%s'",
@@ -371,8 +376,8 @@ START_TEST(verify_signature_keys)
 
     /* the same signature over other bytes fails */
     pkg = make_package("other.tar.gz", "2024-06-02T22:00:00-06:00");
-    run(apr_psprintf(pool, "cp '%s/processed/%s.sig' '%s.sig'",
-                     feed.incoming, name, pkg));
+    run(apr_psprintf(pool, "cp '%s/processed/%s.sig' '%s.sig'", feed.incoming,
+                     name, pkg));
     res = prep_load_package(&feed, pkg, NULL, NULL, pool);
     ck_assert_str_eq(res->verdict.reason, "verify");
 }
@@ -394,7 +399,7 @@ START_TEST(check_runs_without_a_store)
     ck_assert_int_eq(prep_package_check(&checked, &feed, pkg, pack, &v, pool),
                      APR_SUCCESS);
     apr_file_close(pack);
-    ck_assert_int_eq(checked->unpacked->entries->nelts, 6);
+    ck_assert_int_eq(checked->unpacked->entries->nelts, 7);
     /* 21:05 in the feed's zone, -06:00 */
     ck_assert_int_eq(apr_time_sec(checked->corte_time), 1717383900);
     ck_assert(!exists(apr_pstrcat(pool, feed.store, "/cortes", NULL)));

@@ -1517,11 +1517,11 @@ START_TEST(test_not_an_archive)
     ck_assert_uint_eq((unsigned char)data[1], 0x8b);
     assert_refused(unpack_buffer(data, len, NULL, -1), "not-an-archive");
 
-    /* A zip cut inside its first header. */
+    /* A zip cut inside its first header is recognized, and truncated. */
     b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
     pkg_file(b, "index.html", "<html></html>");
     data = pkg_close(b, &len);
-    assert_refused(unpack_buffer(data, 24, NULL, -1), "not-an-archive");
+    assert_refused(unpack_buffer(data, 24, NULL, -1), "truncated");
 
     /* Plain text. */
     data = "<html><body>no soy un paquete</body></html>\n";
