@@ -261,7 +261,8 @@ static void encoding_qvalues(request_rec *r, double q[3])
                 qv = atof(qs + 2);
             }
         }
-        name = apr_collapse_spaces(item, item);
+        apr_collapse_spaces(item, item); /* returns the end, not item */
+        name = item;
         if (!strcasecmp(name, "br")) {
             q[PREP_ENC_BR] = qv;
         } else if (!strcasecmp(name, "gzip") || !strcasecmp(name, "x-gzip")) {
@@ -393,7 +394,7 @@ int prep_handler(request_rec *r)
             r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    r->allowed |= AP_METHOD_BIT << M_GET;
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }

@@ -163,7 +163,7 @@ int prep_status_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, "prep-status")) {
         return DECLINED;
     }
-    r->allowed |= AP_METHOD_BIT << M_GET;
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }

@@ -53,12 +53,18 @@ static unsigned char *brotli_bytes(const unsigned char *data, size_t len,
     /* Large files (the CSV database) at a quality that keeps the load
      * within seconds; the many small files at a high one. */
     int quality = len > 1024 * 1024 ? 5 : 9;
+    /* A window no larger than the file: small files then cost little to
+     * set up (the default window allocates megabytes per call). */
+    int lgwin = BROTLI_MIN_WINDOW_BITS;
 
+    while (lgwin < BROTLI_DEFAULT_WINDOW && ((size_t)1 << lgwin) < len) {
+        lgwin++;
+    }
     if (!out) {
         return NULL;
     }
     *out_len = cap ? cap : len + 1024;
-    if (!BrotliEncoderCompress(quality, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
+    if (!BrotliEncoderCompress(quality, lgwin, BROTLI_MODE_TEXT,
                                len, data, out_len, out)) {
         free(out);
         return NULL;

@@ -898,9 +898,10 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     move_package(c, "processed");
     prune_processed(c);
     say(c, 0,
-        "published corte %s (%s) from %s: %" APR_UINT64_T_FMT
+        "published corte %s (corte time %s) from %s: %" APR_UINT64_T_FMT
         " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT " ms",
-        id, corte->label, c->name, corte->files, corte->bytes, corte->load_ms);
+        id, prep_time_iso(p, corte_time, &feed->zone), c->name, corte->files,
+        corte->bytes, corte->load_ms);
     res->corte = corte;
     return res;
 }
