@@ -221,6 +221,28 @@ static void reap_loader(intake_feed_t *in, apr_pool_t *p)
     refresh_current(in);
 }
 
+/* How long a package waits for its PrepVerify sidecar (PKG.sha256 or
+ * PKG.sig), uploaded after it, before it is read anyway and refused. */
+#define SIDECAR_WAIT apr_time_from_sec(60)
+
+/* Whether a settled package may be read: with PrepVerify its sidecar must
+ * be there too, or the wait for it be over. */
+static int sidecar_ready(const prep_feed_t *f, const char *name,
+                         apr_time_t mtime, apr_time_t now, apr_pool_t *p)
+{
+    const char *ext = f->verify == PREP_VERIFY_SHA256    ? ".sha256"
+                      : f->verify == PREP_VERIFY_SIGNATURE ? ".sig"
+                                                           : NULL;
+    apr_finfo_t fi;
+
+    if (!ext || now - mtime >= f->settle + SIDECAR_WAIT) {
+        return 1;
+    }
+    return apr_stat(&fi, apr_pstrcat(p, f->incoming, "/", name, ext, NULL),
+                    APR_FINFO_MTIME, p) == APR_SUCCESS &&
+           now - fi.mtime >= f->settle;
+}
+
 /* The oldest package in incoming that has been unchanged for the settle
  * time and across two polls, or NULL. */
 static const char *settled_package(intake_feed_t *in, apr_time_t now,
