@@ -279,7 +279,8 @@ static const char *settled_package(intake_feed_t *in, apr_time_t now,
                          APR_HASH_KEY_STRING, s);
         } else if (s->size == fi.size && s->mtime == fi.mtime &&
                    now - fi.mtime >= f->settle &&
-                   (!best || fi.mtime < best_mtime)) {
+                   (!best || fi.mtime < best_mtime) &&
+                   sidecar_ready(f, fi.name, fi.mtime, now, p)) {
             best = apr_pstrcat(p, f->incoming, "/", fi.name, NULL);
             best_mtime = fi.mtime;
         }
