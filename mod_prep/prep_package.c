@@ -812,7 +812,16 @@ static apr_status_t finish_paths(unpack_t *u)
 
 static void support_formats(struct archive *a)
 {
-    archive_read_support_filter_all(a);
+    /* Compressions libarchive decodes itself; not filter_all, which would
+     * start external programs (lrzip, lzop, grzip...) on hostile input. */
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_bzip2(a);
+    archive_read_support_filter_xz(a);
+    archive_read_support_filter_lzma(a);
+    archive_read_support_filter_lzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_lz4(a);
+    archive_read_support_filter_compress(a);
     /* Every format of archive_read_support_format_all() but mtree: an
      * mtree "archive" is a text file whose entries name files on *this*
      * machine ("contents=/etc/..."), which libarchive would open and
