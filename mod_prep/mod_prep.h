@@ -26,6 +26,10 @@ typedef struct prep_feed_shm {
     volatile apr_uint64_t bytes;
     volatile apr_uint64_t not_modified;
     volatile apr_uint64_t not_found;
+    /* The last problem that kept a package from being loaded (store not
+     * writable, disk full, loader crash), cleared by the next publish. */
+    volatile apr_uint64_t problem_at; /* apr_time_t, 0: none */
+    char problem[256];
 } prep_feed_shm_t;
 
 /* A corte as one child sees it: its index mapped, its pack open.  Requests

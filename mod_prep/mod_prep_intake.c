@@ -59,10 +59,25 @@ typedef struct intake_feed {
     char *done_name;
     apr_off_t done_size;
     apr_time_t done_mtime;
+    apr_time_t retry_at; /* no load before this time */
 } intake_feed_t;
+
+/* How long the intake waits before retrying when the store is busy. */
+#define RETRY_BUSY apr_time_from_sec(5)
 
 static apr_proc_t intake_proc;
 static apr_time_t intake_started;
+
+/* Shows a problem in the status (and clears it with NULL). */
+static void set_problem(prep_feed_shm_t *shm, const char *msg)
+{
+    if (!msg) {
+        apr_atomic_set64(&shm->problem_at, 0);
+        return;
+    }
+    apr_cpystrn(shm->problem, msg, sizeof(shm->problem));
+    apr_atomic_set64(&shm->problem_at, (apr_uint64_t)apr_time_now());
+}
 
 void prep_shm_publish(prep_feed_shm_t *shm, const char *id)
 {
@@ -134,7 +149,11 @@ static void run_loader(intake_feed_t *in, const char *path)
         apr_pool_create(&p, NULL);
         res = prep_load_package(&in->feed->conf, path, load_log, in, p);
         if (res->verdict.reason && !strcmp(res->verdict.reason, "busy")) {
+            set_problem(in->feed->shm, res->verdict.message);
             _exit(LOADER_BUSY);
+        }
+        if (!res->verdict.reason) {
+            set_problem(in->feed->shm, NULL);
         }
         _exit(res->verdict.reason ? LOADER_REFUSED : LOADER_PUBLISHED);
     }
@@ -213,7 +232,12 @@ static void reap_loader(intake_feed_t *in, apr_pool_t *p)
     } else {
         loader_crashed(in, status, p);
     }
-    if (!(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == LOADER_BUSY)) {
+    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == LOADER_BUSY) {
+        /* the store cannot take a corte now (not writable, full, locked):
+         * the package stays in incoming and is tried again a bit later */
+        in->retry_at = apr_time_now() + RETRY_BUSY;
+    }
+    else {
         remember_done(in, p);
     }
     in->loader = 0;
@@ -331,7 +355,8 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     if (in->loader) {
         reap_loader(in, p);
     }
-    if (!in->loader && (pkg = settled_package(in, now, p))) {
+    if (!in->loader && now >= in->retry_at &&
+        (pkg = settled_package(in, now, p))) {
         run_loader(in, pkg);
     }
     warn_if_stale(in, now);

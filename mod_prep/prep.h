@@ -350,6 +350,8 @@ typedef struct prep_feed_runtime {
     const char *state;          /* waiting | embargoed | serving | stale */
     apr_time_t last_poll;
     apr_uint64_t requests, bytes, not_modified, not_found;
+    const char *problem; /* what keeps packages from loading, or NULL */
+    apr_time_t problem_at;
 } prep_feed_runtime_t;
 
 /* The state a feed is in at `now` given its current corte (or NULL). */

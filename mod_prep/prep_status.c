@@ -88,6 +88,16 @@ void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
                         iso_or_null(p, rt->last_poll, &f->zone));
     json_object_set_new(doc, "publish_from",
                         iso_or_null(p, f->publish_from, &f->zone));
+    if (rt->problem) {
+        json_t *problem = json_object();
+        json_object_set_new(problem, "message", json_string(rt->problem));
+        json_object_set_new(problem, "at",
+                            iso_or_null(p, rt->problem_at, &f->zone));
+        json_object_set_new(doc, "problem", problem);
+    }
+    else {
+        json_object_set_new(doc, "problem", json_null());
+    }
     json_object_set_new(doc, "update_interval_s",
                         json_integer(apr_time_sec(f->interval)));
     json_object_set_new(doc, "rejected",
