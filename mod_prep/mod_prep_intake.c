@@ -60,6 +60,7 @@ typedef struct intake_feed {
     apr_off_t done_size;
     apr_time_t done_mtime;
     apr_time_t retry_at; /* no load before this time */
+    char *crashed_name;  /* the package whose loader died once already */
 } intake_feed_t;
 
 /* How long the intake waits before retrying when the store is busy. */
@@ -184,8 +185,9 @@ static void remember_done(intake_feed_t *in, apr_pool_t *p)
 }
 
 /* A loader that died without a verdict (a crash, a kill): the package is
- * set aside so that it cannot crash the next loader too. */
-static void loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
+ * tried once more (the kill may have come from outside), then set aside so
+ * that it cannot crash every loader after it.  Returns 1 when set aside. */
+static int loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
 {
     prep_verdict_t v;
     const char *name = ap_strrchr_c(in->loading, '/');
@@ -193,6 +195,22 @@ static void loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
     apr_file_t *fp;
 
     name = name ? name + 1 : in->loading;
+    if (!in->crashed_name || strcmp(in->crashed_name, name)) {
+        free(in->crashed_name);
+        in->crashed_name = strdup(name);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     APLOGNO(10609) "feed %s: the loader of %s ended without "
+                                    "a verdict (status %d); trying once more",
+                     in->feed->conf.name, name, status);
+        set_problem(in->feed->shm,
+                    apr_psprintf(p,
+                                 "the loader of %s ended without a verdict "
+                                 "(status %d)",
+                                 name, status));
+        return 0;
+    }
+    free(in->crashed_name);
+    in->crashed_name = NULL;
     v.reason = "crash";
     v.message =
         WIFSIGNALED(status)
@@ -214,11 +232,12 @@ static void loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
         apr_file_printf(fp, "%s: %s\n", v.reason, v.message);
         apr_file_close(fp);
     }
+    return 1;
 }
 
 static void reap_loader(intake_feed_t *in, apr_pool_t *p)
 {
-    int status;
+    int status, retry;
     pid_t pid = waitpid(in->loader, &status, WNOHANG);
 
     if (pid == 0) {
@@ -229,15 +248,15 @@ static void reap_loader(intake_feed_t *in, apr_pool_t *p)
                                WEXITSTATUS(status) == LOADER_REFUSED ||
                                WEXITSTATUS(status) == LOADER_BUSY))) {
         /* the verdict is in the store and the log already */
+        retry = pid > 0 && WEXITSTATUS(status) == LOADER_BUSY;
     } else {
-        loader_crashed(in, status, p);
+        retry = !loader_crashed(in, status, p);
     }
-    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == LOADER_BUSY) {
+    if (retry) {
         /* the store cannot take a corte now (not writable, full, locked):
          * the package stays in incoming and is tried again a bit later */
         in->retry_at = apr_time_now() + RETRY_BUSY;
-    }
-    else {
+    } else {
         remember_done(in, p);
     }
     in->loader = 0;
@@ -254,7 +273,7 @@ static void reap_loader(intake_feed_t *in, apr_pool_t *p)
 static int sidecar_ready(const prep_feed_t *f, const char *name,
                          apr_time_t mtime, apr_time_t now, apr_pool_t *p)
 {
-    const char *ext = f->verify == PREP_VERIFY_SHA256    ? ".sha256"
+    const char *ext = f->verify == PREP_VERIFY_SHA256      ? ".sha256"
                       : f->verify == PREP_VERIFY_SIGNATURE ? ".sig"
                                                            : NULL;
     apr_finfo_t fi;

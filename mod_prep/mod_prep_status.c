@@ -39,10 +39,9 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
     v->rt.not_modified = apr_atomic_read64(&f->shm->not_modified);
     v->rt.not_found = apr_atomic_read64(&f->shm->not_found);
     v->rt.problem_at = (apr_time_t)apr_atomic_read64(&f->shm->problem_at);
-    v->rt.problem =
-        v->rt.problem_at ? apr_pstrndup(r->pool, f->shm->problem,
-                                        sizeof(f->shm->problem) - 1)
-                         : NULL;
+    v->rt.problem = v->rt.problem_at ? apr_pstrndup(r->pool, f->shm->problem,
+                                                    sizeof(f->shm->problem) - 1)
+                                     : NULL;
 }
 
 /* The value of `key` in the query string, unescaped, or NULL. */

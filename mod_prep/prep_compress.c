@@ -64,8 +64,8 @@ static unsigned char *brotli_bytes(const unsigned char *data, size_t len,
         return NULL;
     }
     *out_len = cap ? cap : len + 1024;
-    if (!BrotliEncoderCompress(quality, lgwin, BROTLI_MODE_TEXT,
-                               len, data, out_len, out)) {
+    if (!BrotliEncoderCompress(quality, lgwin, BROTLI_MODE_TEXT, len, data,
+                               out_len, out)) {
         free(out);
         return NULL;
     }

@@ -94,8 +94,7 @@ void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
         json_object_set_new(problem, "at",
                             iso_or_null(p, rt->problem_at, &f->zone));
         json_object_set_new(doc, "problem", problem);
-    }
-    else {
+    } else {
         json_object_set_new(doc, "problem", json_null());
     }
     json_object_set_new(doc, "update_interval_s",
