@@ -30,6 +30,7 @@ my $pkg_d = make_package(out => "$tmp/PREP_QRO_2024_2120.zip", corte => '2024-06
 my $pkg_e = make_package(out => "$tmp/PREP_QRO_2024_2125.tar.gz", corte => '2024-06-02T21:25:00-06:00',
                          seed => 25, files => 300, top_dir => '');
 
+ok status_feed($feed), 'the status document lists the feed' or give_up('no status for feed subida');
 ok !defined corte_id($feed), 'the feed has no corte before the first upload';
 
 # 1. NAME.part, then rename.

@@ -67,14 +67,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (u->entries->nelts == 0 || v.reason != NULL) {
             abort();
         }
-    }
-    else if (!v.reason || !v.message) {
+    } else if (!v.reason || !v.message) {
         abort(); /* every refusal has a reason and a sentence */
     }
     prep_corte_time_from_content(&t, &json_spec, (const char *)data, size,
                                  &zone, p);
-    prep_corte_time_from_content(&t, &csv_spec, (const char *)data, size,
-                                 &zone, p);
+    prep_corte_time_from_content(&t, &csv_spec, (const char *)data, size, &zone,
+                                 p);
     prep_banner_insert(p, (const char *)data, size, "<div>b</div>", &out_len);
     apr_pool_destroy(p);
     return 0;

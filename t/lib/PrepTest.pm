@@ -35,7 +35,7 @@ our @EXPORT = qw(
     http url_for enc_path raw_http
     status status_feed wait_for wait_new_corte wait_rejected ensure_corte corte_id
     iso_in_zone corte_label iso_to_epoch banner_split store_current store_cortes
-    error_log_size error_log_since server_pid
+    error_log_size error_log_since server_pid give_up
 );
 
 # ---------------------------------------------------------------- places
@@ -413,6 +413,14 @@ sub store_cortes {
 }
 
 # ---------------------------------------------------------------- server
+
+# Ends this test file (not the whole run) when nothing after can pass.
+sub give_up {
+    my $why = shift;
+    Test::More::diag("giving up on this file: $why");
+    Test::More::done_testing();
+    exit 1;
+}
 
 sub server_pid {
     my $file = Apache::Test::vars('t_pid_file');

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# tests/privdrop.sh — the loader drops privileges: httpd is started as root
+# with `User prepci`, a package is uploaded, and everything the module wrote
+# under PrepStore (and INCOMING/processed) must belong to prepci, not root.
+# The served file must be the package's.  Needs root (skips otherwise).
+#
+#   tests/privdrop.sh [TOP]     TOP: the built tree (.libs/mod_prep.so)
+set -euo pipefail
+
+TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+TOP=$(cd "$TOP" && pwd)
+USER_NAME=${PREP_TEST_USER:-prepci}
+HTTPD=${HTTPD:-/usr/sbin/apache2}
+MODULES=${MODULES:-/usr/lib/apache2/modules}
+SO="$TOP/.libs/mod_prep.so"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "privdrop: not root, skipped"
+    exit 0
+fi
+[ -e "$SO" ] || { echo "privdrop: $SO not built"; exit 1; }
+id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
+GROUP_NAME=$(id -gn "$USER_NAME")
+
+W=$(mktemp -d /tmp/prep-privdrop.XXXXXX)
+chmod 755 "$W"
+mkdir -p "$W/incoming" "$W/store" "$W/logs" "$W/run"
+chown "$USER_NAME:$GROUP_NAME" "$W/incoming" "$W/store"
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+
+fail() {
+    echo "privdrop: FAIL: $*"
+    echo "---- error_log (last 40 lines)"
+    tail -40 "$W/logs/error_log" 2>/dev/null || true
+    echo "---- files under $W"
+    find "$W/store" "$W/incoming" -printf '%u:%g %m %p\n' 2>/dev/null | head -40 || true
+    exit 1
+}
+
+stop_server() {
+    local pid
+    pid=$(cat "$W/run/httpd.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+}
+cleanup() {
+    stop_server
+    if [ "${PREP_TEST_KEEP:-0}" = 1 ]; then
+        echo "privdrop: kept $W"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+
+cat >"$W/httpd.conf" <<EOF
+ServerRoot "$W"
+DefaultRuntimeDir "$W/run"
+PidFile "$W/run/httpd.pid"
+ErrorLog "$W/logs/error_log"
+LogLevel info
+Listen 127.0.0.1:$PORT
+ServerName 127.0.0.1
+User $USER_NAME
+Group $GROUP_NAME
+LoadModule mpm_event_module $MODULES/mod_mpm_event.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule authz_host_module $MODULES/mod_authz_host.so
+LoadModule prep_module "$SO"
+
+<PrepFeed priv>
+    PrepIncoming   $W/incoming
+    PrepStore      $W/store
+    PrepSettleTime 1
+    PrepCorteTime  json json/main.json /fechaCorte
+</PrepFeed>
+<Location /prep/priv>
+    SetHandler prep
+    PrepServe priv
+</Location>
+<Location /prep-status>
+    SetHandler prep-status
+    Require ip 127.0.0.1
+</Location>
+EOF
+
+"$HTTPD" -t -f "$W/httpd.conf" || fail "httpd -t"
+"$HTTPD" -f "$W/httpd.conf" -k start || fail "httpd -k start"
+up=0
+for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "$BASE/prep-status"; then up=1; break; fi
+    sleep 0.2
+done
+[ "$up" = 1 ] || fail "server did not answer on $BASE"
+ps -o user=,pid=,args= -C apache2 | sed 's/^/privdrop: process /' || true
+
+python3 "$TOP/tests/genpackage.py" "$W/PREP_QRO_2105.tar.gz" --files 300 --seed 7 \
+    --corte 2024-06-02T21:05:00-06:00
+# What an SFTP upload by another account looks like: root-owned, 0644.
+cp "$W/PREP_QRO_2105.tar.gz" "$W/incoming/PREP_QRO_2105.tar.gz.part"
+mv "$W/incoming/PREP_QRO_2105.tar.gz.part" "$W/incoming/PREP_QRO_2105.tar.gz"
+
+corte_id() {
+    curl -s "$BASE/prep-status" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    sys.exit(0)
+for f in d.get("feeds", []):
+    if f.get("name") == "priv" and isinstance(f.get("corte"), dict):
+        print(f["corte"].get("id") or "")'
+}
+id=""
+for _ in $(seq 1 100); do
+    id=$(corte_id)
+    [ -n "$id" ] && break
+    sleep 0.2
+done
+[ -n "$id" ] || fail "the package was not published within 20 s"
+echo "privdrop: published corte $id"
+
+mkdir -p "$W/ref"
+tar -xzf "$W/PREP_QRO_2105.tar.gz" -C "$W/ref"
+curl -s -o "$W/main.json" "$BASE/prep/priv/json/main.json"
+cmp -s "$W/main.json" "$W/ref/prep_qro/json/main.json" || fail "served json/main.json differs from the package"
+curl -s -o "$W/escudo.png" "$BASE/prep/priv/img/escudo.png"
+cmp -s "$W/escudo.png" "$W/ref/prep_qro/img/escudo.png" || fail "served img/escudo.png differs from the package"
+
+[ -d "$W/store/cortes/$id" ] || fail "STORE/cortes/$id missing"
+not_owned=$(find "$W/store" ! -user "$USER_NAME" -printf '%u %p\n')
+[ -z "$not_owned" ] || fail "files under PrepStore not owned by $USER_NAME:
+$not_owned"
+if [ -d "$W/incoming/processed" ]; then
+    not_owned=$(find "$W/incoming/processed" ! -user "$USER_NAME" -type d -printf '%u %p\n')
+    [ -z "$not_owned" ] || fail "INCOMING/processed not created by $USER_NAME: $not_owned"
+fi
+[ -e "$W/incoming/processed/PREP_QRO_2105.tar.gz" ] || fail "package not moved to INCOMING/processed/"
+
+stop_server
+echo "privdrop: OK (store owned by $USER_NAME, served bytes match)"
