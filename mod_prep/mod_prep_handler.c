@@ -315,6 +315,27 @@ static const prep_rep_t *choose_rep(request_rec *r, const prep_attached_t *a,
                : prep_index_entry_rep(a->index, e, slot, PREP_ENC_IDENTITY);
 }
 
+/* Headers every answer of a feed carries, 404, 405, 503 and redirects
+ * included: in err_headers_out, which httpd sends with errors too. */
+static void set_common_headers(request_rec *r, const prep_dir_conf_t *d,
+                               const prep_attached_t *a)
+{
+    apr_table_t *h = r->err_headers_out;
+
+    if (a) {
+        apr_table_setn(h, "X-PREP-Corte", a->corte_iso);
+    }
+    apr_table_setn(h, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(h, "Referrer-Policy", "strict-origin-when-cross-origin");
+    apr_table_setn(
+        h, "Content-Security-Policy",
+        apr_pstrcat(r->pool, "frame-ancestors ",
+                    d->frame_ancestors ? d->frame_ancestors : "'self'", NULL));
+    if (ap_ssl_conn_is_ssl(r->connection)) {
+        apr_table_setn(h, "Strict-Transport-Security", "max-age=31536000");
+    }
+}
+
 static void set_headers(request_rec *r, const prep_dir_conf_t *d,
                         const prep_attached_t *a, const char *path,
                         const prep_index_entry_t *e, const prep_rep_t *rep,
@@ -330,16 +351,6 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     r->mtime = rep->banner ? a->corte_mtime : prep_index_entry_mtime(e);
     ap_set_last_modified(r);
     apr_table_setn(h, "Cache-Control", cache_control(d, path, flags));
-    apr_table_setn(h, "X-PREP-Corte", a->corte_iso);
-    apr_table_setn(h, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(h, "Referrer-Policy", "strict-origin-when-cross-origin");
-    apr_table_setn(
-        h, "Content-Security-Policy",
-        apr_pstrcat(r->pool, "frame-ancestors ",
-                    d->frame_ancestors ? d->frame_ancestors : "'self'", NULL));
-    if (ap_ssl_conn_is_ssl(r->connection)) {
-        apr_table_setn(h, "Strict-Transport-Security", "max-age=31536000");
-    }
     if (flags & PREP_F_CORS) {
         apr_table_setn(h, "Access-Control-Allow-Origin", "*");
     }
@@ -394,15 +405,19 @@ int prep_handler(request_rec *r)
             r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
-    if (r->method_number != M_GET) {
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
     apr_atomic_inc64(&f->shm->requests);
     now = apr_time_now();
     if (f->conf.publish_from && now < f->conf.publish_from &&
         d->ignore_embargo != 1) {
+        /* nothing of the corte, not even its time, before publication */
+        set_common_headers(r, d, NULL);
         return send_embargo(r, f, now);
+    }
+    a = prep_corte_acquire(f, r);
+    set_common_headers(r, d, a);
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
     }
     path = corte_path(r, d, &is_root);
     if (is_root) {
@@ -412,7 +427,6 @@ int prep_handler(request_rec *r)
         apr_atomic_inc64(&f->shm->not_found);
         return HTTP_NOT_FOUND;
     }
-    a = prep_corte_acquire(f, r);
     if (!a) {
         return send_unavailable(r, "Aún no hay resultados publicados",
                                 "Los resultados preliminares aparecerán aquí "

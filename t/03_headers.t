@@ -77,7 +77,7 @@ ok !defined get('/prep/qro/index.html')->header('Strict-Transport-Security'), 'n
 SKIP: {
     my $port = Apache::Test::vars('prep_tls_port');
     skip 'no HTTPS virtual host configured', 3 unless $port;
-    my $curl = `command -v curl`;
+    my ($curl) = grep { -x "$_/curl" } split /:/, $ENV{PATH} // '';
     skip 'curl not installed', 3 unless $curl;
     my $out = `curl -sk --max-time 10 --tlsv1.2 -D - -o /dev/null https://127.0.0.1:$port/prep/qro/index.html 2>&1`;
     like $out, qr{^HTTP/\S+ 200}m, 'HTTPS: 200' or diag $out;

@@ -118,7 +118,14 @@ sub extract_package {
     my $dir = tmp_dir();
     if ($pkg =~ /\.zip$/) {
         system('python3', '-c',
-               'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])',
+               # Info-ZIP stores UTF-8 names without the UTF-8 flag; Python
+               # would read them as cp437.
+               join("\n", 'import sys, zipfile',
+                    'z = zipfile.ZipFile(sys.argv[1])',
+                    'for i in z.infolist():',
+                    '    if not i.flag_bits & 0x800:',
+                    '        i.filename = i.filename.encode("cp437").decode("utf-8")',
+                    '    z.extract(i, sys.argv[2])', ''),
                $pkg, $dir) == 0 or die "cannot unzip $pkg\n";
     }
     else {
