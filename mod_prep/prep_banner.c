@@ -160,9 +160,10 @@ char *prep_banner_insert(apr_pool_t *p, const char *html, apr_size_t len,
         }
         if (starts(lt, left, "<script") || starts(lt, left, "<style")) {
             int script = starts(lt, left, "<script");
-            char next = lt[script ? 7 : 6];
-            if (left > (apr_size_t)(script ? 7 : 6) &&
-                (next == '>' || apr_isspace(next) || next == '/')) {
+            apr_size_t name_len = script ? 7 : 6;
+            /* the byte after the name exists only if left > name_len */
+            char next = left > name_len ? lt[name_len] : '\0';
+            if (next == '>' || apr_isspace(next) || next == '/') {
                 if (!(s = skip_to(lt + 1, end,
                                   script ? "</script" : "</style"))) {
                     return NULL;
