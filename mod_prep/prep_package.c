@@ -541,10 +541,18 @@ static apr_status_t copy_file(unpack_t *u, struct archive *a,
     prep_entry_t *pe;
     apr_uint64_t size = 0;
 
-    /* Refuse on the declared size before reading a byte of a bomb. */
+    /* Refuse on the declared size before reading a byte of a bomb.  The
+     * ratio first: a bomb is told as one even when it is also too large. */
     if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
         apr_uint64_t declared = (apr_uint64_t)archive_entry_size(e);
 
+        if (exceeds(r->bytes, declared, u->ratio_bytes)) {
+            return prep_refuse(
+                u->verdict, u->p, "ratio",
+                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
+                " times its own size (a compression bomb?)",
+                shown(u->p, raw), l->ratio);
+        }
         if (declared > l->file) {
             return prep_refuse(u->verdict, u->p, "limit-file",
                                "entry \"%s\" has %" APR_UINT64_T_FMT
@@ -558,13 +566,6 @@ static apr_status_t copy_file(unpack_t *u, struct archive *a,
                                "limit of %" APR_UINT64_T_FMT
                                " uncompressed bytes",
                                shown(u->p, raw), l->bytes);
-        }
-        if (exceeds(r->bytes, declared, u->ratio_bytes)) {
-            return prep_refuse(
-                u->verdict, u->p, "ratio",
-                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
-                " times its own size (a compression bomb?)",
-                shown(u->p, raw), l->ratio);
         }
     }
 
@@ -596,6 +597,13 @@ static apr_status_t copy_file(unpack_t *u, struct archive *a,
         }
         n = (apr_uint64_t)got;
         /* Again while streaming: the header may not say, or may lie. */
+        if (exceeds(r->bytes, n, u->ratio_bytes)) {
+            return prep_refuse(
+                u->verdict, u->p, "ratio",
+                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
+                " times its own size (a compression bomb?)",
+                shown(u->p, raw), l->ratio);
+        }
         if (exceeds(size, n, l->file)) {
             return prep_refuse(u->verdict, u->p, "limit-file",
                                "entry \"%s\" has more than the limit of "
@@ -608,13 +616,6 @@ static apr_status_t copy_file(unpack_t *u, struct archive *a,
                                "limit of %" APR_UINT64_T_FMT
                                " uncompressed bytes",
                                shown(u->p, raw), l->bytes);
-        }
-        if (exceeds(r->bytes, n, u->ratio_bytes)) {
-            return prep_refuse(
-                u->verdict, u->p, "ratio",
-                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
-                " times its own size (a compression bomb?)",
-                shown(u->p, raw), l->ratio);
         }
         EVP_DigestUpdate(u->sha, u->block, (size_t)n);
         rv = apr_file_write_full(u->pack, u->block, (apr_size_t)n, NULL);

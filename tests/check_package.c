@@ -1400,11 +1400,20 @@ START_TEST(test_ratio_bomb_declared)
     apr_size_t len;
     const char *data = bomb(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &len);
     outcome_t *o;
+    prep_limits_t l;
 
     ck_assert_uint_lt(len, BOMB_BYTES / 200);
     o = unpack_buffer(data, len, NULL, -1);
     assert_refused_naming(o, "ratio", "\"ceros.json\"");
     /* The size in the header was enough: not a byte written. */
+    ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN);
+
+    /* Told as a bomb even when it is also over the size limits. */
+    prep_limits_default(&l);
+    l.file = 1024 * 1024;
+    l.bytes = 4 * 1024 * 1024;
+    o = unpack_buffer(data, len, &l, -1);
+    assert_refused_naming(o, "ratio", "\"ceros.json\"");
     ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN);
 }
 END_TEST
