@@ -93,8 +93,37 @@ static void prep_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
+/* A request below a `PrepServe` Location is answered from the shared
+ * index: it must not be mapped to the DocumentRoot, nor cost a directory
+ * walk, a stat or an .htaccess lookup per path component. */
+static int prep_translate_name(request_rec *r)
+{
+    const prep_dir_conf_t *d =
+        ap_get_module_config(r->per_dir_config, &prep_module);
+
+    if (!d || !d->serve) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, "prep:", d->serve, r->uri, NULL);
+    return OK;
+}
+
+/* httpd resets per_dir_config before this hook: the "prep:" that
+ * prep_translate_name put in r->filename says the request is ours. */
+static int prep_map_to_storage(request_rec *r)
+{
+    /* TRACE stays with the core, which answers it while TraceEnable is on */
+    if (!r->filename || strncmp(r->filename, "prep:", 5) ||
+        r->method_number == M_TRACE) {
+        return DECLINED;
+    }
+    return OK;
+}
+
 static void prep_register_hooks(apr_pool_t *p)
 {
+    ap_hook_translate_name(prep_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(prep_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_pre_config(prep_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(prep_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(prep_post_config, NULL, NULL, APR_HOOK_MIDDLE);
