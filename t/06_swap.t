@@ -1,6 +1,7 @@
-# Swapping cortes under load: a child process requests files in a loop while
-# three new packages are published.  No request fails, no 5xx, and every
-# response is entirely one corte's version: its body is byte-identical to
+# Swapping cortes under load: two client processes request files in a loop
+# (one plain, one asking for gzip) while ten new packages are published.
+# No request fails, no 5xx, and every response is entirely one corte's
+# version: its body (gunzipped for the gzip client) is byte-identical to
 # that corte's file named by its own X-PREP-Corte header.  Feed: carga.
 use strict;
 use warnings FATAL => 'all';
@@ -10,6 +11,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use POSIX ();
+use IO::Uncompress::Gunzip qw(gunzip);
 use Time::HiRes qw(time sleep);
 use PrepTest;
 
@@ -17,7 +19,7 @@ my $feed = 'carga';
 my $base = "/prep/$feed";
 my $tmp  = tmp_dir();
 
-my @cortes = map { sprintf '2024-06-02T21:%02d:00-06:00', $_ } 5, 10, 15, 20;
+my @cortes = map { sprintf '2024-06-02T21:%02d:00-06:00', $_ } map { 5 * $_ } 1 .. 11;
 my (@pkgs, %expect);    # $expect{corte iso}{path} = sha256 of the served bytes
 my @paths = ('json/main.json', 'datos/PRES_2024.csv', 'json/distritos/distrito-03.json',
              'json/casillas/0001-B.json', 'index.html');
@@ -33,18 +35,19 @@ for my $i (0 .. $#cortes) {
 my ($f) = upload_and_wait($pkgs[0], $feed, timeout => 20);
 ok $f, 'the first corte is published' or give_up('carga: no corte');
 
-my $log  = "$tmp/requests.log";
 my $stop = "$tmp/stop";
-my $pid = fork // die "fork: $!";
-if (!$pid) {
-    # The client: sequential requests until told to stop (at most 120 s).
+
+# A client: sequential requests until told to stop (at most 150 s), one
+# line per response in its log.
+sub client {
+    my ($log, $gzip) = @_;
     open my $out, '>', $log or POSIX::_exit(2);
     my $fd = select $out; $| = 1; select $fd;
-    my $deadline = time + 120;
+    my $deadline = time + 150;
     my $i = 0;
     while (!-e $stop && time < $deadline) {
         my $path = $paths[$i++ % @paths];
-        my $r = eval { http(GET => "$base/$path") };
+        my $r = eval { http(GET => "$base/$path", $gzip ? ('Accept-Encoding' => 'gzip') : ()) };
         if (!$r) {
             print $out "FAIL $path: request died: $@\n";
             next;
@@ -61,6 +64,14 @@ if (!$pid) {
         elsif (defined $r->header('Content-Length') && $r->header('Content-Length') != length $body) {
             $why = 'Content-Length ' . $r->header('Content-Length') . ' but ' . length($body) . ' bytes';
         }
+        elsif (($r->header('Content-Encoding') // '') eq 'gzip') {
+            my $plain;
+            $why = 'gzip body does not inflate' unless gunzip(\$body => \$plain);
+            $body = $plain;
+        }
+        if ($why) {
+            # already decided
+        }
         elsif ($path eq 'index.html') {
             my $ins = banner_split($body, $expect{$corte}{'index.html#orig'});
             my $label = corte_label($corte);
@@ -73,35 +84,48 @@ if (!$pid) {
             my ($fc) = $body =~ /"fechaCorte":\s*"([^"]+)"/;
             $why = "fechaCorte $fc but X-PREP-Corte $corte" unless ($fc // '') eq $corte;
         }
-        print $out $why ? "FAIL $path [$corte]: $why\n" : "OK $path $corte\n";
+        print $out $why ? "FAIL $path [$corte]: $why\n" : "OK $path $corte " . ($r->header('Content-Encoding') // 'identity') . "\n";
     }
     close $out;
     POSIX::_exit(0);
 }
 
+my %logs = (plain => "$tmp/plain.log", gzip => "$tmp/gzip.log");
+my @clients;
+for my $kind (sort keys %logs) {
+    my $pid = fork // die "fork: $!";
+    client($logs{$kind}, $kind eq 'gzip') unless $pid;
+    push @clients, $pid;
+}
+
 my @published;
-for my $i (1 .. 3) {
-    sleep 1;
+for my $i (1 .. $#cortes) {
+    sleep 0.5;
     my ($g) = upload_and_wait($pkgs[$i], $feed, timeout => 30);
     push @published, $g ? $g->{corte}{time} : 'none';
 }
 sleep 1.5;
 spit($stop, "1");
-my $reaped = wait_for(30, sub { waitpid($pid, POSIX::WNOHANG()) == $pid });
-unless ($reaped) {
+for my $pid (@clients) {
+    next if wait_for(30, sub { waitpid($pid, POSIX::WNOHANG()) == $pid });
     kill 'TERM', $pid;
     waitpid($pid, 0);
 }
-is_deeply \@published, [@cortes[1 .. 3]], 'the three new cortes were published, in order';
+is_deeply \@published, [@cortes[1 .. $#cortes]], 'the ten new cortes were published, in order';
 
-my @lines = -e $log ? split /\n/, slurp($log) : ();
-my @fail = grep { /^FAIL/ } @lines;
-my %seen = map { (split / /)[2] => 1 } grep { /^OK/ } @lines;
-diag sprintf '%d requests during the swaps, %d cortes seen', scalar(@lines), scalar(keys %seen);
-cmp_ok scalar(@lines), '>=', 100, 'the client made at least 100 requests';
-is_deeply [@fail[0 .. ($#fail < 9 ? $#fail : 9)]], [], 'no request failed, no 5xx, every body one corte\'s version'
-    or diag scalar(@fail) . ' failures';
-cmp_ok scalar(keys %seen), '>=', 3, 'the client saw at least 3 cortes (swaps happened under load)';
-ok $seen{ $cortes[3] }, 'and finally the last one';
+for my $kind (sort keys %logs) {
+    my @lines = -e $logs{$kind} ? split /\n/, slurp($logs{$kind}) : ();
+    my @fail = grep { /^FAIL/ } @lines;
+    my %seen = map { (split / /)[2] => 1 } grep { /^OK/ } @lines;
+    diag sprintf '%s client: %d requests during the swaps, %d cortes seen', $kind, scalar(@lines), scalar(keys %seen);
+    cmp_ok scalar(@lines), '>=', 200, "$kind client: at least 200 requests";
+    is_deeply [@fail[0 .. ($#fail < 9 ? $#fail : 9)]], [], "$kind client: no request failed, no 5xx, every body one corte's version"
+        or diag scalar(@fail) . ' failures';
+    cmp_ok scalar(keys %seen), '>=', 6, "$kind client: saw at least 6 cortes (swaps happened under load)";
+    ok $seen{ $cortes[-1] }, "$kind client: and finally the last one";
+    if ($kind eq 'gzip') {
+        ok scalar(grep { / gzip$/ } @lines), 'the gzip client got gzip variants';
+    }
+}
 
 done_testing;
