@@ -243,6 +243,24 @@ void prep_etag_from_sha256(char etag[48], const unsigned char sha256[32]);
  *   STORE/current          the id being served (replaced by rename)
  *   STORE/state.json       recent rejections and history
  * A corte is never modified once under cortes/. */
+
+/* The phases of a load, in order: PrepVerify; read, decompress, hash
+ * (SHA-256 of every file and of the package, in the same pass) and write
+ * to the pack; corte time and store checks; banner insertion; gzip/br
+ * variants; index; publish (corte.json, fsync, rename, current). */
+enum {
+    PREP_PHASE_VERIFY = 0,
+    PREP_PHASE_UNPACK,
+    PREP_PHASE_CHECK,
+    PREP_PHASE_BANNER,
+    PREP_PHASE_COMPRESS,
+    PREP_PHASE_INDEX,
+    PREP_PHASE_PUBLISH,
+    PREP_PHASES
+};
+/* "verify", "unpack", "check", "banner", "compress", "index", "publish" */
+extern const char *const prep_phase_names[PREP_PHASES];
+
 typedef struct prep_corte {
     const char *id;
     apr_time_t time;
@@ -253,6 +271,10 @@ typedef struct prep_corte {
     apr_uint64_t bytes;
     apr_time_t loaded_at;
     apr_uint64_t load_ms;
+    /* Milliseconds the load spent in each phase (PREP_PHASE_*), written as
+     * "phases" to corte.json and the history when has_phases. */
+    int has_phases;
+    apr_uint64_t phases_ms[PREP_PHASES];
 } prep_corte_t;
 
 #define PREP_CURRENT_FILE "current"

@@ -30,7 +30,18 @@ typedef struct load_ctx {
     const char *staging; /* staging/<tmp> */
     apr_file_t *pack;
     apr_off_t pack_end;
+    apr_time_t mark;                  /* end of the last phase timed */
+    apr_time_t phase_us[PREP_PHASES]; /* time spent in each phase */
 } load_ctx_t;
+
+/* Adds the time since the last mark to `phase` and moves the mark. */
+static void phase_end(load_ctx_t *c, int phase)
+{
+    apr_time_t now = apr_time_now();
+
+    c->phase_us[phase] += now - c->mark;
+    c->mark = now;
+}
 
 static void say(load_ctx_t *c, int is_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -563,12 +574,14 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
         }
         apr_hash_set(files, e->path, APR_HASH_KEY_STRING, e);
     }
+    phase_end(c, PREP_PHASE_BANNER);
     open_previous(c, previous_id, &prev);
     if ((rv = add_variants(c, plans, nplans, &prev)) != APR_SUCCESS) {
         return prep_refuse(&c->verdict, c->p, "io",
                            "cannot write the corte (%s)",
                            apr_psprintf(c->p, "%pm", &rv));
     }
+    phase_end(c, PREP_PHASE_COMPRESS);
     for (i = 0; i < nplans; i++) {
         prep_index_add(b, plans[i].entry->path, plans[i].entry->mtime,
                        plans[i].flags, plans[i].reps, plans[i].nreps);
@@ -591,6 +604,7 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
                            apr_psprintf(c->p, "%pm", &rv));
     }
     *files_out = (apr_uint64_t)nplans;
+    phase_end(c, PREP_PHASE_INDEX);
     return APR_SUCCESS;
 }
 
@@ -695,6 +709,7 @@ static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
         (feed->verify == PREP_VERIFY_SIGNATURE && verify_signature(c))) {
         return APR_EGENERAL;
     }
+    phase_end(c, PREP_PHASE_VERIFY);
     if (prep_package_unpack(&out->unpacked, c->path, c->pack, &feed->limits,
                             feed->strip, &c->verdict, c->p) != APR_SUCCESS) {
         if (!c->verdict.reason) {
@@ -702,6 +717,7 @@ static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
         }
         return APR_EGENERAL;
     }
+    phase_end(c, PREP_PHASE_UNPACK);
     c->pack_end = out->unpacked->pack_size;
     if (read_corte_time(c, out->unpacked, &out->corte_time) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -723,6 +739,7 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
     apr_status_t rv;
 
     ctx_init(&c, feed, package_path, p);
+    c.mark = apr_time_now();
     c.pack = pack;
     *out = apr_pcalloc(p, sizeof(**out));
     rv = check_package(&c, *out);
@@ -753,6 +770,30 @@ static apr_status_t lock_store(load_ctx_t *c, apr_pool_t *lock_pool)
 
 static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start);
 
+static void set_phases(load_ctx_t *c, prep_corte_t *corte)
+{
+    int i;
+
+    corte->has_phases = 1;
+    for (i = 0; i < PREP_PHASES; i++) {
+        corte->phases_ms[i] = (apr_uint64_t)apr_time_as_msec(c->phase_us[i]);
+    }
+}
+
+/* "verify 0, unpack 812, ... publish 40 ms" */
+static const char *phases_text(load_ctx_t *c, const prep_corte_t *corte)
+{
+    const char *text = "";
+    int i;
+
+    for (i = 0; i < PREP_PHASES; i++) {
+        text =
+            apr_psprintf(c->p, "%s%s%s %" APR_UINT64_T_FMT, text, i ? ", " : "",
+                         prep_phase_names[i], corte->phases_ms[i]);
+    }
+    return text;
+}
+
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       const char *package_path,
                                       prep_log_fn *log, void *baton,
@@ -765,6 +806,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     apr_status_t rv;
 
     ctx_init(c, feed, package_path, p);
+    c->mark = start;
     c->log = log;
     c->baton = baton;
     if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
@@ -826,6 +868,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
         return res;
     }
 
+    phase_end(c, PREP_PHASE_CHECK); /* the store: lock, staging, current */
     if (check_package(c, &checked) != APR_SUCCESS) {
         return refused(c, res);
     }
@@ -850,6 +893,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
         return res;
     }
 
+    phase_end(c, PREP_PHASE_CHECK); /* corte time, older corte */
     if (build_index(c, u, corte_time, current ? current->id : NULL,
                     &corte->files) != APR_SUCCESS) {
         return refused(c, res);
@@ -865,6 +909,10 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     corte->bytes = u->bytes;
     corte->loaded_at = apr_time_now();
     corte->load_ms = (apr_uint64_t)apr_time_as_msec(corte->loaded_at - start);
+    /* corte.json's publish phase stops here (it cannot hold the time of its
+     * own fsync); the history's and the log line's go on to `current`. */
+    phase_end(c, PREP_PHASE_PUBLISH);
+    set_phases(c, corte);
     if ((rv = prep_store_write_corte(c->staging, corte, p)) != APR_SUCCESS) {
         prep_refuse(&c->verdict, p, "io", "cannot write %s: %pm",
                     PREP_CORTE_FILE, &rv);
@@ -892,6 +940,8 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
                     &rv);
         return refused(c, res);
     }
+    phase_end(c, PREP_PHASE_PUBLISH);
+    set_phases(c, corte);
     prep_store_record_history(feed->store, corte, p);
     prep_store_prune(feed->store, feed->keep, p);
     prep_store_clean_staging(feed->store, p);
@@ -899,9 +949,11 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     prune_processed(c);
     say(c, 0,
         "published corte %s (corte time %s) from %s: %" APR_UINT64_T_FMT
-        " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT " ms",
+        " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT
+        " ms (%s; cleanup %" APR_TIME_T_FMT " ms)",
         id, prep_time_iso(p, corte_time, &feed->zone), c->name, corte->files,
-        corte->bytes, corte->load_ms);
+        corte->bytes, corte->load_ms, phases_text(c, corte),
+        apr_time_as_msec(apr_time_now() - c->mark));
     res->corte = corte;
     return res;
 }

@@ -179,6 +179,41 @@ static apr_status_t write_json(const char *path, json_t *doc, apr_pool_t *p)
     return rv;
 }
 
+const char *const prep_phase_names[PREP_PHASES] = {
+    "verify", "unpack", "check", "banner", "compress", "index", "publish"};
+
+/* "phases": {"verify": ms, ...} when the load measured them. */
+static void set_phases(json_t *doc, const prep_corte_t *c)
+{
+    json_t *o;
+    int i;
+
+    if (!c->has_phases) {
+        return;
+    }
+    o = json_object();
+    for (i = 0; i < PREP_PHASES; i++) {
+        json_object_set_new(o, prep_phase_names[i],
+                            json_integer((json_int_t)c->phases_ms[i]));
+    }
+    json_object_set_new(doc, "phases", o);
+}
+
+static void get_phases(prep_corte_t *c, json_t *doc)
+{
+    json_t *o = json_object_get(doc, "phases");
+    int i;
+
+    if (!json_is_object(o)) {
+        return;
+    }
+    c->has_phases = 1;
+    for (i = 0; i < PREP_PHASES; i++) {
+        c->phases_ms[i] = (apr_uint64_t)json_integer_value(
+            json_object_get(o, prep_phase_names[i]));
+    }
+}
+
 apr_status_t prep_store_write_corte(const char *dir, const prep_corte_t *c,
                                     apr_pool_t *p)
 {
@@ -194,6 +229,7 @@ apr_status_t prep_store_write_corte(const char *dir, const prep_corte_t *c,
     json_object_set_new(doc, "bytes", json_integer((json_int_t)c->bytes));
     json_object_set_new(doc, "loaded_at", json_integer(c->loaded_at));
     json_object_set_new(doc, "load_ms", json_integer((json_int_t)c->load_ms));
+    set_phases(doc, c);
     rv = write_json(apr_pstrcat(p, dir, "/" PREP_CORTE_FILE, NULL), doc, p);
     json_decref(doc);
     return rv;
@@ -229,6 +265,7 @@ apr_status_t prep_store_read_corte(prep_corte_t **out, const char *dir,
         (apr_time_t)json_integer_value(json_object_get(doc, "loaded_at"));
     c->load_ms =
         (apr_uint64_t)json_integer_value(json_object_get(doc, "load_ms"));
+    get_phases(c, doc);
     json_decref(doc);
     *out = c;
     return APR_SUCCESS;
@@ -390,5 +427,6 @@ apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
     json_object_set_new(item, "loaded_at",
                         json_integer(apr_time_sec(c->loaded_at)));
     json_object_set_new(item, "load_ms", json_integer((json_int_t)c->load_ms));
+    set_phases(item, c);
     return record(store, "history", item, p);
 }
