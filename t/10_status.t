@@ -30,7 +30,9 @@ ok defined $doc->{version} && length $doc->{version}, 'version';
 like $doc->{now} // '', $ISO, 'now is ISO-8601 with offset';
 is ref $doc->{feeds}, 'ARRAY', 'feeds is an array';
 my %feeds = map { $_->{name} => $_ } grep { ref $_ eq 'HASH' && defined $_->{name} } @{ $doc->{feeds} || [] };
-is_deeply [sort keys %feeds], [sort qw(qro subida rechazo carga respaldo emb lenta pac grande vacia)],
+is_deeply [sort keys %feeds],
+    [sort qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
+             hostil sumas firma-rsa firma-ec firma-ed)],
     'one object per configured feed';
 
 my $q = $feeds{qro} || {};

@@ -2,7 +2,8 @@
 #
 # Before the server starts it gives every feed of t/conf/extra.conf.in a
 # fresh incoming/ and store/ (the module refuses a PrepStore that does not
-# exist), and makes the self-signed certificate of the HTTPS virtual host.
+# exist), the PrepVerify signature keys in t/prep/keys/, and makes the
+# self-signed certificate of the HTTPS virtual host.
 # After Apache::Test writes t/conf/*.conf it makes every Listen use
 # 127.0.0.1: the suite's servers never listen on other addresses.
 package PrepTest::Run;
@@ -14,7 +15,8 @@ use parent 'Apache::TestRun';
 
 use File::Path qw(make_path remove_tree);
 
-our @FEEDS = qw(qro subida rechazo carga respaldo emb lenta pac grande vacia);
+our @FEEDS = qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
+                hostil sumas firma-rsa firma-ec firma-ed);
 
 sub starting_server {
     my $self = shift;
@@ -32,6 +34,7 @@ sub pre_configure {
             make_path("t/prep/$feed/incoming", "t/prep/$feed/store");
         }
         make_path('t/tmp');
+        make_keys('t/prep/keys');
     }
     unless (-s 't/conf/tls/cert.pem' && -s 't/conf/tls/key.pem') {
         make_path('t/conf/tls');
@@ -42,6 +45,28 @@ sub pre_configure {
             or warn "PrepTest::Run: openssl could not make t/conf/tls; HTTPS tests will fail\n";
     }
     $self->SUPER::pre_configure();
+}
+
+# The PrepVerify signature keys of the firma-* feeds (their paths are in
+# the configuration, so they exist before the server starts): KIND.key.pem
+# and KIND.pub.pem for rsa, ec (P-256) and ed (Ed25519), and otra-KIND, a
+# second key of each kind that no feed trusts.
+sub make_keys {
+    my $dir = shift;
+    my %genkey = (
+        rsa => 'openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048',
+        ec  => 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256',
+        ed  => 'openssl genpkey -algorithm ED25519',
+    );
+    make_path($dir);
+    for my $kind (sort keys %genkey) {
+        for my $name ($kind, "otra-$kind") {
+            my ($key, $pub) = ("$dir/$name.key.pem", "$dir/$name.pub.pem");
+            system("$genkey{$kind} -out $key 2>/dev/null"
+                   . " && openssl pkey -in $key -pubout -out $pub 2>/dev/null") == 0
+                or warn "PrepTest::Run: openssl could not make $key; PrepVerify tests will fail\n";
+        }
+    }
 }
 
 sub configure {
