@@ -47,15 +47,19 @@ static const char *escape_html(apr_pool_t *p, const char *s)
     char *out, *o;
 
     for (c = s; *c; c++) {
-        len += *c == '&' ? 5 : (*c == '<' || *c == '>') ? 4 : *c == '"' ? 6 : 1;
+        len += (*c == '&' || *c == '\'')  ? 5
+               : (*c == '<' || *c == '>') ? 4
+               : *c == '"'                ? 6
+                                          : 1;
     }
     o = out = apr_palloc(p, len + 1);
     for (c = s; *c; c++) {
-        const char *rep = *c == '&'   ? "&amp;"
-                          : *c == '<' ? "&lt;"
-                          : *c == '>' ? "&gt;"
-                          : *c == '"' ? "&quot;"
-                                      : NULL;
+        const char *rep = *c == '&'    ? "&amp;"
+                          : *c == '<'  ? "&lt;"
+                          : *c == '>'  ? "&gt;"
+                          : *c == '"'  ? "&quot;"
+                          : *c == '\'' ? "&#39;"
+                                       : NULL;
         if (rep) {
             o = stpcpy(o, rep);
         } else {
@@ -79,8 +83,10 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
                                         "{{iso}}"};
     banner_fields_t f;
     const char *values[4], *c;
-    struct iovec parts[256];
-    int n = 0, i;
+    /* struct iovec: as many as the template needs */
+    apr_array_header_t *parts = apr_array_make(p, 16, sizeof(struct iovec));
+    struct iovec *part;
+    int i;
 
     fields(&f, p, corte, z);
     values[0] = escape_html(p, f.fecha);
@@ -88,7 +94,7 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
     values[2] = escape_html(p, f.zona);
     values[3] = escape_html(p, f.iso);
     c = template_text ? template_text : DEFAULT_BANNER;
-    while (*c && n < 254) {
+    while (*c) {
         const char *next = strstr(c, "{{");
 
         if (!next) {
@@ -101,19 +107,23 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
         }
         /* the text before the placeholder, then its value (an unknown
          * placeholder stays as written) */
-        parts[n].iov_base = (void *)c;
-        parts[n++].iov_len = (size_t)(next - c) + (i == 4 ? 2 : 0);
+        part = apr_array_push(parts);
+        part->iov_base = (void *)c;
+        part->iov_len = (size_t)(next - c) + (i == 4 ? 2 : 0);
         if (i < 4) {
-            parts[n].iov_base = (void *)values[i];
-            parts[n++].iov_len = strlen(values[i]);
+            part = apr_array_push(parts);
+            part->iov_base = (void *)values[i];
+            part->iov_len = strlen(values[i]);
             c = next + strlen(names[i]);
         } else {
             c = next + 2;
         }
     }
-    parts[n].iov_base = (void *)c;
-    parts[n++].iov_len = strlen(c);
-    return apr_pstrcatv(p, parts, (apr_size_t)n, NULL);
+    part = apr_array_push(parts);
+    part->iov_base = (void *)c;
+    part->iov_len = strlen(c);
+    return apr_pstrcatv(p, (const struct iovec *)parts->elts,
+                        (apr_size_t)parts->nelts, NULL);
 }
 
 /* Case-insensitive: does s (with `left` bytes) start with word? */
@@ -137,16 +147,56 @@ static const char *skip_to(const char *s, const char *end, const char *close)
     return NULL;
 }
 
+/* The end of a tag whose name starts at c: after its closing '>', not one
+ * inside a quoted attribute value (a quote opens one only after '='); NULL
+ * when the tag does not end. */
+static const char *skip_tag(const char *c, const char *end)
+{
+    char quote = 0, prev = 0;
+
+    for (; c < end; c++) {
+        if (quote) {
+            if (*c == quote) {
+                quote = 0;
+                prev = *c;
+            }
+        } else if ((*c == '"' || *c == '\'') && prev == '=') {
+            quote = *c;
+        } else if (*c == '>') {
+            return c + 1;
+        } else if (!apr_isspace(*c)) {
+            prev = *c;
+        }
+    }
+    return NULL;
+}
+
+/* Does the tag at lt (with `left` bytes) have the name `name`? */
+static int tag_named(const char *lt, apr_size_t left, const char *name)
+{
+    apr_size_t n = strlen(name);
+    /* the byte after the name exists only if left > n + 1 */
+    char next = left > n + 1 ? lt[n + 1] : '\0';
+
+    return left > n + 1 && !strncasecmp(lt + 1, name, n) &&
+           (next == '>' || apr_isspace(next) || next == '/');
+}
+
 char *prep_banner_insert(apr_pool_t *p, const char *html, apr_size_t len,
                          const char *banner, apr_size_t *out_len)
 {
+    /* elements whose content is text, where "<body>" is not a tag */
+    static const char *const raw[][2] = {{"script", "</script"},
+                                         {"style", "</style"},
+                                         {"title", "</title"},
+                                         {"textarea", "</textarea"}};
     const char *s = html, *end = html + len, *tag_end = NULL;
     apr_size_t blen = strlen(banner);
     char *out;
 
     while (s < end) {
         const char *lt = memchr(s, '<', (apr_size_t)(end - s));
-        apr_size_t left;
+        apr_size_t left, i;
 
         if (!lt) {
             return NULL;
@@ -158,37 +208,27 @@ char *prep_banner_insert(apr_pool_t *p, const char *html, apr_size_t len,
             }
             continue;
         }
-        if (starts(lt, left, "<script") || starts(lt, left, "<style")) {
-            int script = starts(lt, left, "<script");
-            apr_size_t name_len = script ? 7 : 6;
-            /* the byte after the name exists only if left > name_len */
-            char next = left > name_len ? lt[name_len] : '\0';
-            if (next == '>' || apr_isspace(next) || next == '/') {
-                if (!(s = skip_to(lt + 1, end,
-                                  script ? "</script" : "</style"))) {
-                    return NULL;
-                }
-                continue;
+        for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+            if (tag_named(lt, left, raw[i][0])) {
+                break;
             }
         }
-        if (starts(lt, left, "<body") && left > 5 &&
-            (lt[5] == '>' || apr_isspace(lt[5]) || lt[5] == '/')) {
-            /* the tag's closing '>', not one inside a quoted value */
-            const char *c = lt + 5;
-            char quote = 0;
-            for (; c < end; c++) {
-                if (quote) {
-                    if (*c == quote) {
-                        quote = 0;
-                    }
-                } else if (*c == '"' || *c == '\'') {
-                    quote = *c;
-                } else if (*c == '>') {
-                    tag_end = c + 1;
-                    break;
-                }
+        if (i < sizeof(raw) / sizeof(raw[0])) {
+            if (!(s = skip_to(lt + 1, end, raw[i][1]))) {
+                return NULL;
             }
+            continue;
+        }
+        if (tag_named(lt, left, "body")) {
+            tag_end = skip_tag(lt + 5, end);
             break;
+        }
+        if (left > 1 && apr_isalpha(lt[1])) {
+            /* another start tag: "<body>" in its attributes is a value */
+            if (!(s = skip_tag(lt + 1, end))) {
+                return NULL;
+            }
+            continue;
         }
         s = lt + 1;
     }

@@ -81,7 +81,7 @@ static int digits_at(const char *s, int n, int *out)
 }
 
 /* An offset after a time: "Z", "-06:00", "+0530", or "(UTC-6)", "UTC-6",
- * "(UTC-06:00)".  Returns 1 and sets *offset when one is there. */
+ * "(UTC-06:00)", "(UTC)".  Returns 1 and sets *offset when one is there. */
 static int read_offset(const char *s, int *offset)
 {
     int sign, h = 0, m = 0, n = 0;
@@ -97,7 +97,13 @@ static int read_offset(const char *s, int *offset)
         s++;
     }
     if (!strncasecmp(s, "UTC", 3) || !strncasecmp(s, "GMT", 3)) {
-        s += 3;
+        for (s += 3; *s == ' '; s++) {
+        }
+        /* "(UTC)" or "UTC" alone: UTC itself, not the feed's zone */
+        if (*s != '+' && *s != '-' && !apr_isalnum(*s)) {
+            *offset = 0;
+            return 1;
+        }
     }
     if (*s != '+' && *s != '-') {
         return 0;
@@ -351,9 +357,13 @@ const char *prep_corte_time_from_filename(apr_time_t *t,
     if (regexec(&re, name, 7, m, 0) != 0) {
         err =
             apr_psprintf(p, "the name %s does not match %s", name, spec->regex);
-    } else if (re.re_nsub == 1) {
-        const char *text = apr_pstrmemdup(
-            p, name + m[1].rm_so, (apr_size_t)(m[1].rm_eo - m[1].rm_so));
+    } else if (re.re_nsub <= 1) {
+        /* the group, or without one the whole match */
+        const regmatch_t *g = &m[re.re_nsub];
+        const char *text =
+            g->rm_so < 0 ? ""
+                         : apr_pstrmemdup(p, name + g->rm_so,
+                                          (apr_size_t)(g->rm_eo - g->rm_so));
         if (prep_corte_time_from_text(t, text, z) != APR_SUCCESS) {
             err = apr_psprintf(p, "\"%s\" in the name %s is not a time", text,
                                name);
@@ -374,7 +384,8 @@ const char *prep_corte_time_from_filename(apr_time_t *t,
         }
     } else {
         err = apr_psprintf(p,
-                           "%s must have 1 group (the time) or 5-6 groups "
+                           "%s must have 1 group (the time), none (the whole "
+                           "match is the time) or 5-6 groups "
                            "(year, month, day, hour, minute[, second])",
                            spec->regex);
     }

@@ -256,7 +256,7 @@ static int index_valid(const char *base, apr_size_t size)
                                             sizeof(prep_index_entry_t) ||
         h->strings_off !=
             h->reps_off + (apr_uint64_t)h->nreps * sizeof(prep_rep_t) ||
-        h->strings_off + h->strings_len > size) {
+        h->strings_off > size || h->strings_len > size - h->strings_off) {
         return 0;
     }
     buckets = (const apr_uint32_t *)(base + h->buckets_off);
