@@ -1,7 +1,412 @@
-/* check_banner.c — unit tests (placeholder until written). */
+/* check_banner.c — unit tests of the "Último corte" banner (prep_banner.c):
+ * its label, its HTML (default and templates) and its insertion right
+ * after the opening <body> tag, every other byte as delivered. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "prep.h"
 #include "test_prep.h"
+
+static apr_pool_t *pool;
+static const prep_zone_t centro = {-21600, "Tiempo del Centro"};
+static const prep_zone_t pacifico = {-25200, "Tiempo del Pacífico"};
+
+/* 2024-06-02T21:05:00-06:00 */
+#define CORTE apr_time_from_sec(APR_INT64_C(1717383900))
+
+#define BANNER "<div id=\"prep-corte\">BANNER</div>"
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+/* ------------------------------------------------------------------ */
+/* label and rendering */
+
+START_TEST(test_label)
+{
+    prep_zone_t india = {19800, "IST"};
+    prep_zone_t sureste = {-18000, "Tiempo del Sureste"};
+
+    ck_assert_str_eq(
+        prep_banner_label(pool, CORTE, &centro),
+        "Último corte: 02/06/2024 21:05 (Tiempo del Centro, UTC-06:00)");
+    ck_assert_str_eq(
+        prep_banner_label(pool, CORTE, &pacifico),
+        "Último corte: 02/06/2024 20:05 (Tiempo del Pacífico, UTC-07:00)");
+    ck_assert_str_eq(
+        prep_banner_label(pool, CORTE, &sureste),
+        "Último corte: 02/06/2024 22:05 (Tiempo del Sureste, UTC-05:00)");
+    /* the date changes with the zone */
+    ck_assert_str_eq(prep_banner_label(pool, CORTE, &india),
+                     "Último corte: 03/06/2024 08:35 (IST, UTC+05:30)");
+    /* seconds are not shown; single digits are padded */
+    ck_assert_str_eq(
+        prep_banner_label(
+            pool, prep_civil_to_time(2024, 1, 5, 7, 3, 59, -21600), &centro),
+        "Último corte: 05/01/2024 07:03 (Tiempo del Centro, UTC-06:00)");
+}
+END_TEST
+
+START_TEST(test_render_default)
+{
+    const char *html = prep_banner_render(pool, NULL, CORTE, &centro);
+    const char *label = prep_banner_label(pool, CORTE, &centro);
+    const char *tail = apr_pstrcat(pool, ">", label, "</div>", NULL);
+
+    ck_assert_msg(!strncmp(html, "<div id=\"prep-corte\"", 20), "%s", html);
+    ck_assert_uint_ge(strlen(html), strlen(tail));
+    ck_assert_str_eq(html + strlen(html) - strlen(tail), tail);
+    ck_assert_ptr_null(strstr(html, "{{"));
+    ck_assert_ptr_null(strstr(html, "}}"));
+    /* the default banner follows the zone */
+    html = prep_banner_render(pool, NULL, CORTE, &pacifico);
+    ck_assert_ptr_nonnull(
+        strstr(html, ">Último corte: 02/06/2024 20:05 (Tiempo del Pacífico, "
+                     "UTC-07:00)</div>"));
+}
+END_TEST
+
+START_TEST(test_render_template)
+{
+    ck_assert_str_eq(
+        prep_banner_render(pool,
+                           "<aside class=\"aviso-corte\" data-iso=\"{{iso}}\">"
+                           "Corte del {{fecha}} a las {{hora}} horas "
+                           "({{zona}})</aside>",
+                           CORTE, &centro),
+        "<aside class=\"aviso-corte\" data-iso=\"2024-06-02T21:05:00-06:00\">"
+        "Corte del 02/06/2024 a las 21:05 horas (Tiempo del Centro, "
+        "UTC-06:00)</aside>");
+    ck_assert_str_eq(prep_banner_render(pool,
+                                        "{{fecha}}|{{hora}}|{{zona}}|{{iso}}",
+                                        CORTE, &pacifico),
+                     "02/06/2024|20:05|Tiempo del Pacífico, "
+                     "UTC-07:00|2024-06-02T20:05:00-07:00");
+    /* repeated, adjacent, at both ends */
+    ck_assert_str_eq(
+        prep_banner_render(pool, "{{hora}}{{hora}} {{hora}}", CORTE, &centro),
+        "21:0521:05 21:05");
+    /* no placeholder: the template as written */
+    ck_assert_str_eq(
+        prep_banner_render(pool, "<b>Resultados &amp; más</b>", CORTE, &centro),
+        "<b>Resultados &amp; más</b>");
+    ck_assert_str_eq(prep_banner_render(pool, "", CORTE, &centro), "");
+    /* unknown or unfinished placeholders stay as written */
+    ck_assert_str_eq(
+        prep_banner_render(pool, "{{otro}} {{hora}} {{FECHA}}", CORTE, &centro),
+        "{{otro}} 21:05 {{FECHA}}");
+    ck_assert_str_eq(
+        prep_banner_render(pool, "{{hora {{fecha} {{", CORTE, &centro),
+        "{{hora {{fecha} {{");
+    ck_assert_str_eq(prep_banner_render(pool, "{ {hora}} }}", CORTE, &centro),
+                     "{ {hora}} }}");
+}
+END_TEST
+
+START_TEST(test_render_many_placeholders)
+{
+    /* a template may hold any number of placeholders (up to 64 KB) */
+    char *tpl = apr_palloc(pool, 300 * 9 + 1), *want, *o = tpl;
+    const char *out;
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        o = stpcpy(o, "{{hora}}.");
+    }
+    want = apr_palloc(pool, 300 * 6 + 1);
+    for (o = want, i = 0; i < 300; i++) {
+        o = stpcpy(o, "21:05.");
+    }
+    out = prep_banner_render(pool, tpl, CORTE, &centro);
+    ck_assert_ptr_null(strstr(out, "{{"));
+    ck_assert_str_eq(out, want);
+}
+END_TEST
+
+START_TEST(test_render_escapes)
+{
+    prep_zone_t odd = {-21600, "A&B <Zona> \"centro\" l'heure"};
+    const char *html;
+
+    /* the zone name is text: escaped in templates and in the default */
+    ck_assert_str_eq(
+        prep_banner_render(pool, "<span title='{{zona}}'>{{zona}}</span>",
+                           CORTE, &odd),
+        "<span title='A&amp;B &lt;Zona&gt; &quot;centro&quot; l&#39;heure, "
+        "UTC-06:00'>A&amp;B &lt;Zona&gt; &quot;centro&quot; l&#39;heure, "
+        "UTC-06:00</span>");
+    html = prep_banner_render(pool, NULL, CORTE, &odd);
+    ck_assert_ptr_nonnull(strstr(html, "(A&amp;B &lt;Zona&gt; &quot;centro"
+                                       "&quot; l&#39;heure, UTC-06:00)</div>"));
+    ck_assert_ptr_null(strstr(html, "<Zona>"));
+    /* the label is text, not HTML: not escaped */
+    ck_assert_str_eq(prep_banner_label(pool, CORTE, &odd),
+                     "Último corte: 02/06/2024 21:05 (A&B <Zona> \"centro\" "
+                     "l'heure, UTC-06:00)");
+    /* the template itself is the operator's HTML: kept as written */
+    ck_assert_str_eq(
+        prep_banner_render(pool, "<i a=\"&lt;\">&amp;</i>", CORTE, &odd),
+        "<i a=\"&lt;\">&amp;</i>");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* insertion */
+
+/* Inserts BANNER into the `len` bytes of html and checks that the result is
+ * html[0..at) BANNER html[at..len), byte for byte. */
+static void inserted_at(const char *html, apr_size_t len, apr_size_t at)
+{
+    apr_size_t out_len = 0, blen = strlen(BANNER);
+    char *out = prep_banner_insert(pool, html, len, BANNER, &out_len);
+
+    ck_assert_msg(out != NULL, "no body found in \"%.*s\"", (int)len, html);
+    ck_assert_uint_eq(out_len, len + blen);
+    ck_assert_msg(!memcmp(out, html, at), "prefix changed");
+    ck_assert_msg(!memcmp(out + at, BANNER, blen),
+                  "banner not at %lu in \"%.*s\"", (unsigned long)at,
+                  (int)out_len, out);
+    ck_assert_msg(!memcmp(out + at + blen, html + at, len - at),
+                  "suffix changed");
+    ck_assert_int_eq(out[out_len], '\0');
+}
+
+/* The banner goes right after the first `tag` of html (a C string). */
+static void inserted_after(const char *html, const char *tag)
+{
+    const char *at = strstr(html, tag);
+
+    ck_assert_ptr_nonnull(at);
+    inserted_at(html, strlen(html), (apr_size_t)(at - html) + strlen(tag));
+}
+
+static void not_inserted(const char *html, apr_size_t len)
+{
+    apr_size_t out_len = 12345;
+
+    ck_assert_msg(prep_banner_insert(pool, html, len, BANNER, &out_len) == NULL,
+                  "a body was found in \"%.*s\"", (int)len, html);
+}
+
+START_TEST(test_insert_simple)
+{
+    const char *html = "<!DOCTYPE html><html><head><title>PREP</title></head>"
+                       "<body><h1>Resultados</h1></body></html>\n";
+    apr_size_t out_len;
+    char *out = prep_banner_insert(pool, html, strlen(html), BANNER, &out_len);
+
+    ck_assert_str_eq(out, "<!DOCTYPE html><html><head><title>PREP</title>"
+                          "</head><body>" BANNER
+                          "<h1>Resultados</h1></body></html>\n");
+    ck_assert_uint_eq(out_len, strlen(out));
+    inserted_after(html, "<body>");
+    inserted_after("<body>", "<body>");
+    inserted_after("<body>\n", "<body>");
+    inserted_after("  <body>x", "<body>");
+}
+END_TEST
+
+START_TEST(test_insert_attributes)
+{
+    inserted_after("<html><body class=\"x\" data-y='>'><p>x</p>",
+                   "data-y='>'>");
+    inserted_after("<html><body data-y=\">\" class=x><p>x</p>", "class=x>");
+    inserted_after("<html><body data-a=\"it's\" data-b='say \"hi\"'>x",
+                   "\"hi\"'>");
+    inserted_after("<html><body\n  class=\"prep\"\n>x", "\"prep\"\n>");
+    inserted_after("<html><body\tonload=\"f()\">x", "\"f()\">");
+    inserted_after("<html><body/>x", "<body/>");
+    inserted_after("<html><body class=a'b>x</body>", "a'b>");
+    /* case does not matter */
+    inserted_after("<HTML><BODY>x</BODY></HTML>", "<BODY>");
+    inserted_after("<html><Body Class=\"x\">x", "\"x\">");
+    inserted_after("<html><bOdY>x", "<bOdY>");
+    /* only the first */
+    inserted_at("<body class=a><body class=b>", 28, 14);
+}
+END_TEST
+
+START_TEST(test_insert_no_body)
+{
+    static const char *const none[] = {
+        "",
+        "<p>sin body</p>",
+        "<html><head><title>x</title></head></html>",
+        "body",
+        "<html>body</html>",
+        "<bodyx>x</bodyx>",
+        "<body-x>x",
+        "<body_>x",
+        "<table><tbody><tr><td>1</td></tr></tbody></table>",
+        "</body>",
+        "< body>",
+        "<html><body",            /* the tag never ends */
+        "<html><body class=\"x>", /* nor its quoted value */
+        "<html><body class='x\">",
+        "<!-- <body> -->",                  /* only in a comment */
+        "<!-- <body> ",                     /* a comment that never ends */
+        "<script><body></script>",          /* only in a script */
+        "<script>document.write('<body>')", /* a script that never ends */
+        "<style>body{} <body></style>",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        not_inserted(none[i], strlen(none[i]));
+    }
+}
+END_TEST
+
+START_TEST(test_insert_skips_comments_and_scripts)
+{
+    /* a <body> in a comment or a script is not the body tag */
+    inserted_after("<html><!-- <body class=old> --><body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><!--<body>--><!-- x --><BODY>x", "<BODY>");
+    inserted_after("<html><!-- a -- <body> -- b --><body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><head><script>document.write('<body>');</script>"
+                   "</head><body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><head><SCRIPT type=\"text/javascript\">"
+                   "var s = \"<body>\";</SCRIPT></head><body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><head><script src=a.js></script><script>"
+                   "x='<body>'</script ></head><body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><head><style>/* <body> */ body{}</style></head>"
+                   "<body class=real>x",
+                   "<body class=real>");
+    /* <scripts> is not a script: what follows it is read */
+    inserted_after("<html><scripts><body class=real>x", "<body class=real>");
+}
+END_TEST
+
+START_TEST(test_insert_skips_text_and_attributes)
+{
+    /* "<body>" as the text of a title or a textarea, or in the value of an
+     * attribute, is not the body tag */
+    inserted_after("<html><head><title>Usa <body> aquí</title></head>"
+                   "<body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><head><meta name=\"description\" "
+                   "content=\"<body> de ejemplo\"></head><body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><head><meta content='<body>'></head>"
+                   "<body class=real>x",
+                   "<body class=real>");
+    inserted_after("<html><textarea><body></textarea><body class=real>x",
+                   "<body class=real>");
+}
+END_TEST
+
+START_TEST(test_insert_nul_bytes)
+{
+    /* NUL bytes anywhere are bytes like any other */
+    static const char html[] = "<html>\0<head>\0</head>\0"
+                               "<body a=\"\0>\">\0rest\0</body>\0";
+    static const char split[] = "<bo\0dy><body>x";
+    static const char comment[] = "<!-- \0 <body> \0 --><body>\0";
+    apr_size_t len = sizeof(html) - 1;
+    const char *tag_end = html + 22 + 13; /* after <body a="\0>"> */
+
+    ck_assert_int_eq(tag_end[-1], '>');
+    ck_assert_int_eq(tag_end[0], '\0');
+    inserted_at(html, len, (apr_size_t)(tag_end - html));
+    inserted_at(split, sizeof(split) - 1, sizeof(split) - 2);
+    inserted_at(comment, sizeof(comment) - 1, sizeof(comment) - 2);
+    not_inserted("<html>\0<body>", 6);
+}
+END_TEST
+
+START_TEST(test_insert_length)
+{
+    /* only `len` bytes are the document */
+    static const char html[] = "<html><body class=x>rest";
+
+    not_inserted(html, 9);  /* "<html><bo" */
+    not_inserted(html, 11); /* "<html><body" */
+    not_inserted(html, 19); /* "<html><body class=x" */
+    inserted_at(html, 20, 20);
+    inserted_at(html, strlen(html), 20);
+}
+END_TEST
+
+START_TEST(test_insert_ends_mid_tag)
+{
+    /* a page that stops inside a tag name is read no further than its
+     * last byte (the copies are exactly as long as the page, so the
+     * sanitizers see any byte read past it) */
+    static const char *const ends[] = {
+        "<",         "<!",       "<!-",        "<!--",   "<b",
+        "<body",     "<BODY",    "<script",    "<style", "<title",
+        "<textarea", "<body a=", "<body a=\"", "<scrip",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        size_t len = strlen(ends[i]);
+        char *copy = malloc(len);
+        apr_size_t out_len;
+
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, ends[i], len);
+        ck_assert_msg(prep_banner_insert(pool, copy, len, BANNER, &out_len) ==
+                          NULL,
+                      "a body found in \"%s\"", ends[i]);
+        free(copy);
+    }
+}
+END_TEST
+
+START_TEST(test_insert_large)
+{
+    /* a large page: the body after 1 MB of head, a large body after it */
+    apr_size_t head = 1024 * 1024, len = head + 2 * 1024 * 1024 + 64, i;
+    char *html = apr_palloc(pool, len + 1), *o = html;
+
+    o = stpcpy(o, "<html><head>");
+    for (i = 0; (apr_size_t)(o - html) < head; i++) {
+        o = stpcpy(o, i % 2 ? "<meta name=x content=\"y\">\n" : "<!-- c -->\n");
+    }
+    o = stpcpy(o, "</head><body class=\"real\">");
+    head = (apr_size_t)(o - html);
+    memset(o, 'z', len - head);
+    html[len] = '\0';
+    inserted_at(html, len, head);
+}
+END_TEST
 
 Suite *suite_banner(void)
 {
-    return suite_create("banner");
+    Suite *s = suite_create("banner");
+    TCase *tc = tcase_create("banner");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_label);
+    tcase_add_test(tc, test_render_default);
+    tcase_add_test(tc, test_render_template);
+    tcase_add_test(tc, test_render_many_placeholders);
+    tcase_add_test(tc, test_render_escapes);
+    tcase_add_test(tc, test_insert_simple);
+    tcase_add_test(tc, test_insert_attributes);
+    tcase_add_test(tc, test_insert_no_body);
+    tcase_add_test(tc, test_insert_skips_comments_and_scripts);
+    tcase_add_test(tc, test_insert_skips_text_and_attributes);
+    tcase_add_test(tc, test_insert_nul_bytes);
+    tcase_add_test(tc, test_insert_length);
+    tcase_add_test(tc, test_insert_ends_mid_tag);
+    tcase_add_test(tc, test_insert_large);
+    suite_add_tcase(s, tc);
+    return s;
 }

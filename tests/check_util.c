@@ -1,7 +1,631 @@
-/* check_util.c — unit tests (placeholder until written). */
+/* check_util.c — unit tests of the small pieces of the core library:
+ * durations, sizes, ISO-8601 times, civil dates, hex (prep_util.c), fixed
+ * time zones (prep_zone.c), Content-Types (prep_mime.c) and the
+ * precompressed variants (prep_compress.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <brotli/decode.h>
+#include <zlib.h>
+
+#include "prep.h"
 #include "test_prep.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+/* 2024-06-02T21:05:00-06:00 */
+#define CORTE_SEC APR_INT64_C(1717383900)
+
+/* ------------------------------------------------------------------ */
+/* durations */
+
+static void duration_is(const char *text, apr_int64_t seconds)
+{
+    apr_interval_time_t d = -1;
+    const char *err = prep_parse_duration(&d, text);
+
+    ck_assert_msg(err == NULL, "\"%s\" refused: %s", text, err);
+    ck_assert_msg(d == apr_time_from_sec(seconds),
+                  "\"%s\" gave %" APR_INT64_T_FMT " us", text, (apr_int64_t)d);
+}
+
+static void duration_bad(const char *text)
+{
+    apr_interval_time_t d = 12345;
+    const char *err = prep_parse_duration(&d, text);
+
+    ck_assert_msg(err != NULL, "\"%s\" accepted as a duration", text);
+    ck_assert_msg(d == 12345, "\"%s\" changed the output on error", text);
+}
+
+START_TEST(test_duration)
+{
+    duration_is("90", 90);
+    duration_is("90s", 90);
+    duration_is("0", 0);
+    duration_is("5m", 300);
+    duration_is("1h", 3600);
+    duration_is("2d", 172800);
+    duration_is("36500d", APR_INT64_C(36500) * 86400); /* a century */
+}
+END_TEST
+
+START_TEST(test_duration_bad)
+{
+    duration_bad("");
+    duration_bad("5x");
+    duration_bad("-1");
+    duration_bad("+1");
+    duration_bad("s");
+    duration_bad("m");
+    duration_bad(" 5");
+    duration_bad("5 ");
+    duration_bad("5 m");
+    duration_bad("5mm");
+    duration_bad("5ms");
+    duration_bad("1.5h");
+    duration_bad("0x10");
+    /* overflow of the number itself, then of the number times its unit */
+    duration_bad("99999999999999999999999");
+    duration_bad("18446744073709551616");
+    duration_bad("36501d");
+    duration_bad("18446744073709551d");
+    duration_bad("3153600001");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* sizes */
+
+static void size_is(const char *text, apr_uint64_t bytes)
+{
+    apr_uint64_t n = 1;
+    const char *err = prep_parse_size(&n, text);
+
+    ck_assert_msg(err == NULL, "\"%s\" refused: %s", text, err);
+    ck_assert_msg(n == bytes, "\"%s\" gave %" APR_UINT64_T_FMT, text, n);
+}
+
+static void size_bad(const char *text)
+{
+    apr_uint64_t n = 12345;
+    const char *err = prep_parse_size(&n, text);
+
+    ck_assert_msg(err != NULL, "\"%s\" accepted as a size", text);
+    ck_assert_msg(n == 12345, "\"%s\" changed the output on error", text);
+}
+
+START_TEST(test_size)
+{
+    size_is("0", 0);
+    size_is("512", 512);
+    size_is("10k", 10240);
+    size_is("10K", 10240);
+    size_is("1k", 1024);
+    size_is("512M", APR_UINT64_C(512) * 1024 * 1024);
+    size_is("512m", APR_UINT64_C(512) * 1024 * 1024);
+    size_is("2G", APR_UINT64_C(2) * 1024 * 1024 * 1024);
+    size_is("2g", APR_UINT64_C(2) * 1024 * 1024 * 1024);
+    size_is("3T", APR_UINT64_C(3) << 40);
+    /* the largest count of G that fits */
+    size_is("17179869183G", (APR_UINT64_C(17179869183)) << 30);
+}
+END_TEST
+
+START_TEST(test_size_bad)
+{
+    size_bad("");
+    size_bad("k");
+    size_bad("G");
+    size_bad("10x");
+    size_bad("10kb");
+    size_bad("10KiB");
+    size_bad("-1");
+    size_bad("1.5G");
+    size_bad(" 10");
+    size_bad("10 ");
+    size_bad("10 k");
+    size_bad("99999999999999999999999");
+    size_bad("18446744073709551616");
+    size_bad("17179869184G"); /* 2^64 */
+    size_bad("16777216T");    /* 2^64 */
+    size_bad("18014398509481984k");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* ISO-8601 times */
+
+static void iso_is(const char *text, apr_int64_t sec)
+{
+    apr_time_t t = 0;
+    const char *err = prep_parse_iso_time(&t, text);
+
+    ck_assert_msg(err == NULL, "\"%s\" refused: %s", text, err);
+    ck_assert_msg(t == apr_time_from_sec(sec),
+                  "\"%s\" gave %" APR_INT64_T_FMT " s, not %" APR_INT64_T_FMT,
+                  text, (apr_int64_t)apr_time_sec(t), sec);
+}
+
+static void iso_bad(const char *text)
+{
+    apr_time_t t = 777;
+    const char *err = prep_parse_iso_time(&t, text);
+
+    ck_assert_msg(err != NULL, "\"%s\" accepted as an ISO time", text);
+    ck_assert_msg(t == 777, "\"%s\" changed the output on error", text);
+}
+
+START_TEST(test_iso_time)
+{
+    iso_is("2024-06-02T21:05:00-06:00", CORTE_SEC);
+    iso_is("2024-06-02T21:05-06:00", CORTE_SEC);
+    iso_is("2024-06-02 21:05:00-06:00", CORTE_SEC);
+    iso_is("2024-06-02T21:05:00-0600", CORTE_SEC);
+    iso_is("2024-06-03T03:05:00Z", CORTE_SEC);
+    iso_is("2024-06-03T03:05Z", CORTE_SEC);
+    iso_is("2024-06-03T03:05:00+00:00", CORTE_SEC);
+    iso_is("2024-06-03T08:35:00+05:30", CORTE_SEC);
+    iso_is("2024-06-02T20:05:00-07:00", CORTE_SEC);
+    iso_is("2024-06-03T03:05:30Z", CORTE_SEC + 30);
+    iso_is("1970-01-01T00:00:00Z", 0);
+    iso_is("2024-02-29T12:00:00Z", 1709208000); /* leap day */
+    iso_is("9999-12-31T23:59:59Z", APR_INT64_C(253402300799));
+    iso_is("2024-06-02T20:00:00-06:00", CORTE_SEC - 3900);
+}
+END_TEST
+
+START_TEST(test_iso_time_bad)
+{
+    iso_bad("");
+    iso_bad("garbage");
+    /* dates that do not exist */
+    iso_bad("2024-02-30T00:00:00Z");
+    iso_bad("2023-02-29T00:00:00Z");
+    iso_bad("2100-02-29T00:00:00Z");
+    iso_bad("2024-04-31T00:00:00Z");
+    iso_bad("2024-13-01T00:00:00Z");
+    iso_bad("2024-00-10T00:00:00Z");
+    iso_bad("2024-06-00T00:00:00Z");
+    iso_bad("2024-06-02T24:00:00Z");
+    iso_bad("2024-06-02T20:60:00Z");
+    iso_bad("2024-06-02T20:00:61Z");
+    iso_bad("1969-12-31T23:59:59Z");
+    /* formats */
+    iso_bad("2024-06-02");
+    iso_bad("2024-06-02T20:00:00"); /* no offset */
+    iso_bad("2024-06-02T20:00");
+    iso_bad("2024/06/02T20:00:00Z");
+    iso_bad("24-06-02T20:00:00Z");
+    iso_bad("2024-6-2T20:00:00Z");
+    iso_bad("2024-06-02X20:00:00Z");
+    iso_bad("2024-06-02T2000Z");
+    iso_bad("2024-06-02T20:00:0Z");
+    iso_bad("2024-06-02T20:00:00Zjunk");
+    iso_bad("2024-06-02T20:00:00-06:00x");
+    iso_bad("2024-06-02T20:00:00-6");
+    iso_bad("2024-06-02T20:00:00-06:0");
+    iso_bad("2024-06-02T20:00:00+15:00");
+    iso_bad("2024-06-02T20:00:00-06:60");
+    iso_bad("02/06/2024 20:00");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* civil dates */
+
+START_TEST(test_civil_valid)
+{
+    ck_assert(prep_civil_valid(2024, 6, 2, 21, 5, 0));
+    ck_assert(prep_civil_valid(1970, 1, 1, 0, 0, 0));
+    ck_assert(prep_civil_valid(9999, 12, 31, 23, 59, 59));
+    ck_assert(prep_civil_valid(2024, 2, 29, 0, 0, 0));
+    ck_assert(prep_civil_valid(2000, 2, 29, 0, 0, 0));
+    ck_assert(prep_civil_valid(2023, 1, 31, 0, 0, 0));
+    ck_assert(prep_civil_valid(2023, 12, 31, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2023, 2, 29, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2100, 2, 29, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 2, 30, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 4, 31, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 6, 31, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 9, 31, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 11, 31, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 0, 1, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 13, 1, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 0, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 32, 0, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 1, 24, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 1, -1, 0, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 1, 0, 60, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 1, 0, -1, 0));
+    ck_assert(!prep_civil_valid(2024, 1, 1, 0, 0, 61));
+    ck_assert(!prep_civil_valid(2024, 1, 1, 0, 0, -1));
+    ck_assert(!prep_civil_valid(1969, 12, 31, 23, 59, 59));
+    ck_assert(!prep_civil_valid(10000, 1, 1, 0, 0, 0));
+}
+END_TEST
+
+START_TEST(test_civil_to_time)
+{
+    ck_assert_int_eq(prep_civil_to_time(1970, 1, 1, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(prep_civil_to_time(1970, 1, 2, 0, 0, 0, 0),
+                     apr_time_from_sec(86400));
+    ck_assert_int_eq(prep_civil_to_time(2024, 6, 2, 21, 5, 0, -6 * 3600),
+                     apr_time_from_sec(CORTE_SEC));
+    ck_assert_int_eq(prep_civil_to_time(2024, 6, 3, 3, 5, 0, 0),
+                     apr_time_from_sec(CORTE_SEC));
+    ck_assert_int_eq(prep_civil_to_time(2024, 6, 3, 8, 35, 0, 19800),
+                     apr_time_from_sec(CORTE_SEC));
+    ck_assert_int_eq(prep_civil_to_time(2024, 2, 29, 12, 0, 0, 0),
+                     apr_time_from_sec(1709208000));
+    ck_assert_int_eq(prep_civil_to_time(2024, 3, 1, 12, 0, 0, 0),
+                     apr_time_from_sec(1709208000 + 86400));
+    ck_assert_int_eq(prep_civil_to_time(9999, 12, 31, 23, 59, 59, 0),
+                     apr_time_from_sec(APR_INT64_C(253402300799)));
+    /* agrees with APR's own conversion over many days */
+    {
+        apr_time_t t;
+        apr_time_exp_t tm;
+        int day;
+
+        for (day = 0; day < 40000; day += 37) {
+            t = apr_time_from_sec((apr_int64_t)day * 86400 + 3723);
+            apr_time_exp_gmt(&tm, t);
+            ck_assert_int_eq(
+                prep_civil_to_time(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                   tm.tm_hour, tm.tm_min, tm.tm_sec, 0),
+                t);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_hex)
+{
+    static const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80,
+                                          0xab, 0xcd, 0xef, 0xff};
+
+    ck_assert_str_eq(prep_hex(pool, bytes, sizeof(bytes)), "00017f80abcdefff");
+    ck_assert_str_eq(prep_hex(pool, bytes, 1), "00");
+    ck_assert_str_eq(prep_hex(pool, bytes + 4, 3), "abcdef");
+    ck_assert_str_eq(prep_hex(pool, bytes, 0), "");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* zones */
+
+static void zone_is(const char *offset, int seconds)
+{
+    prep_zone_t z = {12345, NULL};
+    const char *err = prep_zone_parse(&z, offset, "Zona", pool);
+
+    ck_assert_msg(err == NULL, "\"%s\" refused: %s", offset, err);
+    ck_assert_msg(z.offset_s == seconds, "\"%s\" gave %d s", offset,
+                  z.offset_s);
+    ck_assert_str_eq(z.name, "Zona");
+}
+
+static void zone_bad(const char *offset)
+{
+    prep_zone_t z = {12345, "Antes"};
+    const char *err = prep_zone_parse(&z, offset, "Zona", pool);
+
+    ck_assert_msg(err != NULL, "\"%s\" accepted as an offset", offset);
+    ck_assert_msg(strstr(err, offset) != NULL, "error \"%s\" does not name %s",
+                  err, offset);
+    ck_assert_int_eq(z.offset_s, 12345);
+    ck_assert_str_eq(z.name, "Antes");
+}
+
+START_TEST(test_zone_parse)
+{
+    zone_is("-06:00", -21600);
+    zone_is("-0600", -21600);
+    zone_is("-6", -21600);
+    zone_is("-06", -21600);
+    zone_is("UTC-6", -21600);
+    zone_is("utc-6", -21600);
+    zone_is("UTC-06:00", -21600);
+    zone_is("GMT-7", -25200);
+    zone_is("+05:30", 19800);
+    zone_is("+0530", 19800);
+    zone_is("-07:00", -25200);
+    zone_is("+00:00", 0);
+    zone_is("UTC", 0);
+    zone_is("+14:00", 14 * 3600);
+    zone_is("-12:00", -12 * 3600);
+}
+END_TEST
+
+START_TEST(test_zone_parse_bad)
+{
+    zone_bad("");
+    zone_bad("6");
+    zone_bad("06:00");
+    zone_bad("-");
+    zone_bad("+");
+    zone_bad("UTC+");
+    zone_bad("UTC6");
+    zone_bad("-06:60");
+    zone_bad("-15");
+    zone_bad("-15:00");
+    zone_bad("-06:0");
+    zone_bad("-06:");
+    zone_bad("-06:00x");
+    zone_bad("-06:00 ");
+    zone_bad("UTC-6x");
+    zone_bad("-123");
+    zone_bad("-06:000");
+    zone_bad("EST");
+    zone_bad("CST6");
+    zone_bad("America/Mexico_City");
+}
+END_TEST
+
+START_TEST(test_zone_text)
+{
+    prep_zone_t centro = {-21600, "Tiempo del Centro"};
+    prep_zone_t pacifico = {-25200, "Tiempo del Pacífico"};
+    prep_zone_t india = {19800, "IST"};
+    prep_zone_t utc = {0, "UTC"};
+    prep_zone_t half = {-9000, "Terranova"};
+    apr_time_t t = apr_time_from_sec(CORTE_SEC), back;
+
+    ck_assert_str_eq(prep_zone_offset_text(pool, &centro), "-06:00");
+    ck_assert_str_eq(prep_zone_offset_text(pool, &pacifico), "-07:00");
+    ck_assert_str_eq(prep_zone_offset_text(pool, &india), "+05:30");
+    ck_assert_str_eq(prep_zone_offset_text(pool, &utc), "+00:00");
+    ck_assert_str_eq(prep_zone_offset_text(pool, &half), "-02:30");
+
+    ck_assert_str_eq(prep_time_iso(pool, t, &centro),
+                     "2024-06-02T21:05:00-06:00");
+    ck_assert_str_eq(prep_time_iso(pool, t, &pacifico),
+                     "2024-06-02T20:05:00-07:00");
+    ck_assert_str_eq(prep_time_iso(pool, t, &india),
+                     "2024-06-03T08:35:00+05:30");
+    ck_assert_str_eq(prep_time_iso(pool, t, &utc), "2024-06-03T03:05:00+00:00");
+    ck_assert_str_eq(prep_time_iso(pool, t + apr_time_from_sec(59), &centro),
+                     "2024-06-02T21:05:59-06:00");
+    ck_assert_str_eq(prep_time_iso(pool, 0, &centro),
+                     "1969-12-31T18:00:00-06:00");
+    /* what prep_time_iso writes, prep_parse_iso_time reads back */
+    ck_assert_ptr_null(
+        prep_parse_iso_time(&back, prep_time_iso(pool, t, &half)));
+    ck_assert_int_eq(back, t);
+    ck_assert_ptr_null(
+        prep_parse_iso_time(&back, prep_time_iso(pool, t, &india)));
+    ck_assert_int_eq(back, t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Content-Types */
+
+START_TEST(test_mime_type)
+{
+    static const struct {
+        const char *path, *type;
+        int compressible, html;
+    } cases[] = {
+        {"index.html", "text/html; charset=utf-8", 1, 1},
+        {"a/b/page.htm", "text/html; charset=utf-8", 1, 1},
+        {"INDEX.HTML", "text/html; charset=utf-8", 1, 1},
+        {"json/main.json", "application/json", 1, 0},
+        {"datos/PRES_2024.csv", "text/csv; charset=utf-8", 1, 0},
+        {"js/app.js", "text/javascript; charset=utf-8", 1, 0},
+        {"js/mod.mjs", "text/javascript; charset=utf-8", 1, 0},
+        {"css/site.css", "text/css; charset=utf-8", 1, 0},
+        {"img/logo.svg", "image/svg+xml", 1, 0},
+        {"img/logo.png", "image/png", 0, 0},
+        {"img/foto.jpg", "image/jpeg", 0, 0},
+        {"img/foto.JPEG", "image/jpeg", 0, 0},
+        {"img/anim.gif", "image/gif", 0, 0},
+        {"img/x.webp", "image/webp", 0, 0},
+        {"favicon.ico", "image/x-icon", 0, 0},
+        {"fonts/a.woff", "font/woff", 0, 0},
+        {"fonts/a.woff2", "font/woff2", 0, 0},
+        {"LEEME.txt", "text/plain; charset=utf-8", 1, 0},
+        {"sitemap.xml", "application/xml", 1, 0},
+        {"js/app.js.map", "application/json", 1, 0},
+        {"descargas/todo.zip", "application/zip", 0, 0},
+        {"docs/acta.pdf", "application/pdf", 0, 0},
+        /* unknown */
+        {"README", "application/octet-stream", 0, 0},
+        {"archivo.xyz", "application/octet-stream", 0, 0},
+        {"archivo.tar.gz", "application/octet-stream", 0, 0},
+        {"archivo.", "application/octet-stream", 0, 0},
+        {"dir.html/archivo", "application/octet-stream", 0, 0},
+        {"page.html.bak", "application/octet-stream", 0, 0},
+        {"page.xhtml", "application/octet-stream", 0, 0},
+        {"", "application/octet-stream", 0, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_msg(!strcmp(prep_mime_type(cases[i].path), cases[i].type),
+                      "%s: %s, not %s", cases[i].path,
+                      prep_mime_type(cases[i].path), cases[i].type);
+        ck_assert_msg(prep_mime_compressible(cases[i].path) ==
+                          cases[i].compressible,
+                      "%s: compressible %d", cases[i].path,
+                      prep_mime_compressible(cases[i].path));
+        ck_assert_msg(prep_mime_is_html(cases[i].path) == cases[i].html,
+                      "%s: html %d", cases[i].path,
+                      prep_mime_is_html(cases[i].path));
+    }
+    /* text types carry the charset, the others do not */
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *t = prep_mime_type(cases[i].path);
+        ck_assert_msg(!strncmp(t, "text/", 5) ==
+                          (strstr(t, "; charset=utf-8") != NULL),
+                      "%s: %s", cases[i].path, t);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* precompressed variants */
+
+/* Text that compresses well: a CSV of `rows` lines. */
+static char *csv_text(size_t rows, size_t *len)
+{
+    char *s = apr_palloc(pool, rows * 64 + 1), *o = s;
+    size_t i;
+
+    for (i = 0; i < rows; i++) {
+        o += apr_snprintf(o, 64, "%lu,\"Querétaro\",%lu,%lu,PAN,PRI,MORENA\r\n",
+                          (unsigned long)i, (unsigned long)(i * 7 % 1000),
+                          (unsigned long)(i * 13 % 97));
+    }
+    *len = (size_t)(o - s);
+    return s;
+}
+
+/* Bytes that do not compress (xorshift). */
+static unsigned char *noise(size_t len)
+{
+    unsigned char *s = apr_palloc(pool, len);
+    apr_uint64_t x = APR_UINT64_C(88172645463325252);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s[i] = (unsigned char)(x >> 24);
+    }
+    return s;
+}
+
+static unsigned char *gunzip(const unsigned char *in, size_t in_len,
+                             size_t expect)
+{
+    unsigned char *out = apr_palloc(pool, expect + 16);
+    z_stream z;
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK); /* gzip only */
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)in_len;
+    z.next_out = out;
+    z.avail_out = (uInt)(expect + 16);
+    rc = inflate(&z, Z_FINISH);
+    ck_assert_int_eq(rc, Z_STREAM_END);
+    ck_assert_uint_eq(z.total_out, expect);
+    ck_assert_uint_eq(z.avail_in, 0);
+    inflateEnd(&z);
+    return out;
+}
+
+static unsigned char *unbrotli(const unsigned char *in, size_t in_len,
+                               size_t expect)
+{
+    size_t out_len = expect + 16;
+    unsigned char *out = apr_palloc(pool, out_len);
+
+    ck_assert_int_eq(BrotliDecoderDecompress(in_len, in, &out_len, out),
+                     BROTLI_DECODER_RESULT_SUCCESS);
+    ck_assert_uint_eq(out_len, expect);
+    return out;
+}
+
+static void round_trip(const void *data, size_t len)
+{
+    size_t glen = 0, blen = 0;
+    unsigned char *gz = prep_compress(PREP_ENC_GZIP, data, len, &glen);
+    unsigned char *br = prep_compress(PREP_ENC_BR, data, len, &blen);
+
+    ck_assert_ptr_nonnull(gz);
+    ck_assert_ptr_nonnull(br);
+    /* a real saving, and gzip's magic */
+    ck_assert_uint_lt(glen * 100, len * 90);
+    ck_assert_uint_lt(blen * 100, len * 90);
+    ck_assert_uint_eq(gz[0], 0x1f);
+    ck_assert_uint_eq(gz[1], 0x8b);
+    ck_assert(!memcmp(gunzip(gz, glen, len), data, len));
+    ck_assert(!memcmp(unbrotli(br, blen, len), data, len));
+    free(gz);
+    free(br);
+}
+
+START_TEST(test_compress_round_trip)
+{
+    size_t len;
+    char *text = csv_text(2000, &len);
+    char *small = apr_palloc(pool, 256);
+
+    round_trip(text, len);
+    /* the smallest size worth a variant */
+    memset(small, 'a', 256);
+    round_trip(small, 256);
+    /* a file over 1 MB (the brotli quality for big files) */
+    text = csv_text(30000, &len);
+    ck_assert_uint_gt(len, 1024 * 1024);
+    round_trip(text, len);
+}
+END_TEST
+
+START_TEST(test_compress_not_worth_it)
+{
+    size_t out_len = 0;
+    unsigned char *rnd = noise(64 * 1024);
+    char *small = apr_palloc(pool, 255);
+    size_t len;
+    char *text = csv_text(100, &len);
+
+    /* random bytes do not compress */
+    ck_assert_ptr_null(prep_compress(PREP_ENC_GZIP, rnd, 64 * 1024, &out_len));
+    ck_assert_ptr_null(prep_compress(PREP_ENC_BR, rnd, 64 * 1024, &out_len));
+    /* mostly random: a saving under 10 % is not kept */
+    memset(rnd, 'x', 3 * 1024);
+    ck_assert_ptr_null(prep_compress(PREP_ENC_GZIP, rnd, 64 * 1024, &out_len));
+    ck_assert_ptr_null(prep_compress(PREP_ENC_BR, rnd, 64 * 1024, &out_len));
+    /* too small to matter, however well it compresses */
+    memset(small, 'a', 255);
+    ck_assert_ptr_null(prep_compress(PREP_ENC_GZIP, small, 255, &out_len));
+    ck_assert_ptr_null(prep_compress(PREP_ENC_BR, small, 255, &out_len));
+    ck_assert_ptr_null(prep_compress(PREP_ENC_GZIP, small, 0, &out_len));
+    /* identity or unknown encodings make no variant */
+    ck_assert_ptr_null(prep_compress(PREP_ENC_IDENTITY, text, len, &out_len));
+    ck_assert_ptr_null(prep_compress(7, text, len, &out_len));
+}
+END_TEST
 
 Suite *suite_util(void)
 {
-    return suite_create("util");
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("util");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_duration);
+    tcase_add_test(tc, test_duration_bad);
+    tcase_add_test(tc, test_size);
+    tcase_add_test(tc, test_size_bad);
+    tcase_add_test(tc, test_iso_time);
+    tcase_add_test(tc, test_iso_time_bad);
+    tcase_add_test(tc, test_civil_valid);
+    tcase_add_test(tc, test_civil_to_time);
+    tcase_add_test(tc, test_hex);
+    tcase_add_test(tc, test_zone_parse);
+    tcase_add_test(tc, test_zone_parse_bad);
+    tcase_add_test(tc, test_zone_text);
+    tcase_add_test(tc, test_mime_type);
+    tcase_add_test(tc, test_compress_round_trip);
+    tcase_add_test(tc, test_compress_not_worth_it);
+    suite_add_tcase(s, tc);
+    return s;
 }
