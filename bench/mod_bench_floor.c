@@ -1,9 +1,10 @@
 /* mod_bench_floor.c — the floor of the bench: the least work an httpd
  * handler can do to answer a request.  `SetHandler bench-floor` answers
  * every GET with one constant buffer, read once at startup from the file
- * named by BenchFloorFile (bench/run writes there the bytes of mod_prep's
- * gzip json/main.json), sent as Content-Encoding: gzip.  No lookup, no
- * negotiation, no conditional request: only httpd's own request path.
+ * named by BenchFloorFile in the same <Location> (bench/run writes there
+ * the bytes mod_prep sends for a gzip json/main.json, or for one casilla),
+ * sent as Content-Encoding: gzip.  No lookup, no negotiation, no
+ * conditional request: only httpd's own request path.
  *
  *   apxs -c mod_bench_floor.c */
 #include "httpd.h"
@@ -22,21 +23,19 @@ typedef struct {
     apr_size_t len;
 } floor_conf_t;
 
-static void *create_server(apr_pool_t *p, server_rec *s)
+static void *create_dir(apr_pool_t *p, char *dir)
 {
-    (void)s;
+    (void)dir;
     return apr_pcalloc(p, sizeof(floor_conf_t));
 }
 
-static const char *set_file(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_file(cmd_parms *cmd, void *conf, const char *arg)
 {
-    floor_conf_t *c =
-        ap_get_module_config(cmd->server->module_config, &bench_floor_module);
+    floor_conf_t *c = conf;
     apr_file_t *fp;
     apr_finfo_t fi;
     apr_status_t rv;
 
-    (void)dummy;
     c->file = arg;
     if ((rv = apr_file_open(&fp, arg, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
                             cmd->pool)) != APR_SUCCESS ||
@@ -61,7 +60,7 @@ static int floor_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, "bench-floor")) {
         return DECLINED;
     }
-    c = ap_get_module_config(r->server->module_config, &bench_floor_module);
+    c = ap_get_module_config(r->per_dir_config, &bench_floor_module);
     if (!c->buf) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -80,7 +79,7 @@ static int floor_handler(request_rec *r)
 }
 
 static const command_rec floor_cmds[] = {
-    AP_INIT_TAKE1("BenchFloorFile", set_file, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("BenchFloorFile", set_file, NULL, ACCESS_CONF,
                   "the bytes every request is answered with"),
     {NULL}};
 
