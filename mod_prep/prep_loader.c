@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -673,14 +675,52 @@ static void prune_processed(load_ctx_t *c)
     }
 }
 
+/* Whether the store's filesystem is full (under 1 MB or no inode left for
+ * the server's User): then a failed write is the disk's fault. */
+static int store_full(load_ctx_t *c, apr_uint64_t *avail)
+{
+    struct statvfs vfs;
+
+    if (statvfs(apr_pstrcat(c->p, c->feed->store, "/staging", NULL), &vfs)) {
+        return 0;
+    }
+    *avail = (apr_uint64_t)vfs.f_bavail * vfs.f_frsize;
+    return *avail < 1024 * 1024 || (vfs.f_files > 0 && vfs.f_favail == 0);
+}
+
+/* Whether a store write failed because the store cannot take a corte now
+ * (not writable, read-only, over quota) rather than because of the
+ * package. */
+static int store_refuses(apr_status_t rv)
+{
+    return APR_STATUS_IS_EACCES(rv) || rv == EPERM || rv == EROFS ||
+           APR_STATUS_IS_ENOSPC(rv) || rv == EDQUOT;
+}
+
 static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
 {
+    apr_uint64_t avail = 0;
+
+    /* A full disk is not the package's fault: it stays in incoming and the
+     * intake tries it again, instead of setting it aside for good. */
+    if (!strcmp(c->verdict.reason, "io") && store_full(c, &avail)) {
+        c->verdict.reason = "busy";
+        c->verdict.message = apr_psprintf(
+            c->p,
+            "no space left in the store (%" APR_UINT64_T_FMT
+            " KB free): %s; %s is tried again",
+            avail / 1024, c->verdict.message, c->name);
+    }
     if (strcmp(c->verdict.reason, "busy")) {
         say(c, 1, "package %s refused: %s: %s", c->name, c->verdict.reason,
             c->verdict.message);
         prep_store_record_rejected(c->feed->store, c->name, &c->verdict,
                                    apr_time_now(), c->p);
         move_package(c, "rejected");
+        prep_store_clean_staging(c->feed->store, c->p);
+    } else {
+        /* the lock is ours: what this load wrote goes, the package waits */
+        say(c, 1, "package %s not loaded: %s", c->name, c->verdict.message);
         prep_store_clean_staging(c->feed->store, c->p);
     }
     res->verdict = c->verdict;
@@ -936,8 +976,15 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
         }
     }
     if (rv != APR_SUCCESS) {
-        prep_refuse(&c->verdict, p, "io", "cannot publish corte %s: %pm", id,
-                    &rv);
+        if (store_refuses(rv)) {
+            prep_refuse(&c->verdict, p, "busy",
+                        "the store is not writable: cannot publish corte %s: "
+                        "%pm; %s is tried again",
+                        id, &rv, c->name);
+        } else {
+            prep_refuse(&c->verdict, p, "io", "cannot publish corte %s: %pm",
+                        id, &rv);
+        }
         return refused(c, res);
     }
     phase_end(c, PREP_PHASE_PUBLISH);
