@@ -7,8 +7,10 @@
  * every ten seconds, too seldom to poll from it directly. */
 #include "httpd.h"
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 #include <locale.h>
@@ -131,6 +133,26 @@ static void refresh_current(intake_feed_t *in)
     }
     in->corte = c;
     prep_shm_publish(in->feed->shm, id);
+}
+
+/* What a load interrupted by a kill or a reboot left in staging goes at
+ * startup, unless a loader still runs there (it holds the store's lock). */
+static void clean_staging_leftovers(intake_feed_t *in, apr_pool_t *p)
+{
+    const char *store = in->feed->conf.store;
+    int fd = open(apr_pstrcat(p, store, "/loader.lock", NULL),
+                  O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        return;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        prep_store_clean_staging(store, p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     APLOGNO(10608) "feed %s: cannot empty %s/staging",
+                     in->feed->conf.name, store);
+    }
+    close(fd); /* and the lock with it */
 }
 
 static void run_loader(intake_feed_t *in, const char *path)
@@ -418,6 +440,7 @@ static void intake_main(server_rec *s)
                          APLOGNO(10615) "feed %s: cannot prepare the store %s",
                          feeds[i].feed->conf.name, feeds[i].feed->conf.store);
         }
+        clean_staging_leftovers(&feeds[i], pool);
         refresh_current(&feeds[i]);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
