@@ -1,0 +1,576 @@
+#!/usr/bin/env bash
+# tests/faults.sh — the last good corte survives the faults of election
+# night.  httpd is started as root with `User prepci` (like privdrop.sh),
+# one server and one feed per case, on 127.0.0.1, and each case checks that
+# the corte served (json/main.json, byte for byte) is the expected package's:
+#
+#   a. the store's filesystem fills up during a load (a 20 MB tmpfs as
+#      PrepStore): the old corte stays, nothing partial, the log and the
+#      status say "no space", the package waits in incoming and is taken
+#      by itself once space is freed;
+#   b. the loader is killed (SIGKILL) mid-load: nothing partial, the retry
+#      publishes the package;
+#   c. httpd and all its processes are killed (SIGKILL) while a corte is
+#      being promoted, then started again: the last published corte is
+#      served at once, STORE/current names a complete corte, the staging
+#      leftovers are removed;
+#   d. the store becomes unwritable (chmod 555 STORE/cortes): the old corte
+#      stays, the status and log say why, and after chmod back the waiting
+#      package is published;
+#   e. 50 packages arrive at once: no crash, the newest is served, the
+#      others published in order or refused as older, never an older corte
+#      over a newer one, and the server answers throughout.
+#
+# Needs root (skips otherwise): mount, and a server User that permissions
+# bind.  About 2–3 minutes.
+#
+#   tests/faults.sh [TOP] [CASE...]   TOP: the built tree; CASE: a b c d e
+#
+# Environment: PREP_TEST_USER (prepci), PREP_SO (TOP/.libs/mod_prep.so),
+# PREP_TEST_KEEP=1 keeps the work directory.
+set -euo pipefail
+
+TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+TOP=$(cd "$TOP" && pwd)
+shift || true
+CASES=${*:-a b c d e}
+USER_NAME=${PREP_TEST_USER:-prepci}
+HTTPD=${HTTPD:-/usr/sbin/apache2}
+MODULES=${MODULES:-/usr/lib/apache2/modules}
+SO=${PREP_SO:-$TOP/.libs/mod_prep.so}
+GEN="$TOP/tests/genpackage.py"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "faults: not root, skipped"
+    exit 0
+fi
+[ -e "$SO" ] || { echo "faults: $SO not built"; exit 1; }
+id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
+GROUP_NAME=$(id -gn "$USER_NAME")
+
+W=$(mktemp -d /tmp/prep-faults.XXXXXX)
+chmod 755 "$W"
+declare -a MOUNTS=() PGROUPS=() BG_PIDS=()
+FAILED=0
+T0=$SECONDS
+
+# Per case: C (its directory), FEED (its feed name), BASE (its URL).
+C="" FEED="" BASE=""
+
+log() { echo "faults[$FEED]: $*"; }
+
+# A failed assertion ends the case (not the script): the rest still run.
+fail() {
+    echo "faults[$FEED]: FAIL: $*"
+    echo "---- $FEED error_log (last 30 lines)"
+    tail -30 "$C/logs/error_log" 2>/dev/null || true
+    echo "---- $FEED store and incoming"
+    find "$C/store" "$C/incoming" -maxdepth 2 -printf '%u %m %s %p\n' 2>/dev/null | head -40 || true
+    exit 1
+}
+
+server_pid() { cat "$C/run/httpd.pid" 2>/dev/null || true; }
+
+# The intake is the child of the httpd parent that leads a process group
+# of its own; loaders are its children.
+intake_pid() {
+    local parent pid
+    parent=$(server_pid)
+    [ -n "$parent" ] || return 0
+    for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
+        if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+            echo "$pid"
+            return 0
+        fi
+    done
+}
+loader_pid() {
+    local intake
+    intake=$(intake_pid)
+    [ -n "$intake" ] || return 0
+    ps -o pid= --ppid "$intake" 2>/dev/null | head -1 | tr -d ' '
+}
+
+stop_server() {
+    local pid intake
+    pid=$(server_pid)
+    intake=$(intake_pid)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    if [ -n "$intake" ]; then
+        kill -KILL -- "-$intake" 2>/dev/null || true
+    fi
+}
+
+# End of a case (it runs in a subshell): its server, its client, its mount.
+case_cleanup() {
+    local pid m
+    for pid in "${BG_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    [ -z "$C" ] || stop_server
+    for pid in "${PGROUPS[@]}"; do
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+    for m in "${MOUNTS[@]}"; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+}
+
+# End of the script: whatever a case left behind, then the work directory.
+cleanup() {
+    local d m
+    for d in "$W"/*/; do
+        [ -e "$d/httpd.conf" ] || continue
+        C=${d%/}
+        stop_server
+    done
+    for m in $(awk -v w="$W/" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    if [ "${PREP_TEST_KEEP:-0}" = 1 ] || [ "$FAILED" != 0 ]; then
+        echo "faults: kept $W"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# new_case NAME: a fresh feed NAME with its own incoming, store and server.
+new_case() {
+    FEED=$1
+    C="$W/$FEED"
+    mkdir -p "$C/incoming" "$C/store" "$C/logs" "$C/run" "$C/ref"
+    chown "$USER_NAME:$GROUP_NAME" "$C/incoming" "$C/store"
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    BASE="http://127.0.0.1:$port"
+    cat >"$C/httpd.conf" <<EOF
+ServerRoot "$C"
+DefaultRuntimeDir "$C/run"
+PidFile "$C/run/httpd.pid"
+ErrorLog "$C/logs/error_log"
+LogLevel info
+Listen 127.0.0.1:$port
+ServerName 127.0.0.1
+User $USER_NAME
+Group $GROUP_NAME
+LoadModule mpm_event_module $MODULES/mod_mpm_event.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule authz_host_module $MODULES/mod_authz_host.so
+LoadModule prep_module "$SO"
+
+<PrepFeed $FEED>
+    PrepIncoming   $C/incoming
+    PrepStore      $C/store
+    PrepSettleTime 1
+    PrepCorteTime  json json/main.json /fechaCorte
+</PrepFeed>
+<Location /prep/$FEED>
+    SetHandler prep
+    PrepServe $FEED
+</Location>
+<Location /prep-status>
+    SetHandler prep-status
+    Require ip 127.0.0.1
+</Location>
+EOF
+}
+
+start_server() {
+    "$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start"
+    wait_until 20 "the server to answer on $BASE" curl -s -o /dev/null --max-time 2 "$BASE/prep-status" ||
+        fail "server did not answer on $BASE"
+    local intake
+    for _ in $(seq 1 50); do
+        intake=$(intake_pid)
+        [ -n "$intake" ] && break
+        sleep 0.1
+    done
+    [ -n "$intake" ] && PGROUPS+=("$intake")
+    return 0
+}
+
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it
+# succeeds (0) or SECONDS pass (1).
+wait_until() {
+    local secs=$1 what=$2 end
+    shift 2
+    end=$((SECONDS + secs))
+    while [ "$SECONDS" -lt "$end" ]; do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "faults[$FEED]: gave up after ${secs}s waiting for $what"
+    return 1
+}
+
+# status EXPR: a Python expression over `f`, the feed's status object.
+status() {
+    curl -s --max-time 5 "$BASE/prep-status" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    sys.exit(0)
+for f in d.get("feeds", []):
+    if f.get("name") == sys.argv[1]:
+        try:
+            v = eval(sys.argv[2])
+        except Exception:
+            v = None
+        print("" if v is None else v)' "$FEED" "$1"
+}
+served_id() { status '(f.get("corte") or {}).get("id")'; }
+problem() { status '(f.get("problem") or {}).get("message")'; }
+rejected() { status '" | ".join(r["package"] + ": " + r["reason"] for r in f.get("rejected") or [])'; }
+current() { cat "$C/store/current" 2>/dev/null | tr -d '\n' || true; }
+is_served() { [ -n "$1" ] && [ "$(served_id)" = "$1" ]; }
+is_published() { [ -n "$(served_id)" ] && [ "$(served_id)" != "$1" ]; }
+has_problem() { [ -n "$(problem)" ]; }
+no_problem() { [ -z "$(problem)" ]; }
+tried_twice() { [ "$(grep -c "package $1.tar.gz not loaded" "$C/logs/error_log")" -ge 2 ]; }
+staging_empty() { [ -z "$(ls -A "$C/store/staging" 2>/dev/null)" ]; }
+
+# package NAME CORTE-MINUTE ARGS...: writes $W/pkg/NAME.tar.gz (corte at
+# 2024-06-02 HH:MM -06:00) and its json/main.json in $W/pkg/NAME.main.json.
+package() {
+    local name=$1 hhmm=$2
+    shift 2
+    mkdir -p "$W/pkg"
+    python3 "$GEN" "$W/pkg/$name.tar.gz" --corte "2024-06-02T$hhmm:00-06:00" "$@" 2>/dev/null ||
+        fail "genpackage $name"
+    tar -xzf "$W/pkg/$name.tar.gz" -O prep_qro/json/main.json >"$W/pkg/$name.main.json"
+}
+
+# upload NAME: what an SFTP upload looks like: NAME.part, then renamed.
+upload() {
+    cp "$W/pkg/$1.tar.gz" "$C/incoming/$1.tar.gz.part"
+    mv "$C/incoming/$1.tar.gz.part" "$C/incoming/$1.tar.gz"
+}
+
+# serves NAME: json/main.json served is byte-identical to package NAME's.
+serves() {
+    curl -s --max-time 5 -o "$C/served.json" "$BASE/prep/$FEED/json/main.json" &&
+        cmp -s "$C/served.json" "$W/pkg/$1.main.json"
+}
+assert_serves() {
+    serves "$1" || fail "$2: json/main.json served is not package $1's ($(head -c 120 "$C/served.json" 2>/dev/null))"
+}
+
+# A corte directory is complete when it has its index, pack and corte.json.
+complete_corte() {
+    [ -s "$C/store/cortes/$1/index.prep" ] && [ -e "$C/store/cortes/$1/content.pack" ] &&
+        [ -s "$C/store/cortes/$1/corte.json" ]
+}
+
+# publish_first NAME: uploads NAME and waits until it is served.
+publish_first() {
+    upload "$1"
+    wait_until 30 "$1 to be published" is_published "" || fail "$1 was not published within 30 s"
+    assert_serves "$1" "after the first upload"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+}
+
+# ---------------------------------------------------------------- a. disk full
+case_a() {
+    new_case full
+    if ! mount -t tmpfs -o "size=20m,mode=0755,uid=$(id -u "$USER_NAME"),gid=$(id -g "$USER_NAME")" \
+        tmpfs "$C/store"; then
+        log "SKIP: cannot mount a tmpfs (a container without CAP_SYS_ADMIN?)"
+        exit 77
+    fi
+    MOUNTS+=("$C/store")
+    start_server
+    publish_first A
+    local a_id a_current avail
+    a_id=$(served_id)
+    a_current=$(current)
+
+    # Fill the store but 3 MB: package B (~7 MB unpacked) cannot fit.
+    avail=$(df --output=avail -B1M "$C/store" | tail -1 | tr -d ' ')
+    dd if=/dev/zero of="$C/store/filler" bs=1M count=$((avail - 3)) status=none 2>/dev/null || true
+    log "store: $(df -h --output=size,used,avail "$C/store" | tail -1)"
+    upload B
+    wait_until 30 "a problem in the status" has_problem ||
+        fail "no problem in the status while the store is full (rejected: $(rejected))"
+    local msg
+    msg=$(problem)
+    log "status problem: $msg"
+    echo "$msg" | grep -qiE 'space|full' || fail "the status problem does not say the disk is full: $msg"
+    grep -qiE 'no space left|full' "$C/logs/error_log" ||
+        fail "the error log does not say the disk is full"
+    # the retry while the store stays full: nothing moves
+    wait_until 20 "a second try of B" tried_twice B || fail "B was not tried again while the store was full"
+    [ "$(current)" = "$a_current" ] || fail "STORE/current changed while the store is full: $(current)"
+    is_served "$a_id" || fail "the served corte changed while the store is full: $(served_id)"
+    assert_serves A "while the store is full"
+    [ -e "$C/incoming/B.tar.gz" ] ||
+        fail "B.tar.gz left incoming while the store was full (set aside: $(ls "$C/incoming"/*/ 2>/dev/null | tr '\n' ' '))"
+    [ ! -e "$C/incoming/rejected/B.tar.gz" ] || fail "B.tar.gz was refused for a full disk"
+    [ "$(ls "$C/store/cortes")" = "$a_id" ] || fail "a partial corte in STORE/cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
+    wait_until 10 "staging to be emptied" staging_empty ||
+        fail "staging not cleaned after the failed load: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+
+    # Space comes back: B is taken on the next try, with no one's help.
+    rm -f "$C/store/filler"
+    wait_until 30 "B to be published" is_published "$a_id" ||
+        fail "B was not published within 30 s after space was freed"
+    assert_serves B "after space was freed"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+    wait_until 5 "the problem to clear" no_problem || fail "the status problem stays after the publish: $(problem)"
+    staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    log "OK (B waited in incoming while the store was full, published once space came back)"
+}
+
+# ---------------------------------------------------------------- b. loader killed
+# staging_bytes: how much the loaders have written in staging.
+staging_bytes() { du -sb "$C/store/staging" 2>/dev/null | cut -f1; }
+mid_load() {
+    [ -n "$(loader_pid)" ] && [ "$(staging_bytes)" -gt 20000000 ]
+}
+
+case_b() {
+    new_case killed
+    start_server
+    publish_first A
+    local a_id a_current loader
+    a_id=$(served_id)
+    a_current=$(current)
+    upload BIG
+    wait_until 60 "the loader of BIG to be mid-load" mid_load || fail "no loader of BIG mid-load within 60 s"
+    loader=$(loader_pid)
+    log "killing loader $loader ($(staging_bytes) bytes in staging)"
+    kill -KILL "$loader"
+    sleep 1
+    [ "$(current)" = "$a_current" ] || fail "STORE/current changed by a killed loader: $(current)"
+    assert_serves A "after the loader was killed"
+    [ "$(ls "$C/store/cortes")" = "$a_id" ] || fail "a partial corte in STORE/cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
+    wait_until 90 "BIG to be published on the retry" is_published "$a_id" ||
+        fail "BIG was not published by the retry within 90 s"
+    assert_serves BIG "after the retry"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+    grep -q "ended without a verdict" "$C/logs/error_log" || fail "the error log does not tell of the killed loader"
+    staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    log "OK (killed loader left nothing, the retry published BIG)"
+}
+
+# ---------------------------------------------------------------- c. httpd killed
+case_c() {
+    new_case crash
+    start_server
+    publish_first A
+    local a_id pgid intake how
+    a_id=$(served_id)
+    pgid=$(ps -o pgid= -p "$(server_pid)" | tr -d ' ')
+    intake=$(intake_pid)
+    upload BIG
+    # Kill everything at the swap: the moment the built corte is renamed
+    # from staging/load-PID to staging/ID, before it is in cortes/.
+    how=$(python3 - "$C/store" "$pgid" "$intake" <<'EOF'
+import os, signal, sys, time
+store, pgid, intake = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+staging = os.path.join(store, "staging")
+end = time.time() + 90
+seen_load = False
+while time.time() < end:
+    try:
+        names = os.listdir(staging)
+    except OSError:
+        names = []
+    if any(n.startswith("load-") for n in names):
+        seen_load = True
+    if any(not n.startswith("load-") for n in names) or (seen_load and not names):
+        for g in (pgid, intake):
+            try:
+                os.killpg(g, signal.SIGKILL)
+            except OSError:
+                pass
+        print("swap" if names else "after-swap")
+        sys.exit(0)
+    time.sleep(0.002)
+print("timeout")
+EOF
+)
+    [ "$how" != timeout ] || fail "BIG was never promoted within 90 s"
+    local pid
+    pid=$(server_pid)
+    wait_until 10 "httpd to be dead" sh -c "! kill -0 $pid 2>/dev/null" || fail "httpd survived SIGKILL"
+    sleep 0.5
+    local leftovers cur
+    leftovers=$(ls -A "$C/store/staging")
+    cur=$(current)
+    log "killed at the $how; current=$cur, staging: ${leftovers:-empty}, cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
+    [ -n "$cur" ] && complete_corte "$cur" || fail "after the kill STORE/current ($cur) is not a complete corte"
+
+    # Start again with no package waiting (BIG is put back afterwards): the
+    # last published corte is served at once, the leftovers go by themselves.
+    mkdir -p "$C/aside"
+    [ ! -e "$C/incoming/BIG.tar.gz" ] || mv "$C/incoming/BIG.tar.gz" "$C/aside/"
+    "$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start after the kill"
+    wait_until 10 "the server to answer again" is_served "$cur" ||
+        fail "after the restart the served corte is $(served_id), not STORE/current $cur"
+    local expect=A
+    [ "$cur" = "$a_id" ] || expect=BIG
+    assert_serves "$expect" "right after the restart"
+    PGROUPS+=("$(intake_pid)")
+    local n
+    for n in $leftovers; do
+        wait_until 5 "staging/$n to be removed" sh -c "[ ! -e '$C/store/staging/$n' ]" ||
+            fail "staging/$n left by the killed load is still there after the restart"
+    done
+    staging_empty || fail "staging not emptied after the restart: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    # and the interrupted package, uploaded again, is taken
+    [ ! -e "$C/aside/BIG.tar.gz" ] || mv "$C/aside/BIG.tar.gz" "$C/incoming/"
+    wait_until 90 "BIG to be served" serves BIG || fail "BIG was not published after the restart"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+    log "OK (killed at the $how, restarted serving $expect, leftovers removed, then BIG)"
+}
+
+# ---------------------------------------------------------------- d. unwritable store
+case_d() {
+    new_case readonly
+    start_server
+    publish_first A
+    local a_id a_current msg
+    a_id=$(served_id)
+    a_current=$(current)
+    chmod 555 "$C/store/cortes"
+    upload B
+    wait_until 30 "a problem in the status" has_problem ||
+        fail "no problem in the status while STORE/cortes is not writable (rejected: $(rejected))"
+    msg=$(problem)
+    log "status problem: $msg"
+    echo "$msg" | grep -qiE 'permission|writable' || fail "the status problem does not say the store is not writable: $msg"
+    grep -qiE 'permission denied|not writable' "$C/logs/error_log" ||
+        fail "the error log does not say the store is not writable"
+    wait_until 20 "a second try of B" tried_twice B || fail "B was not tried again while the store was not writable"
+    [ "$(current)" = "$a_current" ] || fail "STORE/current changed while the store was not writable: $(current)"
+    is_served "$a_id" || fail "the served corte changed: $(served_id)"
+    assert_serves A "while the store is not writable"
+    [ -e "$C/incoming/B.tar.gz" ] ||
+        fail "B.tar.gz left incoming while the store was not writable (set aside: $(ls "$C/incoming"/*/ 2>/dev/null | tr '\n' ' '))"
+    chmod 755 "$C/store/cortes"
+    wait_until 30 "B to be published" is_published "$a_id" ||
+        fail "B was not published within 30 s after the store was writable again"
+    assert_serves B "after chmod back"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+    wait_until 5 "the problem to clear" no_problem || fail "the status problem stays after the publish: $(problem)"
+    staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    log "OK (B waited while the store was not writable, then was published)"
+}
+
+# ---------------------------------------------------------------- e. 50 at once
+case_e() {
+    new_case burst
+    start_server
+    publish_first A
+    local i names=()
+    for i in $(seq 1 50); do
+        names+=("$(printf 'P%02d %02d:%02d' "$i" $((21 + i / 60)) $((i % 60)))")
+    done
+    printf '%s\n' "${names[@]}" | xargs -P 2 -L 1 sh -c '
+        python3 "$0" "$1/$2.tar.gz" --files 60 --seed 9 --corte "2024-06-02T$3:00-06:00" 2>/dev/null &&
+        tar -xzf "$1/$2.tar.gz" -O prep_qro/json/main.json >"$1/$2.main.json"' "$GEN" "$W/pkg" ||
+        fail "genpackage for the 50 packages"
+    # A client reads main.json all along: every answer a 200, corte times
+    # never going back.
+    (
+        while :; do
+            line=$(curl -s --max-time 5 -o /dev/null -D - -w 'code %{http_code}\n' \
+                "$BASE/prep/$FEED/json/main.json" 2>/dev/null |
+                tr -d '\r' | grep -iE '^(code|x-prep-corte:)' | tr '\n' ' ')
+            echo "$line"
+            sleep 0.05
+        done
+    ) >"$C/client.log" &
+    BG_PIDS+=($!)
+    local client=$!
+    # All 50 land at the same moment, same mtime, in no particular order.
+    mkdir "$W/batch"
+    for i in $(seq 1 50); do
+        cp "$W/pkg/$(printf 'P%02d' "$i").tar.gz" "$W/batch/"
+    done
+    touch -d '@'"$(date +%s)" "$W/batch"/*.tar.gz
+    mv $(ls -d "$W/batch"/*.tar.gz | shuf) "$C/incoming/"
+    wait_until 120 "the 50 packages to be handled" sh -c "[ -z \"\$(ls '$C/incoming' | grep 'tar.gz\$')\" ]" ||
+        fail "packages still in incoming after 120 s: $(ls "$C/incoming" | grep -c 'tar.gz$')"
+    sleep 1
+    kill "$client" 2>/dev/null || true
+    wait "$client" 2>/dev/null || true
+    assert_serves P50 "after the burst"
+    local published refused other
+    published=$(grep -c 'published corte .* from P[0-9]*\.tar\.gz' "$C/logs/error_log" || true)
+    refused=$(grep -c 'package P[0-9]*\.tar\.gz refused: older-corte' "$C/logs/error_log" || true)
+    other=$(grep 'package P[0-9]*\.tar\.gz refused: ' "$C/logs/error_log" | grep -vc 'refused: older-corte' || true)
+    log "published $published, refused as older $refused, refused otherwise $other"
+    [ "$other" = 0 ] || fail "packages refused for another reason than older-corte"
+    [ $((published + refused)) = 50 ] || fail "$published published + $refused refused is not 50"
+    # the publish order follows the corte times
+    grep -o 'published corte [^ ]* (corte time [^)]*) from P[0-9]*' "$C/logs/error_log" |
+        sed 's/.*corte time \([^)]*\)) from \(P[0-9]*\)/\1 \2/' >"$C/published.txt"
+    sort -c "$C/published.txt" || fail "cortes published out of order: $(tr '\n' ' ' <"$C/published.txt")"
+    ! grep -qE 'ended without a verdict|exit signal|Segmentation|AH00052' "$C/logs/error_log" ||
+        fail "a process crashed during the burst"
+    local bad
+    bad=$(grep -vc 'code 200 ' "$C/client.log" || true)
+    [ "$bad" = 0 ] || fail "$bad answers were not 200 during the burst: $(grep -v 'code 200 ' "$C/client.log" | head -3)"
+    python3 - "$C/client.log" <<'EOF' || fail "the served corte went back in time during the burst"
+import sys
+last = ""
+for line in open(sys.argv[1]):
+    t = [w for w in line.split() if w[:4].isdigit() and "T" in w]
+    if not t:
+        continue
+    if t[0] < last:
+        print("faults: %s after %s" % (t[0], last))
+        sys.exit(1)
+    last = t[0]
+EOF
+    log "OK ($(wc -l <"$C/client.log") answers, all 200, corte times never back; P50 served)"
+}
+
+# ---------------------------------------------------------------- run
+package A 21:05 --files 300 --seed 7
+need_big=0
+for c in $CASES; do
+    case $c in
+    a) package B 21:10 --files 300 --size-mb 2 --seed 8 ;;
+    b | c) need_big=1 ;;
+    d) [ -e "$W/pkg/B.tar.gz" ] || package B 21:10 --files 300 --size-mb 2 --seed 8 ;;
+    esac
+done
+[ "$need_big" = 0 ] || package BIG 21:15 --size-mb 30 --seed 3
+
+declare -a RESULTS=()
+for c in $CASES; do
+    t=$SECONDS
+    set +e
+    (
+        set -e
+        trap case_cleanup EXIT
+        case_"$c"
+    )
+    rc=$?
+    set -e
+    if [ "$rc" = 0 ]; then
+        RESULTS+=("PASS  $c ($((SECONDS - t))s)")
+    elif [ "$rc" = 77 ]; then
+        RESULTS+=("SKIP  $c")
+    else
+        RESULTS+=("FAIL  $c ($((SECONDS - t))s)")
+        FAILED=1
+    fi
+done
+echo "==== faults ($((SECONDS - T0))s)"
+printf '  %s\n' "${RESULTS[@]}"
+exit "$FAILED"
