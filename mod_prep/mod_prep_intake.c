@@ -177,6 +177,12 @@ static void run_loader(intake_feed_t *in, const char *path)
         }
         if (!res->verdict.reason) {
             set_problem(in->feed->shm, NULL);
+            /* Live now rather than at the intake's next poll, up to half a
+             * second later: the intake publishes only after it has reaped
+             * this process, so the two never write the slot at once. */
+            if (res->corte) {
+                prep_shm_publish(in->feed->shm, res->corte->id);
+            }
         }
         _exit(res->verdict.reason ? LOADER_REFUSED : LOADER_PUBLISHED);
     }
