@@ -89,11 +89,6 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(floor_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(bench_floor) = {STANDARD20_MODULE_STUFF,
-                                  NULL,
-                                  NULL,
-                                  create_server,
-                                  NULL,
-                                  floor_cmds,
-                                  register_hooks,
-                                  AP_MODULE_FLAG_NONE};
+AP_DECLARE_MODULE(bench_floor) = {
+    STANDARD20_MODULE_STUFF, create_dir,         NULL, NULL, NULL, floor_cmds,
+    register_hooks,          AP_MODULE_FLAG_NONE};
