@@ -455,7 +455,14 @@ static void intake_main(server_rec *s)
                  getpid(), n);
     for (;;) {
         if (getppid() == 1) {
-            _exit(0); /* httpd is gone */
+            /* httpd is gone (killed): its loads end with it, as on a stop,
+             * rather than publish behind the back of the next server */
+            for (i = 0; i < n; i++) {
+                if (feeds[i].loader) {
+                    kill(feeds[i].loader, SIGKILL);
+                }
+            }
+            _exit(0);
         }
         for (i = 0; i < n; i++) {
             poll_feed(&feeds[i], iter);
