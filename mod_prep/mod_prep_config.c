@@ -222,6 +222,9 @@ static const char *cmd_verify(cmd_parms *cmd, void *mconfig, const char *mode,
     } else if (!strcasecmp(mode, "signature") && key) {
         f->conf.verify = PREP_VERIFY_SIGNATURE;
         f->conf.verify_key = ap_server_root_relative(cmd->pool, key);
+        if ((err = prep_verify_key_check(f->conf.verify_key, cmd->temp_pool))) {
+            return apr_pstrcat(cmd->pool, "PrepVerify signature: ", err, NULL);
+        }
     } else {
         return "PrepVerify: use none, sha256, or signature PUBKEY.pem";
     }

@@ -338,6 +338,10 @@ typedef struct prep_feed {
 
 void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);
 
+/* prep_verify.c: whether PUBKEY.pem of `PrepVerify signature` is a PEM
+ * public key mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */
+const char *prep_verify_key_check(const char *path, apr_pool_t *p);
+
 typedef void prep_log_fn(void *baton, int is_error, const char *msg);
 
 typedef struct prep_load_result {

@@ -119,6 +119,7 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
         } else if (!strcmp(opt, "--verify-key")) {
             feed.verify = PREP_VERIFY_SIGNATURE;
             feed.verify_key = val;
+            err = prep_verify_key_check(val, p);
         } else {
             return fail_usage(apr_psprintf(p, "unknown option %s", opt));
         }

@@ -145,7 +145,22 @@ EOF
     PrepSettleTime pronto
 </PrepFeed>
 EOF
+    ['PrepVerify signature with a key file that is not there', 'PrepVerify', feed => <<"EOF"],
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/shared-store
+    PrepVerify   signature $tmp/no-such-key.pem
+</PrepFeed>
+EOF
+    ['PrepVerify signature with a file that is not a public key', 'PrepVerify', feed => <<"EOF"],
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/shared-store
+    PrepVerify   signature $tmp/not-a-key.pem
+</PrepFeed>
+EOF
 );
+spit("$tmp/not-a-key.pem", "-----BEGIN CERTIFICATE-----\nnada\n-----END CERTIFICATE-----\n");
 
 my $as_root = $> == 0;
 

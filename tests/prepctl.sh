@@ -91,7 +91,9 @@ openssl dgst -sha256 -sign "$W/ec.key" -out "$W/v.tar.gz.sig" "$W/dotdot.tar.gz"
 expect 1 "--verify-key with a signature of other bytes" verify "${JSON_TIME[@]}" --verify-key "$W/ec.pub" "$W/v.tar.gz"
 has '^reason: +verify$' "reason verify"
 
-expect 2 "no command" 
+expect 2 "--verify-key with a file that is not a public key" verify --verify-key "$W/good.tar.gz" "$W/v.tar.gz"
+has 'not a PEM public key' "it says the key is not a PEM public key"
+expect 2 "no command"
 expect 2 "an unknown option" verify --no-such-option x "$W/good.tar.gz"
 expect 2 "no package" verify
 expect 2 "a bad --limits" verify --limits 'files=lots' "$W/good.tar.gz"
