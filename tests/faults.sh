@@ -10,10 +10,11 @@
 #      by itself once space is freed;
 #   b. the loader is killed (SIGKILL) mid-load: nothing partial, the retry
 #      publishes the package;
-#   c. httpd and all its processes are killed (SIGKILL) while a corte is
-#      being promoted, then started again: the last published corte is
-#      served at once, STORE/current names a complete corte, the staging
-#      leftovers are removed;
+#   c. httpd is killed (SIGKILL): its process group mid-load (the intake,
+#      in a group of its own, must end with its loader), then every process
+#      at once at the swap; each time, started again with no package
+#      waiting, it serves the last published corte at once, STORE/current
+#      names a complete corte, and the staging leftovers are removed;
 #   d. the store becomes unwritable (chmod 555 STORE/cortes): the old corte
 #      stays, the status and log say why, and after chmod back the waiting
 #      package is published;
@@ -365,75 +366,106 @@ case_b() {
 }
 
 # ---------------------------------------------------------------- c. httpd killed
-case_c() {
-    new_case crash
-    start_server
-    publish_first A
-    local a_id pgid intake how
-    a_id=$(served_id)
-    pgid=$(ps -o pgid= -p "$(server_pid)" | tr -d ' ')
-    intake=$(intake_pid)
-    upload BIG
-    # Kill everything at the swap: the moment the built corte is renamed
-    # from staging/load-PID to staging/ID, before it is in cortes/.
-    how=$(python3 - "$C/store" "$pgid" "$intake" <<'EOF'
+# kill_at WHEN PGID...: SIGKILLs the process groups PGID (as `pkill -KILL
+# -g`) while BIG loads: WHEN is "mid-load" (30 MB unpacked) or "swap" (the
+# moment the built corte is renamed from staging/load-PID to staging/ID,
+# before it is in cortes/).  Prints where it struck: mid-load, swap,
+# after-swap (missed it) or timeout.
+kill_at() {
+    python3 - "$C/store/staging" "$@" <<'EOF'
 import os, signal, sys, time
-store, pgid, intake = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-staging = os.path.join(store, "staging")
+staging, when, pgids = sys.argv[1], sys.argv[2], [int(g) for g in sys.argv[3:]]
 end = time.time() + 90
 seen_load = False
+def size(d):
+    n = 0
+    for root, _, files in os.walk(d):
+        for f in files:
+            try:
+                n += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return n
 while time.time() < end:
     try:
         names = os.listdir(staging)
     except OSError:
         names = []
-    if any(n.startswith("load-") for n in names):
-        seen_load = True
-    if any(not n.startswith("load-") for n in names) or (seen_load and not names):
-        for g in (pgid, intake):
+    loads = [n for n in names if n.startswith("load-")]
+    seen_load = seen_load or bool(loads)
+    hit = None
+    if any(not n.startswith("load-") for n in names):
+        hit = "swap"
+    elif seen_load and not names:
+        hit = "after-swap"
+    elif when == "mid-load" and loads and size(staging) > 30000000:
+        hit = "mid-load"
+    if hit:
+        for g in pgids:
             try:
                 os.killpg(g, signal.SIGKILL)
             except OSError:
                 pass
-        print("swap" if names else "after-swap")
+        print(hit)
         sys.exit(0)
-    time.sleep(0.002)
+    time.sleep(0.002 if when == "swap" else 0.05)
 print("timeout")
 EOF
-)
-    [ "$how" != timeout ] || fail "BIG was never promoted within 90 s"
-    local pid
-    pid=$(server_pid)
-    wait_until 10 "httpd to be dead" sh -c "! kill -0 $pid 2>/dev/null" || fail "httpd survived SIGKILL"
-    sleep 0.5
-    local leftovers cur
-    leftovers=$(ls -A "$C/store/staging")
-    cur=$(current)
-    log "killed at the $how; current=$cur, staging: ${leftovers:-empty}, cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
-    [ -n "$cur" ] && complete_corte "$cur" || fail "after the kill STORE/current ($cur) is not a complete corte"
+}
 
-    # Start again with no package waiting (BIG is put back afterwards): the
-    # last published corte is served at once, the leftovers go by themselves.
-    mkdir -p "$C/aside"
-    [ ! -e "$C/incoming/BIG.tar.gz" ] || mv "$C/incoming/BIG.tar.gz" "$C/aside/"
-    "$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start after the kill"
-    wait_until 10 "the server to answer again" is_served "$cur" ||
-        fail "after the restart the served corte is $(served_id), not STORE/current $cur"
-    local expect=A
-    [ "$cur" = "$a_id" ] || expect=BIG
-    assert_serves "$expect" "right after the restart"
-    PGROUPS+=("$(intake_pid)")
-    local n
-    for n in $leftovers; do
-        wait_until 5 "staging/$n to be removed" sh -c "[ ! -e '$C/store/staging/$n' ]" ||
-            fail "staging/$n left by the killed load is still there after the restart"
+case_c() {
+    new_case crash
+    start_server
+    publish_first A
+    local a_id round when how pid pgid intake leftovers cur expect
+    a_id=$(served_id)
+    # Round 1: httpd's process group (the pid file's: the parent and its
+    # children) mid-load; the intake leads a group of its own and must see
+    # that httpd is gone and end, its loader with it.  Round 2: everything
+    # at once (a power cut), at the swap.
+    for round in 1 2; do
+        pid=$(server_pid)
+        pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+        intake=$(intake_pid)
+        upload BIG
+        if [ "$round" = 1 ]; then
+            when=mid-load
+            how=$(kill_at mid-load "$pgid")
+        else
+            when=swap
+            how=$(kill_at swap "$pgid" "$intake")
+        fi
+        [ "$how" != timeout ] || fail "the load of BIG did not reach the $when within 90 s"
+        wait_until 10 "httpd to be dead" sh -c "! kill -0 $pid 2>/dev/null" || fail "httpd survived SIGKILL"
+        wait_until 5 "the intake and its loader to end" sh -c "! pgrep -g $intake >/dev/null" ||
+            fail "the intake or its loader outlived the killed httpd: $(pgrep -g "$intake" | tr '\n' ' ')"
+        leftovers=$(ls -A "$C/store/staging")
+        cur=$(current)
+        log "killed at the $how; current=$cur, staging: ${leftovers:-empty}, cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
+        [ -n "$cur" ] && complete_corte "$cur" || fail "after the kill STORE/current ($cur) is not a complete corte"
+
+        # Start again with no package waiting (BIG is uploaded again later):
+        # the last published corte is served at once, the leftovers go.
+        rm -f "$C/incoming/BIG.tar.gz"
+        "$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start after the kill"
+        wait_until 10 "the restarted server to serve $cur" is_served "$cur" ||
+            fail "after the restart the served corte is $(served_id), not STORE/current $cur"
+        expect=A
+        [ "$cur" = "$a_id" ] || expect=BIG
+        assert_serves "$expect" "right after the restart"
+        PGROUPS+=("$(intake_pid)")
+        wait_until 5 "staging to be emptied" staging_empty ||
+            fail "staging left by the killed load is still there after the restart: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+        if [ "$expect" = BIG ]; then
+            log "BIG was published before the kill"
+            break
+        fi
     done
-    staging_empty || fail "staging not emptied after the restart: $(ls -A "$C/store/staging" | tr '\n' ' ')"
     # and the interrupted package, uploaded again, is taken
-    [ ! -e "$C/aside/BIG.tar.gz" ] || mv "$C/aside/BIG.tar.gz" "$C/incoming/"
+    [ "$(served_id)" != "$a_id" ] || upload BIG
     wait_until 90 "BIG to be served" serves BIG || fail "BIG was not published after the restart"
     complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
-    log "OK (killed at the $how, restarted serving $expect, leftovers removed, then BIG)"
+    log "OK (killed mid-load and at the swap: restarted serving the last published corte at once, leftovers removed; then BIG)"
 }
 
 # ---------------------------------------------------------------- d. unwritable store
