@@ -16,6 +16,7 @@
 #include <apr_portable.h>
 #include <apr_atomic.h>
 #include <apr_thread_proc.h>
+#include <apr_mmap.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -158,8 +159,9 @@ static apr_status_t verify_sha256(load_ctx_t *c)
 static apr_status_t verify_signature(load_ctx_t *c)
 {
     const char *sig_path = apr_pstrcat(c->p, c->path, ".sig", NULL);
-    char *sig, *pkg;
-    apr_size_t sig_len, pkg_len;
+    char *sig;
+    apr_size_t sig_len;
+    apr_file_t *fp;
     FILE *kf;
     EVP_PKEY *key = NULL;
     EVP_MD_CTX *ctx = NULL;
@@ -179,21 +181,46 @@ static apr_status_t verify_signature(load_ctx_t *c)
                            c->feed->verify_key);
     }
     fclose(kf);
-    if (read_small_file(&pkg, &pkg_len, c->path,
-                        (apr_size_t)c->feed->limits.bytes,
-                        c->p) == APR_SUCCESS) {
-        /* Ed25519 signs the message itself; RSA and ECDSA a SHA-256 of it,
-         * as `openssl dgst -sha256 -sign` makes them. */
+    ctx = EVP_MD_CTX_new();
+    if (ctx && apr_file_open(&fp, c->path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                             c->p) == APR_SUCCESS) {
+        /* Ed25519 signs the message itself, in one piece (mapped, not read
+         * into memory); RSA and ECDSA a SHA-256 of it, as `openssl dgst
+         * -sha256 -sign` makes them, read in blocks. */
         int ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ||
                  EVP_PKEY_get_id(key) == EVP_PKEY_ED448;
-        ctx = EVP_MD_CTX_new();
-        ok = ctx &&
-             EVP_DigestVerifyInit(ctx, NULL, ed ? NULL : EVP_sha256(), NULL,
-                                  key) == 1 &&
-             EVP_DigestVerify(ctx, (unsigned char *)sig, sig_len,
-                              (unsigned char *)pkg, pkg_len) == 1;
-        EVP_MD_CTX_free(ctx);
+        apr_finfo_t fi;
+        apr_mmap_t *mm;
+
+        if (EVP_DigestVerifyInit(ctx, NULL, ed ? NULL : EVP_sha256(), NULL,
+                                 key) != 1) {
+            ok = 0;
+        } else if (ed) {
+            ok = apr_file_info_get(&fi, APR_FINFO_SIZE, fp) == APR_SUCCESS &&
+                 fi.size > 0 &&
+                 apr_mmap_create(&mm, fp, 0, (apr_size_t)fi.size, APR_MMAP_READ,
+                                 c->p) == APR_SUCCESS &&
+                 EVP_DigestVerify(ctx, (unsigned char *)sig, sig_len, mm->mm,
+                                  mm->size) == 1;
+        } else {
+            char buf[65536];
+            apr_size_t n;
+            apr_status_t rv;
+
+            ok = 1;
+            do {
+                n = sizeof(buf);
+                rv = apr_file_read(fp, buf, &n);
+                if (n > 0 && EVP_DigestVerifyUpdate(ctx, buf, n) != 1) {
+                    ok = 0;
+                }
+            } while (rv == APR_SUCCESS && ok);
+            ok = ok && APR_STATUS_IS_EOF(rv) &&
+                 EVP_DigestVerifyFinal(ctx, (unsigned char *)sig, sig_len) == 1;
+        }
+        apr_file_close(fp);
     }
+    EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
     if (!ok) {
         return prep_refuse(&c->verdict, c->p, "verify",
@@ -705,11 +732,11 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
      * intake tries it again, instead of setting it aside for good. */
     if (!strcmp(c->verdict.reason, "io") && store_full(c, &avail)) {
         c->verdict.reason = "busy";
-        c->verdict.message = apr_psprintf(
-            c->p,
-            "no space left in the store (%" APR_UINT64_T_FMT
-            " KB free): %s; %s is tried again",
-            avail / 1024, c->verdict.message, c->name);
+        c->verdict.message =
+            apr_psprintf(c->p,
+                         "no space left in the store (%" APR_UINT64_T_FMT
+                         " KB free): %s; %s is tried again",
+                         avail / 1024, c->verdict.message, c->name);
     }
     if (strcmp(c->verdict.reason, "busy")) {
         say(c, 1, "package %s refused: %s: %s", c->name, c->verdict.reason,
