@@ -15,9 +15,9 @@
 #      at once at the swap; each time, started again with no package
 #      waiting, it serves the last published corte at once, STORE/current
 #      names a complete corte, and the staging leftovers are removed;
-#   d. the store becomes unwritable (chmod 555 STORE/cortes): the old corte
-#      stays, the status and log say why, and after chmod back the waiting
-#      package is published;
+#   d. the store becomes unwritable (chmod 555 STORE/cortes, then STORE):
+#      the old corte stays, the status and log say why, and after chmod
+#      back the waiting package is published;
 #   e. 50 packages arrive at once: no crash, the newest is served, the
 #      others published in order or refused as older, never an older corte
 #      over a newer one, and the server answers throughout.
@@ -473,32 +473,43 @@ case_d() {
     new_case readonly
     start_server
     publish_first A
-    local a_id a_current msg
-    a_id=$(served_id)
-    a_current=$(current)
-    chmod 555 "$C/store/cortes"
-    upload B
-    wait_until 30 "a problem in the status" has_problem ||
-        fail "no problem in the status while STORE/cortes is not writable (rejected: $(rejected))"
-    msg=$(problem)
-    log "status problem: $msg"
-    echo "$msg" | grep -qiE 'permission|writable' || fail "the status problem does not say the store is not writable: $msg"
-    grep -qiE 'permission denied|not writable' "$C/logs/error_log" ||
-        fail "the error log does not say the store is not writable"
-    wait_until 20 "a second try of B" tried_twice B || fail "B was not tried again while the store was not writable"
-    [ "$(current)" = "$a_current" ] || fail "STORE/current changed while the store was not writable: $(current)"
-    is_served "$a_id" || fail "the served corte changed: $(served_id)"
-    assert_serves A "while the store is not writable"
-    [ -e "$C/incoming/B.tar.gz" ] ||
-        fail "B.tar.gz left incoming while the store was not writable (set aside: $(ls "$C/incoming"/*/ 2>/dev/null | tr '\n' ' '))"
-    chmod 755 "$C/store/cortes"
-    wait_until 30 "B to be published" is_published "$a_id" ||
-        fail "B was not published within 30 s after the store was writable again"
-    assert_serves B "after chmod back"
-    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
-    wait_until 5 "the problem to clear" no_problem || fail "the status problem stays after the publish: $(problem)"
-    staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
-    log "OK (B waited while the store was not writable, then was published)"
+    local prev_id prev_current msg dir pkg before where
+    # STORE/cortes not writable (the rename of the built corte fails), then
+    # STORE itself (the corte gets into cortes/, STORE/current cannot be
+    # replaced): each time the package waits and is published after chmod.
+    for dir in cortes .; do
+        pkg=B where=STORE/cortes
+        [ "$dir" = cortes ] || pkg=C where=STORE
+        before=A
+        [ "$pkg" = B ] || before=B
+        prev_id=$(served_id)
+        prev_current=$(current)
+        chmod 555 "$C/store/$dir"
+        upload "$pkg"
+        wait_until 30 "a problem in the status" has_problem ||
+            fail "no problem in the status while $where is not writable (rejected: $(rejected))"
+        msg=$(problem)
+        log "$where 555: status problem: $msg"
+        echo "$msg" | grep -qiE 'permission|writable' ||
+            fail "the status problem does not say the store is not writable: $msg"
+        grep -qiE "package $pkg.tar.gz not loaded: .*(permission denied|not writable)" "$C/logs/error_log" ||
+            fail "the error log does not say the store is not writable"
+        wait_until 20 "a second try of $pkg" tried_twice "$pkg" ||
+            fail "$pkg was not tried again while $where was not writable"
+        [ "$(current)" = "$prev_current" ] || fail "STORE/current changed while $where was not writable: $(current)"
+        is_served "$prev_id" || fail "the served corte changed: $(served_id)"
+        assert_serves "$before" "while $where is not writable"
+        [ -e "$C/incoming/$pkg.tar.gz" ] ||
+            fail "$pkg.tar.gz left incoming while $where was not writable (set aside: $(ls "$C/incoming"/*/ 2>/dev/null | tr '\n' ' '))"
+        chmod 755 "$C/store/$dir"
+        wait_until 30 "$pkg to be published" is_published "$prev_id" ||
+            fail "$pkg was not published within 30 s after $where was writable again"
+        assert_serves "$pkg" "after chmod back"
+        complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+        wait_until 5 "the problem to clear" no_problem || fail "the status problem stays after the publish: $(problem)"
+        staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    done
+    log "OK (B and C waited while STORE/cortes, then STORE, were not writable, then were published)"
 }
 
 # ---------------------------------------------------------------- e. 50 at once
@@ -578,7 +589,10 @@ for c in $CASES; do
     case $c in
     a) package B 21:10 --files 300 --size-mb 2 --seed 8 ;;
     b | c) need_big=1 ;;
-    d) [ -e "$W/pkg/B.tar.gz" ] || package B 21:10 --files 300 --size-mb 2 --seed 8 ;;
+    d)
+        [ -e "$W/pkg/B.tar.gz" ] || package B 21:10 --files 300 --size-mb 2 --seed 8
+        package C 21:15 --files 300 --seed 10
+        ;;
     esac
 done
 [ "$need_big" = 0 ] || package BIG 21:15 --size-mb 30 --seed 3
