@@ -191,11 +191,22 @@ static apr_status_t make_time(apr_time_t *t, int y, int mo, int d, int h,
                               const prep_zone_t *z)
 {
     int offset = z->offset_s;
+    const char *c = rest + strspn(rest, " ");
 
     if (!prep_civil_valid(y, mo, d, h, mi, s)) {
         return APR_EINVAL;
     }
-    read_offset(rest, &offset);
+    /* What starts like an offset must be one: "+99:00" or "UTC+x" is an
+     * error, not a time in the feed's zone.  Other text (a CSV's next
+     * field, a closing quote) leaves the feed's zone. */
+    if (*c == '(') {
+        c++;
+    }
+    if (!read_offset(rest, &offset) &&
+        (((*c == '+' || *c == '-') && apr_isdigit(c[1])) ||
+         !strncasecmp(c, "UTC", 3) || !strncasecmp(c, "GMT", 3))) {
+        return APR_EINVAL;
+    }
     *t = prep_civil_to_time(y, mo, d, h, mi, s, offset);
     return APR_SUCCESS;
 }
@@ -268,8 +279,15 @@ static const char *from_json(apr_time_t *t, const prep_corte_spec_t *spec,
                              const prep_zone_t *z, apr_pool_t *p)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(data, len, 0, &jerr), *v;
+    json_t *root, *v;
     const char *err = NULL;
+
+    /* a byte-order mark, which some editors write, is not JSON */
+    if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
+        data += 3;
+        len -= 3;
+    }
+    root = json_loadb(data, len, 0, &jerr);
 
     if (!root) {
         return apr_psprintf(p, "%s is not valid JSON (line %d: %s)", spec->file,

@@ -259,6 +259,22 @@ START_TEST(test_text_garbage)
     text_bad("1717383900x");
     text_bad("1717383900 1");
     text_bad("-1717383900");
+    /* what starts like an offset must be one, not a time in the zone */
+    text_bad("2024-06-02T21:05:00+99:00");
+    text_bad("2024-06-02T21:05:00-15");
+    text_bad("2024-06-02T21:05:00-06:75");
+    text_bad("02/06/2024 21:05 (UTC+99)");
+    text_bad("02/06/2024 21:05 (UTC-x)");
+    text_bad("02/06/2024 21:05 GMT+x");
+}
+END_TEST
+
+START_TEST(test_text_followed_by_other_text)
+{
+    /* text after the time that is not an offset leaves the feed's zone */
+    text_is("02/06/2024 21:05, Tiempo del Centro", &centro, CORTE);
+    text_is("02/06/2024 21:05 - corte 12", &centro, CORTE);
+    text_is("\"2024-06-02 21:05\"", &centro, CORTE);
 }
 END_TEST
 
@@ -321,6 +337,8 @@ START_TEST(test_json)
     json_is("/0", "[\"2024-06-02T21:05:00-06:00\"]", CORTE);
     /* with a BOM-less, whitespace-padded document */
     json_is("/f", "\n\n  {\"f\":\"2024-06-02T21:05\"}  \n", CORTE);
+    /* with a UTF-8 byte-order mark, as some editors save it */
+    json_is("/f", "\xEF\xBB\xBF{\"f\":\"2024-06-02T21:05\"}", CORTE);
 }
 END_TEST
 
@@ -614,6 +632,7 @@ Suite *suite_cortetime(void)
     tcase_add_test(tc, test_text_ine);
     tcase_add_test(tc, test_text_compact_and_epoch);
     tcase_add_test(tc, test_text_garbage);
+    tcase_add_test(tc, test_text_followed_by_other_text);
     tcase_add_test(tc, test_json);
     tcase_add_test(tc, test_json_bad);
     tcase_add_test(tc, test_json_length);
