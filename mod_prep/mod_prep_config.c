@@ -347,10 +347,18 @@ void *prep_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 static const char *cmd_serve(cmd_parms *cmd, void *mconfig, const char *arg)
 {
     prep_dir_conf_t *d = mconfig;
+    const ap_directive_t *section = cmd->directive->parent;
 
     if (!valid_feed_name(arg)) {
         return apr_psprintf(cmd->pool, "PrepServe: \"%s\" is not a feed name",
                             arg);
+    }
+    /* The URL below the Location is the path in the corte: that needs a
+     * literal <Location /path>, not a regex nor a <Directory>. */
+    if (!section || strcasecmp(section->directive, "<Location") ||
+        !section->args || section->args[0] == '~') {
+        return "PrepServe: use it inside <Location /path> (not "
+               "<LocationMatch>, <Location ~ …>, <Directory> or <Files>)";
     }
     d->serve = arg;
     /* The feed may be defined further down; checked once all is read. */

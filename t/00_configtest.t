@@ -58,6 +58,7 @@ EOF
     Require ip 127.0.0.1
 </Location>
 EOF
+    print $fh $o{extra} if $o{extra};
     close $fh;
     $o{prepare}->($dir) if $o{prepare};
     my $out = `"$httpd" -t -f "$conf" 2>&1`;
@@ -144,6 +145,18 @@ EOF
     PrepStore    $tmp/shared-store
     PrepSettleTime pronto
 </PrepFeed>
+EOF
+    ['PrepServe in a <LocationMatch>', 'PrepServe', extra => <<"EOF"],
+<LocationMatch "^/prep/(qro|gto)">
+    SetHandler prep
+    PrepServe t1
+</LocationMatch>
+EOF
+    ['PrepServe in a <Directory>', 'PrepServe', extra => <<"EOF"],
+<Directory "$tmp">
+    SetHandler prep
+    PrepServe t1
+</Directory>
 EOF
     ['PrepVerify signature with a key file that is not there', 'PrepVerify', feed => <<"EOF"],
 <PrepFeed t1>
