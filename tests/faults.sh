@@ -240,6 +240,14 @@ is_published() { [ -n "$(served_id)" ] && [ "$(served_id)" != "$1" ]; }
 has_problem() { [ -n "$(problem)" ]; }
 no_problem() { [ -z "$(problem)" ]; }
 tried_twice() { [ "$(grep -c "package $1.tar.gz not loaded" "$C/logs/error_log")" -ge 2 ]; }
+pending() {
+    local f n=0
+    for f in "$C/incoming"/*.tar.gz; do
+        [ -e "$f" ] && n=$((n + 1))
+    done
+    echo "$n"
+}
+none_pending() { [ "$(pending)" = 0 ]; }
 staging_empty() { [ -z "$(ls -A "$C/store/staging" 2>/dev/null)" ]; }
 
 # package NAME CORTE-MINUTE ARGS...: writes $W/pkg/NAME.tar.gz (corte at
@@ -544,9 +552,9 @@ case_e() {
         cp "$W/pkg/$(printf 'P%02d' "$i").tar.gz" "$W/batch/"
     done
     touch -d '@'"$(date +%s)" "$W/batch"/*.tar.gz
-    mv $(ls -d "$W/batch"/*.tar.gz | shuf) "$C/incoming/"
-    wait_until 120 "the 50 packages to be handled" sh -c "[ -z \"\$(ls '$C/incoming' | grep 'tar.gz\$')\" ]" ||
-        fail "packages still in incoming after 120 s: $(ls "$C/incoming" | grep -c 'tar.gz$')"
+    find "$W/batch" -name '*.tar.gz' | shuf | xargs mv -t "$C/incoming/"
+    wait_until 120 "the 50 packages to be handled" none_pending ||
+        fail "packages still in incoming after 120 s: $(pending)"
     sleep 1
     kill "$client" 2>/dev/null || true
     wait "$client" 2>/dev/null || true
