@@ -315,14 +315,15 @@ static int sidecar_ready(const prep_feed_t *f, const char *name,
 }
 
 /* The oldest package in incoming that has been unchanged for the settle
- * time and across two polls, or NULL. */
+ * time and across two polls, or NULL.  Packages moved in together (the same
+ * mtime) go in name order: the institute's names carry the corte time. */
 static const char *settled_package(intake_feed_t *in, apr_time_t now,
                                    apr_pool_t *p)
 {
     const prep_feed_t *f = &in->feed->conf;
     apr_dir_t *dir;
     apr_finfo_t fi;
-    const char *best = NULL;
+    const char *best = NULL, *best_name = NULL;
     apr_time_t best_mtime = 0;
     apr_hash_index_t *hi;
 
@@ -350,9 +351,12 @@ static const char *settled_package(intake_feed_t *in, apr_time_t now,
                          APR_HASH_KEY_STRING, s);
         } else if (s->size == fi.size && s->mtime == fi.mtime &&
                    now - fi.mtime >= f->settle &&
-                   (!best || fi.mtime < best_mtime) &&
+                   (!best || fi.mtime < best_mtime ||
+                    (fi.mtime == best_mtime &&
+                     strcmp(fi.name, best_name) < 0)) &&
                    sidecar_ready(f, fi.name, fi.mtime, now, p)) {
             best = apr_pstrcat(p, f->incoming, "/", fi.name, NULL);
+            best_name = best + strlen(f->incoming) + 1;
             best_mtime = fi.mtime;
         }
         s->size = fi.size;

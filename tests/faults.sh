@@ -566,6 +566,11 @@ case_e() {
     log "published $published, refused as older $refused, refused otherwise $other"
     [ "$other" = 0 ] || fail "packages refused for another reason than older-corte"
     [ $((published + refused)) = 50 ] || fail "$published published + $refused refused is not 50"
+    # moved in together (one mtime), they are taken in name order, which is
+    # corte order here: only P01..P04 (21:01..21:04, older than A's 21:05)
+    # are refused, every later one is newer than the last and published
+    [ "$refused" = 4 ] && [ "$published" = 46 ] ||
+        fail "$published published, $refused refused: packages with one mtime not taken in name order (want 46 and 4)"
     # the publish order follows the corte times
     grep -o 'published corte [^ ]* (corte time [^)]*) from P[0-9]*' "$C/logs/error_log" |
         sed 's/.*corte time \([^)]*\)) from \(P[0-9]*\)/\1 \2/' >"$C/published.txt"
