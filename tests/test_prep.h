@@ -11,5 +11,6 @@ Suite *suite_package(void);
 Suite *suite_index(void);
 Suite *suite_store(void);
 Suite *suite_loader(void);
+Suite *suite_compress(void);
 
 #endif
