@@ -32,6 +32,15 @@ ok((grep { $_ eq 'img/escudo.png' } @sample), 'the sample has a PNG');
 ok((grep { $_ eq 'json/municipios/Querétaro.json' } @sample), 'the sample has a UTF-8 name');
 ok((grep { $_ eq 'docs/Manual de usuario PREP.pdf' } @sample), 'the sample has a name with spaces');
 
+# The bytes of a br body, decoded by the brotli command.
+sub unbrotli {
+    my $data = shift;
+    my $dir = tmp_dir();
+    spit("$dir/x.br", $data);
+    system('brotli', '-d', '-f', '-o', "$dir/x", "$dir/x.br") == 0 or return undef;
+    return slurp("$dir/x");
+}
+
 sub is_html { $_[0] =~ /\.html?$/ }
 
 my (@wrong, @wrong_head, @bad_banner, %banners);
@@ -229,9 +238,38 @@ for my $path (sort keys %types) {
         like $plain->header('Vary') // '', qr/Accept-Encoding/i, "$path: identity also says Vary: Accept-Encoding";
         my $b = http(GET => "$base/$path", 'Accept-Encoding' => 'br');
         is $b->header('Content-Encoding'), 'br', "$path with Accept-Encoding: br → br";
+        is unbrotli($b->content), $plain->content, "$path: the br variant is the same bytes";
+        my %etags = map { $_ => 1 } grep { defined } map { $_->header('ETag') } $plain, $r, $b;
+        is scalar(keys %etags), 3, "$path: identity, gzip and br have three distinct ETags";
+        like $b->header('ETag') // '', qr/^"[^"]+"$/, "$path: the br ETag is strong";
         my $z = http(GET => "$base/$path", 'Accept-Encoding' => 'gzip;q=0, identity');
         ok !$z->header('Content-Encoding') && $z->content eq $plain->content,
             "$path: gzip;q=0 → identity";
+
+        # Negotiation by q-value: br first on a tie, then gzip, then identity.
+        my %want = ('gzip, br' => 'br', 'br, gzip' => 'br', 'br;q=0.5, gzip' => 'gzip',
+                    'gzip;q=1.0, br;q=0.9' => 'gzip', '*' => 'br', 'br;q=0, *;q=0.3' => 'gzip',
+                    'identity' => 'identity', 'deflate' => 'identity', 'BR' => 'br',
+                    'gzip;q=0, br;q=0' => 'identity', ' gzip ;q=0.8 , br;q=0.2' => 'gzip');
+        for my $ae (sort keys %want) {
+            my $n = http(HEAD => "$base/$path", 'Accept-Encoding' => $ae);
+            is $n->header('Content-Encoding') // 'identity', $want{$ae}, "$path: Accept-Encoding '$ae' → $want{$ae}";
+        }
+
+        # HEAD, conditional requests and ranges on a variant.
+        my $h = http(HEAD => "$base/$path", 'Accept-Encoding' => 'gzip');
+        is $h->header('Content-Length'), length($r->content), "$path: HEAD gzip: Content-Length of the gzip bytes";
+        is $h->header('ETag'), $r->header('ETag'), "$path: HEAD gzip: the gzip ETag";
+        is length($h->content), 0, "$path: HEAD gzip: no body";
+        my $c = http(GET => "$base/$path", 'Accept-Encoding' => 'gzip', 'If-None-Match' => $r->header('ETag'));
+        is $c->code, 304, "$path: If-None-Match with the gzip ETag → 304";
+        my $cb = http(GET => "$base/$path", 'Accept-Encoding' => 'br', 'If-None-Match' => $r->header('ETag'));
+        is $cb->code, 200, "$path: the gzip ETag does not validate the br variant";
+        my $g = http(GET => "$base/$path", 'Accept-Encoding' => 'gzip', Range => 'bytes=10-29');
+        is $g->code, 206, "$path: a range of the gzip variant → 206";
+        ok $g->content eq substr($r->content, 10, 20), "$path: the range is of the gzip bytes";
+        like $g->header('Content-Range') // '', qr{^bytes 10-29/\Q${\length($r->content)}\E$},
+            "$path: Content-Range counts the gzip bytes";
     }
     my $png = http(GET => "$base/img/escudo.png", 'Accept-Encoding' => 'gzip, br');
     ok !$png->header('Content-Encoding') && $png->content eq slurp("$tree/img/escudo.png"),
