@@ -275,6 +275,10 @@ typedef struct prep_corte {
      * "phases" to corte.json and the history when has_phases. */
     int has_phases;
     apr_uint64_t phases_ms[PREP_PHASES];
+    /* gzip/br variants compressed by this load, and those copied from the
+     * previous corte because the file's bytes did not change. */
+    apr_uint64_t variants_made;
+    apr_uint64_t variants_reused;
 } prep_corte_t;
 
 #define PREP_CURRENT_FILE "current"
@@ -311,6 +315,9 @@ apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
 /* The parsed state.json (a jansson json_t *, as void * to keep jansson out
  * of this header) or an empty state; caller json_decref()s it. */
 void *prep_store_read_state(const char *store, apr_pool_t *p);
+/* Adds what a load measured ("phases", "variants") to a corte's JSON
+ * object (json_t * as void *): in corte.json and in the status. */
+void prep_corte_set_load_details(void *obj, const prep_corte_t *c);
 
 /* ------------------------------------------------------------------ */
 /* prep_loader.c: one package → one corte, or one refusal. */

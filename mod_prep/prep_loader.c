@@ -33,6 +33,7 @@ typedef struct load_ctx {
     const char *staging; /* staging/<tmp> */
     apr_file_t *pack;
     apr_off_t pack_end;
+    apr_uint64_t variants_made, variants_reused;
     apr_time_t mark;                  /* end of the last phase timed */
     apr_time_t phase_us[PREP_PHASES]; /* time spent in each phase */
 } load_ctx_t;
@@ -527,11 +528,13 @@ static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
                            (ssize_t)job->reuse->length) {
                 rv = pack_append(c, buf, job->reuse->length, rep);
                 plan->nreps++;
+                c->variants_reused++;
             }
             free(buf);
         } else if (rv == APR_SUCCESS && job->out) {
             rv = pack_append(c, (const char *)job->out, job->out_len, rep);
             plan->nreps++;
+            c->variants_made++;
         }
         rep->banner = job->source->banner;
         rep->encoding = (apr_uint32_t)job->encoding;
@@ -837,17 +840,20 @@ static apr_status_t lock_store(load_ctx_t *c, apr_pool_t *lock_pool)
 
 static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start);
 
+/* What this load measured: its phases, its variants made and reused. */
 static void set_phases(load_ctx_t *c, prep_corte_t *corte)
 {
     int i;
 
+    corte->variants_made = c->variants_made;
+    corte->variants_reused = c->variants_reused;
     corte->has_phases = 1;
     for (i = 0; i < PREP_PHASES; i++) {
         corte->phases_ms[i] = (apr_uint64_t)apr_time_as_msec(c->phase_us[i]);
     }
 }
 
-/* "verify 0, unpack 812, ... publish 40 ms" */
+/* "verify 0, unpack 812, ... publish 40; variants 120 made, 2400 reused" */
 static const char *phases_text(load_ctx_t *c, const prep_corte_t *corte)
 {
     const char *text = "";
@@ -858,7 +864,10 @@ static const char *phases_text(load_ctx_t *c, const prep_corte_t *corte)
             apr_psprintf(c->p, "%s%s%s %" APR_UINT64_T_FMT, text, i ? ", " : "",
                          prep_phase_names[i], corte->phases_ms[i]);
     }
-    return text;
+    return apr_psprintf(c->p,
+                        "%s; variants %" APR_UINT64_T_FMT
+                        " made, %" APR_UINT64_T_FMT " reused",
+                        text, corte->variants_made, corte->variants_reused);
 }
 
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,

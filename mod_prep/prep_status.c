@@ -77,16 +77,7 @@ void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
                             iso_or_null(p, c->loaded_at, &f->zone));
         json_object_set_new(corte, "load_ms",
                             json_integer((json_int_t)c->load_ms));
-        if (c->has_phases) {
-            json_t *phases = json_object();
-            int i;
-
-            for (i = 0; i < PREP_PHASES; i++) {
-                json_object_set_new(phases, prep_phase_names[i],
-                                    json_integer((json_int_t)c->phases_ms[i]));
-            }
-            json_object_set_new(corte, "phases", phases);
-        }
+        prep_corte_set_load_details(corte, c);
         json_object_set_new(doc, "corte", corte);
         json_object_set_new(doc, "age_s",
                             json_integer(apr_time_sec(now - c->time)));

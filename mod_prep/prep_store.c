@@ -182,10 +182,11 @@ static apr_status_t write_json(const char *path, json_t *doc, apr_pool_t *p)
 const char *const prep_phase_names[PREP_PHASES] = {
     "verify", "unpack", "check", "banner", "compress", "index", "publish"};
 
-/* "phases": {"verify": ms, ...} when the load measured them. */
-static void set_phases(json_t *doc, const prep_corte_t *c)
+/* "phases": {"verify": ms, ...} when the load measured them, and
+ * "variants": {"made": n, "reused": n}. */
+void prep_corte_set_load_details(void *obj, const prep_corte_t *c)
 {
-    json_t *o;
+    json_t *doc = obj, *o;
     int i;
 
     if (!c->has_phases) {
@@ -197,13 +198,23 @@ static void set_phases(json_t *doc, const prep_corte_t *c)
                             json_integer((json_int_t)c->phases_ms[i]));
     }
     json_object_set_new(doc, "phases", o);
+    o = json_object();
+    json_object_set_new(o, "made", json_integer((json_int_t)c->variants_made));
+    json_object_set_new(o, "reused",
+                        json_integer((json_int_t)c->variants_reused));
+    json_object_set_new(doc, "variants", o);
 }
 
-static void get_phases(prep_corte_t *c, json_t *doc)
+static void get_load_details(prep_corte_t *c, json_t *doc)
 {
     json_t *o = json_object_get(doc, "phases");
+    json_t *v = json_object_get(doc, "variants");
     int i;
 
+    c->variants_made =
+        (apr_uint64_t)json_integer_value(json_object_get(v, "made"));
+    c->variants_reused =
+        (apr_uint64_t)json_integer_value(json_object_get(v, "reused"));
     if (!json_is_object(o)) {
         return;
     }
@@ -229,7 +240,7 @@ apr_status_t prep_store_write_corte(const char *dir, const prep_corte_t *c,
     json_object_set_new(doc, "bytes", json_integer((json_int_t)c->bytes));
     json_object_set_new(doc, "loaded_at", json_integer(c->loaded_at));
     json_object_set_new(doc, "load_ms", json_integer((json_int_t)c->load_ms));
-    set_phases(doc, c);
+    prep_corte_set_load_details(doc, c);
     rv = write_json(apr_pstrcat(p, dir, "/" PREP_CORTE_FILE, NULL), doc, p);
     json_decref(doc);
     return rv;
@@ -265,7 +276,7 @@ apr_status_t prep_store_read_corte(prep_corte_t **out, const char *dir,
         (apr_time_t)json_integer_value(json_object_get(doc, "loaded_at"));
     c->load_ms =
         (apr_uint64_t)json_integer_value(json_object_get(doc, "load_ms"));
-    get_phases(c, doc);
+    get_load_details(c, doc);
     json_decref(doc);
     *out = c;
     return APR_SUCCESS;
@@ -427,6 +438,6 @@ apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
     json_object_set_new(item, "loaded_at",
                         json_integer(apr_time_sec(c->loaded_at)));
     json_object_set_new(item, "load_ms", json_integer((json_int_t)c->load_ms));
-    set_phases(item, c);
+    prep_corte_set_load_details(item, c);
     return record(store, "history", item, p);
 }

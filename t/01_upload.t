@@ -49,6 +49,8 @@ diag sprintf 'published %.1f s after the rename', $took;
 cmp_ok $took, '<', 10, 'published within a few seconds (settle 1 s + polling)';
 is $f && $f->{corte}{time}, '2024-06-02T21:05:00-06:00', 'corte.time of the first package';
 is $f && $f->{corte}{package}, $name_a, 'corte.package is the uploaded name';
+cmp_ok $f && $f->{corte}{variants}{made}, '>', 100, 'the first corte compresses its text files (corte.variants.made)';
+is $f && $f->{corte}{variants}{reused}, 0, 'and has nothing to reuse (corte.variants.reused 0)';
 ok wait_for(5, sub { -e "$inc/processed/$name_a" }), 'the package is moved to INCOMING/processed/';
 ok !-e "$inc/$name_a", 'and is no longer in INCOMING';
 
@@ -80,6 +82,12 @@ upload_chunked($pkg_b, $feed, name => $name_b, chunks => 8, pause => 0.5);
 $f = wait_new_corte($feed, $id_a, 20);
 ok $f, 'a package written in chunks is published within 20 s' or diag explain status_feed($feed);
 is $f && $f->{corte}{time}, '2024-06-02T21:10:00-06:00', 'corte.time of the chunked package';
+# Only data files changed: the gzip/br variants of the unchanged static
+# files (CSS, JS, SVG) come from the first corte instead of being
+# compressed again; HTML, with its new banner, is compressed again.
+cmp_ok $f && $f->{corte}{variants}{reused}, '>=', 10,
+    'variants of unchanged files are reused across cortes (corte.variants.reused)'
+    or diag explain $f && $f->{corte};
 $st = status_feed($feed);
 ok !grep({ ($_->{package} // '') eq $name_b } @{ $st->{rejected} || [] }),
     'the chunked package was never taken half-written (not rejected)'

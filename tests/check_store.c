@@ -255,6 +255,10 @@ START_TEST(test_corte_json_round_trip)
     c.bytes = APR_UINT64_C(5000000000); /* past 4 GB */
     c.loaded_at = CORTE + apr_time_from_sec(42) + 7;
     c.load_ms = 98765;
+    c.has_phases = 1;
+    c.phases_ms[PREP_PHASE_COMPRESS] = 410;
+    c.variants_made = 321;
+    c.variants_reused = 4567;
     ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
                      APR_SUCCESS);
     ck_assert_int_eq(prep_store_write_corte(dir, &c, pool), APR_SUCCESS);
@@ -271,6 +275,10 @@ START_TEST(test_corte_json_round_trip)
     ck_assert_uint_eq(back->bytes, c.bytes);
     ck_assert_int_eq(back->loaded_at, c.loaded_at);
     ck_assert_uint_eq(back->load_ms, c.load_ms);
+    ck_assert_int_eq(back->has_phases, 1);
+    ck_assert_uint_eq(back->phases_ms[PREP_PHASE_COMPRESS], 410);
+    ck_assert_uint_eq(back->variants_made, 321);
+    ck_assert_uint_eq(back->variants_reused, 4567);
 
     /* the file is JSON others can read */
     doc = json_load_file(apr_pstrcat(pool, dir, "/" PREP_CORTE_FILE, NULL), 0,
