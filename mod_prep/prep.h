@@ -279,6 +279,7 @@ typedef struct prep_corte {
      * previous corte because the file's bytes did not change. */
     apr_uint64_t variants_made;
     apr_uint64_t variants_reused;
+    apr_uint32_t compress_threads; /* of them, threads that compressed */
 } prep_corte_t;
 
 #define PREP_CURRENT_FILE "current"

@@ -34,6 +34,7 @@ typedef struct load_ctx {
     apr_file_t *pack;
     apr_off_t pack_end;
     apr_uint64_t variants_made, variants_reused;
+    apr_uint32_t compress_threads;    /* threads that compressed variants */
     apr_time_t mark;                  /* end of the last phase timed */
     apr_time_t phase_us[PREP_PHASES]; /* time spent in each phase */
 } load_ctx_t;
@@ -382,6 +383,7 @@ typedef struct variant_work {
     variant_job_t *jobs;
     int njobs;
     volatile apr_uint32_t next;
+    volatile apr_uint32_t workers; /* workers that compressed something */
     apr_os_file_t pack_fd;
 } variant_work_t;
 
@@ -389,6 +391,7 @@ static void *APR_THREAD_FUNC compress_worker(apr_thread_t *t, void *data)
 {
     variant_work_t *w = data;
     apr_uint32_t i;
+    int worked = 0;
 
     while ((i = apr_atomic_inc32(&w->next)) < (apr_uint32_t)w->njobs) {
         variant_job_t *job = &w->jobs[i];
@@ -403,8 +406,13 @@ static void *APR_THREAD_FUNC compress_worker(apr_thread_t *t, void *data)
             job->out = prep_compress(job->encoding, src, len, &job->out_len);
         }
         free(src);
+        if (!worked++) {
+            apr_atomic_inc32(&w->workers);
+        }
     }
-    apr_thread_exit(t, APR_SUCCESS);
+    if (t) { /* NULL when run in the loader's own thread */
+        apr_thread_exit(t, APR_SUCCESS);
+    }
     return NULL;
 }
 
@@ -418,6 +426,7 @@ static void make_variants(load_ctx_t *c, variant_work_t *w)
 
     apr_os_file_get(&w->pack_fd, c->pack);
     w->next = 0;
+    w->workers = 0;
     for (i = 0; i < n; i++) {
         if (apr_thread_create(&threads[i], NULL, compress_worker, w, c->p) !=
             APR_SUCCESS) {
@@ -430,6 +439,7 @@ static void make_variants(load_ctx_t *c, variant_work_t *w)
     while (i-- > 0) {
         apr_thread_join(&rv, threads[i]);
     }
+    c->compress_threads = w->workers;
 }
 
 /* The previous corte's index, to reuse the variants of unchanged files. */
@@ -847,6 +857,7 @@ static void set_phases(load_ctx_t *c, prep_corte_t *corte)
 
     corte->variants_made = c->variants_made;
     corte->variants_reused = c->variants_reused;
+    corte->compress_threads = c->compress_threads;
     corte->has_phases = 1;
     for (i = 0; i < PREP_PHASES; i++) {
         corte->phases_ms[i] = (apr_uint64_t)apr_time_as_msec(c->phase_us[i]);

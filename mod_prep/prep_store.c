@@ -202,6 +202,8 @@ void prep_corte_set_load_details(void *obj, const prep_corte_t *c)
     json_object_set_new(o, "made", json_integer((json_int_t)c->variants_made));
     json_object_set_new(o, "reused",
                         json_integer((json_int_t)c->variants_reused));
+    json_object_set_new(o, "threads",
+                        json_integer((json_int_t)c->compress_threads));
     json_object_set_new(doc, "variants", o);
 }
 
@@ -215,6 +217,8 @@ static void get_load_details(prep_corte_t *c, json_t *doc)
         (apr_uint64_t)json_integer_value(json_object_get(v, "made"));
     c->variants_reused =
         (apr_uint64_t)json_integer_value(json_object_get(v, "reused"));
+    c->compress_threads =
+        (apr_uint32_t)json_integer_value(json_object_get(v, "threads"));
     if (!json_is_object(o)) {
         return;
     }

@@ -51,6 +51,11 @@ is $f && $f->{corte}{time}, '2024-06-02T21:05:00-06:00', 'corte.time of the firs
 is $f && $f->{corte}{package}, $name_a, 'corte.package is the uploaded name';
 cmp_ok $f && $f->{corte}{variants}{made}, '>', 100, 'the first corte compresses its text files (corte.variants.made)';
 is $f && $f->{corte}{variants}{reused}, 0, 'and has nothing to reuse (corte.variants.reused 0)';
+{
+    my $cores = grep { /^processor\s*:/ } split /\n/, slurp('/proc/cpuinfo');
+    $cores = 8 if $cores > 8;
+    is $f && $f->{corte}{variants}{threads}, $cores, "compression ran on every core ($cores threads)";
+}
 ok wait_for(5, sub { -e "$inc/processed/$name_a" }), 'the package is moved to INCOMING/processed/';
 ok !-e "$inc/$name_a", 'and is no longer in INCOMING';
 

@@ -259,6 +259,7 @@ START_TEST(test_corte_json_round_trip)
     c.phases_ms[PREP_PHASE_COMPRESS] = 410;
     c.variants_made = 321;
     c.variants_reused = 4567;
+    c.compress_threads = 2;
     ck_assert_int_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool),
                      APR_SUCCESS);
     ck_assert_int_eq(prep_store_write_corte(dir, &c, pool), APR_SUCCESS);
@@ -279,6 +280,7 @@ START_TEST(test_corte_json_round_trip)
     ck_assert_uint_eq(back->phases_ms[PREP_PHASE_COMPRESS], 410);
     ck_assert_uint_eq(back->variants_made, 321);
     ck_assert_uint_eq(back->variants_reused, 4567);
+    ck_assert_uint_eq(back->compress_threads, 2);
 
     /* the file is JSON others can read */
     doc = json_load_file(apr_pstrcat(pool, dir, "/" PREP_CORTE_FILE, NULL), 0,
