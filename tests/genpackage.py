@@ -426,11 +426,21 @@ def add_data(tree, data, n_casillas, pad_to_bytes, others_packed):
         "distritos": [{"distritoLocal": d, "archivo": "json/distritos/distrito-%02d.json" % d,
                        **summary(by_dist[d])} for d in range(1, DISTRITOS + 1)],
     }
+    # The real main.json (~22.8 KB, ~4.7 KB gzip) carries results per
+    # sección too: numbers, not repeated text, so it compresses as the
+    # real one does.
+    by_sec = {}
+    for c in casillas:
+        by_sec.setdefault(c[0], []).append(c)
+    secciones = main.setdefault("secciones", [])
     main_text = json.dumps(main, ensure_ascii=False, indent=2)
-    while len(main_text) < 20000:
-        main.setdefault("avisos", []).append(
-            "Los resultados del PREP son preliminares y no tienen efectos jurídicos (%d)."
-            % len(main.get("avisos", [])))
+    for sec in sorted(by_sec):
+        if len(main_text) >= 22800:
+            break
+        r = summary(by_sec[sec])
+        secciones.append([int(sec), r["actasEsperadas"], r["actasContabilizadas"],
+                          r["listaNominal"], r["totalVotos"]]
+                         + [r["votos"][code] for code, _ in PARTIDOS])
         main_text = json.dumps(main, ensure_ascii=False, indent=2)
     tree.add("json/main.json", main_text + "\n")
 
