@@ -35,22 +35,9 @@ TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 shift || true
 CASES=${*:-a b c d e}
-USER_NAME=${PREP_TEST_USER:-prepci}
-HTTPD=${HTTPD:-/usr/sbin/apache2}
-MODULES=${MODULES:-/usr/lib/apache2/modules}
-SO=${PREP_SO:-$TOP/.libs/mod_prep.so}
 GEN="$TOP/tests/genpackage.py"
-
-if [ "$(id -u)" != 0 ]; then
-    echo "faults: not root, skipped"
-    exit 0
-fi
-[ -e "$SO" ] || { echo "faults: $SO not built"; exit 1; }
-id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
-GROUP_NAME=$(id -gn "$USER_NAME")
-
-W=$(mktemp -d /tmp/prep-faults.XXXXXX)
-chmod 755 "$W"
+# shellcheck source=tests/root-test.sh
+. "$TOP/tests/root-test.sh" faults
 declare -a MOUNTS=() PGROUPS=() BG_PIDS=()
 FAILED=0
 T0=$SECONDS

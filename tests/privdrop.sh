@@ -9,21 +9,8 @@ set -euo pipefail
 
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
-USER_NAME=${PREP_TEST_USER:-prepci}
-HTTPD=${HTTPD:-/usr/sbin/apache2}
-MODULES=${MODULES:-/usr/lib/apache2/modules}
-SO="$TOP/.libs/mod_prep.so"
-
-if [ "$(id -u)" != 0 ]; then
-    echo "privdrop: not root, skipped"
-    exit 0
-fi
-[ -e "$SO" ] || { echo "privdrop: $SO not built"; exit 1; }
-id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
-GROUP_NAME=$(id -gn "$USER_NAME")
-
-W=$(mktemp -d /tmp/prep-privdrop.XXXXXX)
-chmod 755 "$W"
+# shellcheck source=tests/root-test.sh
+. "$TOP/tests/root-test.sh" privdrop
 mkdir -p "$W/incoming" "$W/store" "$W/logs" "$W/run"
 chown "$USER_NAME:$GROUP_NAME" "$W/incoming" "$W/store"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
