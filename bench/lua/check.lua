@@ -11,10 +11,7 @@ function init(args)
   local h = headers_with({})
   fixed[1] = wrk.format("GET", args[2] .. "json/main.json", h)
   fixed[2] = wrk.format("GET", args[2] .. "index.html", h)
-  for _, p in ipairs(read_lines(args[1])) do
-    reqs[#reqs + 1] = wrk.format("GET", args[2] .. p, h)
-  end
-  math.randomseed(os.time() * 100 + (tid or 0))
+  reqs = list_requests(args)
 end
 
 function request()

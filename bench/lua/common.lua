@@ -25,6 +25,17 @@ function read_lines(path)
   return out
 end
 
+-- The GET requests of every path in LISTFILE below PREFIX (the script's
+-- two arguments), and the random seed of this thread.
+function list_requests(args)
+  local h, reqs = headers_with({}), {}
+  for _, p in ipairs(read_lines(args[1])) do
+    reqs[#reqs + 1] = wrk.format("GET", args[2] .. p, h)
+  end
+  math.randomseed(os.time() * 100 + (tid or 0))
+  return reqs
+end
+
 codes = {}
 function count_response(status, headers, body)
   codes[status] = (codes[status] or 0) + 1

@@ -8,11 +8,7 @@ dofile(dir .. "common.lua")
 local reqs = {}
 
 function init(args)
-  local h = headers_with({})
-  for _, p in ipairs(read_lines(args[1])) do
-    reqs[#reqs + 1] = wrk.format("GET", args[2] .. p, h)
-  end
-  math.randomseed(os.time() * 100 + (tid or 0))
+  reqs = list_requests(args)
 end
 
 function request()

@@ -7,12 +7,8 @@ dofile(dir .. "common.lua")
 local reqs = {}
 
 function init(args)
-  local h = headers_with({})
-  reqs[1] = wrk.format("GET", args[2] .. "json/main.json", h)
-  for _, p in ipairs(read_lines(args[1])) do
-    reqs[#reqs + 1] = wrk.format("GET", args[2] .. p, h)
-  end
-  math.randomseed(os.time() * 100 + (tid or 0))
+  reqs = list_requests(args)
+  table.insert(reqs, 1, wrk.format("GET", args[2] .. "json/main.json", headers_with({})))
 end
 
 function request()
