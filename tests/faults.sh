@@ -37,7 +37,8 @@ shift || true
 CASES=${*:-a b c d e}
 GEN="$TOP/tests/genpackage.py"
 # shellcheck source=tests/root-test.sh
-. "$TOP/tests/root-test.sh" faults
+. "$TOP/tests/root-test.sh"
+root_test_setup faults || exit 0
 declare -a MOUNTS=() PGROUPS=() BG_PIDS=()
 FAILED=0
 T0=$SECONDS
@@ -138,38 +139,9 @@ new_case() {
     mkdir -p "$C/incoming" "$C/store" "$C/logs" "$C/run" "$C/ref"
     chown "$USER_NAME:$GROUP_NAME" "$C/incoming" "$C/store"
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     BASE="http://127.0.0.1:$port"
-    cat >"$C/httpd.conf" <<EOF
-ServerRoot "$C"
-DefaultRuntimeDir "$C/run"
-PidFile "$C/run/httpd.pid"
-ErrorLog "$C/logs/error_log"
-LogLevel info
-Listen 127.0.0.1:$port
-ServerName 127.0.0.1
-User $USER_NAME
-Group $GROUP_NAME
-LoadModule mpm_event_module $MODULES/mod_mpm_event.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule authz_host_module $MODULES/mod_authz_host.so
-LoadModule prep_module "$SO"
-
-<PrepFeed $FEED>
-    PrepIncoming   $C/incoming
-    PrepStore      $C/store
-    PrepSettleTime 1
-    PrepCorteTime  json json/main.json /fechaCorte
-</PrepFeed>
-<Location /prep/$FEED>
-    SetHandler prep
-    PrepServe $FEED
-</Location>
-<Location /prep-status>
-    SetHandler prep-status
-    Require ip 127.0.0.1
-</Location>
-EOF
+    write_server_conf "$C" "$port" "$FEED"
 }
 
 start_server() {

@@ -10,10 +10,11 @@ set -euo pipefail
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 # shellcheck source=tests/root-test.sh
-. "$TOP/tests/root-test.sh" privdrop
+. "$TOP/tests/root-test.sh"
+root_test_setup privdrop || exit 0
 mkdir -p "$W/incoming" "$W/store" "$W/logs" "$W/run"
 chown "$USER_NAME:$GROUP_NAME" "$W/incoming" "$W/store"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 
 fail() {
@@ -46,36 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$W/httpd.conf" <<EOF
-ServerRoot "$W"
-DefaultRuntimeDir "$W/run"
-PidFile "$W/run/httpd.pid"
-ErrorLog "$W/logs/error_log"
-LogLevel info
-Listen 127.0.0.1:$PORT
-ServerName 127.0.0.1
-User $USER_NAME
-Group $GROUP_NAME
-LoadModule mpm_event_module $MODULES/mod_mpm_event.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule authz_host_module $MODULES/mod_authz_host.so
-LoadModule prep_module "$SO"
-
-<PrepFeed priv>
-    PrepIncoming   $W/incoming
-    PrepStore      $W/store
-    PrepSettleTime 1
-    PrepCorteTime  json json/main.json /fechaCorte
-</PrepFeed>
-<Location /prep/priv>
-    SetHandler prep
-    PrepServe priv
-</Location>
-<Location /prep-status>
-    SetHandler prep-status
-    Require ip 127.0.0.1
-</Location>
-EOF
+write_server_conf "$W" "$PORT" priv
 
 "$HTTPD" -t -f "$W/httpd.conf" || fail "httpd -t"
 "$HTTPD" -f "$W/httpd.conf" -k start || fail "httpd -k start"

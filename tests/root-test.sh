@@ -1,24 +1,70 @@
+# shellcheck shell=bash
 # tests/root-test.sh — sourced by the root-only shell tests (privdrop.sh,
 # faults.sh): they skip unless run as root, need the built module, run httpd
 # as root with an unprivileged User (created if missing) and work in a
 # directory of their own under /tmp.
 #
-#   . "$(dirname "$0")/root-test.sh" NAME
-# sets USER_NAME GROUP_NAME HTTPD MODULES SO W (SO from PREP_SO, else
-# TOP/.libs/mod_prep.so; TOP must be set); exits 0 ("skipped") when not root.
-ROOT_TEST_NAME=$1
-USER_NAME=${PREP_TEST_USER:-prepci}
-HTTPD=${HTTPD:-/usr/sbin/apache2}
-MODULES=${MODULES:-/usr/lib/apache2/modules}
-SO=${PREP_SO:-$TOP/.libs/mod_prep.so}
+#   . "$TOP/tests/root-test.sh"
+#   root_test_setup NAME || exit 0
+# root_test_setup sets USER_NAME GROUP_NAME HTTPD MODULES SO W (SO from
+# PREP_SO, else TOP/.libs/mod_prep.so; TOP must be set) and fails, saying
+# "skipped", when not root.  Also free_port and write_server_conf.
+root_test_setup() {
+    local name=$1
+    USER_NAME=${PREP_TEST_USER:-prepci}
+    HTTPD=${HTTPD:-/usr/sbin/apache2}
+    MODULES=${MODULES:-/usr/lib/apache2/modules}
+    SO=${PREP_SO:-$TOP/.libs/mod_prep.so}
+    if [ "$(id -u)" != 0 ]; then
+        echo "$name: not root, skipped"
+        return 1
+    fi
+    [ -e "$SO" ] || { echo "$name: $SO not built"; exit 1; }
+    id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
+    GROUP_NAME=$(id -gn "$USER_NAME")
+    W=$(mktemp -d "/tmp/prep-$name.XXXXXX")
+    chmod 755 "$W"
+}
 
-if [ "$(id -u)" != 0 ]; then
-    echo "$ROOT_TEST_NAME: not root, skipped"
-    exit 0
-fi
-[ -e "$SO" ] || { echo "$ROOT_TEST_NAME: $SO not built"; exit 1; }
-id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
-GROUP_NAME=$(id -gn "$USER_NAME")
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-W=$(mktemp -d "/tmp/prep-$ROOT_TEST_NAME.XXXXXX")
-chmod 755 "$W"
+# write_server_conf DIR PORT FEED: DIR/httpd.conf for httpd started as root
+# with the unprivileged User, listening on 127.0.0.1:PORT, one feed FEED
+# (DIR/incoming, DIR/store, PrepSettleTime 1, the corte time from
+# json/main.json) at /prep/FEED, and /prep-status.
+write_server_conf() {
+    local C=$1 port=$2 FEED=$3
+    cat >"$C/httpd.conf" <<EOF
+ServerRoot "$C"
+DefaultRuntimeDir "$C/run"
+PidFile "$C/run/httpd.pid"
+ErrorLog "$C/logs/error_log"
+LogLevel info
+Listen 127.0.0.1:$port
+ServerName 127.0.0.1
+User $USER_NAME
+Group $GROUP_NAME
+LoadModule mpm_event_module $MODULES/mod_mpm_event.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule authz_host_module $MODULES/mod_authz_host.so
+LoadModule prep_module "$SO"
+
+<PrepFeed $FEED>
+    PrepIncoming   $C/incoming
+    PrepStore      $C/store
+    PrepSettleTime 1
+    PrepCorteTime  json json/main.json /fechaCorte
+</PrepFeed>
+<Location /prep/$FEED>
+    SetHandler prep
+    PrepServe $FEED
+</Location>
+<Location /prep-status>
+    SetHandler prep-status
+    Require ip 127.0.0.1
+</Location>
+EOF
+}
