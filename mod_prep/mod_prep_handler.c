@@ -347,6 +347,10 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     apr_uint32_t flags = prep_index_entry_flags(e);
 
     ap_set_content_type(r, prep_index_entry_type(a->index, e));
+    /* what mod_mime guessed from the name (AddEncoding .gz, AddLanguage)
+     * is not ours to send: the encoding is the variant's, below */
+    r->content_encoding = NULL;
+    r->content_languages = NULL;
     apr_table_setn(h, "ETag", apr_pstrdup(r->pool, rep->etag));
     r->mtime = rep->banner ? a->corte_mtime : prep_index_entry_mtime(e);
     ap_set_last_modified(r);

@@ -224,6 +224,15 @@ for my $path (sort keys %types) {
     is $hc->code, 304, 'If-None-Match → 304 on HTML too';
 }
 
+# mod_mime's AddEncoding and AddLanguage (set for .zip and .csv in
+# /sinbanner/qro) do not change what a feed sends.
+for my $path ('datos/PRES_2024_candidaturas.zip', 'datos/PRES_2024.csv') {
+    my $r = http(GET => "/sinbanner/qro/$path");
+    ok !defined $r->header('Content-Encoding'), "$path: no Content-Encoding from AddEncoding";
+    ok !defined $r->header('Content-Language'), "$path: no Content-Language from AddLanguage";
+    ok $r->content eq slurp("$tree/$path"), "$path: the bytes as delivered";
+}
+
 # Precompressed variants (PrepCompress gzip br by default).
 {
     for my $path ('json/main.json', 'index.html', 'datos/PRES_2024.csv') {
