@@ -68,9 +68,9 @@ typedef struct prep_dir_conf {
     const char *base; /* the Location's path, without trailing '/' */
     const char *serve;
     prep_feed_rt_t *feed;
-    int banner_slot;  /* -1 unset, 0 off, 1 default, 2.. templates */
+    int banner_slot; /* -1 unset, 0 off, 1 default, 2.. templates */
     apr_array_header_t *cache_rules; /* prep_cache_rule_t */
-    const char *frame_ancestors;
+    const char *csp; /* "frame-ancestors …" of PrepFrameAncestors, or NULL */
     int ignore_embargo; /* -1 unset */
 } prep_dir_conf_t;
 

@@ -335,8 +335,7 @@ void *prep_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     d->serve = add->serve ? add->serve : base->serve;
     d->banner_slot =
         add->banner_slot != -1 ? add->banner_slot : base->banner_slot;
-    d->frame_ancestors =
-        add->frame_ancestors ? add->frame_ancestors : base->frame_ancestors;
+    d->csp = add->csp ? add->csp : base->csp;
     d->ignore_embargo =
         add->ignore_embargo != -1 ? add->ignore_embargo : base->ignore_embargo;
     /* The more specific section's rules are tried first. */
@@ -439,7 +438,7 @@ static const char *cmd_frame_ancestors(cmd_parms *cmd, void *mconfig,
     if (strchr(args, ';') || strchr(args, ',') || strchr(args, '\n')) {
         return "PrepFrameAncestors: sources are separated by spaces only";
     }
-    d->frame_ancestors = apr_pstrdup(cmd->pool, args);
+    d->csp = apr_pstrcat(cmd->pool, "frame-ancestors ", args, NULL);
     return NULL;
 }
 

@@ -327,10 +327,8 @@ static void set_common_headers(request_rec *r, const prep_dir_conf_t *d,
     }
     apr_table_setn(h, "X-Content-Type-Options", "nosniff");
     apr_table_setn(h, "Referrer-Policy", "strict-origin-when-cross-origin");
-    apr_table_setn(
-        h, "Content-Security-Policy",
-        apr_pstrcat(r->pool, "frame-ancestors ",
-                    d->frame_ancestors ? d->frame_ancestors : "'self'", NULL));
+    apr_table_setn(h, "Content-Security-Policy",
+                   d->csp ? d->csp : "frame-ancestors 'self'");
     if (ap_ssl_conn_is_ssl(r->connection)) {
         apr_table_setn(h, "Strict-Transport-Security", "max-age=31536000");
     }

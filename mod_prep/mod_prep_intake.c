@@ -7,10 +7,8 @@
  * every ten seconds, too seldom to poll from it directly. */
 #include "httpd.h"
 #include <sys/types.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 #include <locale.h>
@@ -140,19 +138,16 @@ static void refresh_current(intake_feed_t *in)
 static void clean_staging_leftovers(intake_feed_t *in, apr_pool_t *p)
 {
     const char *store = in->feed->conf.store;
-    int fd = open(apr_pstrcat(p, store, "/loader.lock", NULL),
-                  O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    apr_pool_t *lock_pool;
 
-    if (fd < 0) {
-        return;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-        prep_store_clean_staging(store, p) != APR_SUCCESS) {
+    apr_pool_create(&lock_pool, p);
+    if (prep_store_lock(store, lock_pool) == APR_SUCCESS &&
+        prep_store_clean_staging(store, lock_pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                      APLOGNO(10608) "feed %s: cannot empty %s/staging",
                      in->feed->conf.name, store);
     }
-    close(fd); /* and the lock with it */
+    apr_pool_destroy(lock_pool); /* and the lock with it */
 }
 
 static void run_loader(intake_feed_t *in, const char *path)

@@ -294,6 +294,9 @@ char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex);
 apr_status_t prep_store_prepare(const char *store, apr_pool_t *p);
 /* Removes whatever staging/ holds (a load that did not finish). */
 apr_status_t prep_store_clean_staging(const char *store, apr_pool_t *p);
+/* Takes STORE/loader.lock, held by one loader at a time, until pool p is
+ * cleared; APR_EAGAIN when another process holds it. */
+apr_status_t prep_store_lock(const char *store, apr_pool_t *p);
 char *prep_store_corte_dir(apr_pool_t *p, const char *store, const char *id);
 char *prep_store_staging_dir(apr_pool_t *p, const char *store, const char *id);
 /* Writes corte.json in dir. */

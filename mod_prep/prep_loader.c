@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
-#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -831,19 +830,17 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
  * held until lock_pool is destroyed (or the process ends). */
 static apr_status_t lock_store(load_ctx_t *c, apr_pool_t *lock_pool)
 {
-    const char *path = apr_pstrcat(c->p, c->feed->store, "/loader.lock", NULL);
-    apr_file_t *fp;
-    apr_os_file_t fd;
+    apr_status_t rv = prep_store_lock(c->feed->store, lock_pool);
 
-    if (apr_file_open(&fp, path,
-                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_BINARY,
-                      APR_FPROT_OS_DEFAULT, lock_pool) != APR_SUCCESS) {
-        return prep_refuse(&c->verdict, c->p, "busy", "cannot open %s", path);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return prep_refuse(&c->verdict, c->p, "busy",
+                           "another loader holds %s/loader.lock",
+                           c->feed->store);
     }
-    apr_os_file_get(&fd, fp);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        return prep_refuse(&c->verdict, c->p, "busy", "another loader holds %s",
-                           path);
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "busy",
+                           "cannot open %s/loader.lock: %pm", c->feed->store,
+                           &rv);
     }
     return APR_SUCCESS;
 }
@@ -851,7 +848,7 @@ static apr_status_t lock_store(load_ctx_t *c, apr_pool_t *lock_pool)
 static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start);
 
 /* What this load measured: its phases, its variants made and reused. */
-static void set_phases(load_ctx_t *c, prep_corte_t *corte)
+static void set_load_details(load_ctx_t *c, prep_corte_t *corte)
 {
     int i;
 
@@ -999,7 +996,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     /* corte.json's publish phase stops here (it cannot hold the time of its
      * own fsync); the history's and the log line's go on to `current`. */
     phase_end(c, PREP_PHASE_PUBLISH);
-    set_phases(c, corte);
+    set_load_details(c, corte);
     if ((rv = prep_store_write_corte(c->staging, corte, p)) != APR_SUCCESS) {
         prep_refuse(&c->verdict, p, "io", "cannot write %s: %pm",
                     PREP_CORTE_FILE, &rv);
@@ -1035,7 +1032,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
         return refused(c, res);
     }
     phase_end(c, PREP_PHASE_PUBLISH);
-    set_phases(c, corte);
+    set_load_details(c, corte);
     prep_store_record_history(feed->store, corte, p);
     prep_store_prune(feed->store, feed->keep, p);
     prep_store_clean_staging(feed->store, p);

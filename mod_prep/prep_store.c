@@ -4,11 +4,13 @@
  * old corte or the new one served, never a mix.  Also the feed's recent
  * history and refusals (state.json). */
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <apr_lib.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 #include <jansson.h>
 
@@ -177,6 +179,23 @@ static apr_status_t write_json(const char *path, json_t *doc, apr_pool_t *p)
     rv = write_atomic(path, text, strlen(text), p);
     free(text);
     return rv;
+}
+
+apr_status_t prep_store_lock(const char *store, apr_pool_t *p)
+{
+    apr_file_t *fp;
+    apr_os_file_t fd;
+    apr_status_t rv;
+
+    rv = apr_file_open(&fp, apr_pstrcat(p, store, "/loader.lock", NULL),
+                       APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_BINARY,
+                       APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_os_file_get(&fd, fp);
+    /* the lock goes with the descriptor, closed when p is cleared */
+    return flock(fd, LOCK_EX | LOCK_NB) == 0 ? APR_SUCCESS : APR_EAGAIN;
 }
 
 const char *const prep_phase_names[PREP_PHASES] = {
