@@ -22,7 +22,8 @@ typedef struct prep_verdict {
     const char *message;
 } prep_verdict_t;
 
-/* Sets *v and returns APR_EGENERAL, so callers can `return prep_refuse(...)`. */
+/* Sets *v and returns APR_EGENERAL, so callers can `return prep_refuse(...)`.
+ */
 apr_status_t prep_refuse(prep_verdict_t *v, apr_pool_t *p, const char *reason,
                          const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -53,8 +54,8 @@ typedef struct prep_zone {
 } prep_zone_t;
 
 /* offset "-06:00" / "+05:30" / "-6" / "UTC-6"; error or NULL. */
-const char *prep_zone_parse(prep_zone_t *z, const char *offset, const char *name,
-                            apr_pool_t *p);
+const char *prep_zone_parse(prep_zone_t *z, const char *offset,
+                            const char *name, apr_pool_t *p);
 /* "2024-06-02T21:05:00-06:00" */
 char *prep_time_iso(apr_pool_t *p, apr_time_t t, const prep_zone_t *z);
 /* "-06:00" */
@@ -101,7 +102,8 @@ const char *prep_corte_time_from_filename(apr_time_t *t,
 /* ------------------------------------------------------------------ */
 /* prep_banner.c: the "Último corte" banner, rendered once per corte. */
 
-/* Text of the label: "Último corte: 02/06/2024 21:05 (Tiempo del Centro, UTC-06:00)" */
+/* Text of the label: "Último corte: 02/06/2024 21:05 (Tiempo del Centro,
+ * UTC-06:00)" */
 char *prep_banner_label(apr_pool_t *p, apr_time_t corte, const prep_zone_t *z);
 /* The HTML to insert.  template NULL → the default banner (a <div> holding
  * the label).  Placeholders {{fecha}} {{hora}} {{zona}} {{iso}}. */
@@ -127,11 +129,12 @@ typedef struct prep_limits {
 void prep_limits_default(prep_limits_t *l);
 /* One word "files=100000" | "bytes=2G" | "file=512M" | "ratio=200" |
  * "depth=32"; error or NULL. */
-const char *prep_limits_parse(prep_limits_t *l, const char *word, apr_pool_t *p);
+const char *prep_limits_parse(prep_limits_t *l, const char *word,
+                              apr_pool_t *p);
 
 typedef struct prep_entry {
-    const char *path;   /* relative, '/'-separated, after stripping */
-    apr_off_t offset;   /* where its bytes start in the pack */
+    const char *path; /* relative, '/'-separated, after stripping */
+    apr_off_t offset; /* where its bytes start in the pack */
     apr_off_t size;
     apr_time_t mtime;
     unsigned char sha256[32];
@@ -144,14 +147,14 @@ typedef struct prep_unpacked {
     apr_off_t pack_size;         /* bytes written to the pack */
     apr_uint64_t package_size;
     unsigned char package_sha256[32];
-    const char *format;          /* libarchive's name of the format */
+    const char *format; /* libarchive's name of the format */
 } prep_unpacked_t;
 
 /* strip: -1 = auto (strip a single top-level folder), 0.. = components. */
-apr_status_t prep_package_unpack(prep_unpacked_t **out, const char *package_path,
-                                 apr_file_t *pack, const prep_limits_t *limits,
-                                 int strip, prep_verdict_t *verdict,
-                                 apr_pool_t *p);
+apr_status_t prep_package_unpack(prep_unpacked_t **out,
+                                 const char *package_path, apr_file_t *pack,
+                                 const prep_limits_t *limits, int strip,
+                                 prep_verdict_t *verdict, apr_pool_t *p);
 /* Same rules over an archive in memory (fuzzing, tests). */
 apr_status_t prep_package_unpack_buffer(prep_unpacked_t **out, const void *buf,
                                         apr_size_t len, apr_file_t *pack,
@@ -182,17 +185,14 @@ unsigned char *prep_compress(int encoding, const void *data, size_t len,
 /* ------------------------------------------------------------------ */
 /* prep_index.c: the index of a corte: one file, memory-mapped read-only by
  * every process, answering a path with one hash lookup. */
-enum {
-    PREP_ENC_IDENTITY = 0,
-    PREP_ENC_GZIP = 1,
-    PREP_ENC_BR = 2
-};
+enum { PREP_ENC_IDENTITY = 0, PREP_ENC_GZIP = 1, PREP_ENC_BR = 2 };
 
 enum {
-    PREP_F_NO_STORE = 1u << 0, /* json/main.json: no-cache, no-store, must-revalidate */
-    PREP_F_CORS = 1u << 1,     /* json and csv: Access-Control-Allow-Origin: * */
-    PREP_F_HTML = 1u << 2,     /* has banner representations */
-    PREP_F_DIR = 1u << 3       /* a directory that has index.html: redirect to dir/ */
+    PREP_F_NO_STORE =
+        1u << 0, /* json/main.json: no-cache, no-store, must-revalidate */
+    PREP_F_CORS = 1u << 1, /* json and csv: Access-Control-Allow-Origin: * */
+    PREP_F_HTML = 1u << 2, /* has banner representations */
+    PREP_F_DIR = 1u << 3 /* a directory that has index.html: redirect to dir/ */
 };
 
 /* One way to send a file: which banner slot (0 = the bytes as delivered,
@@ -217,7 +217,8 @@ apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
                               apr_pool_t *p);
 
 /* Maps the index; it stays mapped until pool p is cleared. */
-apr_status_t prep_index_open(prep_index_t **idx, const char *file, apr_pool_t *p);
+apr_status_t prep_index_open(prep_index_t **idx, const char *file,
+                             apr_pool_t *p);
 /* path relative, no leading '/', len bytes (not NUL-terminated). */
 const prep_index_entry_t *prep_index_lookup(const prep_index_t *idx,
                                             const char *path, apr_size_t len);
@@ -265,8 +266,8 @@ typedef struct prep_corte {
     const char *id;
     apr_time_t time;
     const char *label;
-    const char *package;    /* base name */
-    const char *sha256;     /* hex of the package */
+    const char *package; /* base name */
+    const char *sha256;  /* hex of the package */
     apr_uint64_t files;
     apr_uint64_t bytes;
     apr_time_t loaded_at;
@@ -283,9 +284,9 @@ typedef struct prep_corte {
 } prep_corte_t;
 
 #define PREP_CURRENT_FILE "current"
-#define PREP_PACK_FILE "content.pack"
-#define PREP_INDEX_FILE "index.prep"
-#define PREP_CORTE_FILE "corte.json"
+#define PREP_PACK_FILE    "content.pack"
+#define PREP_INDEX_FILE   "index.prep"
+#define PREP_CORTE_FILE   "corte.json"
 
 /* "<YYYYMMDDTHHMMSSZ of corte time>-<first 8 hex of package sha>": the
  * lexical order of ids is the order of corte times. */
@@ -305,9 +306,11 @@ apr_status_t prep_store_write_corte(const char *dir, const prep_corte_t *c,
 apr_status_t prep_store_read_corte(prep_corte_t **c, const char *dir,
                                    apr_pool_t *p);
 /* fsyncs staging/<id>, renames it to cortes/<id>, then replaces current. */
-apr_status_t prep_store_promote(const char *store, const char *id, apr_pool_t *p);
+apr_status_t prep_store_promote(const char *store, const char *id,
+                                apr_pool_t *p);
 /* The id in current, or NULL (and APR_ENOENT) when none. */
-apr_status_t prep_store_current(const char **id, const char *store, apr_pool_t *p);
+apr_status_t prep_store_current(const char **id, const char *store,
+                                apr_pool_t *p);
 /* Removes the oldest cortes so that `keep` remain; never `current`. */
 apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p);
 /* state.json: the last 20 rejections and the last 20 cortes published. */
@@ -325,7 +328,11 @@ void prep_corte_set_load_details(void *obj, const prep_corte_t *c);
 
 /* ------------------------------------------------------------------ */
 /* prep_loader.c: one package → one corte, or one refusal. */
-typedef enum { PREP_VERIFY_NONE = 0, PREP_VERIFY_SHA256, PREP_VERIFY_SIGNATURE } prep_verify_e;
+typedef enum {
+    PREP_VERIFY_NONE = 0,
+    PREP_VERIFY_SHA256,
+    PREP_VERIFY_SIGNATURE
+} prep_verify_e;
 
 typedef struct prep_feed {
     const char *name;
@@ -337,11 +344,11 @@ typedef struct prep_feed {
     apr_interval_time_t interval;
     apr_time_t publish_from; /* 0: no embargo */
     prep_verify_e verify;
-    const char *verify_key;  /* PEM file for signature */
+    const char *verify_key; /* PEM file for signature */
     prep_limits_t limits;
     int keep;
-    int strip;               /* -1 auto */
-    unsigned compress;       /* 1 << PREP_ENC_GZIP | 1 << PREP_ENC_BR */
+    int strip;         /* -1 auto */
+    unsigned compress; /* 1 << PREP_ENC_GZIP | 1 << PREP_ENC_BR */
     /* Banner templates used by the Locations serving this feed; slot n is
      * banners[n-1] (const char *: template text, NULL = default banner). */
     apr_array_header_t *banners;
@@ -356,8 +363,8 @@ const char *prep_verify_key_check(const char *path, apr_pool_t *p);
 typedef void prep_log_fn(void *baton, int is_error, const char *msg);
 
 typedef struct prep_load_result {
-    prep_verdict_t verdict;  /* reason NULL: published */
-    prep_corte_t *corte;     /* the new corte when published */
+    prep_verdict_t verdict; /* reason NULL: published */
+    prep_corte_t *corte;    /* the new corte when published */
 } prep_load_result_t;
 
 /* What a package holds once every check that does not need the store has
@@ -384,7 +391,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
 /* ------------------------------------------------------------------ */
 /* prep_status.c: the status document. */
 typedef struct prep_feed_runtime {
-    const char *state;          /* waiting | embargoed | serving | stale */
+    const char *state; /* waiting | embargoed | serving | stale */
     apr_time_t last_poll;
     apr_uint64_t requests, bytes, not_modified, not_found;
     const char *problem; /* what keeps packages from loading, or NULL */
