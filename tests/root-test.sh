@@ -26,6 +26,35 @@ root_test_setup() {
     chmod 755 "$W"
 }
 
+# accounts_setup: the three accounts of docs/operations.md, for the tests
+# that play the institute's uploader and the server's User against the
+# loader.  Sets LOADER_NAME (PREP_TEST_LOADER, default prep: PrepUser, owns
+# the store), UPLOADER_NAME (PREP_TEST_UPLOADER, default prepup: writes
+# INCOMING only) beside USER_NAME (the server's User); creates the users
+# when missing; makes DIR/incoming (LOADER:UPLOADER, 1770: the uploader
+# writes it, the loader reads and empties it, the sticky bit keeps the
+# uploader off names it does not own) and DIR/store (LOADER, 0755: the
+# workers read it only).  Run commands as one of them with as_uploader /
+# as_user (setpriv, no other groups).
+accounts_setup() {
+    local C=$1
+    LOADER_NAME=${PREP_TEST_LOADER:-prep}
+    UPLOADER_NAME=${PREP_TEST_UPLOADER:-prepup}
+    id "$LOADER_NAME" >/dev/null 2>&1 || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$LOADER_NAME"
+    id "$UPLOADER_NAME" >/dev/null 2>&1 || useradd --user-group --create-home --shell /bin/bash "$UPLOADER_NAME"
+    mkdir -p "$C/incoming" "$C/store"
+    chown "$LOADER_NAME:$(id -gn "$UPLOADER_NAME")" "$C/incoming"
+    chmod 1770 "$C/incoming"
+    chown "$LOADER_NAME:$(id -gn "$LOADER_NAME")" "$C/store"
+    chmod 0755 "$C/store"
+}
+as_uploader() {
+    setpriv --reuid="$UPLOADER_NAME" --regid="$(id -gn "$UPLOADER_NAME")" --clear-groups -- "$@"
+}
+as_user() {
+    setpriv --reuid="$USER_NAME" --regid="$GROUP_NAME" --clear-groups -- "$@"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -34,9 +63,13 @@ free_port() {
 # write_server_conf DIR PORT FEED: DIR/httpd.conf for httpd started as root
 # with the unprivileged User, listening on 127.0.0.1:PORT, one feed FEED
 # (DIR/incoming, DIR/store, PrepSettleTime 1, the corte time from
-# json/main.json) at /prep/FEED, and /prep-status.
+# json/main.json) at /prep/FEED, and /prep-status.  With LOADER_NAME set
+# (accounts_setup), `PrepUser LOADER_NAME` too; EXTRA_FEED_CONF is added
+# inside <PrepFeed>.
 write_server_conf() {
     local C=$1 port=$2 FEED=$3
+    local prep_user=""
+    [ -n "${LOADER_NAME:-}" ] && prep_user="PrepUser $LOADER_NAME"
     cat >"$C/httpd.conf" <<EOF
 ServerRoot "$C"
 DefaultRuntimeDir "$C/run"
@@ -51,12 +84,14 @@ LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 LoadModule authz_core_module $MODULES/mod_authz_core.so
 LoadModule authz_host_module $MODULES/mod_authz_host.so
 LoadModule prep_module "$SO"
+$prep_user
 
 <PrepFeed $FEED>
     PrepIncoming   $C/incoming
     PrepStore      $C/store
     PrepSettleTime 1
     PrepCorteTime  json json/main.json /fechaCorte
+${EXTRA_FEED_CONF:-}
 </PrepFeed>
 <Location /prep/$FEED>
     SetHandler prep
