@@ -13,7 +13,25 @@
 
 extern module AP_MODULE_DECLARE_DATA prep_module;
 
-#define PREP_ID_MAX 64
+#define PREP_ID_MAX      64
+#define PREP_IGNORED_MAX 8
+
+/* The intake's part of a feed's status (copied out whole by the status
+ * handler). */
+typedef struct prep_intake_info {
+    apr_time_t loading_since;   /* 0: no load runs */
+    char loading[160];          /* the package being loaded (shown form) */
+    apr_uint32_t nignored;      /* names in incoming never read ... */
+    apr_uint32_t shown_ignored; /* ... of which the first few: */
+    struct {
+        char name[120];
+        char why[40];
+    } ignored[PREP_IGNORED_MAX];
+    prep_integrity_e integrity;
+    apr_time_t audited_at;   /* the last complete audit of the served corte */
+    apr_time_t integrity_at; /* when the integrity state last changed */
+    char integrity_detail[256];
+} prep_intake_info_t;
 
 /* One feed's slot in shared memory.  The intake process writes it, every
  * child reads it.  `seq` is a sequence lock: odd while the writer is
@@ -30,6 +48,13 @@ typedef struct prep_feed_shm {
      * writable, disk full, loader crash), cleared by the next publish. */
     volatile apr_uint64_t problem_at; /* apr_time_t, 0: none */
     char problem[256];
+    /* Bumped when the corte served is rebuilt under the same id (healed):
+     * children attach it again. */
+    volatile apr_uint32_t renewed;
+    /* What the intake sees and does, for the status: written by the intake
+     * only, under the sequence lock info_seq (odd while writing). */
+    volatile apr_uint32_t info_seq;
+    prep_intake_info_t info;
 } prep_feed_shm_t;
 
 /* A corte as one child sees it: its index mapped, its pack open.  Requests
@@ -37,6 +62,7 @@ typedef struct prep_feed_shm {
 typedef struct prep_attached {
     apr_pool_t *pool;
     char id[PREP_ID_MAX];
+    apr_uint32_t renewed; /* the slot's `renewed` when attached */
     prep_index_t *index;
     apr_os_file_t pack_fd;
     prep_corte_t *corte;
@@ -76,6 +102,11 @@ typedef struct prep_dir_conf {
 
 /* The feeds and banner templates of the configuration being loaded. */
 typedef struct prep_registry {
+    /* PrepUser: the loader account (intake and loaders run as it, and it
+     * alone writes the stores); NULL: the server's User. */
+    const char *loader_user;
+    uid_t loader_uid;
+    gid_t loader_gid;
     apr_array_header_t *feeds;     /* prep_feed_rt_t * */
     apr_array_header_t *templates; /* const char *: template texts */
     apr_array_header_t *serves;    /* const char *: "name\tfile:line" */
@@ -99,6 +130,8 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s);
 apr_status_t prep_intake_start(apr_pool_t *pconf, server_rec *s);
 /* Reads the id of a store's current corte into the feed's shm slot. */
 void prep_shm_publish(prep_feed_shm_t *shm, const char *id);
+/* Copies the intake's part of the status out of the slot. */
+void prep_shm_read_info(prep_feed_shm_t *shm, prep_intake_info_t *info);
 /* Copies the id out of the slot; returns the sequence it belongs to. */
 apr_uint32_t prep_shm_read(prep_feed_shm_t *shm, char id[PREP_ID_MAX]);
 /* Monitor hook: restarts the intake process if it died. */

@@ -3,6 +3,7 @@
  * checks that make a wrong configuration fail `apachectl configtest`. */
 #include "httpd.h"
 #include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "apr_strings.h"
@@ -306,6 +307,67 @@ static const char *cmd_compress(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
+static const char *cmd_duration(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+    apr_interval_time_t *out =
+        (apr_interval_time_t *)((char *)&f->conf + (apr_size_t)cmd->info);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "off")) {
+        *out = -1;
+        return NULL;
+    }
+    return with_name(cmd, prep_parse_duration(out, arg));
+}
+
+static const char *cmd_same_time(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "refuse")) {
+        f->conf.same_time_accept = 0;
+    } else if (!strcasecmp(arg, "accept")) {
+        f->conf.same_time_accept = 1;
+    } else {
+        return "PrepSameTime: use refuse or accept";
+    }
+    return NULL;
+}
+
+/* PrepUser: the loader account, resolved now so that the intake can switch
+ * to it after the parent has dropped nothing yet. */
+static const char *cmd_user(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    struct passwd *pw;
+
+    if (err) {
+        return err;
+    }
+    if (!(pw = getpwnam(arg))) {
+        return apr_psprintf(cmd->pool,
+                            "PrepUser: no account \"%s\" on this system "
+                            "(create it: useradd --system --user-group "
+                            "--no-create-home %s)",
+                            arg, arg);
+    }
+    if (pw->pw_uid == 0) {
+        return "PrepUser: the loader account must not be root";
+    }
+    prep_registry->loader_user = apr_pstrdup(cmd->pool, arg);
+    prep_registry->loader_uid = pw->pw_uid;
+    prep_registry->loader_gid = pw->pw_gid;
+    return NULL;
+}
+
 /* --- per directory ------------------------------------------------- */
 
 void *prep_create_dir_conf(apr_pool_t *p, char *dir)
@@ -478,6 +540,17 @@ const command_rec prep_cmds[] = {
                   "auto | number of leading path components to remove"),
     AP_INIT_ITERATE("PrepCompress", cmd_compress, NULL, RSRC_CONF,
                     "precompressed variants: gzip br | none"),
+    AP_INIT_TAKE1("PrepFutureLimit", cmd_duration,
+                  (void *)APR_OFFSETOF(prep_feed_t, future_limit), RSRC_CONF,
+                  "how far ahead of the clock a corte time may be [15m]"),
+    AP_INIT_TAKE1("PrepLoadTimeout", cmd_duration,
+                  (void *)APR_OFFSETOF(prep_feed_t, load_timeout), RSRC_CONF,
+                  "longest a load may take before it is stopped [10m]"),
+    AP_INIT_TAKE1("PrepSameTime", cmd_same_time, NULL, RSRC_CONF,
+                  "refuse | accept: a corte with the served corte's time "
+                  "and other bytes [refuse]"),
+    AP_INIT_TAKE1("PrepUser", cmd_user, NULL, RSRC_CONF,
+                  "the loader account: it alone writes the stores"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,
@@ -495,12 +568,28 @@ const command_rec prep_cmds[] = {
 
 /* --- checks once everything is read -------------------------------- */
 
-/* Whether the User httpd's children run as may create files in dir. */
+/* Whether an account (uid, gid) may create files in a directory. */
+static int may_write(const struct stat *st, uid_t uid, gid_t gid)
+{
+    if (uid == 0) {
+        return 1;
+    }
+    if (st->st_uid == uid) {
+        return (st->st_mode & S_IWUSR) && (st->st_mode & S_IXUSR);
+    }
+    if (st->st_gid == gid) {
+        return (st->st_mode & S_IWGRP) && (st->st_mode & S_IXGRP);
+    }
+    return (st->st_mode & S_IWOTH) && (st->st_mode & S_IXOTH);
+}
+
+/* Whether the loader account may create files in dir. */
 static const char *check_writable(apr_pool_t *p, const char *what,
                                   const char *feed, const char *dir)
 {
     struct stat st;
     int ok;
+    const char *loader = prep_registry->loader_user;
 
     if (stat(dir, &st) != 0) {
         return apr_psprintf(p, "<PrepFeed %s>: %s %s does not exist", feed,
@@ -512,21 +601,32 @@ static const char *check_writable(apr_pool_t *p, const char *what,
     }
     if (geteuid() != 0) {
         ok = access(dir, W_OK | X_OK) == 0;
-    } else if (st.st_uid == ap_unixd_config.user_id) {
-        ok = (st.st_mode & S_IWUSR) && (st.st_mode & S_IXUSR);
-    } else if (st.st_gid == ap_unixd_config.group_id) {
-        ok = (st.st_mode & S_IWGRP) && (st.st_mode & S_IXGRP);
+    } else if (loader) {
+        ok = may_write(&st, prep_registry->loader_uid,
+                       prep_registry->loader_gid);
     } else {
-        ok = (st.st_mode & S_IWOTH) && (st.st_mode & S_IXOTH);
+        ok = may_write(&st, ap_unixd_config.user_id, ap_unixd_config.group_id);
     }
     if (!ok) {
+        return apr_psprintf(
+            p, "<PrepFeed %s>: %s %s is not writable by %s %s", feed, what, dir,
+            loader ? "the loader account (PrepUser)" : "the server's User",
+            loader                      ? loader
+            : ap_unixd_config.user_name ? ap_unixd_config.user_name
+                                        : "(current user)");
+    }
+    /* With a loader account, the workers' account only reads the results:
+     * a process running as the User (a PHP portal on the same server) must
+     * not be able to replace `current` or a corte. */
+    if (geteuid() == 0 && loader && !strcmp(what, "PrepStore") &&
+        ap_unixd_config.user_id != prep_registry->loader_uid &&
+        may_write(&st, ap_unixd_config.user_id, ap_unixd_config.group_id)) {
         return apr_psprintf(p,
-                            "<PrepFeed %s>: %s %s is not writable by the "
-                            "server's User %s",
-                            feed, what, dir,
-                            ap_unixd_config.user_name
-                                ? ap_unixd_config.user_name
-                                : "(current user)");
+                            "<PrepFeed %s>: PrepStore %s is writable by the "
+                            "server's User %s: only the loader account %s "
+                            "may write it (chown %s %s; chmod 755 %s)",
+                            feed, dir, ap_unixd_config.user_name, loader,
+                            loader, dir, dir);
     }
     return NULL;
 }

@@ -105,9 +105,16 @@ prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r)
 
     apr_thread_mutex_lock(f->mutex);
     if (seq != f->attached_seq || !f->attached) {
+        apr_uint32_t renewed = apr_atomic_read32(&f->shm->renewed);
+
         seq = prep_shm_read(f->shm, id);
-        if (!f->attached || strcmp(f->attached->id, id)) {
+        /* a corte healed under its own id is attached again */
+        if (!f->attached || strcmp(f->attached->id, id) ||
+            f->attached->renewed != renewed) {
             a = id[0] ? attach(f, id, r->server) : NULL;
+            if (a) {
+                a->renewed = renewed;
+            }
             if (a || !id[0]) {
                 old = f->attached;
                 f->attached = a;

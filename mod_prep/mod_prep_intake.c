@@ -1,14 +1,17 @@
 /* mod_prep_intake.c — the intake process: forked by the parent at startup,
- * it drops to the server's User/Group at once, polls every feed's incoming
- * directory about once a second, and runs each settled package's load in a
- * process of its own, so that a crash on a hostile archive costs one
- * package, not the intake.  The parent only supervises it (other-child
- * registration and the monitor hook restart it); httpd's monitor hook runs
- * every ten seconds, too seldom to poll from it directly. */
+ * it drops to the loader account (PrepUser, else the server's User) at once,
+ * polls every feed's incoming directory about once a second, and runs each
+ * settled package's load in a process of its own, so that a crash on a hostile
+ * archive costs one package, not the intake.  The parent only supervises it
+ * (other-child registration and the monitor hook restart it); httpd's monitor
+ * hook runs every ten seconds, too seldom to poll from it directly. */
 #include "httpd.h"
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <unistd.h>
 #include <locale.h>
@@ -32,39 +35,42 @@
 
 APLOG_USE_MODULE(prep);
 
-/* Exit codes of a loader process. */
-#define LOADER_PUBLISHED 0
-#define LOADER_REFUSED   1
-#define LOADER_BUSY      75
-
-/* What the intake remembers of one file seen in an incoming directory. */
+/* What the intake remembers of one name seen in an incoming directory. */
 typedef struct seen_file {
-    apr_off_t size;
-    apr_time_t mtime;
-    apr_time_t polled; /* last poll that saw it */
+    prep_file_identity_t id;
+    int polls; /* consecutive polls that saw this identity */
+    int done;  /* read already (or could not be moved): not read again
+                * until it changes */
+    apr_time_t hold_until; /* held as truncated: read once more after */
 } seen_file_t;
 
 /* The intake's view of one feed. */
 typedef struct intake_feed {
     prep_feed_rt_t *feed;
-    apr_pool_t *pool;    /* for `seen` */
-    apr_hash_t *seen;    /* name → seen_file_t */
-    pid_t loader;        /* 0 when no load runs */
-    const char *loading; /* package path being loaded */
+    /* name → seen_file_t, rebuilt at every poll from the names still there,
+     * in the pool not in use (so it never grows with names that are gone) */
+    apr_pool_t *seen_pool[2];
+    int seen_in; /* which seen_pool holds `seen` */
+    apr_hash_t *seen;
+    pid_t loader; /* 0 when no load runs */
+    apr_time_t loader_started;
+    apr_pool_t *loading_pool;
+    const char *loading; /* name of the package being loaded */
+    prep_file_identity_t loading_id;
     apr_pool_t *corte_pool;
     prep_corte_t *corte; /* the corte being served, or NULL */
     int stale_warned;
-    /* The last package loaded: if it is still in incoming afterwards (it
-     * could not be moved away), it is not loaded over and over. */
-    char *done_name;
-    apr_off_t done_size;
-    apr_time_t done_mtime;
     apr_time_t retry_at; /* no load before this time */
     char *crashed_name;  /* the package whose loader died once already */
+    prep_file_identity_t crashed_id;
+    /* the audit of the served corte */
+    char *heal_tried; /* corte id a republish was tried for */
 } intake_feed_t;
 
 /* How long the intake waits before retrying when the store is busy. */
 #define RETRY_BUSY apr_time_from_sec(5)
+/* A settled truncated package is refused after this much unchanged time. */
+#define HOLD_TRUNCATED apr_time_from_sec(60)
 
 static apr_proc_t intake_proc;
 static apr_time_t intake_started;
@@ -105,6 +111,68 @@ apr_uint32_t prep_shm_read(prep_feed_shm_t *shm, char id[PREP_ID_MAX])
     }
 }
 
+/* The intake's part of the status: begin, change shm->info, end. */
+static void info_begin(prep_feed_shm_t *shm)
+{
+    apr_atomic_inc32(&shm->info_seq);
+}
+
+static void info_end(prep_feed_shm_t *shm)
+{
+    apr_atomic_inc32(&shm->info_seq);
+}
+
+void prep_shm_read_info(prep_feed_shm_t *shm, prep_intake_info_t *info)
+{
+    apr_uint32_t before;
+    int tries;
+
+    for (tries = 0; tries < 1000; tries++) {
+        before = apr_atomic_read32(&shm->info_seq);
+        if (before & 1) {
+            continue;
+        }
+        memcpy(info, &shm->info, sizeof(*info));
+        if (apr_atomic_read32(&shm->info_seq) == before) {
+            break;
+        }
+    }
+    info->loading[sizeof(info->loading) - 1] = '\0';
+    info->integrity_detail[sizeof(info->integrity_detail) - 1] = '\0';
+    if (info->shown_ignored > PREP_IGNORED_MAX) {
+        info->shown_ignored = PREP_IGNORED_MAX;
+    }
+}
+
+static void show_loading(intake_feed_t *in, const char *name, apr_time_t since)
+{
+    prep_feed_shm_t *shm = in->feed->shm;
+
+    info_begin(shm);
+    shm->info.loading_since = name ? since : 0;
+    apr_cpystrn(shm->info.loading, name ? name : "", sizeof(shm->info.loading));
+    info_end(shm);
+}
+
+static void show_integrity(intake_feed_t *in, prep_integrity_e state,
+                           const char *detail, int audited)
+{
+    prep_feed_shm_t *shm = in->feed->shm;
+    apr_time_t now = apr_time_now();
+
+    info_begin(shm);
+    if (shm->info.integrity != state) {
+        shm->info.integrity_at = now;
+    }
+    shm->info.integrity = state;
+    if (audited) {
+        shm->info.audited_at = now;
+    }
+    apr_cpystrn(shm->info.integrity_detail, detail ? detail : "",
+                sizeof(shm->info.integrity_detail));
+    info_end(shm);
+}
+
 static void load_log(void *baton, int is_error, const char *msg)
 {
     intake_feed_t *in = baton;
@@ -114,20 +182,39 @@ static void load_log(void *baton, int is_error, const char *msg)
                  in->feed->conf.name, msg);
 }
 
-/* Reads the store's current corte into the feed's shm slot and memory. */
+/* Reads the corte to serve into the feed's shm slot and memory: the
+ * store's current corte, or, when its corte.json or index cannot be read,
+ * the newest one that can (never nothing while a good corte exists). */
 static void refresh_current(intake_feed_t *in)
 {
-    const char *id = NULL;
+    const char *id = NULL, *current = NULL;
     prep_corte_t *c = NULL;
+    int fallback = 0;
 
     apr_pool_clear(in->corte_pool);
-    if (prep_store_current(&id, in->feed->conf.store, in->corte_pool) ==
-            APR_SUCCESS &&
-        id &&
-        prep_store_read_corte(
-            &c, prep_store_corte_dir(in->corte_pool, in->feed->conf.store, id),
-            in->corte_pool) != APR_SUCCESS) {
+    if (prep_store_serving(&id, &c, &fallback, in->feed->conf.store,
+                           in->corte_pool) != APR_SUCCESS) {
+        id = NULL;
         c = NULL;
+    }
+    if (fallback) {
+        prep_store_current(&current, in->feed->conf.store, in->corte_pool);
+        ap_log_error(
+            APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+            APLOGNO(10621) "feed %s: the current corte %s cannot be read "
+                           "(corte.json or index); serving %s instead",
+            in->feed->conf.name, current ? current : "?", id);
+        set_problem(in->feed->shm,
+                    apr_psprintf(in->corte_pool,
+                                 "the current corte %s cannot be read; "
+                                 "serving %s",
+                                 current ? current : "?", id));
+        show_integrity(in, PREP_INTEGRITY_DAMAGED,
+                       apr_psprintf(in->corte_pool,
+                                    "corte %s: corte.json or index cannot be "
+                                    "read",
+                                    current ? current : "?"),
+                       0);
     }
     in->corte = c;
     prep_shm_publish(in->feed->shm, id);
@@ -150,8 +237,11 @@ static void clean_staging_leftovers(intake_feed_t *in, apr_pool_t *p)
     apr_pool_destroy(lock_pool); /* and the lock with it */
 }
 
-static void run_loader(intake_feed_t *in, const char *path)
+static void run_loader(intake_feed_t *in, const char *name,
+                       const prep_file_identity_t *id, prep_load_mode_e mode,
+                       const char *corte_id)
 {
+    apr_time_t now = apr_time_now();
     pid_t pid = fork();
 
     if (pid < 0) {
@@ -163,47 +253,82 @@ static void run_loader(intake_feed_t *in, const char *path)
     if (pid == 0) {
         apr_pool_t *p;
         prep_load_result_t *res;
+        prep_load_request_t req;
 
         apr_pool_create(&p, NULL);
-        res = prep_load_package(&in->feed->conf, path, load_log, in, p);
-        if (res->verdict.reason && !strcmp(res->verdict.reason, "busy")) {
+        req.name = name;
+        req.seen = id;
+        req.mode = mode;
+        req.corte_id = corte_id;
+        res = prep_load_package(&in->feed->conf, &req, load_log, in, p);
+        if (res->outcome == PREP_LOAD_BUSY) {
             set_problem(in->feed->shm, res->verdict.message);
-            _exit(LOADER_BUSY);
         }
-        if (!res->verdict.reason) {
+        if (res->outcome == PREP_LOAD_PUBLISHED) {
             set_problem(in->feed->shm, NULL);
-            /* Live now rather than at the intake's next poll, up to half a
-             * second later: the intake publishes only after it has reaped
-             * this process, so the two never write the slot at once. */
+            /* Live now rather than at the intake's next poll: the intake
+             * publishes only after it has reaped this process, so the two
+             * never write the slot at once.  A corte rebuilt under its own
+             * id is attached again by every child. */
             if (res->corte) {
+                if (mode == PREP_LOAD_REPUBLISH) {
+                    apr_atomic_inc32(&in->feed->shm->renewed);
+                }
                 prep_shm_publish(in->feed->shm, res->corte->id);
             }
         }
-        _exit(res->verdict.reason ? LOADER_REFUSED : LOADER_PUBLISHED);
+        _exit(prep_load_exit_status(res->outcome));
     }
+    apr_pool_clear(in->loading_pool);
     in->loader = pid;
-    in->loading = apr_pstrdup(in->pool, path);
+    in->loader_started = now;
+    in->loading = apr_pstrdup(in->loading_pool, name);
+    if (id) {
+        in->loading_id = *id;
+    } else {
+        memset(&in->loading_id, 0, sizeof(in->loading_id));
+    }
+    show_loading(in, prep_name_shown(in->loading_pool, name), now);
 }
 
-static void remember_done(intake_feed_t *in, apr_pool_t *p)
+static seen_file_t *seen_get(intake_feed_t *in, const char *name)
 {
-    apr_finfo_t fi;
-    const char *name = ap_strrchr_c(in->loading, '/');
+    return apr_hash_get(in->seen, name, APR_HASH_KEY_STRING);
+}
 
-    free(in->done_name);
-    in->done_name = NULL;
-    if (apr_stat(&fi, in->loading, APR_FINFO_SIZE | APR_FINFO_MTIME, p) ==
-        APR_SUCCESS) {
-        ap_log_error(
-            APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-            APLOGNO(
-                10619) "feed %s: %s is still in %s after its load (is the "
-                       "directory writable by the server's User?); it is not "
-                       "read again until it changes",
-            in->feed->conf.name, name + 1, in->feed->conf.incoming);
-        in->done_name = strdup(name + 1);
-        in->done_size = fi.size;
-        in->done_mtime = fi.mtime;
+/* A package read (or set aside, or that could not be): it is not read
+ * again while its name names that same file. */
+static void mark_done(intake_feed_t *in, const char *name,
+                      const prep_file_identity_t *id)
+{
+    seen_file_t *s = seen_get(in, name);
+
+    if (s && prep_identity_equal(&s->id, id)) {
+        s->done = 1;
+    }
+}
+
+/* Sets the package of the load that just ended aside, in the intake (a
+ * crash, a timeout): the loader could not. */
+static void set_aside_here(intake_feed_t *in, const char *reason,
+                           const char *message, apr_pool_t *p)
+{
+    prep_verdict_t v;
+    int dirfd;
+    const char *shown = prep_name_shown(p, in->loading);
+
+    v.reason = reason;
+    v.message = message;
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                 APLOGNO(10612) "feed %s: package %s refused: %s: %s",
+                 in->feed->conf.name, shown, v.reason, v.message);
+    prep_store_record_rejected(in->feed->conf.store, shown, &v, apr_time_now(),
+                               p);
+    dirfd = open(in->feed->conf.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0) {
+        prep_incoming_set_aside(&in->feed->conf, dirfd, in->loading, NULL,
+                                &in->loading_id, PREP_ASIDE_REJECTED, &v, p);
+        close(dirfd);
     }
 }
 
@@ -212,79 +337,119 @@ static void remember_done(intake_feed_t *in, apr_pool_t *p)
  * that it cannot crash every loader after it.  Returns 1 when set aside. */
 static int loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
 {
-    prep_verdict_t v;
-    const char *name = ap_strrchr_c(in->loading, '/');
-    const char *dir, *to;
-    apr_file_t *fp;
+    const char *shown = prep_name_shown(p, in->loading);
 
-    name = name ? name + 1 : in->loading;
-    if (!in->crashed_name || strcmp(in->crashed_name, name)) {
+    if (!in->crashed_name || strcmp(in->crashed_name, in->loading) ||
+        !prep_identity_equal(&in->crashed_id, &in->loading_id)) {
         free(in->crashed_name);
-        in->crashed_name = strdup(name);
+        in->crashed_name = strdup(in->loading);
+        in->crashed_id = in->loading_id;
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                      APLOGNO(10609) "feed %s: the loader of %s ended without "
                                     "a verdict (status %d); trying once more",
-                     in->feed->conf.name, name, status);
+                     in->feed->conf.name, shown, status);
         set_problem(in->feed->shm,
                     apr_psprintf(p,
                                  "the loader of %s ended without a verdict "
                                  "(status %d)",
-                                 name, status));
+                                 shown, status));
         return 0;
     }
     free(in->crashed_name);
     in->crashed_name = NULL;
-    v.reason = "crash";
-    v.message =
+    set_aside_here(
+        in, "crash",
         WIFSIGNALED(status)
             ? apr_psprintf(p, "the loader died of signal %d", WTERMSIG(status))
             : apr_psprintf(p, "the loader exited with status %d",
-                           WEXITSTATUS(status));
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                 APLOGNO(10612) "feed %s: package %s refused: %s: %s",
-                 in->feed->conf.name, name, v.reason, v.message);
-    prep_store_record_rejected(in->feed->conf.store, name, &v, apr_time_now(),
-                               p);
-    dir = apr_pstrcat(p, in->feed->conf.incoming, "/rejected", NULL);
-    apr_dir_make(dir, APR_FPROT_OS_DEFAULT, p);
-    to = apr_pstrcat(p, dir, "/", name, NULL);
-    if (apr_file_rename(in->loading, to, p) == APR_SUCCESS &&
-        apr_file_open(&fp, apr_pstrcat(p, to, ".reason", NULL),
-                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                      APR_FPROT_OS_DEFAULT, p) == APR_SUCCESS) {
-        apr_file_printf(fp, "%s: %s\n", v.reason, v.message);
-        apr_file_close(fp);
-    }
+                           WEXITSTATUS(status)),
+        p);
     return 1;
 }
 
-static void reap_loader(intake_feed_t *in, apr_pool_t *p)
+static void load_ended(intake_feed_t *in)
 {
-    int status, retry;
-    pid_t pid = waitpid(in->loader, &status, WNOHANG);
-
-    if (pid == 0) {
-        return; /* still loading */
-    }
-    if (pid < 0 ||
-        (WIFEXITED(status) && (WEXITSTATUS(status) == LOADER_PUBLISHED ||
-                               WEXITSTATUS(status) == LOADER_REFUSED ||
-                               WEXITSTATUS(status) == LOADER_BUSY))) {
-        /* the verdict is in the store and the log already */
-        retry = pid > 0 && WEXITSTATUS(status) == LOADER_BUSY;
-    } else {
-        retry = !loader_crashed(in, status, p);
-    }
-    if (retry) {
-        /* the store cannot take a corte now (not writable, full, locked):
-         * the package stays in incoming and is tried again a bit later */
-        in->retry_at = apr_time_now() + RETRY_BUSY;
-    } else {
-        remember_done(in, p);
-    }
     in->loader = 0;
     in->loading = NULL;
+    show_loading(in, NULL, 0);
     refresh_current(in);
+}
+
+/* A load over PrepLoadTimeout is killed and its package set aside. */
+static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
+                                apr_pool_t *p)
+{
+    const prep_feed_t *f = &in->feed->conf;
+    int status;
+
+    if (f->load_timeout <= 0 || now - in->loader_started < f->load_timeout) {
+        return;
+    }
+    kill(in->loader, SIGKILL);
+    waitpid(in->loader, &status, 0);
+    set_aside_here(in, "timeout",
+                   apr_psprintf(p,
+                                "the load took more than %" APR_TIME_T_FMT
+                                " s (PrepLoadTimeout) and was stopped",
+                                apr_time_sec(f->load_timeout)),
+                   p);
+    mark_done(in, in->loading, &in->loading_id);
+    load_ended(in);
+}
+
+/* Returns 1 when the load ended (and the next one may start). */
+static int reap_loader(intake_feed_t *in, apr_pool_t *p)
+{
+    int status;
+    struct rusage ru;
+    prep_load_outcome_e outcome;
+    pid_t pid = wait4(in->loader, &status, WNOHANG, &ru);
+    seen_file_t *s;
+
+    if (pid == 0) {
+        stop_overdue_loader(in, apr_time_now(), p);
+        return in->loader == 0;
+    }
+    outcome = pid < 0 || !WIFEXITED(status)
+                  ? PREP_LOAD_CRASHED
+                  : prep_load_outcome_of(WEXITSTATUS(status));
+    if (pid > 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     APLOGNO(10622) "feed %s: loader of %s ended: peak RSS "
+                                    "%ld KB",
+                     in->feed->conf.name, prep_name_shown(p, in->loading),
+                     ru.ru_maxrss);
+    }
+    s = seen_get(in, in->loading);
+    switch (outcome) {
+        case PREP_LOAD_BUSY:
+            /* the store cannot take a corte now (not writable, full,
+             * locked): the package stays and is tried again a bit later */
+            in->retry_at = apr_time_now() + RETRY_BUSY;
+            break;
+        case PREP_LOAD_CHANGED:
+            /* the file that settled is done with; what its name names now
+             * has another identity, and is read once that settles */
+            mark_done(in, in->loading, &in->loading_id);
+            break;
+        case PREP_LOAD_HELD:
+            if (s && prep_identity_equal(&s->id, &in->loading_id)) {
+                s->hold_until = s->id.mtime + HOLD_TRUNCATED;
+            }
+            break;
+        case PREP_LOAD_CRASHED:
+            if (loader_crashed(in, status, p)) {
+                mark_done(in, in->loading, &in->loading_id);
+            }
+            break;
+        default:
+            /* read: if its name is still there it could not be moved, and
+             * it is not read again until it changes */
+            mark_done(in, in->loading, &in->loading_id);
+            break;
+    }
+    load_ended(in);
+    return 1;
 }
 
 /* How long a package waits for its PrepVerify sidecar (PKG.sha256 or
@@ -292,84 +457,141 @@ static void reap_loader(intake_feed_t *in, apr_pool_t *p)
 #define SIDECAR_WAIT apr_time_from_sec(60)
 
 /* Whether a settled package may be read: with PrepVerify its sidecar must
- * be there too, or the wait for it be over. */
-static int sidecar_ready(const prep_feed_t *f, const char *name,
+ * be there too (a regular file, settled), or the wait for it be over. */
+static int sidecar_ready(const prep_feed_t *f, int dirfd, const char *name,
                          apr_time_t mtime, apr_time_t now, apr_pool_t *p)
 {
     const char *ext = f->verify == PREP_VERIFY_SHA256      ? ".sha256"
                       : f->verify == PREP_VERIFY_SIGNATURE ? ".sig"
                                                            : NULL;
-    apr_finfo_t fi;
+    prep_file_identity_t id;
+    prep_incoming_kind_e kind;
 
     if (!ext || now - mtime >= f->settle + SIDECAR_WAIT) {
         return 1;
     }
-    return apr_stat(&fi, apr_pstrcat(p, f->incoming, "/", name, ext, NULL),
-                    APR_FINFO_MTIME, p) == APR_SUCCESS &&
-           now - fi.mtime >= f->settle;
+    kind = prep_incoming_classify(dirfd, apr_pstrcat(p, name, ext, NULL), &id);
+    /* a link or a FIFO is read (and refused) at once, never waited for */
+    return kind == PREP_INCOMING_GONE          ? 0
+           : kind == PREP_INCOMING_IN_PROGRESS ? now - id.mtime >= f->settle
+                                               : 1;
 }
 
-/* The oldest package in incoming that has been unchanged for the settle
- * time and across two polls, or NULL.  Packages moved in together (the same
- * mtime) go in name order: the institute's names carry the corte time. */
-static const char *settled_package(intake_feed_t *in, apr_time_t now,
-                                   apr_pool_t *p)
+/* The incoming names that are never read, for the status. */
+static void show_ignored(intake_feed_t *in, apr_array_header_t *ignored)
+{
+    prep_feed_shm_t *shm = in->feed->shm;
+    int i;
+
+    info_begin(shm);
+    shm->info.nignored = (apr_uint32_t)ignored->nelts;
+    for (i = 0; i < ignored->nelts && i < PREP_IGNORED_MAX; i++) {
+        const prep_ignored_t *g = &APR_ARRAY_IDX(ignored, i, prep_ignored_t);
+
+        apr_cpystrn(shm->info.ignored[i].name, g->name,
+                    sizeof(shm->info.ignored[i].name));
+        apr_cpystrn(shm->info.ignored[i].why, g->why,
+                    sizeof(shm->info.ignored[i].why));
+    }
+    shm->info.shown_ignored = (apr_uint32_t)i;
+    info_end(shm);
+}
+
+/* Whether package a is to be read before package b: the newest first, so
+ * that no number of broken or junk files delays the latest corte (older
+ * packages are read after it, and refused as older).  Packages moved in
+ * together (the same mtime) go by name: the institute's names carry the
+ * corte time. */
+static int before(const seen_file_t *a, const char *a_name,
+                  const seen_file_t *b, const char *b_name)
+{
+    if (a->id.mtime != b->id.mtime) {
+        return a->id.mtime > b->id.mtime;
+    }
+    return strcmp(a_name, b_name) > 0;
+}
+
+/* Looks at every name in incoming (without following links), rebuilds the
+ * seen table from the names still there, and returns the package to read
+ * next, or NULL; *mode says how. */
+static const char *next_package(intake_feed_t *in, apr_time_t now,
+                                prep_load_mode_e *mode,
+                                prep_file_identity_t *id_out, apr_pool_t *p)
 {
     const prep_feed_t *f = &in->feed->conf;
+    apr_pool_t *pool = in->seen_pool[!in->seen_in];
+    apr_hash_t *seen;
+    apr_array_header_t *ignored = apr_array_make(p, 8, sizeof(prep_ignored_t));
     apr_dir_t *dir;
     apr_finfo_t fi;
-    const char *best = NULL, *best_name = NULL;
-    apr_time_t best_mtime = 0;
-    apr_hash_index_t *hi;
+    const char *best = NULL;
+    seen_file_t *best_s = NULL;
+    int dirfd;
 
     if (apr_dir_open(&dir, f->incoming, p) != APR_SUCCESS) {
         return NULL;
     }
-    while (apr_dir_read(&fi,
-                        APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_SIZE |
-                            APR_FINFO_MTIME,
-                        dir) == APR_SUCCESS) {
-        seen_file_t *s;
+    dirfd = open(f->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        apr_dir_close(dir);
+        return NULL;
+    }
+    apr_pool_clear(pool);
+    seen = apr_hash_make(pool);
+    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
+        prep_file_identity_t id;
+        prep_incoming_kind_e kind;
+        seen_file_t *old, *s;
+        const char *name;
 
-        if (fi.filetype != APR_REG || prep_package_name_ignored(fi.name)) {
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
             continue;
         }
-        if (in->done_name && !strcmp(in->done_name, fi.name) &&
-            in->done_size == fi.size && in->done_mtime == fi.mtime) {
+        kind = prep_incoming_classify(dirfd, fi.name, &id);
+        if (kind == PREP_INCOMING_GONE || kind == PREP_INCOMING_IN_PROGRESS ||
+            (kind == PREP_INCOMING_DIRECTORY &&
+             prep_package_name_ignored(fi.name))) {
             continue;
         }
-        s = apr_hash_get(in->seen, fi.name, APR_HASH_KEY_STRING);
-        if (!s) {
-            s = apr_pcalloc(in->pool, sizeof(*s));
-            s->size = -1;
-            apr_hash_set(in->seen, apr_pstrdup(in->pool, fi.name),
-                         APR_HASH_KEY_STRING, s);
-        } else if (s->size == fi.size && s->mtime == fi.mtime &&
-                   now - fi.mtime >= f->settle &&
-                   (!best || fi.mtime < best_mtime ||
-                    (fi.mtime == best_mtime &&
-                     strcmp(fi.name, best_name) < 0)) &&
-                   sidecar_ready(f, fi.name, fi.mtime, now, p)) {
-            best = apr_pstrcat(p, f->incoming, "/", fi.name, NULL);
-            best_name = best + strlen(f->incoming) + 1;
-            best_mtime = fi.mtime;
+        if (kind != PREP_INCOMING_PACKAGE) {
+            prep_ignored_t *g = apr_array_push(ignored);
+
+            g->name = prep_name_shown(p, fi.name);
+            g->why = prep_incoming_kind_text(kind);
+            continue;
         }
-        s->size = fi.size;
-        s->mtime = fi.mtime;
-        s->polled = now;
+        name = apr_pstrdup(pool, fi.name);
+        s = apr_pcalloc(pool, sizeof(*s));
+        old = seen_get(in, fi.name);
+        if (old && prep_identity_equal(&old->id, &id)) {
+            *s = *old;
+            s->polls++;
+        } else {
+            s->id = id;
+            s->polls = 0;
+        }
+        apr_hash_set(seen, name, APR_HASH_KEY_STRING, s);
+        /* unchanged across two polls and for the settle time */
+        if (s->done || s->polls < 1 || now - id.mtime < f->settle ||
+            (s->hold_until && now < s->hold_until) ||
+            (best && !before(s, name, best_s, best)) ||
+            !sidecar_ready(f, dirfd, name, id.mtime, now, p)) {
+            continue;
+        }
+        best = name;
+        best_s = s;
     }
     apr_dir_close(dir);
-    /* Forget files that are gone, so that `seen` does not grow. */
-    for (hi = apr_hash_first(p, in->seen); hi; hi = apr_hash_next(hi)) {
-        const void *key;
-        void *val;
-
-        apr_hash_this(hi, &key, NULL, &val);
-        if (((seen_file_t *)val)->polled != now) {
-            apr_hash_set(in->seen, key, APR_HASH_KEY_STRING, NULL);
-        }
+    close(dirfd);
+    in->seen = seen;
+    in->seen_in = !in->seen_in;
+    show_ignored(in, ignored);
+    if (best) {
+        *mode = best_s->hold_until ? PREP_LOAD_FINAL : PREP_LOAD_NEW;
+        *id_out = best_s->id;
+        return apr_pstrdup(p, best);
     }
-    return best;
+    return NULL;
 }
 
 static void warn_if_stale(intake_feed_t *in, apr_time_t now)
@@ -396,16 +618,43 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
     const char *pkg;
+    prep_load_mode_e mode;
+    prep_file_identity_t id;
 
     apr_atomic_set64(&in->feed->shm->last_poll, (apr_uint64_t)now);
-    if (in->loader) {
-        reap_loader(in, p);
+    /* A load that ended is followed by the next at once, not a poll later:
+     * a row of junk files costs their loads, not a second each. */
+    if (in->loader && !reap_loader(in, p)) {
+        warn_if_stale(in, now);
+        return;
     }
-    if (!in->loader && now >= in->retry_at &&
-        (pkg = settled_package(in, now, p))) {
-        run_loader(in, pkg);
+    if (now >= in->retry_at && (pkg = next_package(in, now, &mode, &id, p))) {
+        run_loader(in, pkg, &id, mode, NULL);
     }
     warn_if_stale(in, now);
+}
+
+/* The intake runs as the loader account (PrepUser), else as the server's
+ * User: never as root, and with the workers' account kept off the store. */
+static int become_loader(server_rec *s)
+{
+    const char *user = prep_registry->loader_user;
+
+    if (geteuid() != 0) {
+        return 0;
+    }
+    if (!user) {
+        return ap_unixd_setup_child();
+    }
+    if (setgid(prep_registry->loader_gid) != 0 ||
+        initgroups(user, prep_registry->loader_gid) != 0 ||
+        setuid(prep_registry->loader_uid) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
+                     APLOGNO(10623) "intake: cannot switch to PrepUser %s",
+                     user);
+        return -1;
+    }
+    return 0;
 }
 
 static void intake_main(server_rec *s)
@@ -423,12 +672,14 @@ static void intake_main(server_rec *s)
     apr_signal(SIGPIPE, SIG_IGN);
     setpgid(0, 0); /* so that stopping the intake stops its loader too */
     ap_close_listeners();
-    if (geteuid() == 0 && ap_unixd_setup_child() != 0) {
+    if (become_loader(s) != 0) {
         ap_log_error(
             APLOG_MARK, APLOG_CRIT, errno, s,
-            APLOGNO(10614) "intake: cannot switch to the server's User/Group");
+            APLOGNO(10614) "intake: cannot switch to the loader account");
         _exit(APEXIT_CHILDFATAL);
     }
+    /* what the loader writes, the workers read and never write */
+    umask(022);
     setlocale(LC_CTYPE, "C.UTF-8");
     apr_pool_create(&pool, NULL);
     apr_pool_create(&iter, pool);
@@ -436,9 +687,11 @@ static void intake_main(server_rec *s)
     for (i = 0; i < n; i++) {
         feeds[i].feed =
             APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
-        apr_pool_create(&feeds[i].pool, pool);
+        apr_pool_create(&feeds[i].seen_pool[0], pool);
+        apr_pool_create(&feeds[i].seen_pool[1], pool);
         apr_pool_create(&feeds[i].corte_pool, pool);
-        feeds[i].seen = apr_hash_make(feeds[i].pool);
+        apr_pool_create(&feeds[i].loading_pool, pool);
+        feeds[i].seen = apr_hash_make(feeds[i].seen_pool[0]);
         if (prep_store_prepare(feeds[i].feed->conf.store, pool) !=
             APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
@@ -450,8 +703,8 @@ static void intake_main(server_rec *s)
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  APLOGNO(10616) "intake started (pid %" APR_PID_T_FMT
-                                ", %d feeds)",
-                 getpid(), n);
+                                ", %d feeds, as uid %ld)",
+                 getpid(), n, (long)geteuid());
     for (;;) {
         if (getppid() == 1) {
             /* httpd is gone (killed): its loads end with it, as on a stop,
@@ -467,7 +720,10 @@ static void intake_main(server_rec *s)
             poll_feed(&feeds[i], iter);
             apr_pool_clear(iter);
         }
-        apr_sleep(apr_time_from_msec(500));
+        /* while a load runs, its end is noticed within 100 ms */
+        for (i = 0; i < n && !feeds[i].loader; i++) {
+        }
+        apr_sleep(apr_time_from_msec(i < n ? 100 : 500));
     }
 }
 

@@ -25,6 +25,35 @@ typedef struct feed_view {
     prep_feed_runtime_t rt;
 } feed_view_t;
 
+/* What the intake does and sees: a load in progress, names in incoming
+ * that are never read, the audit of the served corte. */
+static void view_intake(prep_feed_runtime_t *rt, prep_feed_shm_t *shm,
+                        apr_pool_t *p)
+{
+    prep_intake_info_t info;
+    apr_uint32_t i;
+
+    prep_shm_read_info(shm, &info);
+    rt->loading_since = info.loading_since;
+    rt->loading = info.loading_since ? apr_pstrdup(p, info.loading) : NULL;
+    rt->nignored = info.nignored;
+    rt->ignored =
+        apr_array_make(p, (int)info.shown_ignored + 1, sizeof(prep_ignored_t));
+    for (i = 0; i < info.shown_ignored; i++) {
+        prep_ignored_t *g = apr_array_push(rt->ignored);
+
+        g->name = apr_pstrndup(p, info.ignored[i].name,
+                               sizeof(info.ignored[i].name) - 1);
+        g->why = apr_pstrndup(p, info.ignored[i].why,
+                              sizeof(info.ignored[i].why) - 1);
+    }
+    rt->integrity = info.integrity;
+    rt->audited_at = info.audited_at;
+    rt->integrity_at = info.integrity_at;
+    rt->integrity_detail =
+        info.integrity_detail[0] ? apr_pstrdup(p, info.integrity_detail) : NULL;
+}
+
 static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
                       apr_time_t now)
 {
@@ -42,6 +71,7 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
     v->rt.problem = v->rt.problem_at ? apr_pstrndup(r->pool, f->shm->problem,
                                                     sizeof(f->shm->problem) - 1)
                                      : NULL;
+    view_intake(&v->rt, f->shm, r->pool);
 }
 
 /* The value of `key` in the query string, unescaped, or NULL. */

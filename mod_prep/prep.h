@@ -15,7 +15,8 @@
 /* Verdicts: why a package was refused.  `reason` is a stable code
  * (traversal, absolute, link, special, duplicate, depth, name-too-long,
  * limit-files, limit-bytes, limit-file, ratio, truncated, not-an-archive,
- * empty, no-corte-time, older-corte, future-corte, verify, io); `message`
+ * empty, no-corte-time, older-corte, future-corte, same-time, verify,
+ * encrypted, bad-name, timeout, crash, io); `message`
  * is one human sentence.  reason == NULL means accepted. */
 typedef struct prep_verdict {
     const char *reason;
@@ -287,6 +288,10 @@ typedef struct prep_corte {
 #define PREP_PACK_FILE    "content.pack"
 #define PREP_INDEX_FILE   "index.prep"
 #define PREP_CORTE_FILE   "corte.json"
+/* Where packages are set aside, in the store: never in incoming, which the
+ * uploader can rename and replace. */
+#define PREP_PROCESSED_DIR "processed"
+#define PREP_REJECTED_DIR  "rejected"
 
 /* "<YYYYMMDDTHHMMSSZ of corte time>-<first 8 hex of package sha>": the
  * lexical order of ids is the order of corte times. */
@@ -308,8 +313,24 @@ apr_status_t prep_store_read_corte(prep_corte_t **c, const char *dir,
 /* fsyncs staging/<id>, renames it to cortes/<id>, then replaces current. */
 apr_status_t prep_store_promote(const char *store, const char *id,
                                 apr_pool_t *p);
+/* Names the staging directory `staging` staging/<id> and promotes it,
+ * replacing a corte of the same id (an interrupted load's, or one being
+ * healed). */
+apr_status_t prep_store_publish(const char *store, const char *staging,
+                                const char *id, apr_pool_t *p);
 /* The id in current, or NULL (and APR_ENOENT) when none. */
 apr_status_t prep_store_current(const char **id, const char *store,
+                                apr_pool_t *p);
+/* Whether corte `id` can be served: its corte.json reads and names it, its
+ * index opens.  The corte in *c when it can (c may be NULL). */
+int prep_store_corte_usable(prep_corte_t **c, const char *store, const char *id,
+                            apr_pool_t *p);
+/* The corte to serve: current when usable, else the newest usable corte
+ * (a corte.json or index that cannot be read never leaves a feed with
+ * nothing).  *id NULL when there is none; *fallback set when it is not
+ * current's. */
+apr_status_t prep_store_serving(const char **id, prep_corte_t **c,
+                                int *fallback, const char *store,
                                 apr_pool_t *p);
 /* Removes the oldest cortes so that `keep` remain; never `current`. */
 apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p);
@@ -325,6 +346,75 @@ void *prep_store_read_state(const char *store, apr_pool_t *p);
 /* Adds what a load measured ("phases", "variants") to a corte's JSON
  * object (json_t * as void *): in corte.json and in the status. */
 void prep_corte_set_load_details(void *obj, const prep_corte_t *c);
+
+/* ------------------------------------------------------------------ */
+/* prep_incoming.c: what happens in PrepIncoming, a directory the uploader
+ * writes: every name there is read without following links, a package is
+ * opened once, and nothing mod_prep writes lives there. */
+
+/* A file as it was seen: the same name with another identity is another
+ * upload. */
+typedef struct prep_file_identity {
+    apr_uint64_t dev, ino;
+    apr_off_t size;
+    apr_time_t mtime;
+} prep_file_identity_t;
+
+int prep_identity_equal(const prep_file_identity_t *a,
+                        const prep_file_identity_t *b);
+
+/* What a name in incoming is, from lstat (fstatat AT_SYMLINK_NOFOLLOW). */
+typedef enum {
+    PREP_INCOMING_PACKAGE = 0, /* a regular file the loader can read */
+    PREP_INCOMING_IN_PROGRESS, /* ".x", "*.part", sidecars...: not read */
+    PREP_INCOMING_LINK,
+    PREP_INCOMING_FIFO,
+    PREP_INCOMING_DIRECTORY,
+    PREP_INCOMING_SPECIAL, /* socket, device */
+    PREP_INCOMING_UNREADABLE,
+    PREP_INCOMING_GONE
+} prep_incoming_kind_e;
+
+/* "symbolic link", "FIFO", ... for the status; NULL for a package. */
+const char *prep_incoming_kind_text(prep_incoming_kind_e k);
+prep_incoming_kind_e prep_incoming_classify(int dirfd, const char *name,
+                                            prep_file_identity_t *id);
+
+/* Opens `name` once (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC, then blocking): a
+ * regular file whose identity is *expected (when not NULL).  APR_SUCCESS;
+ * APR_EMISMATCH when it is not, or no longer, that file (a link, a FIFO,
+ * another inode, another size or mtime); or the open's error. */
+apr_status_t prep_incoming_open(apr_file_t **out, prep_file_identity_t *id,
+                                int dirfd, const char *name,
+                                const prep_file_identity_t *expected,
+                                apr_pool_t *p);
+/* The whole of a small regular file `name` (a sidecar), NUL-terminated, at
+ * most `max` bytes; *why says what was wrong otherwise. */
+apr_status_t prep_incoming_read_small(char **text, apr_size_t *len, int dirfd,
+                                      const char *name, apr_size_t max,
+                                      const char **why, apr_pool_t *p);
+/* Whether `name` in dirfd still names the file of identity id (dev and
+ * inode, size and mtime). */
+int prep_incoming_still(int dirfd, const char *name,
+                        const prep_file_identity_t *id);
+
+typedef enum { PREP_ASIDE_PROCESSED = 0, PREP_ASIDE_REJECTED } prep_aside_e;
+
+/* Sets a package aside, with its sidecars, into STORE/processed or
+ * STORE/rejected (with NAME.reason when v has a reason): moved when `name`
+ * still names `id`, copied from `package` when the store is on another
+ * file system.  The one function the loader and the intake both use. */
+struct prep_feed;
+apr_status_t prep_incoming_set_aside(const struct prep_feed *feed, int dirfd,
+                                     const char *name, apr_file_t *package,
+                                     const prep_file_identity_t *id,
+                                     prep_aside_e where,
+                                     const prep_verdict_t *v, apr_pool_t *p);
+/* Removes the oldest packages of STORE/processed beyond `keep`. */
+void prep_incoming_prune_processed(const struct prep_feed *feed, apr_pool_t *p);
+/* A name as it may be shown (status, history, log): bytes that are not
+ * UTF-8, and control characters, as \xNN. */
+const char *prep_name_shown(apr_pool_t *p, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* prep_loader.c: one package → one corte, or one refusal. */
@@ -352,6 +442,14 @@ typedef struct prep_feed {
     /* Banner templates used by the Locations serving this feed; slot n is
      * banners[n-1] (const char *: template text, NULL = default banner). */
     apr_array_header_t *banners;
+    /* PrepFutureLimit: a corte further ahead of the clock is refused. */
+    apr_interval_time_t future_limit;
+    /* PrepSameTime accept: a corte with the served corte's time but other
+     * bytes replaces it (default: refused as same-time). */
+    int same_time_accept;
+    /* PrepLoadTimeout: a load running longer is killed and its package set
+     * aside as `timeout`. */
+    apr_interval_time_t load_timeout;
 } prep_feed_t;
 
 void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);
@@ -362,9 +460,43 @@ const char *prep_verify_key_check(const char *path, apr_pool_t *p);
 
 typedef void prep_log_fn(void *baton, int is_error, const char *msg);
 
+/* How one load ended; the loader process's exit status carries it to the
+ * intake (prep_load_exit_status / prep_load_outcome_of). */
+typedef enum {
+    PREP_LOAD_PUBLISHED = 0, /* a new corte is served */
+    PREP_LOAD_SAME,          /* the corte already served: set aside */
+    PREP_LOAD_REFUSED,       /* set aside in STORE/rejected with its reason */
+    PREP_LOAD_BUSY,    /* the store cannot take a corte now: tried again */
+    PREP_LOAD_CHANGED, /* the package changed, or its name now names another
+                        * file: not set aside, examined again once settled */
+    PREP_LOAD_HELD,    /* truncated but still recent (a stalled upload):
+                        * left in incoming until it changes or the wait ends */
+    PREP_LOAD_CRASHED  /* no verdict: the loader died (intake only) */
+} prep_load_outcome_e;
+
+int prep_load_exit_status(prep_load_outcome_e o);
+/* PREP_LOAD_CRASHED for a status no loader exits with. */
+prep_load_outcome_e prep_load_outcome_of(int exit_status);
+
+/* What the intake asks of a loader. */
+typedef enum {
+    PREP_LOAD_NEW = 0,  /* a package settled in incoming */
+    PREP_LOAD_FINAL,    /* the same, after its hold: truncated is refused */
+    PREP_LOAD_REPUBLISH /* heal: the served corte's retained package again,
+                         * from STORE/processed, replacing the corte */
+} prep_load_mode_e;
+
+typedef struct prep_load_request {
+    const char *name;                 /* base name in incoming */
+    const prep_file_identity_t *seen; /* as it settled; NULL: any */
+    prep_load_mode_e mode;
+    const char *corte_id; /* REPUBLISH: the corte it must give again */
+} prep_load_request_t;
+
 typedef struct prep_load_result {
-    prep_verdict_t verdict; /* reason NULL: published */
-    prep_corte_t *corte;    /* the new corte when published */
+    prep_load_outcome_e outcome;
+    prep_verdict_t verdict; /* reason NULL: published or the same corte */
+    prep_corte_t *corte;    /* the corte served after the load */
 } prep_load_result_t;
 
 /* What a package holds once every check that does not need the store has
@@ -380,22 +512,57 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
                                 const char *package_path, apr_file_t *pack,
                                 prep_verdict_t *verdict, apr_pool_t *p);
 
+/* ------------------------------------------------------------------ */
+/* prep_verify.c: PrepVerify over the package's one descriptor.  The
+ * sidecar (NAME.sha256 or NAME.sig beside it in dirfd) is read without
+ * following links, bounded in size.  On success `sha256` holds the
+ * package's SHA-256 as verified: the unpack must find the same. */
+apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
+                                 const char *name, apr_file_t *package,
+                                 unsigned char sha256[32],
+                                 prep_verdict_t *verdict, apr_pool_t *p);
+
 /* Does the whole load of one package (verify, unpack, corte time, banners,
- * variants, index, promote, prune) and moves the package to
- * INCOMING/processed/ or INCOMING/rejected/ (with NAME.reason). */
+ * variants, index, promote, prune) from one descriptor of it, and sets it
+ * aside in STORE/processed/ or STORE/rejected/ (with NAME.reason). */
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
-                                      const char *package_path,
+                                      const prep_load_request_t *req,
                                       prep_log_fn *log, void *baton,
                                       apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_status.c: the status document. */
+
+/* What the periodic audit of the served corte found. */
+typedef enum {
+    PREP_INTEGRITY_UNCHECKED = 0, /* no complete audit yet */
+    PREP_INTEGRITY_OK,
+    PREP_INTEGRITY_DAMAGED, /* bytes differ from the recorded hashes */
+    PREP_INTEGRITY_HEALED   /* damaged, then published again */
+} prep_integrity_e;
+
+/* "unchecked", "ok", "damaged", "healed" */
+const char *prep_integrity_text(prep_integrity_e i);
+
+/* A name in incoming that is never read, and why. */
+typedef struct prep_ignored {
+    const char *name;
+    const char *why;
+} prep_ignored_t;
+
 typedef struct prep_feed_runtime {
     const char *state; /* waiting | embargoed | serving | stale */
     apr_time_t last_poll;
     apr_uint64_t requests, bytes, not_modified, not_found;
     const char *problem; /* what keeps packages from loading, or NULL */
     apr_time_t problem_at;
+    const char *loading; /* the package being loaded, or NULL */
+    apr_time_t loading_since;
+    apr_array_header_t *ignored; /* prep_ignored_t */
+    apr_uint32_t nignored;       /* of which ignored holds the first few */
+    prep_integrity_e integrity;
+    apr_time_t audited_at, integrity_at;
+    const char *integrity_detail;
 } prep_feed_runtime_t;
 
 /* The state a feed is in at `now` given its current corte (or NULL). */

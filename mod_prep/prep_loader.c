@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -23,8 +25,15 @@
 
 typedef struct load_ctx {
     const prep_feed_t *feed;
-    const char *path; /* the package */
-    const char *name; /* its base name */
+    const char *path;  /* the package, for messages */
+    const char *name;  /* its base name */
+    const char *shown; /* the name as it may be shown */
+    const prep_load_request_t *req;
+    int dirfd;                     /* the directory the package is in */
+    apr_file_t *package;           /* its one descriptor */
+    prep_file_identity_t identity; /* of that descriptor when opened */
+    int verified; /* PrepVerify passed: verified_sha256 is set */
+    unsigned char verified_sha256[32];
     prep_log_fn *log;
     void *baton;
     apr_pool_t *p;
@@ -62,173 +71,6 @@ static void say(load_ctx_t *c, int is_error, const char *fmt, ...)
     msg = apr_pvsprintf(c->p, fmt, ap);
     va_end(ap);
     c->log(c->baton, is_error, msg);
-}
-
-/* --- PrepVerify ---------------------------------------------------- */
-
-static apr_status_t read_small_file(char **out, apr_size_t *len,
-                                    const char *path, apr_size_t max,
-                                    apr_pool_t *p)
-{
-    apr_file_t *fp;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    char *buf;
-
-    if ((rv = apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
-                            p)) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fp);
-    if (rv == APR_SUCCESS && (apr_size_t)fi.size > max) {
-        rv = APR_EGENERAL;
-    }
-    if (rv == APR_SUCCESS) {
-        buf = apr_palloc(p, (apr_size_t)fi.size + 1);
-        rv = apr_file_read_full(fp, buf, (apr_size_t)fi.size, len);
-        buf[*len] = '\0';
-        *out = buf;
-    }
-    apr_file_close(fp);
-    return rv;
-}
-
-/* SHA-256 of a whole file, hex. */
-static apr_status_t file_sha256(char **hex, const char *path, apr_pool_t *p)
-{
-    apr_file_t *fp;
-    apr_status_t rv;
-    unsigned char md[32];
-    char buf[65536];
-    apr_size_t n;
-    EVP_MD_CTX *ctx;
-
-    if ((rv = apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
-                            p)) != APR_SUCCESS) {
-        return rv;
-    }
-    ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    do {
-        n = sizeof(buf);
-        rv = apr_file_read(fp, buf, &n);
-        if (n > 0) {
-            EVP_DigestUpdate(ctx, buf, n);
-        }
-    } while (rv == APR_SUCCESS);
-    EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
-    apr_file_close(fp);
-    if (!APR_STATUS_IS_EOF(rv)) {
-        return rv;
-    }
-    *hex = prep_hex(p, md, sizeof(md));
-    return APR_SUCCESS;
-}
-
-static apr_status_t verify_sha256(load_ctx_t *c)
-{
-    const char *sidecar = apr_pstrcat(c->p, c->path, ".sha256", NULL);
-    char *text, *hex;
-    apr_size_t len, i;
-
-    if (read_small_file(&text, &len, sidecar, 4096, c->p) != APR_SUCCESS) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "PrepVerify sha256: no readable sidecar %s.sha256",
-                           c->name);
-    }
-    /* sha256sum format: 64 hex digits, then "  NAME" (or " *NAME"). */
-    for (i = 0; i < len && i < 64 && apr_isxdigit(text[i]); i++) {
-        text[i] = apr_tolower(text[i]);
-    }
-    if (i != 64 || (len > 64 && !apr_isspace(text[64]))) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "%s.sha256 does not start with a SHA-256 in hex",
-                           c->name);
-    }
-    if (file_sha256(&hex, c->path, c->p) != APR_SUCCESS) {
-        return prep_refuse(&c->verdict, c->p, "io", "cannot read %s", c->name);
-    }
-    if (strncmp(hex, text, 64)) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "SHA-256 of %s is %s, its sidecar says %.64s",
-                           c->name, hex, text);
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t verify_signature(load_ctx_t *c)
-{
-    const char *sig_path = apr_pstrcat(c->p, c->path, ".sig", NULL);
-    char *sig;
-    apr_size_t sig_len;
-    apr_file_t *fp;
-    FILE *kf;
-    EVP_PKEY *key = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    int ok = 0;
-
-    if (read_small_file(&sig, &sig_len, sig_path, 16384, c->p) != APR_SUCCESS) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "PrepVerify signature: no readable %s.sig", c->name);
-    }
-    if (!(kf = fopen(c->feed->verify_key, "r")) ||
-        !(key = PEM_read_PUBKEY(kf, NULL, NULL, NULL))) {
-        if (kf) {
-            fclose(kf);
-        }
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "cannot read the public key %s",
-                           c->feed->verify_key);
-    }
-    fclose(kf);
-    ctx = EVP_MD_CTX_new();
-    if (ctx && apr_file_open(&fp, c->path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
-                             c->p) == APR_SUCCESS) {
-        /* Ed25519 signs the message itself, in one piece (mapped, not read
-         * into memory); RSA and ECDSA a SHA-256 of it, as `openssl dgst
-         * -sha256 -sign` makes them, read in blocks. */
-        int ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ||
-                 EVP_PKEY_get_id(key) == EVP_PKEY_ED448;
-        apr_finfo_t fi;
-        apr_mmap_t *mm;
-
-        if (EVP_DigestVerifyInit(ctx, NULL, ed ? NULL : EVP_sha256(), NULL,
-                                 key) != 1) {
-            ok = 0;
-        } else if (ed) {
-            ok = apr_file_info_get(&fi, APR_FINFO_SIZE, fp) == APR_SUCCESS &&
-                 fi.size > 0 &&
-                 apr_mmap_create(&mm, fp, 0, (apr_size_t)fi.size, APR_MMAP_READ,
-                                 c->p) == APR_SUCCESS &&
-                 EVP_DigestVerify(ctx, (unsigned char *)sig, sig_len, mm->mm,
-                                  mm->size) == 1;
-        } else {
-            char buf[65536];
-            apr_size_t n;
-            apr_status_t rv;
-
-            ok = 1;
-            do {
-                n = sizeof(buf);
-                rv = apr_file_read(fp, buf, &n);
-                if (n > 0 && EVP_DigestVerifyUpdate(ctx, buf, n) != 1) {
-                    ok = 0;
-                }
-            } while (rv == APR_SUCCESS && ok);
-            ok = ok && APR_STATUS_IS_EOF(rv) &&
-                 EVP_DigestVerifyFinal(ctx, (unsigned char *)sig, sig_len) == 1;
-        }
-        apr_file_close(fp);
-    }
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(key);
-    if (!ok) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "the signature %s.sig does not match %s with %s",
-                           c->name, c->name, c->feed->verify_key);
-    }
-    return APR_SUCCESS;
 }
 
 /* --- reading and appending to the pack ----------------------------- */
@@ -290,15 +132,11 @@ static apr_status_t read_corte_time(load_ctx_t *c, const prep_unpacked_t *u,
     const prep_feed_t *f = c->feed;
     const prep_entry_t *e;
     const char *err = NULL;
-    apr_finfo_t fi;
     char *data;
 
     switch (f->corte.source) {
         case PREP_CORTE_MTIME:
-            if (apr_stat(&fi, c->path, APR_FINFO_MTIME, c->p) != APR_SUCCESS) {
-                err = "the package's mtime cannot be read";
-            }
-            *t = apr_time_from_sec(apr_time_sec(fi.mtime));
+            *t = apr_time_from_sec(apr_time_sec(c->identity.mtime));
             break;
         case PREP_CORTE_FILENAME:
             err = prep_corte_time_from_filename(t, &f->corte, c->name, &f->zone,
@@ -649,73 +487,53 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
     return APR_SUCCESS;
 }
 
+/* --- the package's one descriptor ---------------------------------- */
+
+/* How long a truncated package stays in incoming, unchanged, before it is
+ * refused: an sftp client on a slow link pauses longer than PrepSettleTime
+ * and then writes on. */
+#define HOLD_TRUNCATED apr_time_from_sec(60)
+
+/* Whether the package's descriptor still shows the file that settled: an
+ * upload that goes on, or a retry that rewrites it, changes size or mtime. */
+static int package_unchanged(load_ctx_t *c)
+{
+    apr_os_file_t fd;
+    struct stat st;
+
+    apr_os_file_get(&fd, c->package);
+    return fstat(fd, &st) == 0 && (apr_off_t)st.st_size == c->identity.size &&
+           apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000 ==
+               c->identity.mtime;
+}
+
 /* --- setting the package aside ------------------------------------- */
 
-static void move_package(load_ctx_t *c, const char *subdir)
+static void set_aside(load_ctx_t *c, prep_aside_e where)
 {
-    const char *dir = apr_pstrcat(c->p, c->feed->incoming, "/", subdir, NULL);
-    static const char *const sidecars[] = {"", ".sha256", ".sig"};
-    apr_file_t *fp;
-    size_t i;
+    apr_status_t rv;
 
-    apr_dir_make(dir, APR_FPROT_OS_DEFAULT, c->p);
-    for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
-        const char *from = apr_pstrcat(c->p, c->path, sidecars[i], NULL);
-        const char *to =
-            apr_pstrcat(c->p, dir, "/", c->name, sidecars[i], NULL);
-        apr_status_t rv = apr_file_rename(from, to, c->p);
-        if (rv != APR_SUCCESS && i == 0) {
-            say(c, 1, "cannot move %s to %s: %pm", c->name, dir, &rv);
-        }
+    if (c->req->mode == PREP_LOAD_REPUBLISH) {
+        return; /* the retained package stays where it is */
     }
-    if (c->verdict.reason &&
-        apr_file_open(&fp,
-                      apr_pstrcat(c->p, dir, "/", c->name, ".reason", NULL),
-                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                      APR_FPROT_OS_DEFAULT, c->p) == APR_SUCCESS) {
-        apr_file_printf(fp, "%s: %s\n", c->verdict.reason, c->verdict.message);
-        apr_file_close(fp);
-    }
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Removes the oldest processed packages beyond `keep`. */
-static void prune_processed(load_ctx_t *c)
-{
-    const char *dir = apr_pstrcat(c->p, c->feed->incoming, "/processed", NULL);
-    apr_array_header_t *names = apr_array_make(c->p, 16, sizeof(char *));
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    int i;
-
-    if (apr_dir_open(&d, dir, c->p) != APR_SUCCESS) {
-        return;
-    }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_MTIME,
-                        d) == APR_SUCCESS) {
-        if (fi.filetype == APR_REG && !prep_package_name_ignored(fi.name)) {
-            APR_ARRAY_PUSH(names, const char *) = apr_psprintf(
-                c->p, "%020" APR_TIME_T_FMT "/%s", fi.mtime, fi.name);
-        }
-    }
-    apr_dir_close(d);
-    qsort(names->elts, names->nelts, sizeof(char *), str_cmp);
-    for (i = 0; i + c->feed->keep < names->nelts; i++) {
-        const char *name =
-            strchr(APR_ARRAY_IDX(names, i, const char *), '/') + 1;
-        const char *base = apr_pstrcat(c->p, dir, "/", name, NULL);
-        apr_file_remove(base, c->p);
-        apr_file_remove(apr_pstrcat(c->p, base, ".sha256", NULL), c->p);
-        apr_file_remove(apr_pstrcat(c->p, base, ".sig", NULL), c->p);
+    rv = prep_incoming_set_aside(
+        c->feed, c->dirfd, c->name, c->package, &c->identity, where,
+        where == PREP_ASIDE_REJECTED ? &c->verdict : NULL, c->p);
+    if (rv == APR_EMISMATCH) {
+        say(c, 0,
+            "%s now names another file than the one loaded: that one is "
+            "examined once it settles",
+            c->shown);
+    } else if (rv != APR_SUCCESS) {
+        say(c, 1, "cannot set %s aside in %s/%s: %pm", c->shown, c->feed->store,
+            where == PREP_ASIDE_REJECTED ? PREP_REJECTED_DIR
+                                         : PREP_PROCESSED_DIR,
+            &rv);
     }
 }
 
 /* Whether the store's filesystem is full (under 1 MB or no inode left for
- * the server's User): then a failed write is the disk's fault. */
+ * the loader account): then a failed write is the disk's fault. */
 static int store_full(load_ctx_t *c, apr_uint64_t *avail)
 {
     struct statvfs vfs;
@@ -736,6 +554,37 @@ static int store_refuses(apr_status_t rv)
            APR_STATUS_IS_ENOSPC(rv) || rv == EDQUOT;
 }
 
+static prep_load_result_t *ended(load_ctx_t *c, prep_load_result_t *res,
+                                 prep_load_outcome_e outcome)
+{
+    res->outcome = outcome;
+    res->verdict = c->verdict;
+    return res;
+}
+
+/* The store cannot take a corte now: what this load wrote goes (the lock is
+ * ours), the package waits in incoming. */
+static prep_load_result_t *busy(load_ctx_t *c, prep_load_result_t *res)
+{
+    say(c, 1, "package %s not loaded: %s", c->shown, c->verdict.message);
+    prep_store_clean_staging(c->feed->store, c->p);
+    return ended(c, res, PREP_LOAD_BUSY);
+}
+
+/* The package's name or bytes moved under the load: nothing of it is
+ * published or set aside; the intake looks at it again once it settles. */
+static prep_load_result_t *changed(load_ctx_t *c, prep_load_result_t *res)
+{
+    say(c, 0,
+        "package %s changed while it was loaded; it is examined again once "
+        "it settles",
+        c->shown);
+    prep_store_clean_staging(c->feed->store, c->p);
+    c->verdict.reason = NULL;
+    c->verdict.message = NULL;
+    return ended(c, res, PREP_LOAD_CHANGED);
+}
+
 static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
 {
     apr_uint64_t avail = 0;
@@ -743,27 +592,42 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
     /* A full disk is not the package's fault: it stays in incoming and the
      * intake tries it again, instead of setting it aside for good. */
     if (!strcmp(c->verdict.reason, "io") && store_full(c, &avail)) {
-        c->verdict.reason = "busy";
         c->verdict.message =
             apr_psprintf(c->p,
                          "no space left in the store (%" APR_UINT64_T_FMT
                          " KB free): %s; %s is tried again",
-                         avail / 1024, c->verdict.message, c->name);
+                         avail / 1024, c->verdict.message, c->shown);
+        return busy(c, res);
     }
-    if (strcmp(c->verdict.reason, "busy")) {
-        say(c, 1, "package %s refused: %s: %s", c->name, c->verdict.reason,
-            c->verdict.message);
-        prep_store_record_rejected(c->feed->store, c->name, &c->verdict,
-                                   apr_time_now(), c->p);
-        move_package(c, "rejected");
-        prep_store_clean_staging(c->feed->store, c->p);
-    } else {
-        /* the lock is ours: what this load wrote goes, the package waits */
-        say(c, 1, "package %s not loaded: %s", c->name, c->verdict.message);
-        prep_store_clean_staging(c->feed->store, c->p);
+    /* A verdict on bytes that were still moving is no verdict. */
+    if (c->package && c->req->mode != PREP_LOAD_REPUBLISH &&
+        (!package_unchanged(c) ||
+         !prep_incoming_still(c->dirfd, c->name, &c->identity))) {
+        return changed(c, res);
     }
-    res->verdict = c->verdict;
-    return res;
+    if (!strcmp(c->verdict.reason, "truncated") &&
+        c->req->mode == PREP_LOAD_NEW &&
+        apr_time_now() - c->identity.mtime < HOLD_TRUNCATED) {
+        say(c, 0,
+            "package %s is truncated (%s); it stays in incoming, as an upload "
+            "that may go on, until it changes or %d s have passed",
+            c->shown, c->verdict.message, (int)apr_time_sec(HOLD_TRUNCATED));
+        prep_store_clean_staging(c->feed->store, c->p);
+        return ended(c, res, PREP_LOAD_HELD);
+    }
+    if (c->req->mode == PREP_LOAD_REPUBLISH) {
+        say(c, 1, "cannot publish corte %s again from %s: %s: %s",
+            c->req->corte_id, c->shown, c->verdict.reason, c->verdict.message);
+        prep_store_clean_staging(c->feed->store, c->p);
+        return ended(c, res, PREP_LOAD_REFUSED);
+    }
+    say(c, 1, "package %s refused: %s: %s", c->shown, c->verdict.reason,
+        c->verdict.message);
+    prep_store_record_rejected(c->feed->store, c->shown, &c->verdict,
+                               apr_time_now(), c->p);
+    set_aside(c, PREP_ASIDE_REJECTED);
+    prep_store_clean_staging(c->feed->store, c->p);
+    return ended(c, res, PREP_LOAD_REFUSED);
 }
 
 static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
@@ -775,37 +639,66 @@ static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
     c->feed = feed;
     c->path = package_path;
     c->name = slash ? slash + 1 : package_path;
+    c->shown = prep_name_shown(p, c->name);
+    c->dirfd = -1;
     c->p = p;
+}
+
+/* The package's bytes are read through /proc/self/fd: the same open file,
+ * whatever its name names by now. */
+static const char *descriptor_path(load_ctx_t *c)
+{
+    apr_os_file_t fd;
+
+    apr_os_file_get(&fd, c->package);
+    return apr_psprintf(c->p, "/proc/self/fd/%d", fd);
 }
 
 /* Verification, package rules, corte time; the verdict in c->verdict. */
 static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
 {
     const prep_feed_t *feed = c->feed;
+    apr_time_t ahead;
 
     /* A package that fails verification is never parsed. */
-    if ((feed->verify == PREP_VERIFY_SHA256 && verify_sha256(c)) ||
-        (feed->verify == PREP_VERIFY_SIGNATURE && verify_signature(c))) {
+    if (prep_verify_package(feed, c->dirfd, c->name, c->package,
+                            c->verified_sha256, &c->verdict,
+                            c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    c->verified = feed->verify != PREP_VERIFY_NONE;
     phase_end(c, PREP_PHASE_VERIFY);
-    if (prep_package_unpack(&out->unpacked, c->path, c->pack, &feed->limits,
-                            feed->strip, &c->verdict, c->p) != APR_SUCCESS) {
+    if (prep_package_unpack(&out->unpacked, descriptor_path(c), c->pack,
+                            &feed->limits, feed->strip, &c->verdict,
+                            c->p) != APR_SUCCESS) {
         if (!c->verdict.reason) {
             prep_refuse(&c->verdict, c->p, "io", "the package cannot be read");
         }
         return APR_EGENERAL;
     }
     phase_end(c, PREP_PHASE_UNPACK);
+    /* What was unpacked is what was verified, byte for byte. */
+    if (c->verified &&
+        memcmp(out->unpacked->package_sha256, c->verified_sha256, 32)) {
+        return prep_refuse(&c->verdict, c->p, "verify",
+                           "%s changed between its verification and its "
+                           "unpacking",
+                           c->shown);
+    }
     c->pack_end = out->unpacked->pack_size;
     if (read_corte_time(c, out->unpacked, &out->corte_time) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (out->corte_time > apr_time_now() + apr_time_from_sec(24 * 3600)) {
+    ahead = out->corte_time - apr_time_now();
+    if (feed->future_limit >= 0 && ahead > feed->future_limit) {
         return prep_refuse(&c->verdict, c->p, "future-corte",
-                           "its corte time %s is more than a day in the "
-                           "future",
-                           prep_time_iso(c->p, out->corte_time, &feed->zone));
+                           "its corte time %s is %" APR_TIME_T_FMT
+                           " min ahead of this server's clock (PrepFutureLimit "
+                           "%" APR_TIME_T_FMT " min): a clock or time zone "
+                           "mistake?",
+                           prep_time_iso(c->p, out->corte_time, &feed->zone),
+                           apr_time_sec(ahead) / 60,
+                           apr_time_sec(feed->future_limit) / 60);
     }
     return APR_SUCCESS;
 }
@@ -814,14 +707,33 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
                                 const char *package_path, apr_file_t *pack,
                                 prep_verdict_t *verdict, apr_pool_t *p)
 {
+    static const prep_load_request_t offline = {NULL, NULL, PREP_LOAD_NEW,
+                                                NULL};
     load_ctx_t c;
     apr_status_t rv;
+    const char *dir;
 
     ctx_init(&c, feed, package_path, p);
+    c.req = &offline;
     c.mark = apr_time_now();
     c.pack = pack;
     *out = apr_pcalloc(p, sizeof(**out));
-    rv = check_package(&c, *out);
+    dir = c.name == package_path
+              ? "."
+              : apr_pstrndup(p, package_path,
+                             (apr_size_t)(c.name - package_path - 1));
+    c.dirfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c.dirfd < 0 ||
+        (rv = prep_incoming_open(&c.package, &c.identity, c.dirfd, c.name, NULL,
+                                 p)) != APR_SUCCESS) {
+        rv = prep_refuse(&c.verdict, p, "io",
+                         "%s cannot be opened as a regular file", c.shown);
+    } else {
+        rv = check_package(&c, *out);
+    }
+    if (c.dirfd >= 0) {
+        close(c.dirfd);
+    }
     *verdict = c.verdict;
     return rv;
 }
@@ -878,38 +790,150 @@ static const char *phases_text(load_ctx_t *c, const prep_corte_t *corte)
                         text, corte->variants_made, corte->variants_reused);
 }
 
+int prep_load_exit_status(prep_load_outcome_e o)
+{
+    /* 75 is EX_TEMPFAIL, as before; the others are small and distinct */
+    switch (o) {
+        case PREP_LOAD_PUBLISHED:
+            return 0;
+        case PREP_LOAD_REFUSED:
+            return 1;
+        case PREP_LOAD_SAME:
+            return 2;
+        case PREP_LOAD_CHANGED:
+            return 3;
+        case PREP_LOAD_HELD:
+            return 4;
+        case PREP_LOAD_BUSY:
+            return 75;
+        default:
+            return 70;
+    }
+}
+
+prep_load_outcome_e prep_load_outcome_of(int exit_status)
+{
+    static const prep_load_outcome_e known[] = {
+        PREP_LOAD_PUBLISHED, PREP_LOAD_REFUSED, PREP_LOAD_SAME,
+        PREP_LOAD_CHANGED,   PREP_LOAD_HELD,    PREP_LOAD_BUSY};
+    size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (prep_load_exit_status(known[i]) == exit_status) {
+            return known[i];
+        }
+    }
+    return PREP_LOAD_CRASHED;
+}
+
+/* The directory the package is read from: incoming, or for a republish the
+ * store's processed/ (a real directory of the loader account's). */
+static int open_source_dir(load_ctx_t *c)
+{
+    const char *dir =
+        c->req->mode == PREP_LOAD_REPUBLISH
+            ? apr_pstrcat(c->p, c->feed->store, "/" PREP_PROCESSED_DIR, NULL)
+            : c->feed->incoming;
+
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
-                                      const char *package_path,
+                                      const prep_load_request_t *req,
                                       prep_log_fn *log, void *baton,
                                       apr_pool_t *p)
 {
     load_ctx_t ctx, *c = &ctx;
     apr_time_t start = apr_time_now();
-    prep_load_result_t *res;
+    prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
     apr_pool_t *lock_pool;
     apr_status_t rv;
 
-    ctx_init(c, feed, package_path, p);
+    ctx_init(c, feed, apr_pstrcat(p, feed->incoming, "/", req->name, NULL), p);
+    c->req = req;
     c->mark = start;
     c->log = log;
     c->baton = baton;
     if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
         prep_refuse(&c->verdict, p, "busy", "cannot prepare the store %s: %pm",
                     feed->store, &rv);
-        say(c, 1, "%s", c->verdict.message);
-        res = apr_pcalloc(p, sizeof(*res));
-        res->verdict = c->verdict;
-        return res;
+        return busy(c, res);
+    }
+    /* One open, one package: everything below reads this descriptor. */
+    c->dirfd = open_source_dir(c);
+    rv = c->dirfd < 0 ? errno
+                      : prep_incoming_open(&c->package, &c->identity, c->dirfd,
+                                           c->name, req->seen, p);
+    if (rv != APR_SUCCESS) {
+        if (c->dirfd >= 0) {
+            close(c->dirfd);
+        }
+        if (rv == APR_EMISMATCH || APR_STATUS_IS_ENOENT(rv) ||
+            APR_STATUS_IS_EACCES(rv)) {
+            c->package = NULL;
+            return changed(c, res);
+        }
+        prep_refuse(&c->verdict, p, "busy", "cannot open %s: %pm", c->shown,
+                    &rv);
+        return busy(c, res);
     }
     apr_pool_create(&lock_pool, p);
     if (lock_store(c, lock_pool) != APR_SUCCESS) {
-        res = apr_pcalloc(p, sizeof(*res));
+        res->outcome = PREP_LOAD_BUSY;
         res->verdict = c->verdict;
     } else {
         res = load_locked(c, start);
     }
     apr_pool_destroy(lock_pool);
+    close(c->dirfd);
     return res;
+}
+
+/* The corte a new package is measured against: the one served. */
+static prep_corte_t *served_corte(load_ctx_t *c)
+{
+    const char *id = NULL;
+    prep_corte_t *current = NULL;
+    int fallback;
+
+    if (prep_store_serving(&id, &current, &fallback, c->feed->store, c->p) !=
+        APR_SUCCESS) {
+        return NULL;
+    }
+    return current;
+}
+
+/* Refusals that need the served corte: older, or the same time with other
+ * bytes. */
+static apr_status_t check_against(load_ctx_t *c, const prep_corte_t *current,
+                                  apr_time_t corte_time, const char *id)
+{
+    const prep_zone_t *z = &c->feed->zone;
+
+    if (!current || c->req->mode == PREP_LOAD_REPUBLISH) {
+        return APR_SUCCESS;
+    }
+    if (corte_time < current->time) {
+        return prep_refuse(&c->verdict, c->p, "older-corte",
+                           "its corte time %s is older than the corte being "
+                           "served (%s)",
+                           prep_time_iso(c->p, corte_time, z),
+                           prep_time_iso(c->p, current->time, z));
+    }
+    if (corte_time == current->time && strcmp(current->id, id)) {
+        if (!c->feed->same_time_accept) {
+            return prep_refuse(&c->verdict, c->p, "same-time",
+                               "its corte time %s is that of the corte being "
+                               "served (%s), with other bytes (PrepSameTime "
+                               "refuse)",
+                               prep_time_iso(c->p, corte_time, z), current->id);
+        }
+        say(c, 1,
+            "package %s has the corte time of the corte being served (%s) "
+            "with other bytes; it replaces it (PrepSameTime accept)",
+            c->shown, current->id);
+    }
+    return APR_SUCCESS;
 }
 
 static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
@@ -918,21 +942,17 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     const prep_feed_t *feed = c->feed;
     prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
     apr_time_t corte_time;
-    const char *current_id = NULL, *id;
-    prep_corte_t *current = NULL, *corte;
+    const char *id;
+    prep_corte_t *current, *corte;
     prep_checked_t checked;
     prep_unpacked_t *u;
     apr_status_t rv;
 
     prep_store_clean_staging(feed->store, p);
-    if (prep_store_current(&current_id, feed->store, p) == APR_SUCCESS &&
-        current_id &&
-        prep_store_read_corte(&current,
-                              prep_store_corte_dir(p, feed->store, current_id),
-                              p) != APR_SUCCESS) {
-        current = NULL;
-    }
-    say(c, 0, "loading package %s", c->name);
+    current = served_corte(c);
+    say(c, 0, "%s package %s",
+        c->req->mode == PREP_LOAD_REPUBLISH ? "republishing from" : "loading",
+        c->shown);
 
     c->staging = prep_store_staging_dir(
         p, feed->store, apr_psprintf(p, "load-%ld", (long)getpid()));
@@ -947,9 +967,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
              p)) != APR_SUCCESS) {
         prep_refuse(&c->verdict, p, "busy", "cannot write in the store: %pm",
                     &rv);
-        say(c, 1, "%s", c->verdict.message);
-        res->verdict = c->verdict;
-        return res;
+        return busy(c, res);
     }
 
     phase_end(c, PREP_PHASE_CHECK); /* the store: lock, staging, current */
@@ -958,23 +976,26 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     }
     u = checked.unpacked;
     corte_time = checked.corte_time;
-    if (current && corte_time < current->time) {
-        prep_refuse(&c->verdict, p, "older-corte",
-                    "its corte time %s is older than the corte being served "
-                    "(%s)",
-                    prep_time_iso(p, corte_time, &feed->zone),
-                    prep_time_iso(p, current->time, &feed->zone));
-        return refused(c, res);
-    }
     corte = apr_pcalloc(p, sizeof(*corte));
     corte->sha256 = prep_hex(p, u->package_sha256, 32);
     id = prep_corte_id(p, corte_time, corte->sha256);
-    if (current && !strcmp(current->id, id)) {
-        say(c, 0, "package %s is the corte already served (%s)", c->name, id);
+    if (check_against(c, current, corte_time, id) != APR_SUCCESS) {
+        return refused(c, res);
+    }
+    if (c->req->mode == PREP_LOAD_REPUBLISH && c->req->corte_id &&
+        strcmp(c->req->corte_id, id)) {
+        prep_refuse(&c->verdict, p, "verify",
+                    "the retained package gives corte %s, not %s", id,
+                    c->req->corte_id);
+        return refused(c, res);
+    }
+    if (current && !strcmp(current->id, id) &&
+        c->req->mode != PREP_LOAD_REPUBLISH) {
+        say(c, 0, "package %s is the corte already served (%s)", c->shown, id);
         prep_store_clean_staging(feed->store, p);
-        move_package(c, "processed");
+        set_aside(c, PREP_ASIDE_PROCESSED);
         res->corte = current;
-        return res;
+        return ended(c, res, PREP_LOAD_SAME);
     }
 
     phase_end(c, PREP_PHASE_CHECK); /* corte time, older corte */
@@ -986,10 +1007,14 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
         prep_refuse(&c->verdict, p, "io", "cannot write the corte: %pm", &rv);
         return refused(c, res);
     }
+    /* Nothing is published from bytes that moved while they were read. */
+    if (c->req->mode != PREP_LOAD_REPUBLISH && !package_unchanged(c)) {
+        return changed(c, res);
+    }
     corte->id = id;
     corte->time = corte_time;
     corte->label = prep_banner_label(p, corte_time, &feed->zone);
-    corte->package = c->name;
+    corte->package = c->shown;
     corte->bytes = u->bytes;
     corte->loaded_at = apr_time_now();
     corte->load_ms = (apr_uint64_t)apr_time_as_msec(corte->loaded_at - start);
@@ -1002,33 +1027,17 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
                     PREP_CORTE_FILE, &rv);
         return refused(c, res);
     }
-    {
-        /* A corte of this id left by an interrupted load is replaced. */
-        const char *final = prep_store_corte_dir(p, feed->store, id);
-        const char *named = prep_store_staging_dir(p, feed->store, id);
-        apr_finfo_t fi;
-
-        if (apr_stat(&fi, final, APR_FINFO_TYPE, p) == APR_SUCCESS) {
-            apr_file_rename(final,
-                            prep_store_staging_dir(
-                                p, feed->store, apr_psprintf(p, "old-%s", id)),
-                            p);
-        }
-        rv = apr_file_rename(c->staging, named, p);
-        if (rv == APR_SUCCESS) {
-            rv = prep_store_promote(feed->store, id, p);
-        }
-    }
-    if (rv != APR_SUCCESS) {
+    if ((rv = prep_store_publish(feed->store, c->staging, id, p)) !=
+        APR_SUCCESS) {
         if (store_refuses(rv)) {
             prep_refuse(&c->verdict, p, "busy",
                         "the store is not writable: cannot publish corte %s: "
                         "%pm; %s is tried again",
-                        id, &rv, c->name);
-        } else {
-            prep_refuse(&c->verdict, p, "io", "cannot publish corte %s: %pm",
-                        id, &rv);
+                        id, &rv, c->shown);
+            return busy(c, res);
         }
+        prep_refuse(&c->verdict, p, "io", "cannot publish corte %s: %pm", id,
+                    &rv);
         return refused(c, res);
     }
     phase_end(c, PREP_PHASE_PUBLISH);
@@ -1036,15 +1045,15 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     prep_store_record_history(feed->store, corte, p);
     prep_store_prune(feed->store, feed->keep, p);
     prep_store_clean_staging(feed->store, p);
-    move_package(c, "processed");
-    prune_processed(c);
+    set_aside(c, PREP_ASIDE_PROCESSED);
+    prep_incoming_prune_processed(feed, p);
     say(c, 0,
         "published corte %s (corte time %s) from %s: %" APR_UINT64_T_FMT
         " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT
         " ms (%s; cleanup %" APR_TIME_T_FMT " ms)",
-        id, prep_time_iso(p, corte_time, &feed->zone), c->name, corte->files,
+        id, prep_time_iso(p, corte_time, &feed->zone), c->shown, corte->files,
         corte->bytes, corte->load_ms, phases_text(c, corte),
         apr_time_as_msec(apr_time_now() - c->mark));
     res->corte = corte;
-    return res;
+    return ended(c, res, PREP_LOAD_PUBLISHED);
 }

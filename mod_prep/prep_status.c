@@ -53,6 +53,56 @@ static json_t *with_iso_times(json_t *list, const char *const *keys,
     return out;
 }
 
+const char *prep_integrity_text(prep_integrity_e i)
+{
+    static const char *const names[] = {"unchecked", "ok", "damaged", "healed"};
+
+    return i <= PREP_INTEGRITY_HEALED ? names[i] : "unchecked";
+}
+
+/* "loading", "incoming_ignored" and "integrity": what the intake does. */
+static void status_intake(json_t *doc, const prep_feed_t *f,
+                          const prep_feed_runtime_t *rt, apr_time_t now,
+                          apr_pool_t *p)
+{
+    json_t *o, *list = json_array();
+    int i;
+
+    if (rt->loading) {
+        o = json_object();
+        json_object_set_new(o, "package", json_string(rt->loading));
+        json_object_set_new(o, "since",
+                            iso_or_null(p, rt->loading_since, &f->zone));
+        json_object_set_new(
+            o, "age_s", json_integer(apr_time_sec(now - rt->loading_since)));
+        json_object_set_new(doc, "loading", o);
+    } else {
+        json_object_set_new(doc, "loading", json_null());
+    }
+    for (i = 0; rt->ignored && i < rt->ignored->nelts; i++) {
+        const prep_ignored_t *g =
+            &APR_ARRAY_IDX(rt->ignored, i, prep_ignored_t);
+
+        o = json_object();
+        json_object_set_new(o, "name", json_string(g->name));
+        json_object_set_new(o, "why", json_string(g->why));
+        json_array_append_new(list, o);
+    }
+    json_object_set_new(doc, "incoming_ignored", list);
+    json_object_set_new(doc, "incoming_ignored_count",
+                        json_integer((json_int_t)rt->nignored));
+    o = json_object();
+    json_object_set_new(o, "state",
+                        json_string(prep_integrity_text(rt->integrity)));
+    json_object_set_new(o, "audited_at",
+                        iso_or_null(p, rt->audited_at, &f->zone));
+    json_object_set_new(o, "since", iso_or_null(p, rt->integrity_at, &f->zone));
+    json_object_set_new(o, "detail",
+                        rt->integrity_detail ? json_string(rt->integrity_detail)
+                                             : json_null());
+    json_object_set_new(doc, "integrity", o);
+}
+
 void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
                        const prep_feed_runtime_t *rt, apr_time_t now,
                        apr_pool_t *p)
@@ -98,6 +148,7 @@ void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
     } else {
         json_object_set_new(doc, "problem", json_null());
     }
+    status_intake(doc, f, rt, now, p);
     json_object_set_new(doc, "update_interval_s",
                         json_integer(apr_time_sec(f->interval)));
     json_object_set_new(doc, "rejected",

@@ -49,6 +49,14 @@ apr_status_t prep_store_prepare(const char *store, apr_pool_t *p)
         rv = apr_dir_make_recursive(apr_pstrcat(p, store, "/staging", NULL),
                                     perms, p);
     }
+    if (rv == APR_SUCCESS) {
+        rv = apr_dir_make_recursive(
+            apr_pstrcat(p, store, "/" PREP_PROCESSED_DIR, NULL), perms, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_dir_make_recursive(
+            apr_pstrcat(p, store, "/" PREP_REJECTED_DIR, NULL), perms, p);
+    }
     return rv;
 }
 
@@ -367,6 +375,83 @@ apr_status_t prep_store_current(const char **id, const char *store,
     }
     *id = apr_pstrdup(p, s);
     return APR_SUCCESS;
+}
+
+int prep_store_corte_usable(prep_corte_t **out, const char *store,
+                            const char *id, apr_pool_t *p)
+{
+    const char *dir = prep_store_corte_dir(p, store, id);
+    prep_corte_t *c;
+    prep_index_t *idx;
+    apr_pool_t *scratch;
+    int ok;
+
+    if (prep_store_read_corte(&c, dir, p) != APR_SUCCESS || strcmp(c->id, id)) {
+        return 0;
+    }
+    apr_pool_create(&scratch, p);
+    ok = prep_index_open(&idx,
+                         apr_pstrcat(scratch, dir, "/" PREP_INDEX_FILE, NULL),
+                         scratch) == APR_SUCCESS;
+    apr_pool_destroy(scratch); /* and the mapping with it */
+    if (ok && out) {
+        *out = c;
+    }
+    return ok;
+}
+
+apr_status_t prep_store_serving(const char **id, prep_corte_t **c,
+                                int *fallback, const char *store, apr_pool_t *p)
+{
+    const char *current = NULL;
+    apr_array_header_t *names;
+    int i;
+
+    *id = NULL;
+    *fallback = 0;
+    if (prep_store_current(&current, store, p) != APR_SUCCESS || !current) {
+        return APR_ENOENT; /* no corte was ever published */
+    }
+    if (prep_store_corte_usable(c, store, current, p)) {
+        *id = current;
+        return APR_SUCCESS;
+    }
+    /* newest first: ids sort by corte time */
+    names = list_dir(apr_pstrcat(p, store, "/cortes", NULL), p);
+    for (i = names->nelts - 1; i >= 0; i--) {
+        const char *name = APR_ARRAY_IDX(names, i, char *);
+
+        if (strcmp(name, current) &&
+            prep_store_corte_usable(c, store, name, p)) {
+            *id = name;
+            *fallback = 1;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_ENOENT;
+}
+
+apr_status_t prep_store_publish(const char *store, const char *staging,
+                                const char *id, apr_pool_t *p)
+{
+    const char *final = prep_store_corte_dir(p, store, id);
+    const char *named = prep_store_staging_dir(p, store, id);
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    /* A corte of this id (left by an interrupted load, or being healed) is
+     * replaced: the old one moves to staging, emptied at the next load. */
+    if (apr_stat(&fi, final, APR_FINFO_TYPE | APR_FINFO_LINK, p) ==
+        APR_SUCCESS) {
+        apr_file_rename(
+            final,
+            prep_store_staging_dir(p, store, apr_psprintf(p, "old-%s", id)), p);
+    }
+    rv = apr_file_rename(staging, named, p);
+    if (rv == APR_SUCCESS) {
+        rv = prep_store_promote(store, id, p);
+    }
+    return rv;
 }
 
 apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p)

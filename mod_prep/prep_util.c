@@ -226,4 +226,7 @@ void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p)
     f->strip = -1;
     f->compress = (1u << PREP_ENC_GZIP) | (1u << PREP_ENC_BR);
     f->banners = apr_array_make(p, 2, sizeof(const char *));
+    f->future_limit = apr_time_from_sec(15 * 60);
+    f->same_time_accept = 0;
+    f->load_timeout = apr_time_from_sec(10 * 60);
 }

@@ -1,10 +1,16 @@
-/* prep_verify.c — PrepVerify's public key, checked when the configuration
- * is read: a key that cannot be used is a configuration error, not a
- * refusal of every package on election night. */
+/* prep_verify.c — PrepVerify: the public key, checked when the configuration
+ * is read (a key that cannot be used is a configuration error, not a
+ * refusal of every package on election night), and the check of one
+ * package from its one descriptor against its sidecar. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <unistd.h>
 
+#include <apr_lib.h>
+#include <apr_mmap.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -39,4 +45,180 @@ const char *prep_verify_key_check(const char *path, apr_pool_t *p)
                             path);
     }
     return NULL;
+}
+
+/* --- PrepVerify of one package ------------------------------------- */
+
+#define READ_BLOCK         (256 * 1024)
+#define SHA256_SIDECAR_MAX 4096
+#define SIGNATURE_MAX      16384
+
+/* Feeds every byte of the package, from offset 0 of its descriptor, to the
+ * SHA-256 in `sha` and, when `sig` is not NULL, to a signature check. */
+static apr_status_t digest_package(apr_file_t *package, EVP_MD_CTX *sha,
+                                   EVP_MD_CTX *sig)
+{
+    apr_os_file_t fd;
+    unsigned char *buf = malloc(READ_BLOCK);
+    off_t at = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!buf) {
+        return APR_ENOMEM;
+    }
+    apr_os_file_get(&fd, package);
+    for (;;) {
+        ssize_t n = pread(fd, buf, READ_BLOCK, at);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rv = errno;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        EVP_DigestUpdate(sha, buf, (size_t)n);
+        if (sig && EVP_DigestVerifyUpdate(sig, buf, (size_t)n) != 1) {
+            rv = APR_EGENERAL;
+            break;
+        }
+        at += n;
+    }
+    free(buf);
+    return rv;
+}
+
+static apr_status_t verify_sha256(const prep_feed_t *f, int dirfd,
+                                  const char *name, apr_file_t *package,
+                                  unsigned char sha256[32], prep_verdict_t *v,
+                                  apr_pool_t *p)
+{
+    const char *shown = prep_name_shown(p, name), *why;
+    char *text, *hex;
+    apr_size_t len, i;
+    EVP_MD_CTX *ctx;
+    apr_status_t rv;
+
+    (void)f;
+    if (prep_incoming_read_small(&text, &len, dirfd,
+                                 apr_pstrcat(p, name, ".sha256", NULL),
+                                 SHA256_SIDECAR_MAX, &why, p) != APR_SUCCESS) {
+        return prep_refuse(v, p, "verify", "PrepVerify sha256: %s.sha256 %s",
+                           shown, why);
+    }
+    /* sha256sum format: 64 hex digits, then "  NAME" (or " *NAME"). */
+    for (i = 0; i < len && i < 64 && apr_isxdigit(text[i]); i++) {
+        text[i] = apr_tolower(text[i]);
+    }
+    if (i != 64 || (len > 64 && !apr_isspace(text[64]))) {
+        return prep_refuse(v, p, "verify",
+                           "%s.sha256 does not start with a SHA-256 in hex",
+                           shown);
+    }
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    rv = digest_package(package, ctx, NULL);
+    EVP_DigestFinal_ex(ctx, sha256, NULL);
+    EVP_MD_CTX_free(ctx);
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(v, p, "io", "cannot read %s", shown);
+    }
+    hex = prep_hex(p, sha256, 32);
+    if (strncmp(hex, text, 64)) {
+        return prep_refuse(v, p, "verify",
+                           "SHA-256 of %s is %s, its sidecar says %.64s", shown,
+                           hex, text);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t verify_signature(const prep_feed_t *f, int dirfd,
+                                     const char *name, apr_file_t *package,
+                                     unsigned char sha256[32],
+                                     prep_verdict_t *v, apr_pool_t *p)
+{
+    const char *shown = prep_name_shown(p, name), *why;
+    char *sig;
+    apr_size_t sig_len;
+    FILE *kf;
+    EVP_PKEY *key = NULL;
+    EVP_MD_CTX *ctx = NULL, *sha = NULL;
+    int ok = 0, ed;
+
+    if (prep_incoming_read_small(&sig, &sig_len, dirfd,
+                                 apr_pstrcat(p, name, ".sig", NULL),
+                                 SIGNATURE_MAX, &why, p) != APR_SUCCESS) {
+        return prep_refuse(v, p, "verify", "PrepVerify signature: %s.sig %s",
+                           shown, why);
+    }
+    if (!(kf = fopen(f->verify_key, "r")) ||
+        !(key = PEM_read_PUBKEY(kf, NULL, NULL, NULL))) {
+        if (kf) {
+            fclose(kf);
+        }
+        return prep_refuse(v, p, "verify", "cannot read the public key %s",
+                           f->verify_key);
+    }
+    fclose(kf);
+    /* Ed25519 signs the message itself, in one piece (mapped from the same
+     * descriptor, not read into memory); RSA and ECDSA a SHA-256 of it, as
+     * `openssl dgst -sha256 -sign` makes them, read in blocks.  The SHA-256
+     * of the bytes verified is taken in the same pass. */
+    ed = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ||
+         EVP_PKEY_get_id(key) == EVP_PKEY_ED448;
+    ctx = EVP_MD_CTX_new();
+    sha = EVP_MD_CTX_new();
+    if (ctx && sha && EVP_DigestInit_ex(sha, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestVerifyInit(ctx, NULL, ed ? NULL : EVP_sha256(), NULL, key) ==
+            1) {
+        if (ed) {
+            apr_finfo_t fi;
+            apr_mmap_t *mm;
+
+            ok = apr_file_info_get(&fi, APR_FINFO_SIZE, package) ==
+                     APR_SUCCESS &&
+                 fi.size > 0 &&
+                 apr_mmap_create(&mm, package, 0, (apr_size_t)fi.size,
+                                 APR_MMAP_READ, p) == APR_SUCCESS;
+            if (ok) {
+                EVP_DigestUpdate(sha, mm->mm, mm->size);
+                ok = EVP_DigestVerify(ctx, (unsigned char *)sig, sig_len,
+                                      mm->mm, mm->size) == 1;
+                apr_mmap_delete(mm);
+            }
+        } else {
+            ok = digest_package(package, sha, ctx) == APR_SUCCESS &&
+                 EVP_DigestVerifyFinal(ctx, (unsigned char *)sig, sig_len) == 1;
+        }
+        EVP_DigestFinal_ex(sha, sha256, NULL);
+    }
+    EVP_MD_CTX_free(sha);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    if (!ok) {
+        return prep_refuse(v, p, "verify",
+                           "the signature %s.sig does not match %s with %s",
+                           shown, shown, f->verify_key);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
+                                 const char *name, apr_file_t *package,
+                                 unsigned char sha256[32],
+                                 prep_verdict_t *verdict, apr_pool_t *p)
+{
+    switch (feed->verify) {
+        case PREP_VERIFY_SHA256:
+            return verify_sha256(feed, dirfd, name, package, sha256, verdict,
+                                 p);
+        case PREP_VERIFY_SIGNATURE:
+            return verify_signature(feed, dirfd, name, package, sha256, verdict,
+                                    p);
+        default:
+            return APR_SUCCESS;
+    }
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <apr_file_io.h>
@@ -116,6 +117,22 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
+/* Loads the package at path (in feed.incoming) as the intake asks it:
+ * expecting the identity `seen` (NULL: any), in `mode`. */
+static prep_load_result_t *load_as(const char *path,
+                                   const prep_file_identity_t *seen,
+                                   prep_load_mode_e mode)
+{
+    prep_load_request_t req = {strrchr(path, '/') + 1, seen, mode, NULL};
+
+    return prep_load_package(&feed, &req, NULL, NULL, pool);
+}
+
+static prep_load_result_t *load(const char *path)
+{
+    return load_as(path, NULL, PREP_LOAD_NEW);
+}
+
 static const char *current_id(void)
 {
     const char *id = NULL;
@@ -153,7 +170,7 @@ START_TEST(good_package_is_published)
 {
     const char *pkg =
         make_package("qro_2105.tar.gz", "2024-06-02T21:05:00-06:00");
-    prep_load_result_t *res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    prep_load_result_t *res = load(pkg);
     const char *id, *html;
     const prep_index_entry_t *e;
     prep_index_t *idx;
@@ -200,7 +217,7 @@ START_TEST(good_package_is_published)
     /* the package is set aside, not deleted */
     ck_assert(!exists(pkg));
     ck_assert(exists(
-        apr_pstrcat(pool, feed.incoming, "/processed/qro_2105.tar.gz", NULL)));
+        apr_pstrcat(pool, feed.store, "/processed/qro_2105.tar.gz", NULL)));
 }
 END_TEST
 
@@ -212,8 +229,7 @@ START_TEST(bad_package_keeps_the_corte)
     const char *before, *reason;
     json_t *state;
 
-    ck_assert_ptr_null(
-        prep_load_package(&feed, good, NULL, NULL, pool)->verdict.reason);
+    ck_assert_ptr_null(load(good)->verdict.reason);
     before = current_id();
     /* the first half of a real package */
     make_package("c.tar.gz", "2024-06-02T21:10:00-06:00");
@@ -221,15 +237,23 @@ START_TEST(bad_package_keeps_the_corte)
                      "head -c $(( $(stat -c %%s '%s/c.tar.gz') / 2 )) "
                      "'%s/c.tar.gz' > '%s' && rm '%s/c.tar.gz'",
                      feed.incoming, feed.incoming, bad, feed.incoming));
-    res = prep_load_package(&feed, bad, NULL, NULL, pool);
+    /* a fresh truncated package may be an upload that goes on: held */
+    res = load(bad);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_HELD);
+    ck_assert(exists(bad));
+    ck_assert_str_eq(current_id(), before);
+    /* after its hold it is refused and set aside into the store */
+    res = load_as(bad, NULL, PREP_LOAD_FINAL);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
     ck_assert_str_eq(res->verdict.reason, "truncated");
     ck_assert_str_eq(current_id(), before);
+    ck_assert(!exists(bad));
     reason = read_file(
-        apr_pstrcat(pool, feed.incoming, "/rejected/b.tar.gz.reason", NULL));
+        apr_pstrcat(pool, feed.store, "/rejected/b.tar.gz.reason", NULL));
     ck_assert_ptr_nonnull(reason);
     ck_assert(!strncmp(reason, "truncated: ", 11));
     ck_assert(
-        exists(apr_pstrcat(pool, feed.incoming, "/rejected/b.tar.gz", NULL)));
+        exists(apr_pstrcat(pool, feed.store, "/rejected/b.tar.gz", NULL)));
     state = prep_store_read_state(feed.store, pool);
     ck_assert_str_eq(
         json_string_value(json_object_get(
@@ -251,22 +275,181 @@ START_TEST(older_future_and_missing_time_are_refused)
     char *future;
     apr_time_exp_t tm;
 
-    ck_assert_ptr_null(
-        prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
+    ck_assert_ptr_null(load(pkg)->verdict.reason);
     pkg = make_package("b.tar.gz", "2024-06-02T21:00:00-06:00");
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_str_eq(res->verdict.reason, "older-corte");
 
     apr_time_exp_gmt(&tm, apr_time_now() + apr_time_from_sec(3 * 24 * 3600));
     future = apr_psprintf(pool, "%04d-%02d-%02dT12:00:00Z", tm.tm_year + 1900,
                           tm.tm_mon + 1, tm.tm_mday);
     pkg = make_package("c.tar.gz", future);
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_str_eq(res->verdict.reason, "future-corte");
 
     pkg = make_package("d.tar.gz", "no es una fecha");
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_str_eq(res->verdict.reason, "no-corte-time");
+}
+END_TEST
+
+/* "YYYY-MM-DDTHH:MM:SSZ" `ahead_s` seconds from now. */
+static const char *iso_from_now(apr_time_t ahead_s)
+{
+    apr_time_exp_t tm;
+
+    apr_time_exp_gmt(&tm, apr_time_now() + apr_time_from_sec(ahead_s));
+    return apr_psprintf(pool, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+START_TEST(future_limit_and_same_time)
+{
+    prep_load_result_t *res;
+    const char *pkg;
+
+    /* two hours ahead (a clock or zone mistake) is refused; ten minutes is
+     * within the default PrepFutureLimit of 15 min */
+    res = load(make_package("a.tar.gz", iso_from_now(2 * 3600)));
+    ck_assert_str_eq(res->verdict.reason, "future-corte");
+    ck_assert_ptr_nonnull(strstr(res->verdict.message, "PrepFutureLimit"));
+    res = load(make_package("b.tar.gz", iso_from_now(600)));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    feed.future_limit = apr_time_from_sec(60);
+    res = load(make_package("c.tar.gz", iso_from_now(3600)));
+    ck_assert_str_eq(res->verdict.reason, "future-corte");
+    feed.future_limit = -1; /* off */
+    res = load(make_package("d.tar.gz", iso_from_now(3 * 3600)));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+
+    /* the same corte time with other bytes: refused, or taken with
+     * PrepSameTime accept */
+    feed.future_limit = apr_time_from_sec(15 * 60);
+    res = load(make_package("e.tar.gz", "2024-06-02T21:05:00-06:00"));
+    ck_assert_str_eq(res->verdict.reason, "older-corte");
+    run(apr_psprintf(pool, "rm -rf '%s'/store/cortes/* '%s'/store/current",
+                     root, root));
+    ck_assert_int_eq(
+        load(make_package("f.tar.gz", "2024-06-02T21:05:00-06:00"))->outcome,
+        PREP_LOAD_PUBLISHED);
+    pkg = make_package("g.tar.gz", "2024-06-02T21:05:00-06:00");
+    run(apr_psprintf(pool,
+                     "sleep 1; touch '%s/tree-g.tar.gz/prep_qro/x.txt' "
+                     "&& tar -C '%s/tree-g.tar.gz' -czf '%s' prep_qro",
+                     root, root, pkg));
+    res = load(pkg);
+    ck_assert_str_eq(res->verdict.reason, "same-time");
+    pkg = make_package("h.tar.gz", "2024-06-02T21:05:00-06:00");
+    run(apr_psprintf(pool,
+                     "touch '%s/tree-h.tar.gz/prep_qro/y.txt' && tar -C "
+                     "'%s/tree-h.tar.gz' -czf '%s' prep_qro",
+                     root, root, pkg));
+    feed.same_time_accept = 1;
+    res = load(pkg);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+}
+END_TEST
+
+/* The identity of a file now. */
+static prep_file_identity_t identity(const char *path)
+{
+    prep_file_identity_t id;
+    int dirfd;
+    char *dir = apr_pstrdup(pool, path);
+
+    *strrchr(dir, '/') = '\0';
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(prep_incoming_classify(dirfd, strrchr(path, '/') + 1, &id),
+                     PREP_INCOMING_PACKAGE);
+    close(dirfd);
+    return id;
+}
+
+START_TEST(one_open_one_package)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *other = make_package("b.tar.gz", "2024-06-02T21:10:00-06:00");
+    prep_file_identity_t seen = identity(pkg);
+    prep_load_result_t *res;
+
+    /* another file renamed over the name that settled is not read */
+    run(apr_psprintf(pool, "mv '%s' '%s'", other, pkg));
+    res = load_as(pkg, &seen, PREP_LOAD_NEW);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_CHANGED);
+    ck_assert_ptr_null(current_id());
+    ck_assert(exists(pkg)); /* not set aside: examined again once settled */
+
+    /* a symbolic link or a FIFO in its place: not followed, not blocking */
+    seen = identity(pkg);
+    run(apr_psprintf(pool,
+                     "mv '%s' '%s/elsewhere.tar.gz' && ln -s "
+                     "'%s/elsewhere.tar.gz' '%s'",
+                     pkg, root, root, pkg));
+    ck_assert_int_eq(load_as(pkg, &seen, PREP_LOAD_NEW)->outcome,
+                     PREP_LOAD_CHANGED);
+    ck_assert_int_eq(load_as(pkg, NULL, PREP_LOAD_NEW)->outcome,
+                     PREP_LOAD_CHANGED);
+    run(apr_psprintf(pool, "rm '%s' && mkfifo '%s'", pkg, pkg));
+    ck_assert_int_eq(load_as(pkg, NULL, PREP_LOAD_NEW)->outcome,
+                     PREP_LOAD_CHANGED);
+    ck_assert_ptr_null(current_id());
+
+    /* the file that settled is published and set aside into the store */
+    run(apr_psprintf(pool, "rm '%s' && mv '%s/elsewhere.tar.gz' '%s'", pkg,
+                     root, pkg));
+    seen = identity(pkg);
+    res = load_as(pkg, &seen, PREP_LOAD_NEW);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert(!exists(pkg));
+    ck_assert(
+        exists(apr_pstrcat(pool, feed.store, "/processed/a.tar.gz", NULL)));
+    ck_assert(!exists(apr_pstrcat(pool, feed.incoming, "/processed", NULL)));
+}
+END_TEST
+
+START_TEST(sidecars_are_not_followed)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *secret = apr_pstrcat(pool, root, "/secret", NULL);
+    prep_load_result_t *res;
+    char *reason;
+
+    feed.verify = PREP_VERIFY_SHA256;
+    /* a link to a file holding 64 hex digits (a key, say): not read */
+    run(apr_psprintf(pool,
+                     "printf '%%064d' 4242 > '%s' && ln -s '%s' "
+                     "'%s.sha256'",
+                     secret, secret, pkg));
+    res = load_as(pkg, NULL, PREP_LOAD_NEW);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+    ck_assert_ptr_null(strstr(res->verdict.message, "4242"));
+    ck_assert_ptr_nonnull(strstr(res->verdict.message, "symbolic link"));
+    reason = read_file(
+        apr_pstrcat(pool, feed.store, "/rejected/a.tar.gz.reason", NULL));
+    ck_assert_ptr_nonnull(reason);
+    ck_assert_ptr_null(strstr(reason, "4242"));
+    /* the link stays in incoming, never moved into the store */
+    ck_assert(!exists(
+        apr_pstrcat(pool, feed.store, "/rejected/a.tar.gz.sha256", NULL)));
+
+    /* a FIFO as the sidecar does not block */
+    pkg = make_package("b.tar.gz", "2024-06-02T21:05:00-06:00");
+    run(apr_psprintf(pool, "mkfifo '%s.sha256'", pkg));
+    res = load_as(pkg, NULL, PREP_LOAD_NEW);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+}
+END_TEST
+
+START_TEST(names_that_are_not_utf8_are_shown_escaped)
+{
+    ck_assert_str_eq(prep_name_shown(pool, "PREP_\xe9t\xe9.tar.gz"),
+                     "PREP_\\xe9t\\xe9.tar.gz");
+    ck_assert_str_eq(prep_name_shown(pool, "Quer\xc3\xa9taro.zip"),
+                     "Quer\xc3\xa9taro.zip");
+    ck_assert_str_eq(prep_name_shown(pool, "a\x1b[31m\nb"), "a\\x1b[31m\\x0ab");
+    ck_assert_str_eq(prep_name_shown(pool, "\xed\xa0\x80"),
+                     "\\xed\\xa0\\x80"); /* a UTF-16 surrogate */
 }
 END_TEST
 
@@ -276,14 +459,11 @@ START_TEST(same_package_twice_is_not_republished)
     prep_load_result_t *res;
     const char *id;
 
-    ck_assert_ptr_null(
-        prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
+    ck_assert_ptr_null(load(pkg)->verdict.reason);
     id = current_id();
     run(apr_psprintf(pool, "cp '%s/processed/a.tar.gz' '%s/again.tar.gz'",
-                     feed.incoming, feed.incoming));
-    res = prep_load_package(
-        &feed, apr_pstrcat(pool, feed.incoming, "/again.tar.gz", NULL), NULL,
-        NULL, pool);
+                     feed.store, feed.incoming));
+    res = load(apr_pstrcat(pool, feed.incoming, "/again.tar.gz", NULL));
     ck_assert_ptr_null(res->verdict.reason);
     ck_assert_str_eq(current_id(), id);
 }
@@ -301,8 +481,7 @@ START_TEST(keep_removes_old_cortes_but_not_the_current)
         const char *pkg = make_package(
             apr_psprintf(pool, "p%d.tar.gz", i),
             apr_psprintf(pool, "2024-06-02T%s:00-06:00", times[i]));
-        ck_assert_ptr_null(
-            prep_load_package(&feed, pkg, NULL, NULL, pool)->verdict.reason);
+        ck_assert_ptr_null(load(pkg)->verdict.reason);
     }
     ck_assert_int_eq(
         apr_dir_open(&d, apr_pstrcat(pool, feed.store, "/cortes", NULL), pool),
@@ -331,17 +510,17 @@ START_TEST(verify_sha256_sidecar)
                      "000000000000000000000000000000000000000000000000000000000"
                      "0000000  a.tar.gz > a.tar.gz.sha256",
                      feed.incoming));
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_str_eq(res->verdict.reason, "verify");
     ck_assert_ptr_null(current_id());
 
     pkg = make_package("b.tar.gz", "2024-06-02T21:05:00-06:00");
     run(apr_psprintf(pool, "cd '%s' && sha256sum b.tar.gz > b.tar.gz.sha256",
                      feed.incoming));
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_msg(res->verdict.reason == NULL, "%s", res->verdict.message);
     ck_assert(exists(
-        apr_pstrcat(pool, feed.incoming, "/processed/b.tar.gz.sha256", NULL)));
+        apr_pstrcat(pool, feed.store, "/processed/b.tar.gz.sha256", NULL)));
 }
 END_TEST
 
@@ -370,15 +549,15 @@ START_TEST(verify_signature_keys)
     run(apr_psprintf(pool, sign, key, pkg, pkg));
     feed.verify = PREP_VERIFY_SIGNATURE;
     feed.verify_key = pub;
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_msg(res->verdict.reason == NULL, "key %d: %s", _i,
                   res->verdict.message);
 
     /* the same signature over other bytes fails */
     pkg = make_package("other.tar.gz", "2024-06-02T22:00:00-06:00");
-    run(apr_psprintf(pool, "cp '%s/processed/%s.sig' '%s.sig'", feed.incoming,
+    run(apr_psprintf(pool, "cp '%s/processed/%s.sig' '%s.sig'", feed.store,
                      name, pkg));
-    res = prep_load_package(&feed, pkg, NULL, NULL, pool);
+    res = load(pkg);
     ck_assert_str_eq(res->verdict.reason, "verify");
 }
 END_TEST
@@ -417,6 +596,10 @@ Suite *suite_loader(void)
     tcase_add_test(tc, good_package_is_published);
     tcase_add_test(tc, bad_package_keeps_the_corte);
     tcase_add_test(tc, older_future_and_missing_time_are_refused);
+    tcase_add_test(tc, future_limit_and_same_time);
+    tcase_add_test(tc, one_open_one_package);
+    tcase_add_test(tc, sidecars_are_not_followed);
+    tcase_add_test(tc, names_that_are_not_utf8_are_shown_escaped);
     tcase_add_test(tc, same_package_twice_is_not_republished);
     tcase_add_test(tc, keep_removes_old_cortes_but_not_the_current);
     tcase_add_test(tc, verify_sha256_sidecar);

@@ -1,0 +1,459 @@
+/* prep_incoming.c — what happens in PrepIncoming.  The institute's uploader
+ * owns that directory: any name in it may be renamed, replaced by a link or
+ * a FIFO, or rewritten at any moment.  So every name is looked at without
+ * following links, a package is opened exactly once and checked to be the
+ * file that settled, and nothing mod_prep writes lives there: packages are
+ * set aside into the store, which only the loader account writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_portable.h>
+#include <apr_strings.h>
+
+#include "prep.h"
+
+#define COPY_BLOCK (256 * 1024)
+
+int prep_identity_equal(const prep_file_identity_t *a,
+                        const prep_file_identity_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime == b->mtime;
+}
+
+static void identity_of(prep_file_identity_t *id, const struct stat *st)
+{
+    id->dev = (apr_uint64_t)st->st_dev;
+    id->ino = (apr_uint64_t)st->st_ino;
+    id->size = (apr_off_t)st->st_size;
+    id->mtime =
+        apr_time_from_sec(st->st_mtim.tv_sec) + st->st_mtim.tv_nsec / 1000;
+}
+
+const char *prep_incoming_kind_text(prep_incoming_kind_e k)
+{
+    switch (k) {
+        case PREP_INCOMING_LINK:
+            return "symbolic link";
+        case PREP_INCOMING_FIFO:
+            return "FIFO";
+        case PREP_INCOMING_DIRECTORY:
+            return "directory";
+        case PREP_INCOMING_SPECIAL:
+            return "socket or device";
+        case PREP_INCOMING_UNREADABLE:
+            return "not readable by the loader account";
+        case PREP_INCOMING_GONE:
+            return "gone";
+        default:
+            return NULL;
+    }
+}
+
+/* Whether this process may read a file of that owner and mode: the check
+ * the open would make, without opening (an open of a FIFO or a device is an
+ * action of its own). */
+static int readable(const struct stat *st)
+{
+    if (geteuid() == 0) {
+        return 1;
+    }
+    if (st->st_uid == geteuid()) {
+        return (st->st_mode & S_IRUSR) != 0;
+    }
+    if (st->st_gid == getegid() || group_member(st->st_gid)) {
+        return (st->st_mode & S_IRGRP) != 0;
+    }
+    return (st->st_mode & S_IROTH) != 0;
+}
+
+prep_incoming_kind_e prep_incoming_classify(int dirfd, const char *name,
+                                            prep_file_identity_t *id)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return PREP_INCOMING_GONE;
+    }
+    identity_of(id, &st);
+    if (S_ISLNK(st.st_mode)) {
+        return PREP_INCOMING_LINK;
+    }
+    if (S_ISFIFO(st.st_mode)) {
+        return PREP_INCOMING_FIFO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return PREP_INCOMING_DIRECTORY;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return PREP_INCOMING_SPECIAL;
+    }
+    if (prep_package_name_ignored(name)) {
+        return PREP_INCOMING_IN_PROGRESS;
+    }
+    return readable(&st) ? PREP_INCOMING_PACKAGE : PREP_INCOMING_UNREADABLE;
+}
+
+/* openat without following a link, without blocking on a FIFO and without
+ * taking a terminal; then a plain blocking descriptor of a regular file. */
+static int open_regular(int dirfd, const char *name, struct stat *st)
+{
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int flags;
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        errno = APR_EMISMATCH;
+        return -1;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static apr_status_t wrap_fd(apr_file_t **out, int fd, apr_pool_t *p)
+{
+    apr_os_file_t os = fd;
+    apr_status_t rv = apr_os_file_put(out, &os, APR_FOPEN_READ, p);
+
+    if (rv != APR_SUCCESS) {
+        close(fd);
+        return rv;
+    }
+    /* apr_os_file_put does not close on pool cleanup; closing is ours */
+    apr_pool_cleanup_register(p, *out, (apr_status_t(*)(void *))apr_file_close,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_incoming_open(apr_file_t **out, prep_file_identity_t *id,
+                                int dirfd, const char *name,
+                                const prep_file_identity_t *expected,
+                                apr_pool_t *p)
+{
+    struct stat st;
+    int fd = open_regular(dirfd, name, &st);
+
+    if (fd < 0) {
+        return errno == ELOOP || errno == ENXIO ? APR_EMISMATCH : errno;
+    }
+    identity_of(id, &st);
+    if (expected && !prep_identity_equal(id, expected)) {
+        close(fd);
+        return APR_EMISMATCH;
+    }
+    return wrap_fd(out, fd, p);
+}
+
+apr_status_t prep_incoming_read_small(char **text, apr_size_t *len, int dirfd,
+                                      const char *name, apr_size_t max,
+                                      const char **why, apr_pool_t *p)
+{
+    struct stat st;
+    int fd = open_regular(dirfd, name, &st);
+    char *buf;
+    apr_size_t got = 0;
+
+    if (fd < 0) {
+        *why = errno == ENOENT   ? "is missing"
+               : errno == EACCES ? "cannot be read by the loader account"
+               : errno == ELOOP  ? "is a symbolic link"
+                                 : "is not a regular file";
+        return APR_EGENERAL;
+    }
+    if ((apr_size_t)st.st_size > max) {
+        close(fd);
+        *why = apr_psprintf(p, "is larger than %" APR_SIZE_T_FMT " bytes", max);
+        return APR_EGENERAL;
+    }
+    buf = apr_palloc(p, max + 1);
+    /* reads to the end or the bound, whatever the size said */
+    while (got <= max) {
+        ssize_t n = read(fd, buf + got, max + 1 - got);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        got += (apr_size_t)n;
+    }
+    close(fd);
+    if (got > max) {
+        *why = apr_psprintf(p, "is larger than %" APR_SIZE_T_FMT " bytes", max);
+        return APR_EGENERAL;
+    }
+    buf[got] = '\0';
+    *text = buf;
+    *len = got;
+    return APR_SUCCESS;
+}
+
+int prep_incoming_still(int dirfd, const char *name,
+                        const prep_file_identity_t *id)
+{
+    struct stat st;
+    prep_file_identity_t now;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+        return 0;
+    }
+    identity_of(&now, &st);
+    return prep_identity_equal(&now, id);
+}
+
+/* STORE/<sub>, a real directory of this account's, created if missing. */
+static int open_aside_dir(const char *store, const char *sub, apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, store, "/", sub, NULL);
+    struct stat st;
+    int fd;
+
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
+}
+
+/* Creates `name` in dirfd (never through a link, never over a file),
+ * replacing an earlier file of that name. */
+static int create_new(int dirfd, const char *name)
+{
+    unlinkat(dirfd, name, 0);
+    return openat(dirfd, name,
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+}
+
+/* The package's bytes from its descriptor into to_fd/name (the store is on
+ * another file system than incoming). */
+static apr_status_t copy_package(apr_file_t *package, int to_fd,
+                                 const char *name, apr_pool_t *p)
+{
+    const char *tmp = apr_pstrcat(p, name, ".tmp", NULL);
+    apr_os_file_t in;
+    char *buf = malloc(COPY_BLOCK);
+    off_t at = 0;
+    apr_status_t rv = APR_SUCCESS;
+    int out;
+
+    if (!buf) {
+        return APR_ENOMEM;
+    }
+    apr_os_file_get(&in, package);
+    if ((out = create_new(to_fd, tmp)) < 0) {
+        free(buf);
+        return errno;
+    }
+    for (;;) {
+        ssize_t n = pread(in, buf, COPY_BLOCK, at);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rv = errno;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        if (write(out, buf, (size_t)n) != n) {
+            rv = errno ? errno : APR_EGENERAL;
+            break;
+        }
+        at += n;
+    }
+    free(buf);
+    if (rv == APR_SUCCESS && fsync(out) != 0) {
+        rv = errno;
+    }
+    close(out);
+    if (rv == APR_SUCCESS && renameat(to_fd, tmp, to_fd, name) != 0) {
+        rv = errno;
+    }
+    if (rv != APR_SUCCESS) {
+        unlinkat(to_fd, tmp, 0);
+    }
+    return rv;
+}
+
+static void write_reason(int to_fd, const char *name, const prep_verdict_t *v,
+                         apr_pool_t *p)
+{
+    const char *text =
+        apr_psprintf(p, "%s: %s\n", v->reason, v->message ? v->message : "");
+    int fd = create_new(to_fd, apr_pstrcat(p, name, ".reason", NULL));
+
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0) {
+            /* the reason is in the status and the log too */
+        }
+        close(fd);
+    }
+}
+
+apr_status_t prep_incoming_set_aside(const struct prep_feed *feed, int dirfd,
+                                     const char *name, apr_file_t *package,
+                                     const prep_file_identity_t *id,
+                                     prep_aside_e where,
+                                     const prep_verdict_t *v, apr_pool_t *p)
+{
+    static const char *const sidecars[] = {".sha256", ".sig"};
+    int to_fd = open_aside_dir(
+        feed->store,
+        where == PREP_ASIDE_REJECTED ? PREP_REJECTED_DIR : PREP_PROCESSED_DIR,
+        p);
+    apr_status_t rv = APR_SUCCESS;
+    size_t i;
+
+    if (to_fd < 0) {
+        return errno;
+    }
+    /* Only the file that was read goes: a name that now names another
+     * upload is left for that upload's own turn. */
+    if (id && !prep_incoming_still(dirfd, name, id)) {
+        rv = APR_EMISMATCH;
+    } else if (renameat(dirfd, name, to_fd, name) != 0) {
+        rv = errno;
+        if (rv == EXDEV && package) {
+            rv = copy_package(package, to_fd, name, p);
+            if (rv == APR_SUCCESS &&
+                (!id || prep_incoming_still(dirfd, name, id))) {
+                unlinkat(dirfd, name, 0);
+            }
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+            const char *side = apr_pstrcat(p, name, sidecars[i], NULL);
+            struct stat st;
+
+            /* a sidecar goes along only as the regular file it is */
+            if (fstatat(dirfd, side, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(st.st_mode)) {
+                unlinkat(to_fd, side, 0);
+                renameat(dirfd, side, to_fd, side);
+            }
+        }
+    }
+    if (v && v->reason) {
+        write_reason(to_fd, name, v, p);
+    }
+    close(to_fd);
+    return rv;
+}
+
+static int by_mtime(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void prep_incoming_prune_processed(const struct prep_feed *feed, apr_pool_t *p)
+{
+    const char *dir = apr_pstrcat(p, feed->store, "/" PREP_PROCESSED_DIR, NULL);
+    apr_array_header_t *names = apr_array_make(p, 16, sizeof(char *));
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    int i;
+
+    if (apr_dir_open(&d, dir, p) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_MTIME,
+                        d) == APR_SUCCESS) {
+        if (fi.filetype == APR_REG && !prep_package_name_ignored(fi.name)) {
+            APR_ARRAY_PUSH(names, const char *) =
+                apr_psprintf(p, "%020" APR_TIME_T_FMT "/%s", fi.mtime, fi.name);
+        }
+    }
+    apr_dir_close(d);
+    qsort(names->elts, (size_t)names->nelts, sizeof(char *), by_mtime);
+    for (i = 0; i + feed->keep < names->nelts; i++) {
+        const char *name =
+            strchr(APR_ARRAY_IDX(names, i, const char *), '/') + 1;
+        const char *base = apr_pstrcat(p, dir, "/", name, NULL);
+
+        apr_file_remove(base, p);
+        apr_file_remove(apr_pstrcat(p, base, ".sha256", NULL), p);
+        apr_file_remove(apr_pstrcat(p, base, ".sig", NULL), p);
+    }
+}
+
+/* Length of the UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static int utf8_length(const unsigned char *s)
+{
+    int n, i;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    n = s[0] >= 0xF0 && s[0] <= 0xF4   ? 4
+        : s[0] >= 0xE0                 ? 3
+        : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+                                       : 0;
+    if (s[0] >= 0xF5) {
+        n = 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    /* overlong three-byte forms and UTF-16 surrogates */
+    if (n == 3 &&
+        ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) {
+        return 0;
+    }
+    if (n == 4 &&
+        ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))) {
+        return 0;
+    }
+    return n;
+}
+
+const char *prep_name_shown(apr_pool_t *p, const char *name)
+{
+    const unsigned char *s = (const unsigned char *)(name ? name : "");
+    char *out = apr_palloc(p, strlen((const char *)s) * 4 + 1), *o = out;
+
+    while (*s) {
+        int n = utf8_length(s);
+
+        if (n == 1 && (*s < 0x20 || *s == 0x7F)) {
+            n = 0;
+        }
+        if (n == 0) {
+            apr_snprintf(o, 5, "\\x%02x", *s);
+            o += 4;
+            s++;
+            continue;
+        }
+        memcpy(o, s, (size_t)n);
+        o += n;
+        s += n;
+    }
+    *o = '\0';
+    return out;
+}
