@@ -53,11 +53,15 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         prep_feed_rt_t *f =
             APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
         const char *id = NULL;
+        prep_corte_t *c;
+        int fallback;
 
         f->shm = &slots[i];
         /* Serve the last published corte at once, before any new package:
-         * after a graceful restart, a stop and start, or a reboot. */
-        if (prep_store_current(&id, f->conf.store, ptemp) == APR_SUCCESS &&
+         * after a graceful restart, a stop and start, or a reboot; the
+         * newest readable one when current's cannot be read. */
+        if (prep_store_serving(&id, &c, &fallback, f->conf.store, ptemp) ==
+                APR_SUCCESS &&
             id) {
             prep_shm_publish(f->shm, id);
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,

@@ -358,6 +358,10 @@ typedef struct prep_file_identity {
     apr_uint64_t dev, ino;
     apr_off_t size;
     apr_time_t mtime;
+    /* not part of the identity: later than mtime when the last thing done
+     * to the file was a rename (an upload finished as NAME.part → NAME), the
+     * same when it was a write under its final name */
+    apr_time_t ctime;
 } prep_file_identity_t;
 
 int prep_identity_equal(const prep_file_identity_t *a,

@@ -32,6 +32,8 @@ static void identity_of(prep_file_identity_t *id, const struct stat *st)
     id->size = (apr_off_t)st->st_size;
     id->mtime =
         apr_time_from_sec(st->st_mtim.tv_sec) + st->st_mtim.tv_nsec / 1000;
+    id->ctime =
+        apr_time_from_sec(st->st_ctim.tv_sec) + st->st_ctim.tv_nsec / 1000;
 }
 
 const char *prep_incoming_kind_text(prep_incoming_kind_e k)

@@ -489,9 +489,9 @@ static apr_status_t build_index(load_ctx_t *c, const prep_unpacked_t *u,
 
 /* --- the package's one descriptor ---------------------------------- */
 
-/* How long a truncated package stays in incoming, unchanged, before it is
- * refused: an sftp client on a slow link pauses longer than PrepSettleTime
- * and then writes on. */
+/* How long a truncated package written under its final name stays in
+ * incoming, unchanged, before it is refused: an sftp client on a slow link
+ * pauses longer than PrepSettleTime and then writes on. */
 #define HOLD_TRUNCATED apr_time_from_sec(60)
 
 /* Whether the package's descriptor still shows the file that settled: an
@@ -605,8 +605,11 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
          !prep_incoming_still(c->dirfd, c->name, &c->identity))) {
         return changed(c, res);
     }
+    /* Written under its final name and cut short: the client may only be
+     * pausing.  A package renamed into incoming is complete. */
     if (!strcmp(c->verdict.reason, "truncated") &&
         c->req->mode == PREP_LOAD_NEW &&
+        c->identity.ctime <= c->identity.mtime &&
         apr_time_now() - c->identity.mtime < HOLD_TRUNCATED) {
         say(c, 0,
             "package %s is truncated (%s); it stays in incoming, as an upload "

@@ -16,6 +16,7 @@ use PrepTest;
 
 my $feed = 'subida';
 my $inc  = incoming($feed);
+my $sto = store($feed);
 my $tmp  = tmp_dir();
 my $base = "/prep/$feed";
 
@@ -56,7 +57,7 @@ is $f && $f->{corte}{variants}{reused}, 0, 'and has nothing to reuse (corte.vari
     $cores = 8 if $cores > 8;
     is $f && $f->{corte}{variants}{threads}, $cores, "compression ran on every core ($cores threads)";
 }
-ok wait_for(5, sub { -e "$inc/processed/$name_a" }), 'the package is moved to INCOMING/processed/';
+ok wait_for(5, sub { -e "$sto/processed/$name_a" }), 'the package is moved to STORE/processed/';
 ok !-e "$inc/$name_a", 'and is no longer in INCOMING';
 
 my $r = http(GET => "$base/json/main.json");

@@ -1,6 +1,6 @@
 # Refused packages: truncated, not an archive, hostile entries (../, absolute,
 # links, duplicates), a corte older than the one served.  Each is listed
-# under the feed's `rejected` with its reason, moved to INCOMING/rejected/
+# under the feed's `rejected` with its reason, moved to STORE/rejected/
 # with NAME.reason beside it, and the served corte does not change.  The
 # next good package is still taken.  Feed: rechazo.
 use strict;
@@ -15,6 +15,7 @@ use PrepTest;
 
 my $feed = 'rechazo';
 my $inc  = incoming($feed);
+my $sto = store($feed);
 my $tmp  = tmp_dir();
 my $base = "/prep/$feed";
 
@@ -85,9 +86,9 @@ sub check_rejected {
         or diag 'got reason: ' . ($rej->{reason} // 'none') . ', message: ' . ($rej->{message} // 'none');
     ok length($rej->{message} // ''), "$what: with a message";
     like $rej->{at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, "$what: with the time (at)";
-    ok wait_for(5, sub { -e "$inc/rejected/$name" }), "$what: moved to INCOMING/rejected/";
-    ok -e "$inc/rejected/$name.reason", "$what: NAME.reason beside it";
-    like(-e "$inc/rejected/$name.reason" ? slurp("$inc/rejected/$name.reason") : '',
+    ok wait_for(5, sub { -e "$sto/rejected/$name" }), "$what: moved to STORE/rejected/";
+    ok -e "$sto/rejected/$name.reason", "$what: NAME.reason beside it";
+    like(-e "$sto/rejected/$name.reason" ? slurp("$sto/rejected/$name.reason") : '',
          qr/\Q$want->[0]\E|\Q$rej->{reason}\E/, "$what: NAME.reason names the reason");
     ok !-e "$inc/$name", "$what: no longer in INCOMING";
     is corte_id($feed), $id0, "$what: the served corte is unchanged";

@@ -1,6 +1,6 @@
 # The hostile corpus (tests/hostile-corpus): one package per attack, each
 # refused with its stable reason code (/prep-status `rejected`, the error
-# log, INCOMING/rejected/NAME.reason), while the served corte stays the same
+# log, STORE/rejected/NAME.reason), while the served corte stays the same
 # (id and json/main.json bytes), nothing is written outside the store (no
 # file named by an attack anywhere in t/ or /tmp, the directory a symlink
 # points to stays empty) and the store's staging/ is left empty.  Then a
@@ -20,6 +20,7 @@ use PrepTest;
 
 my $feed   = 'hostil';
 my $inc    = incoming($feed);
+my $sto = store($feed);
 my $store  = store($feed);
 my $base   = "/prep/$feed";
 my $tmp    = tmp_dir();
@@ -92,9 +93,9 @@ for my $c (@cases) {
     is $line->[0], $reason, "$t: the error log names $reason";
     ok length($line->[1]) > 10, "$t: with a sentence: $line->[1]";
 
-    ok wait_for(5, sub { -e "$inc/rejected/$name" }), "$t: moved to INCOMING/rejected/";
+    ok wait_for(5, sub { -e "$sto/rejected/$name" }), "$t: moved to STORE/rejected/";
     ok !-e "$inc/$name", "$t: no longer in INCOMING";
-    my $why = -e "$inc/rejected/$name.reason" ? slurp("$inc/rejected/$name.reason") : '';
+    my $why = -e "$sto/rejected/$name.reason" ? slurp("$sto/rejected/$name.reason") : '';
     like $why, qr/^\Q$reason\E: \S/, "$t: NAME.reason gives the reason and the sentence";
 
     is corte_id($feed), $id0, "$t: the served corte is unchanged";
@@ -122,9 +123,9 @@ for my $c (@cases) {
     is_deeply \@in, [], 'the directory the symlink pointed to is still empty';
     ok !-e "/tmp/$mark-absolute", 'the absolute entry did not create /tmp/' . "$mark-absolute";
     is_deeply [staging_leftovers()], [], 'STORE/staging is empty';
-    my @rejected = grep { !/\.reason$/ } map { s{.*/}{}r } glob("$inc/rejected/*");
+    my @rejected = grep { !/\.reason$/ } map { s{.*/}{}r } glob("$sto/rejected/*");
     is_deeply [sort @rejected], [sort map { $_->[0] } @cases],
-        'INCOMING/rejected/ holds every attack, and nothing else';
+        'STORE/rejected/ holds every attack, and nothing else';
     my $log = error_log_since(0);
     unlike $log, qr/Segmentation fault|exit signal|AddressSanitizer/,
         'no process of the server crashed';

@@ -8,7 +8,7 @@
 # ECDSA P-256) or `openssl pkeyutl -sign -rawin` (Ed25519, which signs the
 # message itself) is taken; a damaged signature, a signature of other bytes
 # and a signature by another key are refused (verify).  A refused package
-# goes to INCOMING/rejected/ with its sidecar, and the corte stays.
+# goes to STORE/rejected/ with its sidecar, and the corte stays.
 use strict;
 use warnings FATAL => 'all';
 
@@ -45,10 +45,11 @@ sub check_refused {
     is $rej->{reason}, 'verify', "$what: reason verify"
         or diag 'message: ' . ($rej->{message} // '');
     my $inc = incoming($feed);
-    ok wait_for(5, sub { -e "$inc/rejected/$name" }), "$what: moved to INCOMING/rejected/";
-    like(-e "$inc/rejected/$name.reason" ? slurp("$inc/rejected/$name.reason") : '',
+    my $sto = store($feed);
+    ok wait_for(5, sub { -e "$sto/rejected/$name" }), "$what: moved to STORE/rejected/";
+    like(-e "$sto/rejected/$name.reason" ? slurp("$sto/rejected/$name.reason") : '',
          qr/^verify: \S/, "$what: NAME.reason says verify");
-    ok -e "$inc/rejected/$name$sidecar", "$what: its $sidecar went along" if $sidecar;
+    ok -e "$sto/rejected/$name$sidecar", "$what: its $sidecar went along" if $sidecar;
     is corte_id($feed), $before, "$what: the served corte is unchanged";
     return $rej;
 }
@@ -58,6 +59,7 @@ sub openssl { system(@_) == 0 or die "openssl failed: @_\n" }
 # ---------------------------------------------------------------- sha256
 
 my $s_inc = incoming('sumas');
+my $s_sto = store('sumas');
 my $t_missing = time;
 my $missing = 'SUMAS_2050_sin_suma.tar.gz';
 upload_renamed(pkg($missing, '20:50', 140), 'sumas');
@@ -76,7 +78,7 @@ upload_renamed(pkg($missing, '20:50', 140), 'sumas');
     my $f = wait_new_corte('sumas', $old, 20);
     ok $f, 'sha256: taken once its sidecar arrives' or diag explain status_feed('sumas');
     is $f && $f->{corte}{time}, '2024-06-02T21:00:00-06:00', 'sha256: its corte is served';
-    ok -e "$s_inc/processed/$name.sha256", 'sha256: the sidecar is kept in INCOMING/processed/';
+    ok -e "$s_sto/processed/$name.sha256", 'sha256: the sidecar is kept in STORE/processed/';
 }
 
 # Wrong digest: the SHA-256 of another package.
@@ -128,6 +130,7 @@ my $seed = 151;
 for my $kind (qw(rsa ec ed)) {
     my $feed = "firma-$kind";
     my $inc  = incoming($feed);
+    my $sto = store($feed);
     my $key  = "$keys/$kind.key.pem";
     my $t    = "signature $label{$kind}";
     ok -s $key && -s "$keys/$kind.pub.pem", "$t: the key pair was made before the server started"
@@ -141,7 +144,7 @@ for my $kind (qw(rsa ec ed)) {
     my ($f) = upload_and_wait($p, $feed, name => $good, timeout => 20);
     ok $f, "$t: a package signed with the feed's key is taken" or diag explain status_feed($feed);
     is served_time($feed), '2024-06-02T21:00:00-06:00', "$t: and served";
-    ok -e "$inc/processed/$good.sig", "$t: the signature is kept in INCOMING/processed/";
+    ok -e "$sto/processed/$good.sig", "$t: the signature is kept in STORE/processed/";
 
     # Damaged: one byte of a good signature changed.
     my $name = 'FIRMA_2105_danada.tar.gz';
@@ -156,7 +159,7 @@ for my $kind (qw(rsa ec ed)) {
     # The good signature of other bytes.
     $name = 'FIRMA_2106_otros_bytes.tar.gz';
     $p = pkg("$kind-$name", '21:06', $seed++);
-    spit("$inc/$name.sig", slurp("$inc/processed/$good.sig"));
+    spit("$inc/$name.sig", slurp("$sto/processed/$good.sig"));
     upload_renamed($p, $feed, $name);
     check_refused($feed, $name, "$t: signature of other bytes", 20, '.sig');
 
@@ -183,8 +186,9 @@ for my $kind (qw(rsa ec ed)) {
 for my $m (['sumas', $missing, $t_missing, 'sha256'], ['firma-ed', $missing_sig, $t_missing_sig, 'signature']) {
     my ($feed, $name, $t0, $what) = @$m;
     my $inc = incoming($feed);
+    my $sto = store($feed);
     if (time - $t0 < $SIDECAR_WAIT - 10) {
-        ok -e "$inc/$name" && !-e "$inc/rejected/$name",
+        ok -e "$inc/$name" && !-e "$sto/rejected/$name",
             "$what: without its sidecar the package still waits after " . (time - $t0) . ' s';
     }
     my $left = $SIDECAR_WAIT + 30 - (time - $t0);

@@ -260,6 +260,14 @@ START_TEST(bad_package_keeps_the_corte)
             json_array_get(json_object_get(state, "rejected"), 0), "reason")),
         "truncated");
     json_decref(state);
+    /* renamed into incoming, it was complete when it came: refused now */
+    run(apr_psprintf(pool,
+                     "head -c 3000 '%s/rejected/b.tar.gz' > '%s/t.part' && "
+                     "sleep 0.01 && mv '%s/t.part' '%s/t.tar.gz'",
+                     feed.store, feed.incoming, feed.incoming, feed.incoming));
+    res = load(apr_pstrcat(pool, feed.incoming, "/t.tar.gz", NULL));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+    ck_assert_str_eq(res->verdict.reason, "truncated");
     /* no staging leftovers */
     ck_assert_int_eq(
         system(apr_psprintf(pool, "test -z \"$(ls -A '%s/staging')\"",

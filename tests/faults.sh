@@ -284,7 +284,7 @@ case_a() {
     assert_serves A "while the store is full"
     [ -e "$C/incoming/B.tar.gz" ] ||
         fail "B.tar.gz left incoming while the store was full (set aside: $(ls "$C/incoming"/*/ 2>/dev/null | tr '\n' ' '))"
-    [ ! -e "$C/incoming/rejected/B.tar.gz" ] || fail "B.tar.gz was refused for a full disk"
+    [ ! -e "$C/store/rejected/B.tar.gz" ] || fail "B.tar.gz was refused for a full disk"
     [ "$(ls "$C/store/cortes")" = "$a_id" ] || fail "a partial corte in STORE/cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
     wait_until 10 "staging to be emptied" staging_empty ||
         fail "staging not cleaned after the failed load: $(ls -A "$C/store/staging" | tr '\n' ' ')"
