@@ -194,7 +194,7 @@ for my $m (['sumas', $missing, $t_missing, 'sha256'], ['firma-ed', $missing_sig,
     my $left = $SIDECAR_WAIT + 30 - (time - $t0);
     my $rej = check_refused($feed, $name, "$what: no sidecar, after the wait", $left > 5 ? $left : 5);
     cmp_ok time - $t0, '>=', $SIDECAR_WAIT - 5, "$what: refused only after waiting for the sidecar";
-    like $rej->{message} // '', qr/no readable/, "$what: the message says the sidecar is missing"
+    like $rej->{message} // '', qr/is missing/, "$what: the message says the sidecar is missing"
         if $rej;
 }
 

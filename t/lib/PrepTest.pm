@@ -158,6 +158,10 @@ sub upload_renamed {
     $name //= basename($pkg);
     my $dst = incoming($feed) . "/$name";
     copy($pkg, "$dst.part") or die "copy $pkg: $!";
+    # A real upload's rename comes at least a clock tick (4 ms) after its
+    # last write: mod_prep tells a renamed package (complete) from one
+    # written under its final name (perhaps paused) by ctime > mtime.
+    Time::HiRes::sleep(0.02);
     rename("$dst.part", $dst) or die "rename $dst.part: $!";
     return $name;
 }
