@@ -235,6 +235,16 @@ const prep_rep_t *prep_index_entry_rep(const prep_index_t *idx,
                                        const prep_index_entry_t *e,
                                        apr_uint32_t banner,
                                        apr_uint32_t encoding);
+/* Entry number i (0 .. prep_index_count - 1, in the order they were added),
+ * or NULL past the end: for walking a whole corte (prep_audit.c). */
+const prep_index_entry_t *prep_index_entry_at(const prep_index_t *idx,
+                                              apr_uint32_t i);
+/* How many representations the entry has (0 for a PREP_F_DIR entry), and
+ * the nth of them (NULL when n >= that count). */
+apr_uint32_t prep_index_entry_nreps(const prep_index_entry_t *e);
+const prep_rep_t *prep_index_entry_rep_at(const prep_index_t *idx,
+                                          const prep_index_entry_t *e,
+                                          apr_uint32_t n);
 /* Fills the strong ETag of a sha256 into etag[48]. */
 void prep_etag_from_sha256(char etag[48], const unsigned char sha256[32]);
 
@@ -419,6 +429,83 @@ void prep_incoming_prune_processed(const struct prep_feed *feed, apr_pool_t *p);
 /* A name as it may be shown (status, history, log): bytes that are not
  * UTF-8, and control characters, as \xNN. */
 const char *prep_name_shown(apr_pool_t *p, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* prep_audit.c: checks that a published corte (STORE/cortes/<id>/) still
+ * holds the bytes its load published.  Every representation's bytes in
+ * content.pack are read again and their SHA-256 compared with the ETag the
+ * index recorded for them.  The reading is sliced: each prep_audit_step
+ * reads at most budget_bytes of the pack through one 64 KB buffer and
+ * resumes where the previous step stopped, so the intake can audit the
+ * served corte between polls.  prep_audit_open also checks, without
+ * reading the pack: index.prep opens and is valid (prep_index_open), every
+ * representation lies inside content.pack's size, every file has a
+ * representation, and corte.json reads, its "id" is the directory's name
+ * and its "files" is the index's number of files.
+ *
+ * Everything (the index mapping, the pack's descriptor, the results) lives
+ * in the pool given to prep_audit_open; clearing it ends the audit.  An
+ * audit opened before the corte was pruned goes on reading the removed
+ * files through its descriptor and mapping. */
+typedef enum {
+    PREP_AUDIT_DIFFERS = 0, /* read whole; its SHA-256 is not its ETag's */
+    PREP_AUDIT_OUTSIDE,     /* offset + length past content.pack's end */
+    PREP_AUDIT_UNREADABLE   /* no content.pack, a read error or a short read */
+} prep_audit_fault_e;
+
+/* One representation whose bytes are not what was published. */
+typedef struct prep_audit_bad {
+    const char *path;      /* as in the index, relative */
+    apr_uint32_t banner;   /* 0 = as delivered, n = with banner n */
+    apr_uint32_t encoding; /* PREP_ENC_* */
+    prep_audit_fault_e fault;
+} prep_audit_bad_t;
+
+/* Known at open, except `checked` and `reps_checked` which grow with each
+ * step; once done, checked == bytes. */
+typedef struct prep_audit_totals {
+    apr_uint64_t files;        /* index entries that are not PREP_F_DIR */
+    apr_uint64_t reps;         /* representations in the index */
+    apr_uint64_t bytes;        /* sum of the lengths of those inside the pack */
+    apr_uint64_t pack_size;    /* content.pack's size at open */
+    apr_uint64_t checked;      /* bytes of the pack read so far */
+    apr_uint64_t reps_checked; /* representations read whole and compared */
+} prep_audit_totals_t;
+
+typedef struct prep_audit prep_audit_t;
+
+/* Starts the audit of corte_dir (STORE/cortes/<id>) and does the checks
+ * that need no reading of the pack; what they find is in prep_audit_bad
+ * and prep_audit_problems.  APR_SUCCESS and *a whenever corte_dir is a
+ * directory (even a broken one); otherwise its apr_stat error (APR_ENOENT)
+ * or APR_ENOTDIR, and *a = NULL. */
+apr_status_t prep_audit_open(prep_audit_t **a, const char *corte_dir,
+                             apr_pool_t *p);
+/* Reads and hashes at most budget_bytes more of the pack (0: one buffer,
+ * 64 KB) from where the last step stopped; sets *done to 1 once every
+ * representation has been compared (in the step that read the last byte).
+ * Always APR_SUCCESS: a read error is recorded as that representation's
+ * PREP_AUDIT_UNREADABLE and the audit goes on. */
+apr_status_t prep_audit_step(prep_audit_t *a, apr_uint64_t budget_bytes,
+                             int *done);
+/* The representations found bad so far (prep_audit_bad_t), in index
+ * order; those outside the pack are there from open. */
+const apr_array_header_t *prep_audit_bad(const prep_audit_t *a);
+/* Sentences (const char *) about the corte as a whole: content.pack or
+ * index.prep that cannot be opened, a damaged index, a file without a
+ * representation, corte.json unreadable or disagreeing. */
+const apr_array_header_t *prep_audit_problems(const prep_audit_t *a);
+const prep_audit_totals_t *prep_audit_totals(const prep_audit_t *a);
+/* 1 when the audit is done and found nothing bad and no problem. */
+int prep_audit_ok(const prep_audit_t *a);
+/* Open and steps to the end: prep_audit_open's error, else APR_SUCCESS
+ * when prep_audit_ok and APR_EGENERAL when not (details in *a). */
+apr_status_t prep_audit_corte(prep_audit_t **a, const char *corte_dir,
+                              apr_pool_t *p);
+/* "differs", "outside-pack", "unreadable" */
+const char *prep_audit_fault_name(prep_audit_fault_e fault);
+/* "identity", "gzip", "br" (PREP_ENC_*), "unknown" */
+const char *prep_encoding_name(apr_uint32_t encoding);
 
 /* ------------------------------------------------------------------ */
 /* prep_loader.c: one package → one corte, or one refusal. */

@@ -389,3 +389,21 @@ const prep_rep_t *prep_index_entry_rep(const prep_index_t *idx,
     }
     return NULL;
 }
+
+const prep_index_entry_t *prep_index_entry_at(const prep_index_t *idx,
+                                              apr_uint32_t i)
+{
+    return i < idx->header->nentries ? &idx->entries[i] : NULL;
+}
+
+apr_uint32_t prep_index_entry_nreps(const prep_index_entry_t *e)
+{
+    return e->nreps;
+}
+
+const prep_rep_t *prep_index_entry_rep_at(const prep_index_t *idx,
+                                          const prep_index_entry_t *e,
+                                          apr_uint32_t n)
+{
+    return n < e->nreps ? &idx->reps[e->first_rep + n] : NULL;
+}

@@ -2,12 +2,17 @@
 # tests/prepctl.sh — `prepctl verify` on real packages made by real tools:
 # a generated package is accepted with its files, bytes and corte time; a
 # package refused by a rule exits 1 with the reason code; wrong usage exits
-# 2; PrepVerify sha256 and signature work offline as in the module.  Run by
-# `make check` (PREPCTL names the binary; default ./prepctl).
+# 2; PrepVerify sha256 and signature work offline as in the module.
+# `prepctl audit` on a real corte (a generated package loaded into a store
+# by tests/mkcorte, the loader the intake runs): clean, then with one byte
+# of a known file changed (as delivered, and its gzip variant), the pack
+# cut short, corte.json damaged.  Run by `make check` (PREPCTL names the
+# binary, default ./prepctl; MKCORTE the helper, default tests/mkcorte).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 PREPCTL=${PREPCTL:-$HERE/../prepctl}
+MKCORTE=${MKCORTE:-$HERE/mkcorte}
 W=$(mktemp -d /tmp/prepctl-test.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 FAILS=0
@@ -93,6 +98,137 @@ has '^reason: +verify$' "reason verify"
 
 expect 2 "--verify-key with a file that is not a public key" verify --verify-key "$W/good.tar.gz" "$W/v.tar.gz"
 has 'not a PEM public key' "it says the key is not a PEM public key"
+# --- prepctl audit -------------------------------------------------
+
+# expect_split EXIT_CODE DESCRIPTION ARGS...: as expect, stdout in $W/out
+# and stderr in $W/err.
+expect_split() {
+    local want=$1 what=$2 rc=0
+    shift 2
+    "$PREPCTL" "$@" >"$W/out" 2>"$W/err" || rc=$?
+    if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
+        cat "$W/err" >>"$W/out"; not_ok "$what: exit $rc, want $want"; fi
+}
+# has_err PATTERN DESCRIPTION: the last standard error matches.
+has_err() {
+    if grep -Eq -- "$1" "$W/err"; then ok "$2"; else
+        cp "$W/err" "$W/out"; not_ok "$2 (no /$1/ on stderr)"; fi
+}
+# only_lines DESCRIPTION LINE...: the last standard output is exactly these.
+only_lines() {
+    local what=$1
+    shift
+    if [ "$(cat "$W/out")" = "$(printf '%s\n' "$@")" ]; then ok "$what"; else
+        not_ok "$what (want: $*)"; fi
+}
+# flip FILE OFFSET: changes one byte in place with dd; twice restores it.
+flip() {
+    local b
+    b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
+    # shellcheck disable=SC2059
+    printf "$(printf '\\%03o' $((b ^ 0x5a)))" |
+        dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none
+}
+
+mkdir -p "$W/feed/incoming"
+python3 "$HERE/genpackage.py" --files 60 --seed 11 --corte 2024-06-02T21:05:00-06:00 \
+    "$W/feed/incoming/PREP_QRO.tar.gz" >/dev/null 2>&1
+mkdir -p "$W/pkg"
+tar -C "$W/pkg" -xzf "$W/feed/incoming/PREP_QRO.tar.gz"
+STORE=$W/feed/store
+ID=$("$MKCORTE" "$STORE" "$W/feed/incoming/PREP_QRO.tar.gz" 'json json/main.json /fechaCorte' 2>"$W/err")
+CORTE=$STORE/cortes/$ID
+PACK=$CORTE/content.pack
+cp "$PACK" "$W/pack.orig"
+cp "$CORTE/corte.json" "$W/corte.json.orig"
+MAIN=$(find "$W/pkg" -path '*/json/main.json' | head -1)
+
+# Where json/main.json's bytes (as delivered) and its gzip variant lie in
+# the pack: its bytes found once, the gzip member that inflates to them.
+read -r ID_AT GZ_AT < <(python3 - "$PACK" "$MAIN" <<'PY'
+import sys, zlib
+pack = open(sys.argv[1], 'rb').read()
+want = open(sys.argv[2], 'rb').read()
+assert pack.count(want) == 1, "main.json's bytes are not once in the pack"
+gz = -1
+at = pack.find(b'\x1f\x8b\x08')
+while at >= 0 and gz < 0:
+    try:
+        d = zlib.decompressobj(31)
+        if d.decompress(pack[at:at + len(want) + 4096]) == want:
+            gz = at
+    except zlib.error:
+        pass
+    at = pack.find(b'\x1f\x8b\x08', at + 1)
+print(pack.find(want) + len(want) // 2, gz + 20)
+PY
+)
+
+expect_split 0 "audit of the current corte of a real load" audit --store "$STORE"
+has '^corte: +'"$ID"'$' "it names the current corte"
+has "^files: +$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"])' "$CORTE/corte.json")$" \
+    "it counts corte.json's files"
+has '^representations: +[0-9]+$' "it counts the representations"
+# every byte of the pack but the package's dot files, which are not served
+HIDDEN=$(find "$W/pkg" -type f -name '.*' -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }')
+has "^bytes checked: +$(($(stat -c %s "$PACK") - HIDDEN))$" "it checks every published byte of the pack"
+has '^time: +[0-9]+ ms$' "it says how long it took"
+expect_split 0 "audit FEED --store DIR" audit qro --store "$STORE"
+has '^feed: +qro$' "it prints the FEED"
+expect_split 0 "audit --store DIR ID" audit --store "$STORE" "$ID"
+has '^corte: +'"$ID"'$' "it audits that corte"
+
+flip "$PACK" "$ID_AT"
+expect_split 1 "a byte changed in json/main.json as delivered" audit --store "$STORE"
+only_lines "exactly that file is listed on stdout" "differs identity banner=0 json/main.json"
+has_err "^prepctl: corte $ID is not as it was published" "with a sentence on stderr"
+flip "$PACK" "$ID_AT"
+expect_split 0 "the byte restored: clean again" audit --store "$STORE"
+
+flip "$PACK" "$GZ_AT"
+expect_split 1 "a byte changed in json/main.json's gzip variant" audit qro --store "$STORE" "$ID"
+only_lines "exactly its gzip variant is listed" "differs gzip banner=0 json/main.json"
+flip "$PACK" "$GZ_AT"
+cmp -s "$PACK" "$W/pack.orig" && ok "dd restored the pack byte for byte" || not_ok "the pack is not restored"
+expect_split 0 "restored: clean" audit --store "$STORE"
+
+truncate -s -1000 "$PACK"
+expect_split 1 "a pack cut short by 1000 bytes" audit --store "$STORE"
+has '^outside-pack [a-z]+ banner=[0-9]+ .+' "the files past its end are listed"
+has_err "not as it was published" "with a sentence on stderr"
+cp "$W/pack.orig" "$PACK"
+
+echo '{"id": "'"$ID"'", "files": ' >"$CORTE/corte.json"
+expect_split 1 "corte.json that is not JSON" audit --store "$STORE"
+has_err '^prepctl: corte.json cannot be read' "it says corte.json cannot be read"
+if [ ! -s "$W/out" ]; then ok "no file is listed: the bytes are fine"; else not_ok "files listed for a corte.json problem"; fi
+sed 's/"files": [0-9]*/"files": 1/' "$W/corte.json.orig" >"$CORTE/corte.json"
+expect_split 1 "corte.json with the wrong number of files" audit --store "$STORE"
+has_err 'says 1 files but index.prep has' "it says the counts differ"
+sed 's/"id": "[^"]*"/"id": "20000101T000000Z-00000000"/' "$W/corte.json.orig" >"$CORTE/corte.json"
+expect_split 1 "corte.json naming another corte" audit --store "$STORE"
+has_err 'says id 20000101T000000Z-00000000' "it says the id differs"
+cp "$W/corte.json.orig" "$CORTE/corte.json"
+expect_split 0 "corte.json restored: clean" audit --store "$STORE"
+
+expect_split 2 "audit without --store" audit qro
+expect_split 2 "audit of a corte ID not in the store" audit --store "$STORE" 20000101T000000Z-00000000
+has_err 'not in' "it says the corte is not there"
+mkdir -p "$W/empty-store"
+expect_split 2 "audit of a store with no current corte" audit --store "$W/empty-store"
+has_err 'no current corte' "it says there is no current corte"
+expect_split 2 "audit with an unknown option" audit --store "$STORE" --quick
+expect_split 2 "audit with two FEEDs" audit qro jal --store "$STORE"
+mv "$CORTE" "$W/moved"
+expect_split 1 "audit when the current corte's directory is gone" audit --store "$STORE"
+has_err "the current corte $ID is not in" "it says the current corte is missing"
+mv "$W/moved" "$CORTE"
+mv "$CORTE/index.prep" "$W/index.prep"
+expect_split 1 "audit when the current corte has no index.prep" audit --store "$STORE"
+has_err "index.prep cannot be opened" "it says the index cannot be opened"
+mv "$W/index.prep" "$CORTE/index.prep"
+expect_split 0 "the index back: clean" audit --store "$STORE"
+
 expect 2 "no command"
 expect 2 "an unknown option" verify --no-such-option x "$W/good.tar.gz"
 expect 2 "no package" verify
@@ -100,6 +236,7 @@ expect 2 "a bad --limits" verify --limits 'files=lots' "$W/good.tar.gz"
 expect 0 "--help" --help
 has '^SYNOPSIS' "--help is a manual page"
 has 'EXIT STATUS' "--help documents the exit status"
+has 'prepctl audit \[FEED\] --store DIR \[ID\]' "--help shows audit"
 
 echo "1..$N"
 [ "$FAILS" = 0 ]

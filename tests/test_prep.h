@@ -12,5 +12,6 @@ Suite *suite_index(void);
 Suite *suite_store(void);
 Suite *suite_loader(void);
 Suite *suite_compress(void);
+Suite *suite_audit(void);
 
 #endif
