@@ -546,6 +546,9 @@ const command_rec prep_cmds[] = {
     AP_INIT_TAKE1("PrepLoadTimeout", cmd_duration,
                   (void *)APR_OFFSETOF(prep_feed_t, load_timeout), RSRC_CONF,
                   "longest a load may take before it is stopped [10m]"),
+    AP_INIT_TAKE1("PrepAuditInterval", cmd_duration,
+                  (void *)APR_OFFSETOF(prep_feed_t, audit_interval), RSRC_CONF,
+                  "pause between two audits of the served corte | off [1m]"),
     AP_INIT_TAKE1("PrepSameTime", cmd_same_time, NULL, RSRC_CONF,
                   "refuse | accept: a corte with the served corte's time "
                   "and other bytes [refuse]"),

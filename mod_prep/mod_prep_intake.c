@@ -63,14 +63,21 @@ typedef struct intake_feed {
     apr_time_t retry_at; /* no load before this time */
     char *crashed_name;  /* the package whose loader died once already */
     prep_file_identity_t crashed_id;
-    /* the audit of the served corte */
-    char *heal_tried; /* corte id a republish was tried for */
+    /* the audit of the served corte, a slice per poll */
+    apr_pool_t *audit_pool;
+    prep_audit_t *audit; /* NULL: none under way */
+    char audit_id[PREP_ID_MAX];
+    apr_time_t audit_next;        /* no new audit before */
+    char heal_tried[PREP_ID_MAX]; /* corte a republish was tried for */
 } intake_feed_t;
 
 /* How long the intake waits before retrying when the store is busy. */
 #define RETRY_BUSY apr_time_from_sec(5)
 /* A settled truncated package is refused after this much unchanged time. */
 #define HOLD_TRUNCATED apr_time_from_sec(60)
+/* The served corte is re-hashed at most this many bytes per poll (8 MB/s
+ * at two polls a second), then again PrepAuditInterval after each pass. */
+#define AUDIT_SLICE (4 * 1024 * 1024)
 
 static apr_proc_t intake_proc;
 static apr_time_t intake_started;
@@ -373,6 +380,12 @@ static void load_ended(intake_feed_t *in)
     in->loading = NULL;
     show_loading(in, NULL, 0);
     refresh_current(in);
+    /* a new or rebuilt corte is audited from its start, at once */
+    if (in->audit) {
+        apr_pool_clear(in->audit_pool);
+        in->audit = NULL;
+    }
+    in->audit_next = 0;
 }
 
 /* A load over PrepLoadTimeout is killed and its package set aside. */
@@ -594,6 +607,106 @@ static const char *next_package(intake_feed_t *in, apr_time_t now,
     return NULL;
 }
 
+/* "json/main.json (gzip, banner 0, differs); …" */
+static const char *audit_findings(const prep_audit_t *a, apr_pool_t *p)
+{
+    const apr_array_header_t *bad = prep_audit_bad(a);
+    const apr_array_header_t *problems = prep_audit_problems(a);
+    const char *text = "";
+    int i;
+
+    for (i = 0; i < problems->nelts; i++) {
+        text = apr_pstrcat(p, text, i ? "; " : "",
+                           APR_ARRAY_IDX(problems, i, const char *), NULL);
+    }
+    for (i = 0; i < bad->nelts && i < 20; i++) {
+        const prep_audit_bad_t *b = &APR_ARRAY_IDX(bad, i, prep_audit_bad_t);
+
+        text = apr_psprintf(p, "%s%s%s (%s, banner %u, %s)", text,
+                            *text ? "; " : "", b->path,
+                            prep_encoding_name(b->encoding), b->banner,
+                            prep_audit_fault_name(b->fault));
+    }
+    if (bad->nelts > 20) {
+        text = apr_psprintf(p, "%s; and %d more", text, bad->nelts - 20);
+    }
+    return text;
+}
+
+/* The served corte differs from what its load published: the error log
+ * and the status say so, and the corte is published again from its
+ * package retained in STORE/processed (the loader checks that it gives
+ * that very corte), once per corte. */
+static void corte_damaged(intake_feed_t *in, const char *findings,
+                          apr_pool_t *p)
+{
+    const prep_corte_t *c = in->corte;
+
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ap_server_conf,
+                 APLOGNO(10624) "feed %s: corte %s differs from what was "
+                                "published: %s",
+                 in->feed->conf.name, c->id, findings);
+    show_integrity(in, PREP_INTEGRITY_DAMAGED,
+                   apr_psprintf(p, "corte %s: %s", c->id, findings), 0);
+    if (!strcmp(in->heal_tried, c->id)) {
+        return; /* tried once already: the operator decides */
+    }
+    apr_cpystrn(in->heal_tried, c->id, sizeof(in->heal_tried));
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                 APLOGNO(10625) "feed %s: publishing corte %s again from "
+                                "%s/" PREP_PROCESSED_DIR "/%s",
+                 in->feed->conf.name, c->id, in->feed->conf.store, c->package);
+    /* c lives in corte_pool, which only the end of this load clears */
+    run_loader(in, c->package, NULL, PREP_LOAD_REPUBLISH, c->id);
+}
+
+/* One slice of the audit of the served corte (bounded I/O per poll). */
+static void audit_slice(intake_feed_t *in, apr_time_t now, apr_pool_t *p)
+{
+    const prep_corte_t *c = in->corte;
+    int done = 0;
+
+    if (!c || in->loader || in->feed->conf.audit_interval < 0) {
+        return;
+    }
+    if (in->audit && strcmp(in->audit_id, c->id)) {
+        apr_pool_clear(in->audit_pool); /* another corte is served now */
+        in->audit = NULL;
+    }
+    if (!in->audit) {
+        if (now < in->audit_next ||
+            prep_audit_open(
+                &in->audit,
+                prep_store_corte_dir(p, in->feed->conf.store, c->id),
+                in->audit_pool) != APR_SUCCESS) {
+            in->audit = NULL;
+            return;
+        }
+        apr_cpystrn(in->audit_id, c->id, sizeof(in->audit_id));
+    }
+    prep_audit_step(in->audit, AUDIT_SLICE, &done);
+    if (!done) {
+        return;
+    }
+    if (prep_audit_ok(in->audit)) {
+        int healed = !strcmp(in->heal_tried, c->id);
+
+        show_integrity(in, healed ? PREP_INTEGRITY_HEALED : PREP_INTEGRITY_OK,
+                       healed ? apr_psprintf(p,
+                                             "corte %s was damaged and has "
+                                             "been published again from its "
+                                             "package",
+                                             c->id)
+                              : NULL,
+                       1);
+    } else {
+        corte_damaged(in, audit_findings(in->audit, p), p);
+    }
+    apr_pool_clear(in->audit_pool);
+    in->audit = NULL;
+    in->audit_next = now + in->feed->conf.audit_interval;
+}
+
 static void warn_if_stale(intake_feed_t *in, apr_time_t now)
 {
     const char *state = prep_feed_state(&in->feed->conf, in->corte, now);
@@ -631,6 +744,7 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     if (now >= in->retry_at && (pkg = next_package(in, now, &mode, &id, p))) {
         run_loader(in, pkg, &id, mode, NULL);
     }
+    audit_slice(in, now, p);
     warn_if_stale(in, now);
 }
 
@@ -691,6 +805,7 @@ static void intake_main(server_rec *s)
         apr_pool_create(&feeds[i].seen_pool[1], pool);
         apr_pool_create(&feeds[i].corte_pool, pool);
         apr_pool_create(&feeds[i].loading_pool, pool);
+        apr_pool_create(&feeds[i].audit_pool, pool);
         feeds[i].seen = apr_hash_make(feeds[i].seen_pool[0]);
         if (prep_store_prepare(feeds[i].feed->conf.store, pool) !=
             APR_SUCCESS) {

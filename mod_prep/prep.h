@@ -541,6 +541,9 @@ typedef struct prep_feed {
     /* PrepLoadTimeout: a load running longer is killed and its package set
      * aside as `timeout`. */
     apr_interval_time_t load_timeout;
+    /* PrepAuditInterval: the served corte is re-hashed, at a bounded rate,
+     * again this long after each complete pass; < 0: never. */
+    apr_interval_time_t audit_interval;
 } prep_feed_t;
 
 void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);

@@ -229,4 +229,5 @@ void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p)
     f->future_limit = apr_time_from_sec(15 * 60);
     f->same_time_accept = 0;
     f->load_timeout = apr_time_from_sec(10 * 60);
+    f->audit_interval = apr_time_from_sec(60);
 }
