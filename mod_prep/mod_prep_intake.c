@@ -31,6 +31,8 @@
 #include "unixd.h"
 #include "mod_unixd.h"
 
+#include <jansson.h>
+
 #include "mod_prep.h"
 
 APLOG_USE_MODULE(prep);
@@ -69,6 +71,10 @@ typedef struct intake_feed {
     char audit_id[PREP_ID_MAX];
     apr_time_t audit_next;        /* no new audit before */
     char heal_tried[PREP_ID_MAX]; /* corte a republish was tried for */
+    /* a current corte that cannot be read, to publish again from its
+     * package as soon as no load runs ("" when none) */
+    char heal_id[PREP_ID_MAX];
+    char heal_package[256];
 } intake_feed_t;
 
 /* How long the intake waits before retrying when the store is busy. */
@@ -189,6 +195,31 @@ static void load_log(void *baton, int is_error, const char *msg)
                  in->feed->conf.name, msg);
 }
 
+/* A current corte whose corte.json or index cannot be read is published
+ * again from its package, found by its id in the history, once. */
+static void plan_heal(intake_feed_t *in, const char *id)
+{
+    json_t *state, *item;
+    size_t i;
+
+    if (!strcmp(in->heal_tried, id)) {
+        return;
+    }
+    state = prep_store_read_state(in->feed->conf.store, in->corte_pool);
+    json_array_foreach(json_object_get(state, "history"), i, item)
+    {
+        const char *hid = json_string_value(json_object_get(item, "id"));
+        const char *pkg = json_string_value(json_object_get(item, "package"));
+
+        if (hid && pkg && !strcmp(hid, id)) {
+            apr_cpystrn(in->heal_id, id, sizeof(in->heal_id));
+            apr_cpystrn(in->heal_package, pkg, sizeof(in->heal_package));
+            break;
+        }
+    }
+    json_decref(state);
+}
+
 /* Reads the corte to serve into the feed's shm slot and memory: the
  * store's current corte, or, when its corte.json or index cannot be read,
  * the newest one that can (never nothing while a good corte exists). */
@@ -222,6 +253,9 @@ static void refresh_current(intake_feed_t *in)
                                     "read",
                                     current ? current : "?"),
                        0);
+        if (current) {
+            plan_heal(in, current);
+        }
     }
     in->corte = c;
     prep_shm_publish(in->feed->shm, id);
@@ -735,6 +769,18 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     prep_file_identity_t id;
 
     apr_atomic_set64(&in->feed->shm->last_poll, (apr_uint64_t)now);
+    if (!in->loader && in->heal_id[0]) {
+        apr_cpystrn(in->heal_tried, in->heal_id, sizeof(in->heal_tried));
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     APLOGNO(10626) "feed %s: publishing corte %s again from "
+                                    "%s/" PREP_PROCESSED_DIR "/%s",
+                     in->feed->conf.name, in->heal_id, in->feed->conf.store,
+                     in->heal_package);
+        run_loader(in, apr_pstrdup(p, in->heal_package), NULL,
+                   PREP_LOAD_REPUBLISH, apr_pstrdup(p, in->heal_id));
+        in->heal_id[0] = '\0';
+        return;
+    }
     /* A load that ended is followed by the next at once, not a poll later:
      * a row of junk files costs their loads, not a second each. */
     if (in->loader && !reap_loader(in, p)) {

@@ -30,7 +30,8 @@ static const char usage[] =
     "    under mod_prep's package rules: no absolute paths, no '..', no\n"
     "    links, devices, FIFOs or duplicates, the PrepLimits, a readable\n"
     "    archive to its end, PrepVerify, and a corte time that can be read\n"
-    "    and is not more than a day ahead. It prints the files, bytes,\n"
+    "    and is not more than --future-limit ahead. It prints the files, "
+    "bytes,\n"
     "    SHA-256 and corte time, or the reason code and sentence of the\n"
     "    refusal. Nothing is written but a temporary file, removed at exit.\n"
     "\n"
@@ -57,6 +58,7 @@ static const char usage[] =
     "                               [files=100000 bytes=2G file=512M\n"
     "                                ratio=200 depth=32]\n"
     "    --strip auto|N             [auto]\n"
+    "    --future-limit DURATION|off  as PrepFutureLimit    [15m]\n"
     "    --verify sha256            needs PACKAGE.sha256 beside it\n"
     "    --verify-key PUBKEY.pem    needs PACKAGE.sig beside it\n"
     "\n"
@@ -133,6 +135,12 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
             }
         } else if (!strcmp(opt, "--strip")) {
             feed.strip = !strcmp(val, "auto") ? -1 : atoi(val);
+        } else if (!strcmp(opt, "--future-limit")) {
+            if (!strcmp(val, "off")) {
+                feed.future_limit = -1;
+            } else {
+                err = prep_parse_duration(&feed.future_limit, val);
+            }
         } else if (!strcmp(opt, "--verify")) {
             if (strcmp(val, "sha256")) {
                 return fail_usage("--verify takes sha256 "

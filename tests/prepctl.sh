@@ -54,6 +54,16 @@ has '^message: +.+' "with a sentence"
 expect 1 "a corte time pointer that is not there" verify --corte-time 'json json/main.json /noExiste' "$W/good.tar.gz"
 has '^reason: +no-corte-time$' "reason no-corte-time"
 
+# A corte two hours ahead of the clock (an institute's clock or zone
+# mistake): refused as PrepFutureLimit says, taken with --future-limit off.
+AHEAD=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+python3 "$HERE/genpackage.py" --files 50 --seed 8 --corte "$AHEAD" "$W/ahead.tar.gz" >/dev/null 2>&1
+expect 1 "a corte 2 h ahead is refused" verify "${JSON_TIME[@]}" "$W/ahead.tar.gz"
+has '^reason: +future-corte$' "reason future-corte"
+has 'PrepFutureLimit 15 min' "the message names the limit"
+expect 0 "--future-limit 3h takes it" verify "${JSON_TIME[@]}" --future-limit 3h "$W/ahead.tar.gz"
+expect 0 "--future-limit off takes it" verify "${JSON_TIME[@]}" --future-limit off "$W/ahead.tar.gz"
+
 # A tar made by tar(1) with a ../ entry (-P, or tar strips it).
 mkdir -p "$W/t/a"
 echo x >"$W/t/a/f.txt"

@@ -1,0 +1,113 @@
+# A published corte is checked and heals: the intake re-hashes the served
+# corte (PrepAuditInterval 1s here) and, when its bytes differ from what
+# was published, says so in the status and publishes it again from the
+# package it keeps in STORE/processed; a corte.json that cannot be read
+# never leaves the feed without a corte.  Names in incoming that are never
+# read (links, FIFOs, directories, unreadable files) are listed in the
+# status with why, and are not refused.  Feed: integro.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use POSIX qw(mkfifo);
+use Time::HiRes qw(time sleep);
+use PrepTest;
+
+my $feed = 'integro';
+my $base = "/prep/$feed";
+my $tmp  = tmp_dir();
+my $inc  = incoming($feed);
+my $sto  = store($feed);
+
+sub integrity { (status_feed($feed) || {})->{integrity} || {} }
+
+my $pkg_a = make_package(out => "$tmp/PREP_INT_2105.tar.gz", corte => '2024-06-02T21:05:00-06:00',
+                         seed => 171, files => 300);
+my ($fa) = upload_and_wait($pkg_a, $feed, timeout => 20);
+ok $fa, 'first package published' or diag explain status_feed($feed);
+my $id_a = $fa ? $fa->{corte}{id} : '';
+my $st = status_feed($feed);
+is $st->{loading}, undef, 'no load in progress: loading is null';
+is ref $st->{incoming_ignored}, 'ARRAY', 'incoming_ignored is a list';
+ok wait_for(15, sub { (integrity()->{state} // '') eq 'ok' }), 'the served corte is audited: integrity ok'
+    or diag explain integrity();
+ok integrity()->{audited_at}, 'integrity.audited_at is set';
+
+# --- names that are never read
+symlink '/etc/passwd', "$inc/enlace.tar.gz" or die "symlink: $!";
+mkfifo("$inc/tubo.tar.gz", 0644) or die "mkfifo: $!";
+mkdir "$inc/carpeta.zip" or die "mkdir: $!";
+spit("$inc/cerrado.tar.gz", 'x' x 100);
+chmod 0000, "$inc/cerrado.tar.gz";
+my %why = ('enlace.tar.gz' => qr/symbolic link/, 'tubo.tar.gz' => qr/FIFO/,
+           'carpeta.zip' => qr/directory/, 'cerrado.tar.gz' => qr/not readable/);
+my $ignored = wait_for(10, sub {
+    my $l = status_feed($feed)->{incoming_ignored} || [];
+    return @$l >= 4 ? { map { $_->{name} => $_->{why} } @$l } : undef;
+});
+ok $ignored, 'the status lists the names in incoming that are never read'
+    or diag explain status_feed($feed)->{incoming_ignored};
+for my $name (sort keys %why) {
+    like $ignored && $ignored->{$name} // '', $why{$name}, "$name: listed with why";
+}
+sleep 2;
+$st = status_feed($feed);
+ok !grep({ exists $why{$_->{package} // ''} } @{ $st->{rejected} || [] }), 'none of them is refused';
+is $st->{corte}{id}, $id_a, 'the corte is unchanged';
+ok -l "$inc/enlace.tar.gz" && -p "$inc/tubo.tar.gz" && -d "$inc/carpeta.zip", 'and they are left where they are';
+chmod 0644, "$inc/cerrado.tar.gz";
+unlink "$inc/enlace.tar.gz", "$inc/tubo.tar.gz", "$inc/cerrado.tar.gz";
+rmdir "$inc/carpeta.zip";
+
+# --- a byte of the served corte changes on disk
+my $ref  = extract_package($pkg_a);
+my $main = slurp("$ref/json/main.json");
+my $packfile = "$sto/cortes/$id_a/content.pack";
+my $pack = slurp($packfile);
+my $at = index($pack, $main);
+ok $at >= 0, 'json/main.json is found in the pack' or BAIL_OUT('no main.json in the pack');
+my $ino = (stat $packfile)[1];
+{
+    open my $fh, '+<:raw', $packfile or die "open $packfile: $!";
+    seek $fh, $at + 5, 0;
+    print $fh (substr($main, 5, 1) eq 'X' ? 'Y' : 'X');
+    close $fh;
+}
+my $bad = wait_for(15, sub { my $i = integrity(); ($i->{state} // '') =~ /^(damaged|healed)$/ ? $i : undef });
+ok $bad, 'the audit notices the difference' or diag explain integrity();
+my $healed = wait_for(20, sub { my $i = integrity(); ($i->{state} // '') eq 'healed' ? $i : undef });
+ok $healed, 'the corte is published again from its package: integrity healed' or diag explain integrity();
+like $healed && $healed->{detail} // '', qr/\Q$id_a\E/, 'integrity.detail names the corte';
+ok error_log_since(0) =~ /corte \Q$id_a\E differs from what was published: json\/main\.json/,
+    'the error log names the corte and the path';
+is corte_id($feed), $id_a, 'the same corte id is served';
+isnt((stat "$sto/cortes/$id_a/content.pack")[1], $ino, 'from a new pack');
+my $r = http(GET => "$base/json/main.json", 'Accept-Encoding' => 'identity');
+is $r->code, 200, 'main.json answers 200';
+ok $r->content eq $main, 'with the bytes of the package again';
+
+# --- a corte.json that cannot be read
+my $pkg_b = make_package(out => "$tmp/PREP_INT_2110.tar.gz", corte => '2024-06-02T21:10:00-06:00',
+                         seed => 172, files => 300);
+my ($fb) = upload_and_wait($pkg_b, $feed, timeout => 20);
+ok $fb, 'second package published' or diag explain status_feed($feed);
+my $id_b = $fb ? $fb->{corte}{id} : '';
+spit("$sto/cortes/$id_b/corte.json", "{ esto no es json");
+my $pid = server_pid();
+kill 'USR1', $pid;   # a graceful restart reads the store again
+my $after = wait_for(30, sub {
+    my $r = http(GET => "$base/json/main.json");
+    return $r->code == 200 ? $r : undef;
+}, 0.1);
+ok $after, 'after a graceful restart the feed still answers 200';
+my $s2 = wait_for(10, sub { my $s = status_feed($feed); $s && $s->{corte} ? $s : undef });
+isnt $s2 && $s2->{state}, 'waiting', 'and is never waiting';
+my $back = wait_for(20, sub { my $s = status_feed($feed); $s && ($s->{corte}{id} // '') eq $id_b ? $s : undef });
+ok $back, 'the unreadable corte is published again from its package' or diag explain status_feed($feed);
+ok -s "$sto/cortes/$id_b/corte.json" && slurp("$sto/cortes/$id_b/corte.json") =~ /"id"/,
+    'its corte.json is whole again';
+
+done_testing;
