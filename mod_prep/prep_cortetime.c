@@ -780,15 +780,17 @@ static int json_literal(json_scan_t *s, const char *word)
     return 0;
 }
 
-/* The value at the pointer is here: keeps its kind; twice is a fault (a
- * key repeated in an object: which one counts is not clear). */
+/* The value at the pointer is here: 1 when it is the first time (its kind
+ * is kept and it is captured).  A second time (a key repeated in an
+ * object: which one counts is not clear) is refused once the whole file
+ * is known to be JSON. */
 static int json_met(json_scan_t *s, json_kind_e kind)
 {
     if (++s->found > 1) {
-        return -1;
+        return 0;
     }
     s->kind = kind;
-    return 0;
+    return 1;
 }
 
 static int json_value(json_scan_t *s, int depth, int level);
@@ -884,35 +886,33 @@ static int json_value(json_scan_t *s, int depth, int level)
     c = reader_get(s->r);
     switch (c) {
         case '{':
-            if (target && json_met(s, JSON_OTHER) < 0) {
-                return -1;
+            if (target) {
+                json_met(s, JSON_OTHER);
             }
             return json_object(s, depth + 1, inner);
         case '[':
-            if (target && json_met(s, JSON_OTHER) < 0) {
-                return -1;
+            if (target) {
+                json_met(s, JSON_OTHER);
             }
             return json_array(s, depth + 1, inner);
         case '"':
-            if (target && json_met(s, JSON_STRING) < 0) {
-                return -1;
-            }
-            return json_string(s, target ? STR_CAPTURE : STR_SKIP);
+            return json_string(
+                s, target && json_met(s, JSON_STRING) ? STR_CAPTURE : STR_SKIP);
         case 't':
         case 'f':
         case 'n':
-            if (target && json_met(s, JSON_OTHER) < 0) {
-                return -1;
+            if (target) {
+                json_met(s, JSON_OTHER);
             }
             return json_literal(s, c == 't'   ? "true"
                                    : c == 'f' ? "false"
                                               : "null");
         default:
             if (c == '-' || apr_isdigit(c)) {
-                if (target && json_met(s, JSON_NUMBER) < 0) {
-                    return -1;
-                }
-                return json_number(s, target ? STR_CAPTURE : STR_SKIP, c);
+                return json_number(
+                    s,
+                    target && json_met(s, JSON_NUMBER) ? STR_CAPTURE : STR_SKIP,
+                    c);
             }
             return json_fault(s, "a value", c);
     }

@@ -1001,6 +1001,12 @@ START_TEST(test_json_duplicate)
              "more than once");
     json_bad("/f", "{\"f\": \"2024-06-02T21:05\", \"f\\u0000\": 1}",
              "not valid JSON");
+    /* a fault after the second one is still a fault of the file */
+    json_bad("/f",
+             "{\"f\": \"2024-06-02T21:05\", \"f\": \"2024-06-03T21:05\", "
+             "\"x\": [1 2]}",
+             "not valid JSON");
+    json_bad("/f", "{\"f\": 1717383900, \"f\": \"x\"}", "more than once");
     /* repeated keys elsewhere are not the reader's business */
     json_is("/f", "{\"a\": 1, \"a\": 2, \"f\": \"2024-06-02T21:05\"}", CORTE);
     json_is("/m/f", "{\"m\": {\"g\": 1}, \"m\": {\"f\": \"2024-06-02T21:05\"}}",
