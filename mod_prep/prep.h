@@ -8,6 +8,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include <apr_file_io.h>
+#include <apr_portable.h>
 
 #define PREP_VERSION "0.1.0"
 
@@ -86,7 +87,16 @@ const char *prep_corte_spec_parse(prep_corte_spec_t *spec, int argc,
 /* Reads a time written as text: ISO-8601 with or without offset,
  * "DD/MM/YYYY HH:MM[:SS]" optionally followed by "(UTC-6)" or
  * "(UTC-06:00)", "YYYYMMDDHHMM[SS]", "YYYYMMDD_HHMM", or epoch seconds.
- * Text without an offset is in zone z.  APR_SUCCESS or APR_EINVAL. */
+ * Text without an offset is in zone z.  APR_SUCCESS or APR_EINVAL.
+ * After the time, an offset ("Z", "-06:00", "-0600", "-6", "UTC-6",
+ * "(UTC-06:00)") or "UTC"/"GMT" alone (UTC) is read; any other word of
+ * letters there ("EDT", "PST", "(CDT)", "hrs") is an unknown time zone and
+ * an error, not a time in zone z.  Text after punctuation (", Tiempo del
+ * Centro") is not a zone.  Numbers must be plausible times: epoch seconds
+ * (10 digits) or milliseconds (13 digits) from 2000-01-01 to 2100-01-01
+ * UTC (PREP_CORTE_EPOCH_MIN..PREP_CORTE_EPOCH_END), and the digit forms
+ * YYYYMMDDHHMM[SS] / YYYYMMDD_HHMM with years 2000..2099 and a valid date
+ * and time; any other digit string ("20240602") is not a time. */
 apr_status_t prep_corte_time_from_text(apr_time_t *t, const char *text,
                                        const prep_zone_t *z);
 /* json and csv sources, given the content of spec->file. error or NULL. */
@@ -94,6 +104,30 @@ const char *prep_corte_time_from_content(apr_time_t *t,
                                          const prep_corte_spec_t *spec,
                                          const char *data, apr_size_t len,
                                          const prep_zone_t *z, apr_pool_t *p);
+/* json and csv sources, reading spec->file's bytes [offset, offset+len)
+ * from fd (the corte's pack) with pread, PREP_CORTE_BLOCK bytes at a time:
+ * whatever len is, it holds a few hundred KB at most.  json: the whole
+ * file is checked to be JSON (RFC 8259, UTF-8, an optional byte-order mark
+ * at its start) without building it; nesting deeper than
+ * PREP_CORTE_JSON_DEPTH, a key of the pointer's path found twice in one
+ * object, or a string at the pointer longer than PREP_CORTE_TEXT_MAX bytes
+ * is an error; the value must be a string (a time as text) or a whole
+ * number (epoch seconds or milliseconds, see prep_corte_time_from_text).
+ * csv: line LINE, lines ending in "\n", "\r\n" or "\r", an optional
+ * byte-order mark; a line longer than PREP_CORTE_LINE_MAX up to LINE is an
+ * error.  NULL with the time in *t, or an error sentence.  The same reader
+ * serves prep_corte_time_from_content (over memory). */
+#define PREP_CORTE_BLOCK      (64 * 1024)
+#define PREP_CORTE_JSON_DEPTH 64
+#define PREP_CORTE_TEXT_MAX   256
+#define PREP_CORTE_LINE_MAX   (64 * 1024)
+#define PREP_CORTE_EPOCH_MIN  APR_INT64_C(946684800)  /* 2000-01-01Z */
+#define PREP_CORTE_EPOCH_END  APR_INT64_C(4102444800) /* 2100-01-01Z */
+const char *prep_corte_time_from_fd(apr_time_t *t,
+                                    const prep_corte_spec_t *spec,
+                                    apr_os_file_t fd, apr_off_t offset,
+                                    apr_off_t len, const prep_zone_t *z,
+                                    apr_pool_t *p);
 /* filename source, given the package's base name. error or NULL. */
 const char *prep_corte_time_from_filename(apr_time_t *t,
                                           const prep_corte_spec_t *spec,
