@@ -132,7 +132,7 @@ static apr_status_t read_corte_time(load_ctx_t *c, const prep_unpacked_t *u,
     const prep_feed_t *f = c->feed;
     const prep_entry_t *e;
     const char *err = NULL;
-    char *data;
+    apr_os_file_t fd;
 
     switch (f->corte.source) {
         case PREP_CORTE_MTIME:
@@ -144,19 +144,15 @@ static apr_status_t read_corte_time(load_ctx_t *c, const prep_unpacked_t *u,
             break;
         case PREP_CORTE_JSON:
         case PREP_CORTE_CSV:
+            /* read from the pack in blocks: memory bounded whatever the
+             * file's size */
             if (!(e = find_entry(u, f->corte.file))) {
                 err = apr_psprintf(c->p, "%s is not in the package",
                                    f->corte.file);
-            } else if (e->size > 64 * 1024 * 1024) {
-                err = apr_psprintf(c->p, "%s is too large to read a time from",
-                                   f->corte.file);
-            } else if (pack_read(c, e->offset, (apr_size_t)e->size, &data) !=
-                       APR_SUCCESS) {
-                err =
-                    apr_psprintf(c->p, "%s cannot be read back", f->corte.file);
             } else {
-                err = prep_corte_time_from_content(
-                    t, &f->corte, data, (apr_size_t)e->size, &f->zone, c->p);
+                apr_os_file_get(&fd, c->pack);
+                err = prep_corte_time_from_fd(t, &f->corte, fd, e->offset,
+                                              e->size, &f->zone, c->p);
             }
             break;
     }
