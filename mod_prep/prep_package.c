@@ -1002,10 +1002,9 @@ static apr_status_t finish_paths(unpack_t *u)
     return APR_SUCCESS;
 }
 
-/* The decoders PrepFormats allows; never filter_all, which would start
- * external programs (lrzip, lzop, grzip...) on hostile input, nor mtree
- * or raw.  "empty" only recognizes a file of no bytes. */
-static void support_formats(struct archive *a, unsigned formats)
+/* The compressions PrepFormats allows; never filter_all, which would
+ * start external programs (lrzip, lzop, grzip...) on hostile input. */
+static void support_compressions(struct archive *a, unsigned formats)
 {
     apr_size_t i;
 
@@ -1016,6 +1015,15 @@ static void support_formats(struct archive *a, unsigned formats)
             k->support(a);
         }
     }
+}
+
+/* The decoders PrepFormats allows, never mtree nor raw; "empty" only
+ * recognizes a file of no bytes. */
+static void support_formats(struct archive *a, unsigned formats)
+{
+    apr_size_t i;
+
+    support_compressions(a, formats);
     for (i = 0; i < COUNT(archive_kinds); i++) {
         if (formats & archive_kinds[i].bit) {
             archive_kinds[i].support(a);
@@ -1044,7 +1052,7 @@ static int format_bids(const archive_kind_t *k, unsigned formats,
         archive_read_free(a);
         return 0;
     }
-    support_formats(a, formats & PREP_FORMATS_COMPRESSIONS);
+    support_compressions(a, formats);
     k->support(a);
     archive_read_set_callback_data(a, probe);
     archive_read_set_read_callback(a, source_read);
