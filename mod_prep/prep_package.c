@@ -177,11 +177,11 @@ static const archive_kind_t archive_kinds[] = {
     {"ar", "ar", PREP_FORMAT_AR, archive_read_support_format_ar, NULL},
     /* Formats libarchive reads that no PrepFormats enables. */
     {"xar", "xar", 0, archive_read_support_format_xar,
-     "libarchive gives its files with NUL bytes added, so they would not be "
-     "served exactly as delivered"},
+     "libarchive can give its files with NUL bytes added, so they would not "
+     "be served exactly as delivered"},
     {"warc", "WARC", 0, archive_read_support_format_warc,
-     "libarchive gives its files with NUL bytes added, so they would not be "
-     "served exactly as delivered"},
+     "libarchive gives its records with NUL bytes added, so they would not "
+     "be served exactly as delivered"},
     {"mtree", "mtree", 0, archive_read_support_format_mtree,
      "an mtree file is not an archive but a list that names files on this "
      "machine (contents=/etc/...), which would be published"},
