@@ -16,7 +16,7 @@ use parent 'Apache::TestRun';
 use File::Path qw(make_path remove_tree);
 
 our @FEEDS = qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
-                hostil sumas firma-rsa firma-ec firma-ed);
+                hostil sumas firma-rsa firma-ec firma-ed formatos);
 
 sub starting_server {
     my $self = shift;
