@@ -344,7 +344,7 @@ static void source_hash(package_source_t *s, const unsigned char *bytes,
                         apr_size_t n)
 {
     if (s->sha == NULL) {
-        return; /* a probe (which_format) hashes nothing */
+        return; /* a probe (refused_format) hashes nothing */
     }
     if (s->pos <= s->hashed && s->hashed < s->pos + (apr_off_t)n) {
         apr_size_t skip = (apr_size_t)(s->hashed - s->pos);
@@ -1074,10 +1074,10 @@ static apr_size_t package_head(package_source_t *probe, unsigned char *head,
         memcpy(head, probe->buf, n);
         return n;
     }
-    if (apr_file_seek(probe->file, APR_SET, &zero) != APR_SUCCESS ||
-        apr_file_read_full(probe->file, head, want, &n) != APR_SUCCESS) {
-        return n; /* short: what was read */
+    if (apr_file_seek(probe->file, APR_SET, &zero) != APR_SUCCESS) {
+        return 0;
     }
+    apr_file_read_full(probe->file, head, want, &n); /* short at EOF */
     return n;
 }
 
