@@ -368,6 +368,29 @@ static const char *cmd_user(cmd_parms *cmd, void *mconfig, const char *arg)
     return NULL;
 }
 
+static const char *cmd_formats(cmd_parms *cmd, void *mconfig, const char *arg)
+{
+    static const ap_directive_t *seen;
+    static unsigned named;
+    prep_feed_rt_t *f;
+    const char *err = in_feed(cmd, &f);
+
+    if (err) {
+        return err;
+    }
+    /* The words of one PrepFormats line replace the default list (archive
+     * formats and compressions each, when the line names any). */
+    if (seen != cmd->directive) {
+        seen = cmd->directive;
+        named = 0;
+    }
+    if ((err = prep_formats_parse(&named, arg, cmd->pool))) {
+        return with_name(cmd, err);
+    }
+    f->conf.limits.formats = prep_formats_of_line(named);
+    return NULL;
+}
+
 /* --- per directory ------------------------------------------------- */
 
 void *prep_create_dir_conf(apr_pool_t *p, char *dir)
@@ -554,6 +577,10 @@ const command_rec prep_cmds[] = {
                   "and other bytes [refuse]"),
     AP_INIT_TAKE1("PrepUser", cmd_user, NULL, RSRC_CONF,
                   "the loader account: it alone writes the stores"),
+    AP_INIT_ITERATE("PrepFormats", cmd_formats, NULL, RSRC_CONF,
+                    "archive formats and compressions read: tar zip 7z cpio "
+                    "iso9660 cab lha rar ar gzip bzip2 xz zstd lzma lzip lz4 "
+                    "compress"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

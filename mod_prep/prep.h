@@ -159,9 +159,46 @@ typedef struct prep_limits {
     apr_uint64_t file;  /* one file's bytes */
     apr_uint64_t ratio; /* uncompressed bytes / package bytes */
     int depth;          /* path components */
+    unsigned formats;   /* PrepFormats: PREP_FORMAT_* bits read */
 } prep_limits_t;
 
+/* PrepFormats: the archive formats and compressions libarchive may decode
+ * for a feed.  Default: tar and zip, gzip bzip2 xz zstd. */
+enum {
+    PREP_FORMAT_TAR = 1u << 0,
+    PREP_FORMAT_ZIP = 1u << 1,
+    PREP_FORMAT_7Z = 1u << 2,
+    PREP_FORMAT_CPIO = 1u << 3,
+    PREP_FORMAT_ISO9660 = 1u << 4,
+    PREP_FORMAT_CAB = 1u << 5,
+    PREP_FORMAT_LHA = 1u << 6,
+    PREP_FORMAT_RAR = 1u << 7, /* RAR and RAR5 */
+    PREP_FORMAT_AR = 1u << 8,
+    PREP_FORMAT_GZIP = 1u << 16,
+    PREP_FORMAT_BZIP2 = 1u << 17,
+    PREP_FORMAT_XZ = 1u << 18,
+    PREP_FORMAT_ZSTD = 1u << 19,
+    PREP_FORMAT_LZMA = 1u << 20,
+    PREP_FORMAT_LZIP = 1u << 21,
+    PREP_FORMAT_LZ4 = 1u << 22,
+    PREP_FORMAT_COMPRESS = 1u << 23
+};
+#define PREP_FORMATS_ARCHIVES     0x0000FFFFu
+#define PREP_FORMATS_COMPRESSIONS 0xFFFF0000u
+#define PREP_FORMATS_DEFAULT                                                   \
+    (PREP_FORMAT_TAR | PREP_FORMAT_ZIP | PREP_FORMAT_GZIP |                    \
+     PREP_FORMAT_BZIP2 | PREP_FORMAT_XZ | PREP_FORMAT_ZSTD)
+
 void prep_limits_default(prep_limits_t *l);
+/* One word of PrepFormats ("tar", "7z", "lz4"...) added to *mask; error
+ * or NULL.  xar, warc, mtree and raw are refused with the reason. */
+const char *prep_formats_parse(unsigned *mask, const char *word, apr_pool_t *p);
+/* The formats a feed reads given the words of one PrepFormats line (their
+ * bits in `named`): a kind the line names none of (archive formats,
+ * compressions) keeps its default. */
+unsigned prep_formats_of_line(unsigned named);
+/* The words of a mask, for messages: "tar, zip, gzip" ("none" if empty). */
+const char *prep_formats_words(unsigned mask, apr_pool_t *p);
 /* One word "files=100000" | "bytes=2G" | "file=512M" | "ratio=200" |
  * "depth=32"; error or NULL. */
 const char *prep_limits_parse(prep_limits_t *l, const char *word,
@@ -190,6 +227,15 @@ apr_status_t prep_package_unpack(prep_unpacked_t **out,
                                  const char *package_path, apr_file_t *pack,
                                  const prep_limits_t *limits, int strip,
                                  prep_verdict_t *verdict, apr_pool_t *p);
+/* The same over a package already open (the loader opens it once, with
+ * O_NOFOLLOW, and verifies it from the same descriptor): seeks to 0, needs
+ * a regular file (fstat), reads to the end; package_sha256 and
+ * package_size cover the whole file.  prep_package_unpack opens the path
+ * with O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC and calls it. */
+apr_status_t prep_package_unpack_file(prep_unpacked_t **out,
+                                      apr_file_t *package, apr_file_t *pack,
+                                      const prep_limits_t *limits, int strip,
+                                      prep_verdict_t *verdict, apr_pool_t *p);
 /* Same rules over an archive in memory (fuzzing, tests). */
 apr_status_t prep_package_unpack_buffer(prep_unpacked_t **out, const void *buf,
                                         apr_size_t len, apr_file_t *pack,

@@ -643,16 +643,6 @@ static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
     c->p = p;
 }
 
-/* The package's bytes are read through /proc/self/fd: the same open file,
- * whatever its name names by now. */
-static const char *descriptor_path(load_ctx_t *c)
-{
-    apr_os_file_t fd;
-
-    apr_os_file_get(&fd, c->package);
-    return apr_psprintf(c->p, "/proc/self/fd/%d", fd);
-}
-
 /* Verification, package rules, corte time; the verdict in c->verdict. */
 static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
 {
@@ -667,9 +657,9 @@ static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
     }
     c->verified = feed->verify != PREP_VERIFY_NONE;
     phase_end(c, PREP_PHASE_VERIFY);
-    if (prep_package_unpack(&out->unpacked, descriptor_path(c), c->pack,
-                            &feed->limits, feed->strip, &c->verdict,
-                            c->p) != APR_SUCCESS) {
+    if (prep_package_unpack_file(&out->unpacked, c->package, c->pack,
+                                 &feed->limits, feed->strip, &c->verdict,
+                                 c->p) != APR_SUCCESS) {
         if (!c->verdict.reason) {
             prep_refuse(&c->verdict, c->p, "io", "the package cannot be read");
         }

@@ -9,15 +9,18 @@
  * The checks are named after the attack they stop, as libarchive's
  * ARCHIVE_EXTRACT_SECURE_* flags are. */
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
 
 #include <apr_hash.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 
 #include "prep.h"
@@ -36,6 +39,7 @@ void prep_limits_default(prep_limits_t *l)
     l->file = APR_UINT64_C(512) * 1024 * 1024;
     l->ratio = 200;
     l->depth = 32;
+    l->formats = PREP_FORMATS_DEFAULT;
 }
 
 /* A whole decimal number, no sign; with `suffixed`, optionally followed by
@@ -139,6 +143,151 @@ const char *prep_limits_parse(prep_limits_t *l, const char *word, apr_pool_t *p)
 }
 
 /* ------------------------------------------------------------------ */
+/* PrepFormats: which of libarchive's decoders may run on a feed's
+ * packages.  Every decoder is code run over bytes the uploader chose, so a
+ * feed runs only those it needs: tar and zip, gzip bzip2 xz zstd. */
+
+typedef int support_fn(struct archive *);
+
+static int support_rar(struct archive *a)
+{
+    int ret = archive_read_support_format_rar(a);
+
+    return ret != ARCHIVE_OK ? ret : archive_read_support_format_rar5(a);
+}
+
+typedef struct archive_kind {
+    const char *word; /* in PrepFormats */
+    const char *name; /* in messages */
+    unsigned bit;     /* PREP_FORMAT_*; 0: never read */
+    support_fn *support;
+    const char *never; /* why it is never read */
+} archive_kind_t;
+
+static const archive_kind_t archive_kinds[] = {
+    {"tar", "tar", PREP_FORMAT_TAR, archive_read_support_format_tar, NULL},
+    {"zip", "ZIP", PREP_FORMAT_ZIP, archive_read_support_format_zip, NULL},
+    {"7z", "7-Zip", PREP_FORMAT_7Z, archive_read_support_format_7zip, NULL},
+    {"cpio", "cpio", PREP_FORMAT_CPIO, archive_read_support_format_cpio, NULL},
+    {"iso9660", "ISO 9660", PREP_FORMAT_ISO9660,
+     archive_read_support_format_iso9660, NULL},
+    {"cab", "CAB", PREP_FORMAT_CAB, archive_read_support_format_cab, NULL},
+    {"lha", "LHA", PREP_FORMAT_LHA, archive_read_support_format_lha, NULL},
+    {"rar", "RAR", PREP_FORMAT_RAR, support_rar, NULL},
+    {"ar", "ar", PREP_FORMAT_AR, archive_read_support_format_ar, NULL},
+    /* Formats libarchive reads that no PrepFormats enables. */
+    {"xar", "xar", 0, archive_read_support_format_xar,
+     "libarchive can give its files with NUL bytes added, so they would not "
+     "be served exactly as delivered"},
+    {"warc", "WARC", 0, archive_read_support_format_warc,
+     "libarchive gives its records with NUL bytes added, so they would not "
+     "be served exactly as delivered"},
+    {"mtree", "mtree", 0, archive_read_support_format_mtree,
+     "an mtree file is not an archive but a list that names files on this "
+     "machine (contents=/etc/...), which would be published"},
+    {"raw", "raw", 0, NULL,
+     "a bare compressed file (a .gz of one file) is not a package: its one "
+     "file has no name"},
+};
+
+typedef struct compression_kind {
+    const char *word;
+    unsigned bit;
+    support_fn *support;
+    const char *magic; /* the first bytes of the stream */
+    apr_size_t magic_len;
+} compression_kind_t;
+
+static const compression_kind_t compression_kinds[] = {
+    {"gzip", PREP_FORMAT_GZIP, archive_read_support_filter_gzip, "\x1f\x8b", 2},
+    {"bzip2", PREP_FORMAT_BZIP2, archive_read_support_filter_bzip2, "BZh", 3},
+    {"xz", PREP_FORMAT_XZ, archive_read_support_filter_xz,
+     "\xfd"
+     "7zXZ\x00",
+     6},
+    {"zstd", PREP_FORMAT_ZSTD, archive_read_support_filter_zstd,
+     "\x28\xb5\x2f\xfd", 4},
+    /* .lzma has no magic; 5D 00 00 is what every encoder writes (lc=3
+     * lp=0 pb=2, a dictionary of a multiple of 64 KiB). */
+    {"lzma", PREP_FORMAT_LZMA, archive_read_support_filter_lzma, "\x5d\x00\x00",
+     3},
+    {"lzip", PREP_FORMAT_LZIP, archive_read_support_filter_lzip, "LZIP", 4},
+    {"lz4", PREP_FORMAT_LZ4, archive_read_support_filter_lz4,
+     "\x04\x22\x4d\x18", 4},
+    {"lz4", PREP_FORMAT_LZ4, NULL, "\x02\x21\x4c\x18", 4}, /* legacy frame */
+    {"compress", PREP_FORMAT_COMPRESS, archive_read_support_filter_compress,
+     "\x1f\x9d", 2},
+};
+
+#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+const char *prep_formats_parse(unsigned *mask, const char *word, apr_pool_t *p)
+{
+    apr_size_t i;
+
+    for (i = 0; i < COUNT(archive_kinds); i++) {
+        const archive_kind_t *k = &archive_kinds[i];
+
+        if (strcasecmp(word, k->word) == 0) {
+            if (k->bit == 0) {
+                return apr_psprintf(p, "%s is never read: %s", k->word,
+                                    k->never);
+            }
+            *mask |= k->bit;
+            return NULL;
+        }
+    }
+    for (i = 0; i < COUNT(compression_kinds); i++) {
+        if (strcasecmp(word, compression_kinds[i].word) == 0) {
+            *mask |= compression_kinds[i].bit;
+            return NULL;
+        }
+    }
+    return apr_psprintf(p,
+                        "unknown format \"%s\" (archives: tar zip 7z cpio "
+                        "iso9660 cab lha rar ar; compressions: gzip bzip2 xz "
+                        "zstd lzma lzip lz4 compress)",
+                        word);
+}
+
+unsigned prep_formats_of_line(unsigned named)
+{
+    unsigned archives = named & PREP_FORMATS_ARCHIVES;
+    unsigned compressions = named & PREP_FORMATS_COMPRESSIONS;
+
+    if (archives == 0) {
+        archives = PREP_FORMATS_DEFAULT & PREP_FORMATS_ARCHIVES;
+    }
+    if (compressions == 0) {
+        compressions = PREP_FORMATS_DEFAULT & PREP_FORMATS_COMPRESSIONS;
+    }
+    return archives | compressions;
+}
+
+const char *prep_formats_words(unsigned mask, apr_pool_t *p)
+{
+    const char *out = NULL;
+    unsigned listed = 0;
+    apr_size_t i;
+
+    for (i = 0; i < COUNT(archive_kinds); i++) {
+        if (archive_kinds[i].bit & mask) {
+            out = out ? apr_pstrcat(p, out, ", ", archive_kinds[i].word, NULL)
+                      : archive_kinds[i].word;
+        }
+    }
+    for (i = 0; i < COUNT(compression_kinds); i++) {
+        const compression_kind_t *k = &compression_kinds[i];
+
+        if ((k->bit & mask) && !(k->bit & listed)) {
+            listed |= k->bit;
+            out = out ? apr_pstrcat(p, out, ", ", k->word, NULL) : k->word;
+        }
+    }
+    return out ? out : "none";
+}
+
+/* ------------------------------------------------------------------ */
 /* Names in the incoming directory */
 
 static int ends_with(const char *name, apr_size_t len, const char *suffix)
@@ -194,6 +343,9 @@ typedef struct package_source {
 static void source_hash(package_source_t *s, const unsigned char *bytes,
                         apr_size_t n)
 {
+    if (s->sha == NULL) {
+        return; /* a probe (refused_format) hashes nothing */
+    }
     if (s->pos <= s->hashed && s->hashed < s->pos + (apr_off_t)n) {
         apr_size_t skip = (apr_size_t)(s->hashed - s->pos);
 
@@ -310,8 +462,14 @@ static apr_status_t source_finish(package_source_t *s, unsigned char digest[32],
 /* ------------------------------------------------------------------ */
 /* Names inside the package */
 
-/* A name fit for a one-line message: control bytes as \xNN, cut (on a
- * UTF-8 character boundary) when very long. */
+/* U+0080..U+009F in UTF-8: C1 controls (0x9B is CSI, as ESC [ is). */
+static int is_c1(const unsigned char *c)
+{
+    return c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F;
+}
+
+/* A name fit for a one-line message: control bytes (and C1 controls) as
+ * \xNN, cut (on a UTF-8 character boundary) when very long. */
 static const char *shown(apr_pool_t *p, const char *name)
 {
     apr_size_t len = strlen(name), keep = len, i;
@@ -330,6 +488,10 @@ static const char *shown(apr_pool_t *p, const char *name)
         if (c < 0x20 || c == 0x7F) {
             apr_snprintf(o, 5, "\\x%02x", c);
             o += 4;
+        } else if (i + 1 < keep && is_c1((const unsigned char *)name + i)) {
+            apr_snprintf(o, 9, "\\x%02x\\x%02x", c, (unsigned char)name[i + 1]);
+            o += 8;
+            i++;
         } else {
             *o++ = (char)c;
         }
@@ -340,6 +502,21 @@ static const char *shown(apr_pool_t *p, const char *name)
     }
     *o = '\0';
     return out;
+}
+
+/* A name with a control character: C0 (below 0x20: ESC, newline...), DEL
+ * or a C1 control.  Published, it would reach log lines, terminals and
+ * the listings of whoever mirrors the corte. */
+static int has_control(const char *name)
+{
+    const unsigned char *c = (const unsigned char *)name;
+
+    for (; *c; c++) {
+        if (*c < 0x20 || *c == 0x7F || is_c1(c)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS: "/etc/passwd", "\\srv\x",
@@ -678,6 +855,12 @@ static apr_status_t read_entry(unpack_t *u, struct archive *a,
                            " has a name that cannot be read",
                            u->headers);
     }
+    if (has_control(raw)) {
+        return prep_refuse(u->verdict, u->p, "bad-name",
+                           "entry \"%s\" has a control character in its "
+                           "name",
+                           shown(u->p, raw));
+    }
     if (is_absolute(raw)) {
         return prep_refuse(u->verdict, u->p, "absolute",
                            "entry \"%s\" has an absolute path",
@@ -686,6 +869,14 @@ static apr_status_t read_entry(unpack_t *u, struct archive *a,
     if (climbs_out(raw)) {
         return prep_refuse(u->verdict, u->p, "traversal",
                            "entry \"%s\" climbs out of the package",
+                           shown(u->p, raw));
+    }
+    /* Told before a byte of it is read: without the password the entry
+     * cannot be checked, and it is not ours to guess. */
+    if (archive_entry_is_encrypted(e)) {
+        return prep_refuse(u->verdict, u->p, "encrypted",
+                           "entry \"%s\" is encrypted: a package must be "
+                           "readable without a password",
                            shown(u->p, raw));
     }
     if (archive_entry_hardlink(e) != NULL) {
@@ -811,35 +1002,124 @@ static apr_status_t finish_paths(unpack_t *u)
     return APR_SUCCESS;
 }
 
-static void support_formats(struct archive *a)
+/* The compressions PrepFormats allows; never filter_all, which would
+ * start external programs (lrzip, lzop, grzip...) on hostile input. */
+static void support_compressions(struct archive *a, unsigned formats)
 {
-    /* Compressions libarchive decodes itself; not filter_all, which would
-     * start external programs (lrzip, lzop, grzip...) on hostile input. */
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_lzma(a);
-    archive_read_support_filter_lzip(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_filter_lz4(a);
-    archive_read_support_filter_compress(a);
-    /* Every format of archive_read_support_format_all() but mtree: an
-     * mtree "archive" is a text file whose entries name files on *this*
-     * machine ("contents=/etc/..."), which libarchive would open and
-     * we would publish.  Not raw either: a bare .gz is not a package. */
-    archive_read_support_format_7zip(a);
-    archive_read_support_format_ar(a);
-    archive_read_support_format_cab(a);
-    archive_read_support_format_cpio(a);
+    apr_size_t i;
+
+    for (i = 0; i < COUNT(compression_kinds); i++) {
+        const compression_kind_t *k = &compression_kinds[i];
+
+        if ((formats & k->bit) && k->support != NULL) {
+            k->support(a);
+        }
+    }
+}
+
+/* The decoders PrepFormats allows, never mtree nor raw; "empty" only
+ * recognizes a file of no bytes. */
+static void support_formats(struct archive *a, unsigned formats)
+{
+    apr_size_t i;
+
+    support_compressions(a, formats);
+    for (i = 0; i < COUNT(archive_kinds); i++) {
+        if (formats & archive_kinds[i].bit) {
+            archive_kinds[i].support(a);
+        }
+    }
     archive_read_support_format_empty(a);
-    archive_read_support_format_iso9660(a);
-    archive_read_support_format_lha(a);
-    archive_read_support_format_rar(a);
-    archive_read_support_format_rar5(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_warc(a);
-    archive_read_support_format_xar(a);
-    archive_read_support_format_zip(a);
+}
+
+/* Whether the one archive format `k`, read through the compressions
+ * `formats` allows, recognizes the package.  Only the format's bidder
+ * runs (archive_read_open1 reads no header): a quick look at its magic. */
+static int format_bids(const archive_kind_t *k, unsigned formats,
+                       package_source_t *probe)
+{
+    struct archive *a = archive_read_new();
+    apr_off_t zero = 0;
+    int bids;
+
+    if (a == NULL || k->support == NULL) {
+        archive_read_free(a);
+        return 0;
+    }
+    probe->pos = 0;
+    if (probe->file != NULL &&
+        apr_file_seek(probe->file, APR_SET, &zero) != APR_SUCCESS) {
+        archive_read_free(a);
+        return 0;
+    }
+    support_compressions(a, formats);
+    k->support(a);
+    archive_read_set_callback_data(a, probe);
+    archive_read_set_read_callback(a, source_read);
+    archive_read_set_seek_callback(a, source_seek);
+    bids = archive_read_open1(a) == ARCHIVE_OK;
+    archive_read_free(a);
+    return bids;
+}
+
+/* The first bytes of the package, for the compressions' magic. */
+static apr_size_t package_head(package_source_t *probe, unsigned char *head,
+                               apr_size_t want)
+{
+    apr_off_t zero = 0;
+    apr_size_t n = want;
+
+    if (probe->file == NULL) {
+        n = probe->len < want ? probe->len : want;
+        memcpy(head, probe->buf, n);
+        return n;
+    }
+    if (apr_file_seek(probe->file, APR_SET, &zero) != APR_SUCCESS) {
+        return 0;
+    }
+    apr_file_read_full(probe->file, head, want, &n); /* short at EOF */
+    return n;
+}
+
+/* The package is nothing the enabled formats read: is it one PrepFormats
+ * leaves out?  The sentence that says so, or NULL.  Formats are named by
+ * their bidders alone, compressions by their magic: no decoder that the
+ * feed does not allow ever runs over the package. */
+static const char *refused_format(unpack_t *u, const package_source_t *src)
+{
+    unsigned formats = u->limits->formats;
+    package_source_t probe = *src;
+    unsigned char head[8];
+    apr_size_t i, n;
+
+    probe.sha = NULL;
+    for (i = 0; i < COUNT(archive_kinds); i++) {
+        const archive_kind_t *k = &archive_kinds[i];
+
+        if ((formats & k->bit) || !format_bids(k, formats, &probe)) {
+            continue;
+        }
+        if (k->bit == 0) {
+            return apr_psprintf(u->p,
+                                "the package is %s, which is never read: %s",
+                                k->name, k->never);
+        }
+        return apr_psprintf(
+            u->p, "%s is not among PrepFormats (%s)", k->name,
+            prep_formats_words(formats & PREP_FORMATS_ARCHIVES, u->p));
+    }
+    n = package_head(&probe, head, sizeof(head));
+    for (i = 0; i < COUNT(compression_kinds); i++) {
+        const compression_kind_t *k = &compression_kinds[i];
+
+        if (!(formats & k->bit) && n >= k->magic_len &&
+            memcmp(head, k->magic, k->magic_len) == 0) {
+            return apr_psprintf(
+                u->p, "%s compression is not among PrepFormats (%s)", k->word,
+                prep_formats_words(formats & PREP_FORMATS_COMPRESSIONS, u->p));
+        }
+    }
+    return NULL;
 }
 
 static apr_status_t read_package(unpack_t *u, struct archive *a,
@@ -850,17 +1130,24 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
     apr_status_t rv;
     char err[128];
 
-    support_formats(a);
+    support_formats(a, u->limits->formats);
     archive_read_set_callback_data(a, src);
     archive_read_set_read_callback(a, source_read);
     archive_read_set_seek_callback(a, source_seek);
     if (archive_read_open1(a) < ARCHIVE_WARN) {
         const char *why = archive_error_string(a);
+        const char *refused;
 
         if (why && strstr(why, "runcated")) {
             return prep_refuse(u->verdict, u->p, "truncated",
                                "the package ends before its first entry: %s",
                                why);
+        }
+        why = apr_pstrdup(u->p, why ? why : "unrecognized format");
+        refused = refused_format(u, src);
+        if (refused != NULL) {
+            return prep_refuse(u->verdict, u->p, "not-an-archive", "%s",
+                               refused);
         }
         return prep_refuse(u->verdict, u->p, "not-an-archive",
                            "the package is not an archive that can be read: "
@@ -876,6 +1163,15 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
         }
         if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN) {
             const char *why = archive_error_string(a);
+
+            /* 7-Zip and RAR can encrypt the headers too: no name to give. */
+            if (archive_read_has_encrypted_entries(a) > 0) {
+                return prep_refuse(u->verdict, u->p, "encrypted",
+                                   "the package is encrypted, the names of "
+                                   "its entries too: a package must be "
+                                   "readable without a password (%s)",
+                                   why ? why : "read error");
+            }
 
             /* A stream that ends early is truncated, even before its
              * first entry: only an unrecognized one is not an archive. */
@@ -905,6 +1201,14 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
         r->format = apr_pstrdup(u->p, name ? name : "unknown");
     }
     if (r->entries->nelts == 0) {
+        /* tar takes a first block of zeros for an empty archive: an ISO
+         * 9660 image starts with 32 KiB of them. */
+        const char *refused = u->headers == 0 ? refused_format(u, src) : NULL;
+
+        if (refused != NULL) {
+            return prep_refuse(u->verdict, u->p, "not-an-archive", "%s",
+                               refused);
+        }
         return prep_refuse(u->verdict, u->p, "empty",
                            "the package holds no regular files");
     }
@@ -1003,46 +1307,110 @@ static apr_status_t unpack_source(prep_unpacked_t **out, package_source_t *src,
     return rv;
 }
 
-apr_status_t prep_package_unpack(prep_unpacked_t **out,
-                                 const char *package_path, apr_file_t *pack,
-                                 const prep_limits_t *limits, int strip,
-                                 prep_verdict_t *verdict, apr_pool_t *p)
+/* An open package, named `label` in messages. */
+static apr_status_t unpack_open(prep_unpacked_t **out, apr_file_t *package,
+                                const char *label, apr_file_t *pack,
+                                const prep_limits_t *limits, int strip,
+                                prep_verdict_t *verdict, apr_pool_t *p)
 {
     package_source_t src;
-    apr_pool_t *scratch;
     apr_finfo_t finfo;
+    apr_off_t zero = 0;
     apr_status_t rv;
     char err[128];
 
     *out = NULL;
     memset(&src, 0, sizeof(src));
-    apr_pool_create(&scratch, p);
-    rv = apr_file_open(&src.file, package_path,
-                       APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT,
-                       scratch);
+    src.file = package;
+    /* fstat, on the descriptor: the file read is the file checked. */
+    rv = apr_file_info_get(&finfo, APR_FINFO_TYPE | APR_FINFO_SIZE, package);
+    if (rv == APR_SUCCESS && finfo.filetype != APR_REG) {
+        return prep_refuse(verdict, p, "not-an-archive",
+                           "the package %s is not a regular file", label);
+    }
     if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&finfo, APR_FINFO_TYPE | APR_FINFO_SIZE,
-                               src.file);
+        rv = apr_file_seek(package, APR_SET, &zero);
     }
     if (rv != APR_SUCCESS) {
-        rv = prep_refuse(
-            verdict, p, "io", "the package \"%s\" cannot be read: %s",
-            shown(p, package_path), apr_strerror(rv, err, sizeof(err)));
-    } else if (finfo.filetype != APR_REG) {
-        rv = prep_refuse(verdict, p, "not-an-archive",
-                         "the package \"%s\" is not a regular file",
-                         shown(p, package_path));
-    } else {
-        rv = unpack_source(out, &src, (apr_uint64_t)finfo.size, pack, limits,
-                           strip, verdict, p);
-        if (rv == APR_SUCCESS &&
-            (*out)->package_size != (apr_uint64_t)finfo.size) {
-            *out = NULL;
-            rv = prep_refuse(verdict, p, "io",
-                             "the package \"%s\" changed while it was read",
-                             shown(p, package_path));
-        }
+        return prep_refuse(verdict, p, "io",
+                           "the package %s cannot be read: %s", label,
+                           apr_strerror(rv, err, sizeof(err)));
     }
+    rv = unpack_source(out, &src, (apr_uint64_t)finfo.size, pack, limits, strip,
+                       verdict, p);
+    if (rv == APR_SUCCESS && (*out)->package_size != (apr_uint64_t)finfo.size) {
+        *out = NULL;
+        rv = prep_refuse(verdict, p, "io",
+                         "the package %s changed while it was read", label);
+    }
+    return rv;
+}
+
+apr_status_t prep_package_unpack_file(prep_unpacked_t **out,
+                                      apr_file_t *package, apr_file_t *pack,
+                                      const prep_limits_t *limits, int strip,
+                                      prep_verdict_t *verdict, apr_pool_t *p)
+{
+    const char *name = NULL;
+
+    if (apr_file_name_get(&name, package) != APR_SUCCESS || name == NULL) {
+        name = NULL;
+    }
+    return unpack_open(out, package,
+                       name ? apr_psprintf(p, "\"%s\"", shown(p, name))
+                            : "(open file)",
+                       pack, limits, strip, verdict, p);
+}
+
+apr_status_t prep_package_unpack(prep_unpacked_t **out,
+                                 const char *package_path, apr_file_t *pack,
+                                 const prep_limits_t *limits, int strip,
+                                 prep_verdict_t *verdict, apr_pool_t *p)
+{
+    const char *label = apr_psprintf(p, "\"%s\"", shown(p, package_path));
+    apr_pool_t *scratch;
+    apr_file_t *package;
+    apr_os_file_t fd;
+    apr_status_t rv;
+    int flags;
+    char err[128];
+
+    *out = NULL;
+    /* Never through a symbolic link; O_NONBLOCK so that a FIFO put in
+     * its place cannot hang the open (fstat refuses it afterwards). */
+    fd = open(package_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        if (errno == ELOOP) {
+            return prep_refuse(verdict, p, "not-an-archive",
+                               "the package %s is a symbolic link, not a "
+                               "regular file",
+                               label);
+        }
+        return prep_refuse(verdict, p, "io",
+                           "the package %s cannot be read: %s", label,
+                           apr_strerror(rv, err, sizeof(err)));
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(fd);
+        return prep_refuse(verdict, p, "io",
+                           "the package %s cannot be read: %s", label,
+                           apr_strerror(rv, err, sizeof(err)));
+    }
+    apr_pool_create(&scratch, p);
+    rv = apr_os_file_put(&package, &fd, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                         scratch);
+    if (rv != APR_SUCCESS) {
+        close(fd);
+        apr_pool_destroy(scratch);
+        return prep_refuse(verdict, p, "io",
+                           "the package %s cannot be read: %s", label,
+                           apr_strerror(rv, err, sizeof(err)));
+    }
+    rv = unpack_open(out, package, label, pack, limits, strip, verdict, p);
+    apr_file_close(package);
     apr_pool_destroy(scratch);
     return rv;
 }

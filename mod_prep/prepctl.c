@@ -26,12 +26,12 @@ static const char usage[] =
     "    prepctl --help | --version\n"
     "\n"
     "DESCRIPTION\n"
-    "    verify reads PACKAGE (tar.gz, zip, or any format libarchive reads)\n"
-    "    under mod_prep's package rules: no absolute paths, no '..', no\n"
-    "    links, devices, FIFOs or duplicates, the PrepLimits, a readable\n"
-    "    archive to its end, PrepVerify, and a corte time that can be read\n"
-    "    and is not more than --future-limit ahead. It prints the files, "
-    "bytes,\n"
+    "    verify reads PACKAGE (tar, tar.gz, zip, or a format --formats\n"
+    "    allows) under mod_prep's package rules: no absolute paths, no '..',\n"
+    "    no links, devices, FIFOs, duplicates, encrypted entries or control\n"
+    "    characters in names, the PrepLimits, a readable archive to its\n"
+    "    end, PrepVerify, and a corte time that can be read and is not\n"
+    "    more than --future-limit ahead. It prints the files, bytes,\n"
     "    SHA-256 and corte time, or the reason code and sentence of the\n"
     "    refusal. Nothing is written but a temporary file, removed at exit.\n"
     "\n"
@@ -59,6 +59,8 @@ static const char usage[] =
     "                                ratio=200 depth=32]\n"
     "    --strip auto|N             [auto]\n"
     "    --future-limit DURATION|off  as PrepFutureLimit    [15m]\n"
+    "    --formats 'tar zip 7z ...' archive formats and compressions read\n"
+    "                               [tar zip gzip bzip2 xz zstd]\n"
     "    --verify sha256            needs PACKAGE.sha256 beside it\n"
     "    --verify-key PUBKEY.pem    needs PACKAGE.sig beside it\n"
     "\n"
@@ -133,6 +135,18 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
                 err = prep_limits_parse(&feed.limits,
                                         APR_ARRAY_IDX(w, j, const char *), p);
             }
+        } else if (!strcmp(opt, "--formats")) {
+            apr_array_header_t *w = words(val, p);
+            unsigned named = 0;
+
+            for (j = 0; j < w->nelts && !err; j++) {
+                err = prep_formats_parse(&named,
+                                         APR_ARRAY_IDX(w, j, const char *), p);
+            }
+            if (!err && w->nelts == 0) {
+                err = "--formats needs at least one format";
+            }
+            feed.limits.formats = prep_formats_of_line(named);
         } else if (!strcmp(opt, "--strip")) {
             feed.strip = !strcmp(val, "auto") ? -1 : atoi(val);
         } else if (!strcmp(opt, "--future-limit")) {

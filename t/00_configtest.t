@@ -158,6 +158,20 @@ EOF
     PrepServe t1
 </Directory>
 EOF
+    ['PrepFormats xar (never read)', 'xar is never read', feed => <<"EOF"],
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/shared-store
+    PrepFormats  tar zip xar
+</PrepFeed>
+EOF
+    ['PrepFormats with an unknown word', 'PrepFormats: unknown format "tgz"', feed => <<"EOF"],
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/shared-store
+    PrepFormats  tar tgz
+</PrepFeed>
+EOF
     ['PrepVerify signature with a key file that is not there', 'PrepVerify', feed => <<"EOF"],
 <PrepFeed t1>
     PrepIncoming $tmp/shared-incoming

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -1082,6 +1083,7 @@ START_TEST(test_special)
     unsigned int types[] = {AE_IFCHR, AE_IFBLK, AE_IFIFO};
     const char *data;
     apr_size_t len, i;
+    prep_limits_t l;
     built_t *b;
 
     for (i = 0; i < 3; i++) {
@@ -1092,12 +1094,14 @@ START_TEST(test_special)
         assert_refused_naming(unpack_buffer(data, len, NULL, -1), "special",
                               "\"dev/node\"");
     }
-    /* tar cannot hold a socket; cpio can. */
+    /* tar cannot hold a socket; cpio can (PrepFormats cpio). */
+    prep_limits_default(&l);
+    l.formats |= PREP_FORMAT_CPIO;
     b = pkg_new(ARCHIVE_FORMAT_CPIO_SVR4_NOCRC, 0);
     pkg_file(b, "index.html", "<html></html>");
     pkg_special(b, "run/socket", AE_IFSOCK);
     data = pkg_close(b, &len);
-    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "special",
+    assert_refused_naming(unpack_buffer(data, len, &l, -1), "special",
                           "\"run/socket\"");
 }
 END_TEST
@@ -1627,6 +1631,487 @@ START_TEST(test_missing_package)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* PrepFormats */
+
+/* A package in `format` through `filter` (ARCHIVE_FILTER_*), holding two
+ * flat files so that every format can (ar has no directories). */
+static const char *pkg_in(int format, int filter, const char *options,
+                          apr_size_t *len)
+{
+    built_t *b = apr_pcalloc(pool, sizeof(*b));
+
+    b->a = archive_write_new();
+    /* set_format() knows no ar code: svr4 is GNU ar's format. */
+    ck_assert_int_eq(format == ARCHIVE_FORMAT_AR_GNU
+                         ? archive_write_set_format_ar_svr4(b->a)
+                         : archive_write_set_format(b->a, format),
+                     ARCHIVE_OK);
+    if (filter != ARCHIVE_FILTER_NONE) {
+        ck_assert_int_eq(archive_write_add_filter(b->a, filter), ARCHIVE_OK);
+    }
+    /* No zeros after the stream, as the real tools write it. */
+    archive_write_set_bytes_in_last_block(b->a, 1);
+    if (options != NULL) {
+        ck_assert_int_eq(archive_write_set_options(b->a, options), ARCHIVE_OK);
+    }
+    ck_assert_int_eq(archive_write_open(b->a, b, NULL, built_write, NULL),
+                     ARCHIVE_OK);
+    pkg_file(b, "index.html", "<html><body>PREP</body></html>\n");
+    pkg_file(b, "main.json", "{\"fechaCorte\":\"02/06/2024 21:05\"}");
+    return pkg_close(b, len);
+}
+
+static void assert_flat_site(const outcome_t *o)
+{
+    assert_accepted(o);
+    ck_assert_int_eq(o->u->entries->nelts, 2);
+    assert_entry(o, "index.html", "<html><body>PREP</body></html>\n", 31);
+    assert_entry(o, "main.json", "{\"fechaCorte\":\"02/06/2024 21:05\"}", 33);
+}
+
+/* Every word PrepFormats takes. */
+static unsigned all_formats(void)
+{
+    static const char *const words[] = {
+        "tar",  "zip",  "7z",   "cpio", "iso9660", "cab",
+        "lha",  "rar",  "ar",   "gzip", "bzip2",   "xz",
+        "zstd", "lzma", "lzip", "lz4",  "compress"};
+    unsigned mask = 0;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        ck_assert_ptr_null(prep_formats_parse(&mask, words[i], pool));
+    }
+    return mask;
+}
+
+START_TEST(test_formats_parse)
+{
+    static const char *const never[] = {"xar", "warc", "mtree", "raw"};
+    prep_limits_t l;
+    unsigned mask = 0;
+    const char *err;
+    apr_size_t i;
+
+    prep_limits_default(&l);
+    ck_assert_uint_eq(l.formats, PREP_FORMATS_DEFAULT);
+    ck_assert_str_eq(prep_formats_words(l.formats, pool),
+                     "tar, zip, gzip, bzip2, xz, zstd");
+    ck_assert_str_eq(prep_formats_words(0, pool), "none");
+
+    ck_assert_ptr_null(prep_formats_parse(&mask, "7z", pool));
+    ck_assert_uint_eq(mask, PREP_FORMAT_7Z);
+    ck_assert_ptr_null(prep_formats_parse(&mask, "LZ4", pool));
+    ck_assert_uint_eq(mask, PREP_FORMAT_7Z | PREP_FORMAT_LZ4);
+    ck_assert_uint_eq(__builtin_popcount(all_formats()), 17);
+
+    /* Formats whose bytes would not be served exactly: never, and why. */
+    for (i = 0; i < 4; i++) {
+        mask = 0;
+        err = prep_formats_parse(&mask, never[i], pool);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_msg(strstr(err, never[i]) && strstr(err, "never read") &&
+                          strlen(err) > 40,
+                      "%s: \"%s\"", never[i], err);
+        ck_assert_uint_eq(mask, 0);
+    }
+    ck_assert_ptr_nonnull(
+        strstr(prep_formats_parse(&mask, "xar", pool), "exactly as delivered"));
+    ck_assert_ptr_nonnull(strstr(prep_formats_parse(&mask, "warc", pool),
+                                 "exactly as delivered"));
+    err = prep_formats_parse(&mask, "tgz", pool);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "unknown format \"tgz\""));
+    ck_assert_uint_eq(mask, 0);
+
+    /* One line replaces the default of each kind it names. */
+    ck_assert_uint_eq(prep_formats_of_line(PREP_FORMAT_TAR | PREP_FORMAT_ZIP |
+                                           PREP_FORMAT_7Z),
+                      PREP_FORMATS_DEFAULT | PREP_FORMAT_7Z);
+    ck_assert_uint_eq(prep_formats_of_line(PREP_FORMAT_TAR | PREP_FORMAT_XZ),
+                      PREP_FORMAT_TAR | PREP_FORMAT_XZ);
+    ck_assert_uint_eq(prep_formats_of_line(PREP_FORMAT_LZ4),
+                      PREP_FORMAT_TAR | PREP_FORMAT_ZIP | PREP_FORMAT_LZ4);
+    ck_assert_uint_eq(prep_formats_of_line(PREP_FORMAT_7Z),
+                      (PREP_FORMATS_DEFAULT & PREP_FORMATS_COMPRESSIONS) |
+                          PREP_FORMAT_7Z);
+}
+END_TEST
+
+/* Each format or compression off by default: refused as not-an-archive
+ * with a sentence naming it, and read, exactly, once PrepFormats has it. */
+START_TEST(test_formats_off_by_default)
+{
+    static const struct {
+        int format, filter;
+        unsigned bit;
+        const char *said;
+    } cases[] = {
+        {ARCHIVE_FORMAT_7ZIP, ARCHIVE_FILTER_NONE, PREP_FORMAT_7Z,
+         "7-Zip is not among PrepFormats (tar, zip)"},
+        {ARCHIVE_FORMAT_CPIO_SVR4_NOCRC, ARCHIVE_FILTER_NONE, PREP_FORMAT_CPIO,
+         "cpio is not among PrepFormats (tar, zip)"},
+        {ARCHIVE_FORMAT_CPIO_POSIX, ARCHIVE_FILTER_GZIP, PREP_FORMAT_CPIO,
+         "cpio is not among PrepFormats (tar, zip)"},
+        {ARCHIVE_FORMAT_ISO9660, ARCHIVE_FILTER_NONE, PREP_FORMAT_ISO9660,
+         "ISO 9660 is not among PrepFormats (tar, zip)"},
+        {ARCHIVE_FORMAT_AR_GNU, ARCHIVE_FILTER_NONE, PREP_FORMAT_AR,
+         "ar is not among PrepFormats (tar, zip)"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_LZMA,
+         PREP_FORMAT_LZMA,
+         "lzma compression is not among PrepFormats (gzip, bzip2, xz, "
+         "zstd)"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_LZIP,
+         PREP_FORMAT_LZIP, "lzip compression is not among PrepFormats"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_LZ4, PREP_FORMAT_LZ4,
+         "lz4 compression is not among PrepFormats"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_COMPRESS,
+         PREP_FORMAT_COMPRESS, "compress compression is not among PrepFormats"},
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        prep_limits_t l;
+        apr_size_t len;
+        const char *data = pkg_in(cases[i].format, cases[i].filter, NULL, &len);
+        outcome_t *o = unpack_buffer(data, len, NULL, -1);
+
+        assert_refused_naming(o, "not-an-archive", cases[i].said);
+        ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN);
+        prep_limits_default(&l);
+        l.formats |= cases[i].bit;
+        assert_flat_site(unpack_buffer(data, len, &l, -1));
+        /* The same from a file. */
+        write_file(tmp_path("package"), data, len);
+        assert_flat_site(unpack_path(
+            apr_psprintf(pool, "%s/package.%d", tmp, serial), &l, -1));
+    }
+}
+END_TEST
+
+/* The default compressions and archive formats go when a line leaves them
+ * out; the message lists what the feed reads. */
+START_TEST(test_formats_narrowed)
+{
+    prep_limits_t l;
+    apr_size_t len;
+    const char *data;
+
+    prep_limits_default(&l);
+    l.formats = prep_formats_of_line(PREP_FORMAT_TAR | PREP_FORMAT_XZ);
+    data = pkg_in(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_GZIP, NULL,
+                  &len);
+    assert_refused_naming(unpack_buffer(data, len, &l, -1), "not-an-archive",
+                          "gzip compression is not among PrepFormats (xz)");
+    data = pkg_in(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_XZ, NULL,
+                  &len);
+    assert_flat_site(unpack_buffer(data, len, &l, -1));
+    data = pkg_in(ARCHIVE_FORMAT_TAR_USTAR, ARCHIVE_FILTER_NONE, NULL, &len);
+    assert_flat_site(unpack_buffer(data, len, &l, -1));
+    data = pkg_in(ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, NULL, &len);
+    assert_refused_naming(unpack_buffer(data, len, &l, -1), "not-an-archive",
+                          "ZIP is not among PrepFormats (tar)");
+    /* The default compressions are all read by default. */
+    data = pkg_in(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_BZIP2, NULL,
+                  &len);
+    assert_flat_site(unpack_buffer(data, len, NULL, -1));
+    data = pkg_in(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_ZSTD, NULL,
+                  &len);
+    assert_flat_site(unpack_buffer(data, len, NULL, -1));
+}
+END_TEST
+
+/* xar and WARC come out of libarchive with NUL bytes added; mtree names
+ * files on this machine: refused even with every format allowed. */
+START_TEST(test_formats_never_read)
+{
+    static const struct {
+        int format;
+        const char *said;
+    } cases[] = {
+        {ARCHIVE_FORMAT_XAR, "the package is xar, which is never read"},
+        {ARCHIVE_FORMAT_WARC, "the package is WARC, which is never read"},
+        {ARCHIVE_FORMAT_MTREE, "the package is mtree, which is never read"},
+    };
+    prep_limits_t l;
+    apr_size_t i;
+
+    prep_limits_default(&l);
+    l.formats = all_formats();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        apr_size_t len;
+        const char *data =
+            pkg_in(cases[i].format, ARCHIVE_FILTER_NONE, NULL, &len);
+
+        assert_refused_naming(unpack_buffer(data, len, &l, -1),
+                              "not-an-archive", cases[i].said);
+        assert_refused_naming(unpack_buffer(data, len, NULL, -1),
+                              "not-an-archive", cases[i].said);
+    }
+}
+END_TEST
+
+/* Archives libarchive cannot write, from the real tools. */
+START_TEST(test_formats_real_tools)
+{
+    static const struct {
+        const char *tool, *ext, *command;
+        unsigned bit;
+        const char *said;
+    } cases[] = {
+        {"7z", "7z", "7z a -bd -bso0 '%s' index.html main.json", PREP_FORMAT_7Z,
+         "7-Zip is not among"},
+        {"gcab", "cab", "gcab -c '%s' index.html main.json", PREP_FORMAT_CAB,
+         "CAB is not among"},
+        {"lha", "lzh", "lha aq '%s' index.html main.json", PREP_FORMAT_LHA,
+         "LHA is not among"},
+        {"genisoimage", "iso", "genisoimage -quiet -R -o '%s' .",
+         PREP_FORMAT_ISO9660, "ISO 9660 is not among"},
+        {"cpio", "cpio",
+         "printf 'index.html\\nmain.json\\n' | cpio --quiet -o -H newc > '%s'",
+         PREP_FORMAT_CPIO, "cpio is not among"},
+    };
+    const char *src = apr_pstrcat(pool, tmp, "/llano", NULL);
+    apr_size_t i;
+
+    ck_assert_int_eq(apr_dir_make(src, APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    write_file(apr_pstrcat(pool, src, "/index.html", NULL),
+               "<html><body>PREP</body></html>\n", 31);
+    write_file(apr_pstrcat(pool, src, "/main.json", NULL),
+               "{\"fechaCorte\":\"02/06/2024 21:05\"}", 33);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *package =
+            apr_psprintf(pool, "%s/paquete.%s", tmp, cases[i].ext);
+        prep_limits_t l;
+
+        if (!have_command(cases[i].tool)) {
+            fprintf(stderr, "test_formats_real_tools: no %s, skipped\n",
+                    cases[i].tool);
+            continue;
+        }
+        run(apr_psprintf(pool, "cd '%s' && %s", src,
+                         apr_psprintf(pool, cases[i].command, package)));
+        assert_refused_naming(unpack_path(package, NULL, -1), "not-an-archive",
+                              cases[i].said);
+        prep_limits_default(&l);
+        l.formats |= cases[i].bit;
+        assert_flat_site(unpack_path(package, &l, -1));
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Encrypted entries, control characters */
+
+START_TEST(test_encrypted_zip)
+{
+    static const char *const methods[] = {"zip:encryption=zipcrypt",
+                                          "zip:encryption=aes256"};
+    apr_size_t len, i;
+    const char *data;
+    outcome_t *o;
+
+    for (i = 0; i < 2; i++) {
+        built_t *b = apr_pcalloc(pool, sizeof(*b));
+
+        b->a = archive_write_new();
+        ck_assert_int_eq(archive_write_set_format_zip(b->a), ARCHIVE_OK);
+        ck_assert_int_eq(archive_write_set_options(b->a, methods[i]),
+                         ARCHIVE_OK);
+        ck_assert_int_eq(archive_write_set_passphrase(b->a, "x"), ARCHIVE_OK);
+        ck_assert_int_eq(archive_write_open(b->a, b, NULL, built_write, NULL),
+                         ARCHIVE_OK);
+        pkg_file(b, "json/main.json", "{\"fechaCorte\":\"02/06/2024 21:05\"}");
+        pkg_file(b, "index.html", "<html></html>");
+        data = pkg_close(b, &len);
+        o = unpack_buffer(data, len, NULL, -1);
+        assert_refused_naming(o, "encrypted",
+                              "\"json/main.json\" is encrypted");
+        /* Told from the header: not a byte of it was read. */
+        ck_assert_uint_eq(o->pack_len, PACK_PREFIX_LEN);
+    }
+
+    /* The real zip -e. */
+    if (have_command("zip")) {
+        const char *src = make_site();
+        const char *package = apr_pstrcat(pool, tmp, "/cifrado.zip", NULL);
+
+        run(apr_psprintf(pool, "cd '%s' && zip -q -r -e -P x '%s' PREP2024",
+                         src, package));
+        assert_refused_naming(unpack_path(package, NULL, -1), "encrypted",
+                              "is encrypted");
+    }
+    /* 7-Zip, its data only or its names too. */
+    if (have_command("7z")) {
+        const char *src = make_site();
+        prep_limits_t l;
+
+        prep_limits_default(&l);
+        l.formats |= PREP_FORMAT_7Z;
+        for (i = 0; i < 2; i++) {
+            const char *package =
+                apr_psprintf(pool, "%s/cifrado%d.7z", tmp, (int)i);
+
+            run(apr_psprintf(pool,
+                             "cd '%s' && 7z a -bd -bso0 -px %s '%s' PREP2024",
+                             src, i ? "-mhe=on" : "", package));
+            assert_refused_naming(unpack_path(package, &l, -1), "encrypted",
+                                  i ? "names of its entries" : "is encrypted");
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_bad_name)
+{
+    static const struct {
+        const char *name, *shown;
+    } cases[] = {
+        {"json/\x1b[2Jmain.json", "json/\\x1b[2Jmain.json"},
+        {"json/main\n.json", "json/main\\x0a.json"},
+        {"json/main\x7f.json", "json/main\\x7f.json"},
+        {"json/main\t.json", "json/main\\x09.json"},
+        {"json/\xc2\x9b"
+         "2Jmain.json",
+         "json/\\xc2\\x9b2Jmain.json"},
+        {"json/\xc2\x85.json", "json/\\xc2\\x85.json"},
+    };
+    int formats[] = {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FORMAT_ZIP};
+    apr_size_t i, f;
+    const char *data;
+    apr_size_t len;
+    built_t *b;
+    outcome_t *o;
+
+    for (f = 0; f < 2; f++) {
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            o = unpack_one_name(formats[f], cases[i].name);
+            assert_refused_naming(o, "bad-name", cases[i].shown);
+            ck_assert_ptr_nonnull(strstr(o->v.message, "control character"));
+            /* Never the raw bytes in the sentence. */
+            ck_assert_ptr_null(strpbrk(o->v.message, "\x1b\n\x7f\t"));
+            ck_assert_ptr_null(strstr(o->v.message, "\xc2\x9b"));
+        }
+    }
+    /* A directory's name counts too, even when it is stripped away. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
+    pkg_dir(b, "sitio\x1b/");
+    pkg_file(b, "sitio\x1b/index.html", "<html></html>");
+    data = pkg_close(b, &len);
+    assert_refused_naming(unpack_buffer(data, len, NULL, -1), "bad-name",
+                          "sitio\\x1b");
+    assert_refused(unpack_buffer(data, len, NULL, 1), "bad-name");
+
+    /* Non-ASCII that is no control character is a name like any other:
+     * "€" is E2 82 AC, "Ÿ" C5 B8, U+00A0 C2 A0. */
+    b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+    pkg_file(b, "index.html", "<html></html>");
+    pkg_file(b, "precio €.csv", "1");
+    pkg_file(b, "Ÿ\xc2\xa0.txt", "2");
+    data = pkg_close(b, &len);
+    o = unpack_buffer(data, len, NULL, -1);
+    assert_accepted(o);
+    assert_entry(o, "precio €.csv", "1", 1);
+    assert_entry(o, "Ÿ\xc2\xa0.txt", "2", 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* An open package */
+
+START_TEST(test_unpack_file)
+{
+    apr_size_t len;
+    const char *data = good_tar_gz(&len);
+    const char *path = tmp_path("abierto.tar.gz"), *pack_path;
+    apr_int32_t opens[] = {APR_FOPEN_READ | APR_FOPEN_BINARY,
+                           APR_FOPEN_READ | APR_FOPEN_BINARY |
+                               APR_FOPEN_BUFFERED};
+    unsigned char digest[32];
+    prep_limits_t l;
+    int i;
+
+    prep_limits_default(&l);
+    write_file(path, data, len);
+    sha256(digest, data, len);
+    for (i = 0; i < 2; i++) {
+        apr_file_t *package, *pack;
+        apr_off_t at = 100;
+        char skip[7];
+        prep_unpacked_t *u = NULL;
+        prep_verdict_t v;
+
+        ck_assert_int_eq(apr_file_open(&package, path, opens[i], 0, pool),
+                         APR_SUCCESS);
+        /* The loader has read some of it already (its PrepVerify digest). */
+        ck_assert_int_eq(apr_file_seek(package, APR_SET, &at), APR_SUCCESS);
+        ck_assert_int_eq(apr_file_read_full(package, skip, sizeof(skip), NULL),
+                         APR_SUCCESS);
+        pack = open_pack(&pack_path);
+        ck_assert_int_eq(
+            prep_package_unpack_file(&u, package, pack, &l, 0, &v, pool),
+            APR_SUCCESS);
+        ck_assert_ptr_nonnull(u);
+        ck_assert_int_eq(u->entries->nelts, 4);
+        ck_assert_mem_eq(u->package_sha256, digest, 32);
+        ck_assert_uint_eq(u->package_size, len);
+        apr_file_close(pack);
+        /* Twice over the same descriptor: the same answer. */
+        pack = open_pack(&pack_path);
+        ck_assert_int_eq(
+            prep_package_unpack_file(&u, package, pack, &l, 0, &v, pool),
+            APR_SUCCESS);
+        ck_assert_mem_eq(u->package_sha256, digest, 32);
+        apr_file_close(pack);
+        apr_file_close(package);
+    }
+}
+END_TEST
+
+START_TEST(test_unpack_not_regular)
+{
+    apr_size_t len;
+    const char *data = good_tar_gz(&len);
+    const char *real = tmp_path("real.tar.gz");
+    const char *link = apr_pstrcat(pool, tmp, "/enlace.tar.gz", NULL);
+    const char *fifo = apr_pstrcat(pool, tmp, "/tubo.tar.gz", NULL);
+    apr_file_t *dir, *pack;
+    const char *pack_path;
+    prep_unpacked_t *u = NULL;
+    prep_verdict_t v;
+    prep_limits_t l;
+    outcome_t *o;
+
+    prep_limits_default(&l);
+    write_file(real, data, len);
+    assert_accepted(unpack_path(real, NULL, -1));
+
+    /* A symbolic link is not followed, even to a good package. */
+    ck_assert_int_eq(symlink(real, link), 0);
+    o = unpack_path(link, NULL, -1);
+    assert_refused_naming(o, "not-an-archive", "symbolic link");
+
+    /* A FIFO: opened without blocking, then refused by fstat. */
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    o = unpack_path(fifo, NULL, -1);
+    assert_refused_naming(o, "not-an-archive", "not a regular file");
+
+    /* A directory, already open. */
+    ck_assert_int_eq(apr_file_open(&dir, tmp, APR_FOPEN_READ, 0, pool),
+                     APR_SUCCESS);
+    pack = open_pack(&pack_path);
+    ck_assert_int_eq(prep_package_unpack_file(&u, dir, pack, &l, -1, &v, pool),
+                     APR_EGENERAL);
+    ck_assert_ptr_null(u);
+    ck_assert_str_eq(v.reason, "not-an-archive");
+    ck_assert_ptr_nonnull(strstr(v.message, "not a regular file"));
+    apr_file_close(pack);
+    apr_file_close(dir);
+}
+END_TEST
+
 Suite *suite_package(void)
 {
     Suite *s = suite_create("package");
@@ -1672,6 +2157,15 @@ Suite *suite_package(void)
     tcase_add_test(tc, test_empty);
     tcase_add_test(tc, test_pack_write_fails);
     tcase_add_test(tc, test_missing_package);
+    tcase_add_test(tc, test_formats_parse);
+    tcase_add_test(tc, test_formats_off_by_default);
+    tcase_add_test(tc, test_formats_narrowed);
+    tcase_add_test(tc, test_formats_never_read);
+    tcase_add_test(tc, test_formats_real_tools);
+    tcase_add_test(tc, test_encrypted_zip);
+    tcase_add_test(tc, test_bad_name);
+    tcase_add_test(tc, test_unpack_file);
+    tcase_add_test(tc, test_unpack_not_regular);
     suite_add_tcase(s, tc);
     return s;
 }

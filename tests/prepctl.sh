@@ -88,6 +88,23 @@ head -c 20000 /dev/urandom >"$W/random.tar.gz"
 expect 1 "random bytes are refused" verify "$W/random.tar.gz"
 has '^reason: +not-an-archive$' "reason not-an-archive"
 
+# --formats (PrepFormats): a 7-Zip package, by the real 7z.
+if command -v 7z >/dev/null; then
+    mkdir -p "$W/s" && tar -xzf "$W/good.tar.gz" -C "$W/s"
+    (cd "$W/s" && 7z a -bd -bso0 -bse0 "$W/good.7z" . >/dev/null)
+    expect 1 "a 7-Zip package is refused by default" verify "${JSON_TIME[@]}" "$W/good.7z"
+    has '^reason: +not-an-archive$' "reason not-an-archive"
+    has '^message: +7-Zip is not among PrepFormats \(tar, zip\)$' "the message names 7-Zip"
+    expect 0 "--formats 'tar zip 7z' takes it" verify "${JSON_TIME[@]}" --formats 'tar zip 7z' "$W/good.7z"
+    has '^files: +300$' "with its 300 files"
+else
+    echo "# no 7z (p7zip-full): --formats with 7z not tried"
+fi
+expect 1 "--formats 'zip' refuses a tar.gz" verify "${JSON_TIME[@]}" --formats zip "$W/good.tar.gz"
+has '^message: +tar is not among PrepFormats \(zip\)$' "the message names tar"
+expect 2 "--formats xar is refused" verify --formats 'tar xar' "$W/good.tar.gz"
+has 'xar is never read' "it says why"
+
 # PrepVerify sha256: the sidecar in sha256sum format.
 cp "$W/good.tar.gz" "$W/v.tar.gz"
 (cd "$W" && sha256sum v.tar.gz >v.tar.gz.sha256)

@@ -16,7 +16,8 @@ use parent 'Apache::TestRun';
 use File::Path qw(make_path remove_tree);
 
 our @FEEDS = qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
-                hostil sumas firma-rsa firma-ec firma-ed integro);
+                hostil sumas firma-rsa firma-ec firma-ed integro
+                formatos);
 
 sub starting_server {
     my $self = shift;
