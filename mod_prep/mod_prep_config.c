@@ -658,6 +658,29 @@ static const char *check_writable(apr_pool_t *p, const char *what,
                             feed, dir, ap_unixd_config.user_name, loader,
                             loader, dir, dir);
     }
+    /* nor rename the store away and put another in its place */
+    if (geteuid() == 0 && loader && !strcmp(what, "PrepStore") &&
+        ap_unixd_config.user_id != prep_registry->loader_uid) {
+        char *parent = apr_pstrdup(p, dir);
+        char *slash = strrchr(parent, '/');
+        struct stat pst;
+
+        if (slash && slash != parent) {
+            *slash = '\0';
+        } else if (slash) {
+            parent[1] = '\0';
+        }
+        if (stat(parent, &pst) == 0 && !(pst.st_mode & S_ISVTX) &&
+            may_write(&pst, ap_unixd_config.user_id,
+                      ap_unixd_config.group_id)) {
+            return apr_psprintf(p,
+                                "<PrepFeed %s>: the directory %s that holds "
+                                "PrepStore is writable by the server's User "
+                                "%s, which could replace the store: make it "
+                                "root's or the loader account's",
+                                feed, parent, ap_unixd_config.user_name);
+        }
+    }
     return NULL;
 }
 

@@ -110,4 +110,23 @@ ok $back, 'the unreadable corte is published again from its package' or diag exp
 ok -s "$sto/cortes/$id_b/corte.json" && slurp("$sto/cortes/$id_b/corte.json") =~ /"id"/,
     'its corte.json is whole again';
 
+# --- a load that takes longer than PrepLoadTimeout (feed plazo, 1 s)
+{
+    my $big = make_package(out => "$tmp/PREP_PLAZO_2105.tar.gz", corte => '2024-06-02T21:05:00-06:00',
+                           seed => 173, files => 8000, size_mb => 30);
+    upload_renamed($big, 'plazo');
+    my $seen = wait_for(20, sub {
+        my $l = (status_feed('plazo') || {})->{loading};
+        return $l && ($l->{package} // '') eq 'PREP_PLAZO_2105.tar.gz' ? $l : undef;
+    }, 0.05);
+    ok $seen, 'the status shows the load in progress (loading.package)' or diag explain status_feed('plazo');
+    ok $seen && defined $seen->{age_s} && $seen->{since}, 'with its age and start';
+    my $rej = wait_rejected('plazo', 'PREP_PLAZO_2105.tar.gz', 30);
+    ok $rej, 'the load is stopped and the package refused' or diag explain status_feed('plazo');
+    is $rej && $rej->{reason}, 'timeout', 'reason timeout';
+    like $rej && $rej->{message} // '', qr/PrepLoadTimeout/, 'the message names PrepLoadTimeout';
+    ok -e store('plazo') . '/rejected/PREP_PLAZO_2105.tar.gz.reason', 'set aside in STORE/rejected with its reason';
+    is((status_feed('plazo') || {})->{loading}, undef, 'and no load is shown any more');
+}
+
 done_testing;
