@@ -126,7 +126,19 @@ static int prep_map_to_storage(request_rec *r)
 
 static void prep_register_hooks(apr_pool_t *p)
 {
-    ap_hook_translate_name(prep_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    /* A feed's URL is mapped where mod_alias maps an Alias: after the
+     * server's Redirect, Alias and RewriteRule (mod_rewrite runs first,
+     * mod_alias in the middle), so that an HTTP -> HTTPS redirect fires
+     * for feed URLs too; before mod_userdir, mod_vhost_alias (which follow
+     * mod_alias) and the core's DocumentRoot (last), so that a feed's
+     * request is never walked on the file system. */
+    static const char *const translate_after[] = {"mod_alias.c",
+                                                  "mod_rewrite.c", NULL};
+    static const char *const translate_before[] = {"mod_userdir.c",
+                                                   "mod_vhost_alias.c", NULL};
+
+    ap_hook_translate_name(prep_translate_name, translate_after,
+                           translate_before, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(prep_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_pre_config(prep_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(prep_check_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1,7 +1,8 @@
 /* mod_prep_status.c — `SetHandler prep-status`: the state of every feed as
  * JSON (default), as Prometheus text (?format=prometheus), or as a health
  * check for load balancers and monitoring (?check=FEED: 200 when the feed
- * serves a fresh corte, 503 otherwise). */
+ * serves a fresh corte, 503 otherwise, 404 for an unknown feed, 400 for a
+ * query that names no feed or format). */
 #include "httpd.h"
 #include <jansson.h>
 
@@ -10,6 +11,7 @@
 
 #include "apr_strings.h"
 #include "apr_atomic.h"
+#include "apr_lib.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
@@ -74,24 +76,83 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
     view_intake(&v->rt, f->shm, r->pool);
 }
 
-/* The value of `key` in the query string, unescaped, or NULL. */
-static const char *query_arg(request_rec *r, const char *key)
+/* What a status request asks for: the document in one format, or the
+ * health check of one feed. */
+typedef enum { STATUS_FORMAT_JSON, STATUS_FORMAT_PROMETHEUS } status_format_t;
+
+typedef struct status_query {
+    status_format_t format;
+    const char *check; /* the feed to check, or NULL for the document */
+} status_query_t;
+
+/* A feed name is letters, digits, '-' and '_', as <PrepFeed> requires: a
+ * value with anything else can name no feed and is a bad request. */
+static int possible_feed_name(const char *name)
+{
+    if (!*name) {
+        return 0;
+    }
+    for (; *name; name++) {
+        if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads r->args into q.  A health check must be able to fail: a `check` or
+ * `format` without a value, with an empty or undecodable one (a bad
+ * escape, %00, %2F), given twice, or an unknown format is a 400, never the
+ * document with 200.  Other keys (cache busters) are ignored.  Returns OK
+ * or HTTP_BAD_REQUEST. */
+static int parse_query(request_rec *r, status_query_t *q)
 {
     char *args, *pair, *state;
-    apr_size_t klen = strlen(key);
+    int have_format = 0;
 
+    q->format = STATUS_FORMAT_JSON;
+    q->check = NULL;
     if (!r->args) {
-        return NULL;
+        return OK;
     }
     args = apr_pstrdup(r->pool, r->args);
     for (pair = apr_strtok(args, "&", &state); pair;
          pair = apr_strtok(NULL, "&", &state)) {
-        if (!strncmp(pair, key, klen) && pair[klen] == '=') {
-            char *value = pair + klen + 1;
-            return ap_unescape_url(value) == OK ? value : NULL;
+        char *value = strchr(pair, '=');
+        const char *why = NULL;
+
+        if (value) {
+            *value++ = '\0';
+        }
+        if (ap_unescape_url(pair) != OK ||
+            (value && ap_unescape_url(value) != OK)) {
+            why = "an undecodable escape";
+        } else if (strcmp(pair, "check") && strcmp(pair, "format")) {
+            continue;
+        } else if (!value || !*value) {
+            why = "no value";
+        } else if (!strcmp(pair, "check")) {
+            if (q->check) {
+                why = "check given twice";
+            } else if (!possible_feed_name(value)) {
+                why = "a check that is not a feed name";
+            }
+            q->check = value;
+        } else if (have_format) {
+            why = "format given twice";
+        } else if (!strcmp(value, "prometheus")) {
+            q->format = STATUS_FORMAT_PROMETHEUS;
+        } else if (strcmp(value, "json")) {
+            why = "an unknown format";
+        }
+        have_format |= !strcmp(pair, "format");
+        if (why) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "prep-status: 400 for %s in \"%s\"", why, r->args);
+            return HTTP_BAD_REQUEST;
         }
     }
-    return NULL;
+    return OK;
 }
 
 static int send_check(request_rec *r, const feed_view_t *v)
@@ -189,38 +250,42 @@ static void send_json(request_rec *r, const feed_view_t *views, int n,
 
 int prep_status_handler(request_rec *r)
 {
-    int i, n;
+    int i, n, rc;
     feed_view_t *views;
-    const char *check, *format;
+    status_query_t q;
     apr_time_t now = apr_time_now();
 
     if (!r->handler || strcmp(r->handler, "prep-status")) {
         return DECLINED;
     }
+    /* in err_headers_out: a 400 or 404 of a health check is not cached
+     * either */
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    rc = parse_query(r, &q);
+    if (rc != OK) {
+        return rc;
+    }
     n = prep_registry->shm ? prep_registry->feeds->nelts : 0;
     views = apr_pcalloc(r->pool, (n ? n : 1) * sizeof(*views));
-    check = query_arg(r, "check");
-    format = query_arg(r, "format");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     for (i = 0; i < n; i++) {
         prep_feed_rt_t *f =
             APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
-        if (check && strcmp(check, f->conf.name)) {
+        if (q.check && strcmp(q.check, f->conf.name)) {
             continue;
         }
         view_feed(&views[i], f, r, now);
-        if (check) {
+        if (q.check) {
             return send_check(r, &views[i]);
         }
     }
-    if (check) {
+    if (q.check) {
         return HTTP_NOT_FOUND;
     }
-    if (format && !strcmp(format, "prometheus")) {
+    if (q.format == STATUS_FORMAT_PROMETHEUS) {
         send_prometheus(r, views, n, now);
     } else {
         send_json(r, views, n, now);

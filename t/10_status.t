@@ -109,6 +109,47 @@ is http(GET => '/prep-status?check=emb')->code, 503, '?check=emb → 503 (embarg
 is http(GET => '/prep-status?check=vacia')->code, 503, '?check=vacia → 503 (waiting)';
 is http(GET => '/prep-status?check=nosuchfeed')->code, 404, '?check=nosuchfeed → 404';
 
+# A health check must be able to fail: a query that names no feed is a
+# 400, never the JSON document with 200.  Raw requests, so that the escapes
+# reach the server as written.
+for my $q ('check', 'check=', 'check=qro%00', 'check=qro%2F', 'check=%ZZ', 'check=%',
+           'check=qro%2', 'check=qro%20', 'check=..%2Fqro', 'check=qro&check=emb',
+           'check=qro&check', 'check=%ZZ&check=qro', 'ch%ZZeck=qro') {
+    my $res = raw_http("/prep-status?$q");
+    is $res->{status}, 400, "?$q → 400";
+    unlike $res->{body}, qr/"feeds"/, "?$q: not the status document";
+    like $res->{headers}{'cache-control'} // '', qr/no-store/, "?$q: Cache-Control: no-store";
+}
+for my $q ('check=nosuchfeed', 'check=QRO', 'check=qro-x', 'check=qro%5Fx') {
+    my $res = raw_http("/prep-status?$q");
+    is $res->{status}, 404, "?$q → 404 (well-formed, unknown feed)";
+    unlike $res->{body}, qr/"feeds"/, "?$q: not the status document";
+}
+is raw_http('/prep-status?check=%71ro')->{status}, 200, '?check=%71ro (qro, escaped) → 200';
+like raw_http('/prep-status?check=qro')->{body}, qr/^OK qro serving \S+$/m, '?check=qro: OK qro serving ID';
+is raw_http('/prep-status?check=qro&format=json')->{status}, 200, '?check=qro&format=json → 200';
+is raw_http('/prep-status?check=emb&_=1717380000')->{status}, 503,
+    '?check=emb&_=… → 503: other keys (cache busters) are ignored';
+
+# The same care for format=.
+for my $q ('format', 'format=', 'format=xml', 'format=Prometheus', 'format=prometheus%00',
+           'format=%ZZ', 'format=json&format=prometheus', 'check=qro&format=xml') {
+    my $res = raw_http("/prep-status?$q");
+    is $res->{status}, 400, "?$q → 400";
+    unlike $res->{body}, qr/"feeds"/, "?$q: not the status document";
+}
+{
+    my $res = raw_http('/prep-status?format=json');
+    is $res->{status}, 200, '?format=json → 200';
+    like $res->{body}, qr/"feeds"/, '?format=json: the document';
+    $res = raw_http('/prep-status?format=prometh%65us');
+    is $res->{status}, 200, '?format=prometh%65us → 200';
+    like $res->{body}, qr/^prep_feed_state/m, '?format=prometh%65us: Prometheus text';
+    $res = raw_http('/prep-status?_=1&');
+    is $res->{status}, 200, '?_=1& → 200 (no check, no format)';
+    like $res->{body}, qr/"feeds"/, '?_=1&: the document';
+}
+
 # ?format=prometheus
 {
     my $p = http(GET => '/prep-status?format=prometheus');
