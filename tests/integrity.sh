@@ -46,6 +46,8 @@
 #  14  a corte two hours ahead (future-corte), then a genuine one
 #      (published, ?check 200), then the same corte time with other bytes
 #      (same-time).
+#  15  configtest refuses a store (or its directory) the server's User can
+#      write, and an unknown PrepUser.
 #
 # Before the hardening, `PrepUser` is an unknown directive: the script then
 # says so, drops the line and runs the cases with the stores owned by the
@@ -64,7 +66,7 @@ set -uo pipefail
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 shift || true
-CASES=${*:-1 2 3 4 5 6 7 8 9 10 11 12 13 14}
+CASES=${*:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15}
 GEN="$TOP/tests/genpackage.py"
 RACE="$TOP/tests/race.py"
 # The uploader and the User run the system Python (root's PATH may hold a
@@ -92,6 +94,7 @@ declare -A CASE_NAME=(
     [12]="seen-names table bounded"
     [13]="server User cannot write store"
     [14]="future-corte and same-time"
+    [15]="configtest: store rights, PrepUser"
 )
 
 # ---------------------------------------------------------------- mode
@@ -974,6 +977,43 @@ export -f package forged
 export GEN PKG W
 xargs -P 2 -L 1 bash -c '"$@"' _ <"$W/packages.txt" || { echo "integrity: making the packages failed"; exit 1; }
 echo "integrity: packages made ($((SECONDS - T0))s)"
+
+# 15: configtest refuses what would give the results away: a store the
+# server's User can write (or whose directory it can write), and a PrepUser
+# that does not exist.
+case_15() {
+    new_case conf
+    "$HTTPD" -t -f "$C/httpd.conf" >"$C/t.out" 2>&1 ||
+        bad "configtest fails on the three accounts' layout: $(tail -1 "$C/t.out")"
+    chmod 0775 "$C/store"
+    chgrp "$GROUP_NAME" "$C/store"
+    if "$HTTPD" -t -f "$C/httpd.conf" >"$C/t.out" 2>&1; then
+        bad "configtest accepts a store the server's User can write"
+    else
+        grep -q "PrepStore $C/store is writable by the server's User $USER_NAME" "$C/t.out" ||
+            bad "configtest fails, but does not say the store is writable by $USER_NAME: $(tail -1 "$C/t.out")"
+    fi
+    chmod 0755 "$C/store"
+    chgrp "$(id -gn "$LOADER_NAME")" "$C/store"
+    chgrp "$GROUP_NAME" "$C"
+    chmod 0775 "$C"
+    if "$HTTPD" -t -f "$C/httpd.conf" >"$C/t.out" 2>&1; then
+        bad "configtest accepts a store whose directory the server's User can write"
+    else
+        grep -q "holds PrepStore is writable by the server's User" "$C/t.out" ||
+            bad "configtest fails, but not about the store's directory: $(tail -1 "$C/t.out")"
+    fi
+    chmod 0755 "$C"
+    sed -i "s/^PrepUser .*/PrepUser prep-no-such-account/" "$C/httpd.conf"
+    if "$HTTPD" -t -f "$C/httpd.conf" >"$C/t.out" 2>&1; then
+        bad "configtest accepts an unknown PrepUser"
+    else
+        grep -q 'PrepUser: no account "prep-no-such-account"' "$C/t.out" ||
+            bad "configtest fails, but not naming the unknown PrepUser: $(tail -1 "$C/t.out")"
+    fi
+    finish "store writable by the User, its directory writable, unknown PrepUser: each refused"
+}
+
 
 declare -a ROWS=()
 FAILED=0
