@@ -59,19 +59,6 @@ static const char *with_name(cmd_parms *cmd, const char *err)
     return err ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err) : NULL;
 }
 
-static int valid_feed_name(const char *name)
-{
-    if (!*name) {
-        return 0;
-    }
-    for (; *name; name++) {
-        if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
                                     const char *arg)
 {
@@ -87,7 +74,7 @@ static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
     }
     name = apr_pstrndup(cmd->pool, arg, endp - arg);
     name = ap_getword_conf(cmd->pool, (const char **)&name);
-    if (!valid_feed_name(name)) {
+    if (!prep_feed_name_valid(name)) {
         return apr_psprintf(cmd->pool,
                             "<PrepFeed %s>: a feed name is made of letters, "
                             "digits, '_' and '-'",
@@ -433,7 +420,7 @@ static const char *cmd_serve(cmd_parms *cmd, void *mconfig, const char *arg)
     prep_dir_conf_t *d = mconfig;
     const ap_directive_t *section = cmd->directive->parent;
 
-    if (!valid_feed_name(arg)) {
+    if (!prep_feed_name_valid(arg)) {
         return apr_psprintf(cmd->pool, "PrepServe: \"%s\" is not a feed name",
                             arg);
     }

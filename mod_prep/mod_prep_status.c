@@ -85,21 +85,6 @@ typedef struct status_query {
     const char *check; /* the feed to check, or NULL for the document */
 } status_query_t;
 
-/* A feed name is letters, digits, '-' and '_', as <PrepFeed> requires: a
- * value with anything else can name no feed and is a bad request. */
-static int possible_feed_name(const char *name)
-{
-    if (!*name) {
-        return 0;
-    }
-    for (; *name; name++) {
-        if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Reads r->args into q.  A health check must be able to fail: a `check` or
  * `format` without a value, with an empty or undecodable one (a bad
  * escape, %00, %2F), given twice, or an unknown format is a 400, never the
@@ -134,7 +119,7 @@ static int parse_query(request_rec *r, status_query_t *q)
         } else if (!strcmp(pair, "check")) {
             if (q->check) {
                 why = "check given twice";
-            } else if (!possible_feed_name(value)) {
+            } else if (!prep_feed_name_valid(value)) {
                 why = "a check that is not a feed name";
             }
             q->check = value;

@@ -46,6 +46,15 @@ apr_time_t prep_civil_to_time(int y, int mo, int d, int h, int mi, int s,
                               int offset_s);
 /* Lower-case hex of n bytes. */
 char *prep_hex(apr_pool_t *p, const unsigned char *bytes, apr_size_t n);
+/* A feed name: letters, digits, '_' and '-', at least one. */
+int prep_feed_name_valid(const char *name);
+/* Reads the file of descriptor fd from offset 0 to its end in blocks of
+ * `block` bytes, handing each to fn (which returns APR_SUCCESS to go on);
+ * the first error of a read or of fn, else APR_SUCCESS. */
+typedef apr_status_t prep_block_fn(void *baton, const unsigned char *bytes,
+                                   apr_size_t n);
+apr_status_t prep_fd_blocks(int fd, apr_size_t block, prep_block_fn *fn,
+                            void *baton);
 
 /* ------------------------------------------------------------------ */
 /* prep_zone.c: the time zone a feed shows its times in (a fixed offset:

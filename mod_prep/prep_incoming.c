@@ -248,6 +248,16 @@ static int create_new(int dirfd, const char *name)
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
+static apr_status_t write_block(void *baton, const unsigned char *bytes,
+                                apr_size_t n)
+{
+    int out = *(int *)baton;
+
+    return write(out, bytes, n) == (ssize_t)n ? APR_SUCCESS
+           : errno                            ? errno
+                                              : APR_EGENERAL;
+}
+
 /* The package's bytes from its descriptor into to_fd/name (the store is on
  * another file system than incoming). */
 static apr_status_t copy_package(apr_file_t *package, int to_fd,
@@ -255,39 +265,14 @@ static apr_status_t copy_package(apr_file_t *package, int to_fd,
 {
     const char *tmp = apr_pstrcat(p, name, ".tmp", NULL);
     apr_os_file_t in;
-    char *buf = malloc(COPY_BLOCK);
-    off_t at = 0;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
     int out;
 
-    if (!buf) {
-        return APR_ENOMEM;
-    }
     apr_os_file_get(&in, package);
     if ((out = create_new(to_fd, tmp)) < 0) {
-        free(buf);
         return errno;
     }
-    for (;;) {
-        ssize_t n = pread(in, buf, COPY_BLOCK, at);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            rv = errno;
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        if (write(out, buf, (size_t)n) != n) {
-            rv = errno ? errno : APR_EGENERAL;
-            break;
-        }
-        at += n;
-    }
-    free(buf);
+    rv = prep_fd_blocks(in, COPY_BLOCK, write_block, &out);
     if (rv == APR_SUCCESS && fsync(out) != 0) {
         rv = errno;
     }

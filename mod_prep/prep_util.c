@@ -1,9 +1,11 @@
 /* prep_util.c — small pieces the rest of the core library shares: verdicts,
  * the values of configuration directives (durations, sizes, ISO-8601
  * times), hex, and a feed's defaults. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -230,4 +232,46 @@ void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p)
     f->same_time_accept = 0;
     f->load_timeout = apr_time_from_sec(10 * 60);
     f->audit_interval = apr_time_from_sec(60);
+}
+
+int prep_feed_name_valid(const char *name)
+{
+    if (!name || !*name) {
+        return 0;
+    }
+    for (; *name; name++) {
+        if (!apr_isalnum(*name) && *name != '_' && *name != '-') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+apr_status_t prep_fd_blocks(int fd, apr_size_t block, prep_block_fn *fn,
+                            void *baton)
+{
+    unsigned char *buf = malloc(block);
+    off_t at = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!buf) {
+        return APR_ENOMEM;
+    }
+    for (;;) {
+        ssize_t n = pread(fd, buf, block, at);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            rv = n < 0 ? errno : APR_SUCCESS;
+            break;
+        }
+        if ((rv = fn(baton, buf, (apr_size_t)n)) != APR_SUCCESS) {
+            break;
+        }
+        at += n;
+    }
+    free(buf);
+    return rv;
 }

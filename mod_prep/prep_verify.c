@@ -53,42 +53,32 @@ const char *prep_verify_key_check(const char *path, apr_pool_t *p)
 #define SHA256_SIDECAR_MAX 4096
 #define SIGNATURE_MAX      16384
 
+typedef struct digest_baton {
+    EVP_MD_CTX *sha, *sig;
+} digest_baton_t;
+
+static apr_status_t digest_block(void *baton, const unsigned char *bytes,
+                                 apr_size_t n)
+{
+    digest_baton_t *d = baton;
+
+    EVP_DigestUpdate(d->sha, bytes, n);
+    if (d->sig && EVP_DigestVerifyUpdate(d->sig, bytes, n) != 1) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 /* Feeds every byte of the package, from offset 0 of its descriptor, to the
  * SHA-256 in `sha` and, when `sig` is not NULL, to a signature check. */
 static apr_status_t digest_package(apr_file_t *package, EVP_MD_CTX *sha,
                                    EVP_MD_CTX *sig)
 {
+    digest_baton_t d = {sha, sig};
     apr_os_file_t fd;
-    unsigned char *buf = malloc(READ_BLOCK);
-    off_t at = 0;
-    apr_status_t rv = APR_SUCCESS;
 
-    if (!buf) {
-        return APR_ENOMEM;
-    }
     apr_os_file_get(&fd, package);
-    for (;;) {
-        ssize_t n = pread(fd, buf, READ_BLOCK, at);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            rv = errno;
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        EVP_DigestUpdate(sha, buf, (size_t)n);
-        if (sig && EVP_DigestVerifyUpdate(sig, buf, (size_t)n) != 1) {
-            rv = APR_EGENERAL;
-            break;
-        }
-        at += n;
-    }
-    free(buf);
-    return rv;
+    return prep_fd_blocks(fd, READ_BLOCK, digest_block, &d);
 }
 
 static apr_status_t verify_sha256(const prep_feed_t *f, int dirfd,

@@ -58,44 +58,11 @@ fail() {
     exit 1
 }
 
-server_pid() { cat "$C/run/httpd.pid" 2>/dev/null || true; }
+server_pid() { httpd_pid "$C"; }
+intake_pid() { intake_pid_of "$C"; }
+loader_pid() { loader_pids_of "$C" | head -1; }
 
-# The intake is the child of the httpd parent that leads a process group
-# of its own; loaders are its children.
-intake_pid() {
-    local parent pid
-    parent=$(server_pid)
-    [ -n "$parent" ] || return 0
-    for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
-        if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
-            echo "$pid"
-            return 0
-        fi
-    done
-}
-loader_pid() {
-    local intake
-    intake=$(intake_pid)
-    [ -n "$intake" ] || return 0
-    ps -o pid= --ppid "$intake" 2>/dev/null | head -1 | tr -d ' '
-}
-
-stop_server() {
-    local pid intake
-    pid=$(server_pid)
-    intake=$(intake_pid)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    if [ -n "$intake" ]; then
-        kill -KILL -- "-$intake" 2>/dev/null || true
-    fi
-}
+stop_server() { stop_httpd "$C"; }
 
 # End of a case (it runs in a subshell): its server, its client, its mount.
 case_cleanup() {

@@ -202,26 +202,9 @@ add_feed() {
 EOF
 }
 
-server_pid() { cat "$C/run/httpd.pid" 2>/dev/null || true; }
-# The intake leads a process group of its own among the parent's children;
-# loaders are its children.
-intake_pid() {
-    local parent pid
-    parent=$(server_pid)
-    [ -n "$parent" ] || return 0
-    for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
-        if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
-            echo "$pid"
-            return 0
-        fi
-    done
-}
-loader_pids() {
-    local intake
-    intake=$(intake_pid)
-    [ -n "$intake" ] || return 0
-    ps -o pid= --ppid "$intake" 2>/dev/null | tr -d ' '
-}
+server_pid() { httpd_pid "$C"; }
+intake_pid() { intake_pid_of "$C"; }
+loader_pids() { loader_pids_of "$C"; }
 # The age in seconds of the oldest loader running (empty: none).
 loader_age() {
     local pid a max=""
@@ -256,19 +239,7 @@ start_server() {
 has_intake() { [ -n "$(intake_pid)" ]; }
 has_corte() { [ -n "$(served_id)" ]; }
 stop_server() {
-    local pid intake
-    pid=$(server_pid)
-    intake=$(intake_pid)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
-    fi
-    # a loader stuck on a FIFO must not outlive its server
-    [ -z "$intake" ] || kill -KILL -- "-$intake" 2>/dev/null || true
+    stop_httpd "$C"
     rm -f "$C/run/httpd.pid"
 }
 graceful() {

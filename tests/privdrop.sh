@@ -26,17 +26,7 @@ fail() {
     exit 1
 }
 
-stop_server() {
-    local pid
-    pid=$(cat "$W/run/httpd.pid" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-    fi
-}
+stop_server() { stop_httpd "$W"; }
 cleanup() {
     stop_server
     if [ "${PREP_TEST_KEEP:-0}" = 1 ]; then

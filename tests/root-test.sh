@@ -55,6 +55,44 @@ as_user() {
     setpriv --reuid="$USER_NAME" --regid="$GROUP_NAME" --clear-groups -- "$@"
 }
 
+# The httpd whose ServerRoot is DIR (its pid in DIR/run/httpd.pid), its
+# intake (the child of the parent that leads a process group of its own)
+# and the intake's loaders; stop_httpd DIR stops it by its pid, then any
+# intake left (a loader stuck on a FIFO must not outlive its server).
+httpd_pid() { cat "$1/run/httpd.pid" 2>/dev/null || true; }
+intake_pid_of() {
+    local parent pid
+    parent=$(httpd_pid "$1")
+    [ -n "$parent" ] || return 0
+    for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
+        if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+            echo "$pid"
+            return 0
+        fi
+    done
+}
+loader_pids_of() {
+    local intake
+    intake=$(intake_pid_of "$1")
+    [ -n "$intake" ] || return 0
+    ps -o pid= --ppid "$intake" 2>/dev/null | tr -d ' '
+}
+stop_httpd() {
+    local pid intake
+    pid=$(httpd_pid "$1")
+    intake=$(intake_pid_of "$1")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+    fi
+    [ -z "$intake" ] || kill -KILL -- "-$intake" 2>/dev/null || true
+    return 0
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
