@@ -368,6 +368,9 @@ typedef struct plan {
     prep_rep_t *reps; /* identity reps first, then variants */
 } plan_t;
 
+/* Bytes of files compressed in memory per batch of variant jobs. */
+#define PREP_VARIANT_BATCH (128 * 1024 * 1024)
+
 /* How a variant is made.  A huge source (over PREP_HUGE_FILE) is streamed,
  * never read whole: the first one straight to the pack's end, the others to
  * a temporary file of their own, copied to the pack afterwards. */
@@ -507,7 +510,9 @@ static void make_variants(load_ctx_t *c, variant_work_t *w)
     while (i-- > 0) {
         apr_thread_join(&rv, threads[i]);
     }
-    c->compress_threads = w->workers;
+    if (w->workers > c->compress_threads) { /* of the busiest batch */
+        c->compress_threads = w->workers;
+    }
 }
 
 /* The previous corte's index, to reuse the variants of unchanged files. */
@@ -606,50 +611,23 @@ static apr_status_t pack_append_copy(load_ctx_t *c, apr_os_file_t fd,
     return rv;
 }
 
-static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
-                                 const previous_t *prev)
+/* Writes the variants one batch of jobs made (and those it reuses) to the
+ * pack, in job order, and frees what they held. */
+static apr_status_t append_variants(load_ctx_t *c, variant_work_t *w,
+                                    const previous_t *prev)
 {
-    apr_array_header_t *jobs =
-        apr_array_make(c->p, 1024, sizeof(variant_job_t));
-    variant_work_t work;
     apr_status_t rv = APR_SUCCESS;
     apr_off_t in_pack = c->pack_end; /* where a VARIANT_TO_PACK one is */
-    int i, r, enc;
+    int i;
 
-    for (i = 0; i < nplans; i++) {
-        plan_t *plan = &plans[i];
-        int nidentity = plan->nreps;
-
-        if (!prep_mime_compressible(plan->entry->path)) {
-            continue;
-        }
-        for (r = 0; r < nidentity; r++) {
-            for (enc = PREP_ENC_GZIP; enc <= PREP_ENC_BR; enc++) {
-                variant_job_t *job;
-
-                if (!(c->feed->compress & (1u << enc))) {
-                    continue;
-                }
-                job = apr_array_push(jobs);
-                memset(job, 0, sizeof(*job));
-                job->plan = plan;
-                job->source = &plan->reps[r];
-                job->encoding = enc;
-                job->reuse = previous_variant(prev, plan, job->source, enc);
-            }
-        }
-    }
-    work.jobs = (variant_job_t *)jobs->elts;
-    work.njobs = jobs->nelts;
-    make_variants(c, &work);
     /* the one streamed to the pack's end is there already */
-    for (i = 0; i < work.njobs; i++) {
-        if (work.jobs[i].how == VARIANT_TO_PACK && work.jobs[i].streamed) {
-            c->pack_end += (apr_off_t)work.jobs[i].stream_len;
+    for (i = 0; i < w->njobs; i++) {
+        if (w->jobs[i].how == VARIANT_TO_PACK && w->jobs[i].streamed) {
+            c->pack_end += (apr_off_t)w->jobs[i].stream_len;
         }
     }
-    for (i = 0; i < work.njobs; i++) {
-        variant_job_t *job = &work.jobs[i];
+    for (i = 0; i < w->njobs; i++) {
+        variant_job_t *job = &w->jobs[i];
         plan_t *plan = job->plan;
         prep_rep_t *rep = &plan->reps[plan->nreps];
         apr_os_file_t tmp_fd;
@@ -688,6 +666,65 @@ static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
         if (job->tmp) {
             apr_file_close(job->tmp); /* and removed */
         }
+    }
+    return rv;
+}
+
+static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
+                                 const previous_t *prev)
+{
+    apr_array_header_t *jobs =
+        apr_array_make(c->p, 1024, sizeof(variant_job_t));
+    variant_work_t work;
+    apr_status_t rv = APR_SUCCESS;
+    int i, r, enc, start, end;
+
+    for (i = 0; i < nplans; i++) {
+        plan_t *plan = &plans[i];
+        int nidentity = plan->nreps;
+
+        if (!prep_mime_compressible(plan->entry->path)) {
+            continue;
+        }
+        for (r = 0; r < nidentity; r++) {
+            for (enc = PREP_ENC_GZIP; enc <= PREP_ENC_BR; enc++) {
+                variant_job_t *job;
+
+                if (!(c->feed->compress & (1u << enc))) {
+                    continue;
+                }
+                job = apr_array_push(jobs);
+                memset(job, 0, sizeof(*job));
+                job->plan = plan;
+                job->source = &plan->reps[r];
+                job->encoding = enc;
+                job->reuse = previous_variant(prev, plan, job->source, enc);
+            }
+        }
+    }
+    /* In batches of at most PREP_VARIANT_BATCH bytes of files compressed in
+     * memory, each batch's variants written before the next is made: what
+     * they hold stays bounded however many mid-sized files a package has.
+     * (The reference package's are a few MB: one batch.) */
+    for (start = 0; rv == APR_SUCCESS && start < jobs->nelts; start = end) {
+        apr_uint64_t held = 0;
+
+        for (end = start; end < jobs->nelts; end++) {
+            const variant_job_t *job = &APR_ARRAY_IDX(jobs, end, variant_job_t);
+            apr_uint64_t len = job->source->length;
+
+            if (job->reuse || len > PREP_HUGE_FILE) {
+                continue; /* copied, or streamed: nothing held */
+            }
+            if (end > start && held + len > PREP_VARIANT_BATCH) {
+                break;
+            }
+            held += len;
+        }
+        work.jobs = &APR_ARRAY_IDX(jobs, start, variant_job_t);
+        work.njobs = end - start;
+        make_variants(c, &work);
+        rv = append_variants(c, &work, prev);
     }
     return rv;
 }
