@@ -1,6 +1,8 @@
 /* prep_compress.c — the precompressed variants of a corte's text files:
  * gzip (zlib) and brotli, made once per corte by the loader and sent as
- * they are to every client that accepts them. */
+ * they are to every client that accepts them.  Files up to PREP_HUGE_FILE
+ * in memory (prep_compress); larger ones streamed from file to file, a few
+ * pieces at a time (prep_compress_stream). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
