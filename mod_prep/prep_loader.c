@@ -202,6 +202,19 @@ typedef struct plan {
     prep_rep_t *reps; /* identity reps first, then variants */
 } plan_t;
 
+/* Bytes of files compressed in memory per batch of variant jobs. */
+#define PREP_VARIANT_BATCH (128 * 1024 * 1024)
+
+/* How a variant is made.  A huge source (over PREP_HUGE_FILE) is streamed,
+ * never read whole: the first one straight to the pack's end, the others to
+ * a temporary file of their own, copied to the pack afterwards. */
+typedef enum {
+    VARIANT_IN_MEMORY = 0, /* read whole, compressed in memory */
+    VARIANT_TO_PACK,       /* streamed to the pack at pack_end */
+    VARIANT_TO_TMP,        /* streamed to tmp */
+    VARIANT_NONE           /* huge, and no temporary file could be made */
+} variant_how_e;
+
 /* One variant to make: the identity rep it is made from, and the result. */
 typedef struct variant_job {
     plan_t *plan;
@@ -210,15 +223,39 @@ typedef struct variant_job {
     unsigned char *out; /* malloc'd by the compressor */
     size_t out_len;
     const prep_rep_t *reuse; /* the same variant in the previous corte */
+    variant_how_e how;
+    apr_file_t *tmp;         /* VARIANT_TO_TMP */
+    int streamed;            /* 1: its variant is written, stream_len bytes */
+    apr_uint64_t stream_len; /* ... with this SHA-256 */
+    unsigned char stream_sha256[32];
 } variant_job_t;
 
 typedef struct variant_work {
     variant_job_t *jobs;
     int njobs;
+    int *order; /* the jobs in the order they are taken: huge ones first */
     volatile apr_uint32_t next;
     volatile apr_uint32_t workers; /* workers that compressed something */
     apr_os_file_t pack_fd;
+    apr_off_t pack_end; /* where the first huge variant is written */
 } variant_work_t;
+
+/* Streams a huge job's variant to the pack or its temporary file. */
+static void compress_huge(variant_work_t *w, variant_job_t *job)
+{
+    apr_os_file_t out_fd = w->pack_fd;
+    apr_off_t out_at = w->pack_end;
+
+    if (job->how == VARIANT_TO_TMP) {
+        apr_os_file_get(&out_fd, job->tmp);
+        out_at = 0;
+    }
+    job->streamed =
+        prep_compress_stream(job->encoding, w->pack_fd,
+                             (apr_off_t)job->source->offset,
+                             job->source->length, out_fd, out_at,
+                             &job->stream_len, job->stream_sha256) == 1;
+}
 
 static void *APR_THREAD_FUNC compress_worker(apr_thread_t *t, void *data)
 {
@@ -227,18 +264,25 @@ static void *APR_THREAD_FUNC compress_worker(apr_thread_t *t, void *data)
     int worked = 0;
 
     while ((i = apr_atomic_inc32(&w->next)) < (apr_uint32_t)w->njobs) {
-        variant_job_t *job = &w->jobs[i];
+        variant_job_t *job = &w->jobs[w->order[i]];
         size_t len = (size_t)job->source->length;
         unsigned char *src;
 
-        if (job->reuse || !(src = malloc(len ? len : 1))) {
+        if (job->reuse || job->how == VARIANT_NONE) {
             continue;
         }
-        if (pread(w->pack_fd, src, len, (off_t)job->source->offset) ==
-            (ssize_t)len) {
-            job->out = prep_compress(job->encoding, src, len, &job->out_len);
+        if (job->how != VARIANT_IN_MEMORY) {
+            compress_huge(w, job);
+        } else if ((src = malloc(len ? len : 1))) {
+            if (pread(w->pack_fd, src, len, (off_t)job->source->offset) ==
+                (ssize_t)len) {
+                job->out =
+                    prep_compress(job->encoding, src, len, &job->out_len);
+            }
+            free(src);
+        } else {
+            continue;
         }
-        free(src);
         if (!worked++) {
             apr_atomic_inc32(&w->workers);
         }
@@ -249,15 +293,43 @@ static void *APR_THREAD_FUNC compress_worker(apr_thread_t *t, void *data)
     return NULL;
 }
 
-/* Runs the compressors on every core. */
+/* Runs the compressors on every core, the huge files first (the longest
+ * jobs, each of which alone could end the phase late if started last). */
 static void make_variants(load_ctx_t *c, variant_work_t *w)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int i, n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
+    int i, j = 0, n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu, to_pack = 1;
     apr_thread_t *threads[8];
     apr_status_t rv;
 
     apr_os_file_get(&w->pack_fd, c->pack);
+    w->pack_end = c->pack_end;
+    w->order = apr_palloc(c->p, (w->njobs + 1) * sizeof(int));
+    for (i = 0; i < w->njobs; i++) {
+        variant_job_t *job = &w->jobs[i];
+
+        if (job->reuse || job->source->length <= PREP_HUGE_FILE) {
+            continue;
+        }
+        w->order[j++] = i;
+        if (to_pack) {
+            job->how = VARIANT_TO_PACK;
+            to_pack = 0;
+        } else {
+            /* removed when closed (or with the staging directory) */
+            job->how = apr_file_mktemp(&job->tmp,
+                                       apr_pstrcat(c->p, c->staging,
+                                                   "/variant.XXXXXX", NULL),
+                                       0, c->p) == APR_SUCCESS
+                           ? VARIANT_TO_TMP
+                           : VARIANT_NONE;
+        }
+    }
+    for (i = 0; i < w->njobs; i++) {
+        if (w->jobs[i].how == VARIANT_IN_MEMORY) {
+            w->order[j++] = i;
+        }
+    }
     w->next = 0;
     w->workers = 0;
     for (i = 0; i < n; i++) {
@@ -272,7 +344,9 @@ static void make_variants(load_ctx_t *c, variant_work_t *w)
     while (i-- > 0) {
         apr_thread_join(&rv, threads[i]);
     }
-    c->compress_threads = w->workers;
+    if (w->workers > c->compress_threads) { /* of the busiest batch */
+        c->compress_threads = w->workers;
+    }
 }
 
 /* The previous corte's index, to reuse the variants of unchanged files. */
@@ -324,6 +398,112 @@ static const prep_rep_t *previous_variant(const previous_t *prev,
     return prep_index_entry_rep(prev->index, e, source->banner, encoding);
 }
 
+/* Appends `len` bytes of fd at `offset` to the pack as pack_append does,
+ * a piece at a time (a reused variant, a huge variant's temporary file).
+ * APR_EOF when fd cannot be read (nothing is appended). */
+static apr_status_t pack_append_copy(load_ctx_t *c, apr_os_file_t fd,
+                                     apr_uint64_t offset, apr_uint64_t len,
+                                     prep_rep_t *rep)
+{
+    apr_size_t piece = 1024 * 1024;
+    char *buf = malloc(piece);
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    apr_os_file_t pack_fd;
+    apr_uint64_t done = 0;
+    unsigned char md[32];
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_os_file_get(&pack_fd, c->pack);
+    if (!buf || !sha || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1) {
+        rv = APR_ENOMEM;
+    }
+    while (rv == APR_SUCCESS && done < len) {
+        size_t n = len - done < piece ? (size_t)(len - done) : piece;
+        ssize_t put;
+
+        if (pread(fd, buf, n, (off_t)(offset + done)) != (ssize_t)n) {
+            rv = APR_EOF;
+            break;
+        }
+        put = pwrite(pack_fd, buf, n, (off_t)c->pack_end + (off_t)done);
+        if (put != (ssize_t)n) {
+            rv = put < 0 ? APR_FROM_OS_ERROR(errno) : APR_ENOSPC;
+            break;
+        }
+        EVP_DigestUpdate(sha, buf, n);
+        done += n;
+    }
+    if (rv == APR_SUCCESS) {
+        EVP_DigestFinal_ex(sha, md, NULL);
+        rep->offset = (apr_uint64_t)c->pack_end;
+        rep->length = len;
+        prep_etag_from_sha256(rep->etag, md);
+        c->pack_end += (apr_off_t)len;
+    }
+    EVP_MD_CTX_free(sha);
+    free(buf);
+    return rv;
+}
+
+/* Writes the variants one batch of jobs made (and those it reuses) to the
+ * pack, in job order, and frees what they held. */
+static apr_status_t append_variants(load_ctx_t *c, variant_work_t *w,
+                                    const previous_t *prev)
+{
+    apr_status_t rv = APR_SUCCESS;
+    apr_off_t in_pack = c->pack_end; /* where a VARIANT_TO_PACK one is */
+    int i;
+
+    /* the one streamed to the pack's end is there already */
+    for (i = 0; i < w->njobs; i++) {
+        if (w->jobs[i].how == VARIANT_TO_PACK && w->jobs[i].streamed) {
+            c->pack_end += (apr_off_t)w->jobs[i].stream_len;
+        }
+    }
+    for (i = 0; i < w->njobs; i++) {
+        variant_job_t *job = &w->jobs[i];
+        plan_t *plan = job->plan;
+        prep_rep_t *rep = &plan->reps[plan->nreps];
+        apr_os_file_t tmp_fd;
+
+        if (rv == APR_SUCCESS && job->reuse) {
+            rv = pack_append_copy(c, prev->pack_fd, job->reuse->offset,
+                                  job->reuse->length, rep);
+            if (rv == APR_SUCCESS) {
+                plan->nreps++;
+                c->variants_reused++;
+            } else if (rv == APR_EOF) {
+                rv = APR_SUCCESS; /* the previous pack unreadable: none */
+            }
+        } else if (rv == APR_SUCCESS && job->streamed &&
+                   job->how == VARIANT_TO_PACK) {
+            rep->offset = (apr_uint64_t)in_pack;
+            rep->length = job->stream_len;
+            prep_etag_from_sha256(rep->etag, job->stream_sha256);
+            plan->nreps++;
+            c->variants_made++;
+        } else if (rv == APR_SUCCESS && job->streamed) {
+            apr_os_file_get(&tmp_fd, job->tmp);
+            rv = pack_append_copy(c, tmp_fd, 0, job->stream_len, rep);
+            if (rv == APR_SUCCESS) {
+                plan->nreps++;
+                c->variants_made++;
+            }
+        } else if (rv == APR_SUCCESS && job->out) {
+            rv = pack_append(c, (const char *)job->out, job->out_len, rep);
+            plan->nreps++;
+            c->variants_made++;
+        }
+        rep->banner = job->source->banner;
+        rep->encoding = (apr_uint32_t)job->encoding;
+        free(job->out);
+        if (job->tmp) {
+            apr_file_close(job->tmp); /* and removed */
+        }
+    }
+    return rv;
+}
+
 static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
                                  const previous_t *prev)
 {
@@ -331,7 +511,7 @@ static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
         apr_array_make(c->p, 1024, sizeof(variant_job_t));
     variant_work_t work;
     apr_status_t rv = APR_SUCCESS;
-    int i, r, enc;
+    int i, r, enc, start, end;
 
     for (i = 0; i < nplans; i++) {
         plan_t *plan = &plans[i];
@@ -356,32 +536,29 @@ static apr_status_t add_variants(load_ctx_t *c, plan_t *plans, int nplans,
             }
         }
     }
-    work.jobs = (variant_job_t *)jobs->elts;
-    work.njobs = jobs->nelts;
-    make_variants(c, &work);
-    for (i = 0; i < work.njobs; i++) {
-        variant_job_t *job = &work.jobs[i];
-        plan_t *plan = job->plan;
-        prep_rep_t *rep = &plan->reps[plan->nreps];
+    /* In batches of at most PREP_VARIANT_BATCH bytes of files compressed in
+     * memory, each batch's variants written before the next is made: what
+     * they hold stays bounded however many mid-sized files a package has.
+     * (The reference package's are a few MB: one batch.) */
+    for (start = 0; rv == APR_SUCCESS && start < jobs->nelts; start = end) {
+        apr_uint64_t held = 0;
 
-        if (rv == APR_SUCCESS && job->reuse) {
-            char *buf = malloc(job->reuse->length ? job->reuse->length : 1);
-            if (buf && pread(prev->pack_fd, buf, job->reuse->length,
-                             (off_t)job->reuse->offset) ==
-                           (ssize_t)job->reuse->length) {
-                rv = pack_append(c, buf, job->reuse->length, rep);
-                plan->nreps++;
-                c->variants_reused++;
+        for (end = start; end < jobs->nelts; end++) {
+            const variant_job_t *job = &APR_ARRAY_IDX(jobs, end, variant_job_t);
+            apr_uint64_t len = job->source->length;
+
+            if (job->reuse || len > PREP_HUGE_FILE) {
+                continue; /* copied, or streamed: nothing held */
             }
-            free(buf);
-        } else if (rv == APR_SUCCESS && job->out) {
-            rv = pack_append(c, (const char *)job->out, job->out_len, rep);
-            plan->nreps++;
-            c->variants_made++;
+            if (end > start && held + len > PREP_VARIANT_BATCH) {
+                break;
+            }
+            held += len;
         }
-        rep->banner = job->source->banner;
-        rep->encoding = (apr_uint32_t)job->encoding;
-        free(job->out);
+        work.jobs = &APR_ARRAY_IDX(jobs, start, variant_job_t);
+        work.njobs = end - start;
+        make_variants(c, &work);
+        rv = append_variants(c, &work, prev);
     }
     return rv;
 }

@@ -9,6 +9,8 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <jansson.h>
+#include <zlib.h>
+#include <brotli/decode.h>
 
 #include "prep.h"
 #include "test_prep.h"
@@ -594,6 +596,131 @@ START_TEST(check_runs_without_a_store)
 }
 END_TEST
 
+/* The package of huge_files_are_streamed: two text files over
+ * PREP_HUGE_FILE and one of noise, named as text. */
+static const char *make_huge_package(const char *name, const char *corte)
+{
+    const char *tree = apr_psprintf(pool, "%s/tree-%s", root, name);
+    const char *top = apr_pstrcat(pool, tree, "/prep_qro", NULL);
+
+    write_file(
+        apr_pstrcat(pool, top, "/json/main.json", NULL),
+        apr_psprintf(pool, "{\"fechaCorte\": \"%s\", \"actas\": 42}\n", corte));
+    run(apr_psprintf(pool,
+                     "cd '%s' && mkdir -p datos && seq 1 3000000 > datos/a.csv"
+                     " && seq 5000000 8000000 > datos/b.csv && head -c "
+                     "20000000 /dev/urandom > datos/ruido.txt",
+                     top));
+    run(apr_psprintf(pool, "tar -C '%s' -czf '%s/%s' prep_qro", tree,
+                     feed.incoming, name));
+    return apr_pstrcat(pool, feed.incoming, "/", name, NULL);
+}
+
+/* Whether `path`'s variant `encoding` in corte `id` decodes to its identity
+ * bytes; -1 when it has no such variant.  Also raises *pack_end to the end
+ * of each of its reps. */
+static int variant_decodes(const char *id, const char *path, int encoding,
+                           apr_uint64_t *pack_end)
+{
+    const char *dir = prep_store_corte_dir(pool, feed.store, id);
+    const prep_rep_t *ident, *var;
+    const prep_index_entry_t *e;
+    prep_index_t *idx;
+    char *pack;
+    unsigned char *out;
+    size_t out_len;
+    int same;
+
+    ck_assert_int_eq(
+        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
+                        pool),
+        APR_SUCCESS);
+    ck_assert_ptr_nonnull(e = prep_index_lookup(idx, path, strlen(path)));
+    ident = prep_index_entry_rep(idx, e, 0, PREP_ENC_IDENTITY);
+    ck_assert_ptr_nonnull(ident);
+    if (ident->offset + ident->length > *pack_end) {
+        *pack_end = ident->offset + ident->length;
+    }
+    if (!(var = prep_index_entry_rep(idx, e, 0, (apr_uint32_t)encoding))) {
+        return -1;
+    }
+    if (var->offset + var->length > *pack_end) {
+        *pack_end = var->offset + var->length;
+    }
+    pack = read_file(apr_pstrcat(pool, dir, "/" PREP_PACK_FILE, NULL));
+    out_len = (size_t)ident->length + 1;
+    out = malloc(out_len);
+    ck_assert_ptr_nonnull(out);
+    if (encoding == PREP_ENC_GZIP) {
+        z_stream z;
+
+        memset(&z, 0, sizeof(z));
+        ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+        z.next_in = (Bytef *)pack + var->offset;
+        z.avail_in = (uInt)var->length;
+        z.next_out = out;
+        z.avail_out = (uInt)out_len;
+        same = inflate(&z, Z_FINISH) == Z_STREAM_END && z.avail_in == 0;
+        out_len = z.total_out;
+        inflateEnd(&z);
+    } else {
+        same = BrotliDecoderDecompress(var->length,
+                                       (uint8_t *)pack + var->offset, &out_len,
+                                       out) == BROTLI_DECODER_RESULT_SUCCESS;
+    }
+    same = same && out_len == ident->length &&
+           !memcmp(out, pack + ident->offset, out_len);
+    free(out);
+    return same;
+}
+
+/* Files over PREP_HUGE_FILE are streamed (one variant to the pack's end,
+ * the others through temporary files): their variants decode to their
+ * bytes, noise gets none and leaves nothing in the pack; the next corte
+ * with the same files reuses them. */
+START_TEST(huge_files_are_streamed)
+{
+    static const char *const texts[] = {"datos/a.csv", "datos/b.csv"};
+    const char *names[] = {"huge1.tar.gz", "huge2.tar.gz"};
+    const char *cortes[] = {"2024-06-02T21:05:00-06:00",
+                            "2024-06-02T21:10:00-06:00"};
+    int load, t, enc;
+
+    for (load = 0; load < 2; load++) {
+        const char *pkg = make_huge_package(names[load], cortes[load]);
+        prep_load_result_t *res =
+            prep_load_package(&feed, pkg, NULL, NULL, pool);
+        apr_uint64_t end = 0;
+        apr_finfo_t fi;
+        const char *id;
+
+        ck_assert_msg(res->verdict.reason == NULL, "refused: %s",
+                      res->verdict.message);
+        id = current_id();
+        for (t = 0; t < 2; t++) {
+            for (enc = PREP_ENC_GZIP; enc <= PREP_ENC_BR; enc++) {
+                ck_assert_int_eq(variant_decodes(id, texts[t], enc, &end), 1);
+            }
+        }
+        ck_assert_int_eq(
+            variant_decodes(id, "datos/ruido.txt", PREP_ENC_GZIP, &end), -1);
+        ck_assert_int_eq(
+            variant_decodes(id, "datos/ruido.txt", PREP_ENC_BR, &end), -1);
+        variant_decodes(id, "json/main.json", PREP_ENC_GZIP, &end);
+        ck_assert_int_eq(
+            apr_stat(&fi,
+                     apr_pstrcat(pool,
+                                 prep_store_corte_dir(pool, feed.store, id),
+                                 "/" PREP_PACK_FILE, NULL),
+                     APR_FINFO_SIZE, pool),
+            APR_SUCCESS);
+        ck_assert_uint_eq((apr_uint64_t)fi.size, end); /* nothing else */
+        ck_assert_uint_eq(
+            load ? res->corte->variants_reused : res->corte->variants_made, 4);
+    }
+}
+END_TEST
+
 Suite *suite_loader(void)
 {
     Suite *s = suite_create("loader");
@@ -613,6 +740,7 @@ Suite *suite_loader(void)
     tcase_add_test(tc, verify_sha256_sidecar);
     tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
     tcase_add_test(tc, check_runs_without_a_store);
+    tcase_add_test(tc, huge_files_are_streamed);
     suite_add_tcase(s, tc);
     return s;
 }
