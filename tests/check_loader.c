@@ -684,12 +684,11 @@ START_TEST(huge_files_are_streamed)
     const char *names[] = {"huge1.tar.gz", "huge2.tar.gz"};
     const char *cortes[] = {"2024-06-02T21:05:00-06:00",
                             "2024-06-02T21:10:00-06:00"};
-    int load, t, enc;
+    int round, t, enc;
 
-    for (load = 0; load < 2; load++) {
-        const char *pkg = make_huge_package(names[load], cortes[load]);
-        prep_load_result_t *res =
-            prep_load_package(&feed, pkg, NULL, NULL, pool);
+    for (round = 0; round < 2; round++) {
+        const char *pkg = make_huge_package(names[round], cortes[round]);
+        prep_load_result_t *res = load(pkg);
         apr_uint64_t end = 0;
         apr_finfo_t fi;
         const char *id;
@@ -716,7 +715,7 @@ START_TEST(huge_files_are_streamed)
             APR_SUCCESS);
         ck_assert_uint_eq((apr_uint64_t)fi.size, end); /* nothing else */
         ck_assert_uint_eq(
-            load ? res->corte->variants_reused : res->corte->variants_made, 4);
+            round ? res->corte->variants_reused : res->corte->variants_made, 4);
     }
 }
 END_TEST
