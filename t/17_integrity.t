@@ -110,6 +110,22 @@ ok $back, 'the unreadable corte is published again from its package' or diag exp
 ok -s "$sto/cortes/$id_b/corte.json" && slurp("$sto/cortes/$id_b/corte.json") =~ /"id"/,
     'its corte.json is whole again';
 
+# --- a package name that is not UTF-8 (Latin-1 "é") is shown escaped,
+# never dropped: in the corte, the history and the refusals
+{
+    my $pkg = make_package(out => "$tmp/latin1.tar.gz", corte => '2024-06-02T21:15:00-06:00',
+                           seed => 174, files => 100);
+    my ($f) = upload_and_wait($pkg, $feed, name => "PREP_\xe9_2115.tar.gz", timeout => 20);
+    ok $f, 'a package whose name is not UTF-8 is published' or diag explain status_feed($feed);
+    is $f && $f->{corte}{package}, 'PREP_\xe9_2115.tar.gz', 'corte.package shows the byte escaped';
+    is((status_feed($feed)->{history} || [])->[0]{package}, 'PREP_\xe9_2115.tar.gz',
+       'and so does the history');
+    spit("$tmp/basura", 'no es un paquete' x 100);
+    upload_renamed("$tmp/basura", $feed, "PREP_\xf1_basura.tar.gz");
+    my $rej = wait_rejected($feed, 'PREP_\xf1_basura.tar.gz', 20);
+    ok $rej, 'a refused one is listed with its name escaped' or diag explain status_feed($feed)->{rejected};
+}
+
 # --- a load that takes longer than PrepLoadTimeout (feed plazo, 1 s)
 {
     my $big = make_package(out => "$tmp/PREP_PLAZO_2105.tar.gz", corte => '2024-06-02T21:05:00-06:00',

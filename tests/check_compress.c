@@ -355,6 +355,13 @@ Suite *suite_compress(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, stream_round_trip_gzip_and_br);
     tcase_add_test(tc, stream_incompressible_gives_no_variant);
+    suite_add_tcase(s, tc);
+    /* 200 MB through the compressors in a child that measures its memory:
+     * tagged "large", left out under valgrind (minutes there, and a peak
+     * RSS measured under valgrind says nothing) */
+    tc = tcase_create("stream-large");
+    tcase_set_tags(tc, "large");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, stream_memory_bounded);
     suite_add_tcase(s, tc);
     return s;

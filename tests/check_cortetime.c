@@ -1456,6 +1456,7 @@ Suite *suite_cortetime(void)
     suite_add_tcase(s, tc);
     /* files over 50 MB, read in a child that measures its memory */
     large = tcase_create("cortetime-large");
+    tcase_set_tags(large, "large"); /* not under valgrind: see Makefile.am */
     tcase_add_checked_fixture(large, setup, teardown);
     tcase_set_timeout(large, 300);
     tcase_add_test(large, test_large_json_value_at_end);

@@ -739,6 +739,13 @@ Suite *suite_loader(void)
     tcase_add_test(tc, verify_sha256_sidecar);
     tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
     tcase_add_test(tc, check_runs_without_a_store);
+
+    suite_add_tcase(s, tc);
+    /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */
+    tc = tcase_create("load-large");
+    tcase_set_tags(tc, "large");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, huge_files_are_streamed);
     suite_add_tcase(s, tc);
     return s;

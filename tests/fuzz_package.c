@@ -39,6 +39,8 @@ static void init(void)
     /* small enough that a bomb is cut short quickly */
     limits.bytes = 64 * 1024 * 1024;
     limits.file = 16 * 1024 * 1024;
+    /* every decoder PrepFormats can turn on, not only the default ones */
+    limits.formats = PREP_FORMATS_ARCHIVES | PREP_FORMATS_COMPRESSIONS;
     prep_zone_parse(&zone, "-06:00", "Tiempo del Centro", root);
     prep_corte_spec_parse(&json_spec, 3, json_argv, root);
     prep_corte_spec_parse(&csv_spec, 3, csv_argv, root);
