@@ -75,6 +75,7 @@ typedef struct intake_feed {
      * package as soon as no load runs ("" when none) */
     char heal_id[PREP_ID_MAX];
     char heal_package[256];
+    char heal_sha256[65];
 } intake_feed_t;
 
 /* How long the intake waits before retrying when the store is busy. */
@@ -210,10 +211,12 @@ static void plan_heal(intake_feed_t *in, const char *id)
     {
         const char *hid = json_string_value(json_object_get(item, "id"));
         const char *pkg = json_string_value(json_object_get(item, "package"));
+        const char *sha = json_string_value(json_object_get(item, "sha256"));
 
-        if (hid && pkg && !strcmp(hid, id)) {
+        if (hid && pkg && sha && !strcmp(hid, id)) {
             apr_cpystrn(in->heal_id, id, sizeof(in->heal_id));
             apr_cpystrn(in->heal_package, pkg, sizeof(in->heal_package));
+            apr_cpystrn(in->heal_sha256, sha, sizeof(in->heal_sha256));
             break;
         }
     }
@@ -280,7 +283,7 @@ static void clean_staging_leftovers(intake_feed_t *in, apr_pool_t *p)
 
 static void run_loader(intake_feed_t *in, const char *name,
                        const prep_file_identity_t *id, prep_load_mode_e mode,
-                       const char *corte_id)
+                       const char *corte_id, const char *corte_sha256)
 {
     apr_time_t now = apr_time_now();
     pid_t pid = fork();
@@ -301,6 +304,7 @@ static void run_loader(intake_feed_t *in, const char *name,
         req.seen = id;
         req.mode = mode;
         req.corte_id = corte_id;
+        req.corte_sha256 = corte_sha256;
         res = prep_load_package(&in->feed->conf, &req, load_log, in, p);
         if (res->outcome == PREP_LOAD_BUSY) {
             set_problem(in->feed->shm, res->verdict.message);
@@ -691,7 +695,7 @@ static void corte_damaged(intake_feed_t *in, const char *findings,
                                 "%s/" PREP_PROCESSED_DIR "/%s",
                  in->feed->conf.name, c->id, in->feed->conf.store, c->package);
     /* c lives in corte_pool, which only the end of this load clears */
-    run_loader(in, c->package, NULL, PREP_LOAD_REPUBLISH, c->id);
+    run_loader(in, c->package, NULL, PREP_LOAD_REPUBLISH, c->id, c->sha256);
 }
 
 /* One slice of the audit of the served corte (bounded I/O per poll). */
@@ -777,7 +781,8 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
                      in->feed->conf.name, in->heal_id, in->feed->conf.store,
                      in->heal_package);
         run_loader(in, apr_pstrdup(p, in->heal_package), NULL,
-                   PREP_LOAD_REPUBLISH, apr_pstrdup(p, in->heal_id));
+                   PREP_LOAD_REPUBLISH, apr_pstrdup(p, in->heal_id),
+                   apr_pstrdup(p, in->heal_sha256));
         in->heal_id[0] = '\0';
         return;
     }
@@ -788,7 +793,7 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
         return;
     }
     if (now >= in->retry_at && (pkg = next_package(in, now, &mode, &id, p))) {
-        run_loader(in, pkg, &id, mode, NULL);
+        run_loader(in, pkg, &id, mode, NULL, NULL);
     }
     audit_slice(in, now, p);
     warn_if_stale(in, now);

@@ -687,7 +687,8 @@ typedef struct prep_load_request {
     const char *name;                 /* base name in incoming */
     const prep_file_identity_t *seen; /* as it settled; NULL: any */
     prep_load_mode_e mode;
-    const char *corte_id; /* REPUBLISH: the corte it must give again */
+    const char *corte_id;     /* REPUBLISH: the corte it must give again */
+    const char *corte_sha256; /* and that corte's package SHA-256 (hex) */
 } prep_load_request_t;
 
 typedef struct prep_load_result {

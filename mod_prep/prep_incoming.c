@@ -258,17 +258,15 @@ static apr_status_t write_block(void *baton, const unsigned char *bytes,
                                               : APR_EGENERAL;
 }
 
-/* The package's bytes from its descriptor into to_fd/name (the store is on
- * another file system than incoming). */
-static apr_status_t copy_package(apr_file_t *package, int to_fd,
-                                 const char *name, apr_pool_t *p)
+/* The bytes of descriptor `in` into a new file to_fd/name of this account,
+ * mode 0644, written through name.tmp and renamed. */
+static apr_status_t copy_into(int in, int to_fd, const char *name,
+                              apr_pool_t *p)
 {
     const char *tmp = apr_pstrcat(p, name, ".tmp", NULL);
-    apr_os_file_t in;
     apr_status_t rv;
     int out;
 
-    apr_os_file_get(&in, package);
     if ((out = create_new(to_fd, tmp)) < 0) {
         return errno;
     }
@@ -282,6 +280,45 @@ static apr_status_t copy_package(apr_file_t *package, int to_fd,
     }
     if (rv != APR_SUCCESS) {
         unlinkat(to_fd, tmp, 0);
+    }
+    return rv;
+}
+
+/* Moves `name` out of dirfd into to_fd.  A file of this account is renamed;
+ * an upload (another account's inode, which its owner could still write
+ * through a descriptor it kept) is copied from `package` (or a fresh
+ * no-follow open of it), so that everything in the store is this
+ * account's, then its name removed if it still names what was copied. */
+static apr_status_t move_into(int dirfd, const char *name, apr_file_t *package,
+                              int to_fd, apr_pool_t *p)
+{
+    struct stat st, now;
+    apr_os_file_t in = -1;
+    apr_status_t rv;
+    int own = -1;
+
+    if (package) {
+        apr_os_file_get(&in, package);
+    } else if ((own = open_regular(dirfd, name, &st)) < 0) {
+        return errno;
+    } else {
+        in = own;
+    }
+    if (fstat(in, &st) != 0) {
+        rv = errno;
+    } else if (st.st_uid == geteuid() &&
+               renameat(dirfd, name, to_fd, name) == 0) {
+        rv = APR_SUCCESS;
+    } else {
+        rv = copy_into(in, to_fd, name, p);
+        if (rv == APR_SUCCESS &&
+            fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
+            unlinkat(dirfd, name, 0);
+        }
+    }
+    if (own >= 0) {
+        close(own);
     }
     return rv;
 }
@@ -322,15 +359,8 @@ apr_status_t prep_incoming_set_aside(const struct prep_feed *feed, int dirfd,
      * upload is left for that upload's own turn. */
     if (id && !prep_incoming_still(dirfd, name, id)) {
         rv = APR_EMISMATCH;
-    } else if (renameat(dirfd, name, to_fd, name) != 0) {
-        rv = errno;
-        if (rv == EXDEV && package) {
-            rv = copy_package(package, to_fd, name, p);
-            if (rv == APR_SUCCESS &&
-                (!id || prep_incoming_still(dirfd, name, id))) {
-                unlinkat(dirfd, name, 0);
-            }
-        }
+    } else {
+        rv = move_into(dirfd, name, package, to_fd, p);
     }
     if (rv == APR_SUCCESS) {
         for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
@@ -340,8 +370,7 @@ apr_status_t prep_incoming_set_aside(const struct prep_feed *feed, int dirfd,
             /* a sidecar goes along only as the regular file it is */
             if (fstatat(dirfd, side, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                 S_ISREG(st.st_mode)) {
-                unlinkat(to_fd, side, 0);
-                renameat(dirfd, side, to_fd, side);
+                move_into(dirfd, side, NULL, to_fd, p);
             }
         }
     }

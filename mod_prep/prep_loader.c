@@ -873,7 +873,7 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
                                 const char *package_path, apr_file_t *pack,
                                 prep_verdict_t *verdict, apr_pool_t *p)
 {
-    static const prep_load_request_t offline = {NULL, NULL, PREP_LOAD_NEW,
+    static const prep_load_request_t offline = {NULL, NULL, PREP_LOAD_NEW, NULL,
                                                 NULL};
     load_ctx_t c;
     apr_status_t rv;
@@ -1148,8 +1148,12 @@ static prep_load_result_t *load_locked(load_ctx_t *c, apr_time_t start)
     if (check_against(c, current, corte_time, id) != APR_SUCCESS) {
         return refused(c, res);
     }
-    if (c->req->mode == PREP_LOAD_REPUBLISH && c->req->corte_id &&
-        strcmp(c->req->corte_id, id)) {
+    /* the retained package must be the very one published: the whole
+     * SHA-256, not only the 8 digits the id carries */
+    if (c->req->mode == PREP_LOAD_REPUBLISH &&
+        ((c->req->corte_id && strcmp(c->req->corte_id, id)) ||
+         !c->req->corte_sha256 ||
+         strcmp(c->req->corte_sha256, corte->sha256))) {
         prep_refuse(&c->verdict, p, "verify",
                     "the retained package gives corte %s, not %s", id,
                     c->req->corte_id);

@@ -125,7 +125,7 @@ static prep_load_result_t *load_as(const char *path,
                                    const prep_file_identity_t *seen,
                                    prep_load_mode_e mode)
 {
-    prep_load_request_t req = {strrchr(path, '/') + 1, seen, mode, NULL};
+    prep_load_request_t req = {strrchr(path, '/') + 1, seen, mode, NULL, NULL};
 
     return prep_load_package(&feed, &req, NULL, NULL, pool);
 }

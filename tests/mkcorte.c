@@ -63,7 +63,7 @@ int main(int argc, const char *const *argv)
     } else {
         const char *slash = strrchr(argv[2], '/');
         prep_load_request_t req = {slash ? slash + 1 : argv[2], NULL,
-                                   PREP_LOAD_NEW, NULL};
+                                   PREP_LOAD_NEW, NULL, NULL};
 
         APR_ARRAY_PUSH(feed.banners, const char *) = NULL; /* slot 1 */
         res = prep_load_package(&feed, &req, log_line, NULL, p);
