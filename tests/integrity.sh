@@ -831,6 +831,11 @@ case_13() {
     dir="$C/store/cortes/$id"
     get json/main.json "$C/main1.json" >/dev/null
     tag1=$(etag "$C/main1.json")
+    # everything in the store is the loader account's, the uploaded package
+    # kept in processed/ included (a copy, not the uploader's inode)
+    [ -e "$C/store/processed/c13-A.tar.gz" ] || bad "the package is not in STORE/processed"
+    out=$(find "$C/store" ! -user "$LOADER_RUN" -printf '%u %p\n' | head -5)
+    [ -z "$out" ] || bad "not the loader account's in the store: $out"
     # try WHAT COMMAND...: the attempt must fail with EACCES
     try() {
         what=$1
