@@ -270,6 +270,18 @@ static const char *cmd_strip(cmd_parms *cmd, void *mconfig, const char *arg)
     return parse_count(cmd, arg, 0, &f->conf.strip);
 }
 
+/* Whether arg is the first word of its directive line: the words of one
+ * PrepCompress or PrepFormats line replace the default list.  `seen` is the
+ * directive's own last line. */
+static int first_word(cmd_parms *cmd, const ap_directive_t **seen)
+{
+    if (*seen == cmd->directive) {
+        return 0;
+    }
+    *seen = cmd->directive;
+    return 1;
+}
+
 static const char *cmd_compress(cmd_parms *cmd, void *mconfig, const char *arg)
 {
     static const ap_directive_t *seen;
@@ -279,9 +291,7 @@ static const char *cmd_compress(cmd_parms *cmd, void *mconfig, const char *arg)
     if (err) {
         return err;
     }
-    /* The words of one PrepCompress line replace the default list. */
-    if (seen != cmd->directive) {
-        seen = cmd->directive;
+    if (first_word(cmd, &seen)) {
         f->conf.compress = 0;
     }
     if (!strcasecmp(arg, "gzip")) {
@@ -365,10 +375,9 @@ static const char *cmd_formats(cmd_parms *cmd, void *mconfig, const char *arg)
     if (err) {
         return err;
     }
-    /* The words of one PrepFormats line replace the default list (archive
-     * formats and compressions each, when the line names any). */
-    if (seen != cmd->directive) {
-        seen = cmd->directive;
+    /* archive formats and compressions each replace their default when
+     * the line names any */
+    if (first_word(cmd, &seen)) {
         named = 0;
     }
     if ((err = prep_formats_parse(&named, arg, cmd->pool))) {

@@ -142,21 +142,7 @@ wait_until() {
 }
 
 # status EXPR: a Python expression over `f`, the feed's status object.
-status() {
-    curl -s --max-time 5 "$BASE/prep-status" | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(0)
-for f in d.get("feeds", []):
-    if f.get("name") == sys.argv[1]:
-        try:
-            v = eval(sys.argv[2])
-        except Exception:
-            v = None
-        print("" if v is None else v)' "$FEED" "$1"
-}
+status() { feed_status "$BASE" "$FEED" "$1"; }
 served_id() { status '(f.get("corte") or {}).get("id")'; }
 problem() { status '(f.get("problem") or {}).get("message")'; }
 rejected() { status '" | ".join(r["package"] + ": " + r["reason"] for r in f.get("rejected") or [])'; }

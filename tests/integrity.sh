@@ -263,21 +263,7 @@ case_cleanup() {
 # ---------------------------------------------------------------- status, serving
 # st EXPR [FEED]: a Python expression over `f`, the feed's status object
 # (`d`: the whole document); prints it, or nothing.
-st() {
-    curl -s --max-time 5 "$BASE/prep-status" | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(0)
-for f in d.get("feeds", []):
-    if f.get("name") == sys.argv[1]:
-        try:
-            v = eval(sys.argv[2])
-        except Exception:
-            v = None
-        print("" if v is None else v)' "${2:-$FEED}" "$1"
-}
+st() { feed_status "$BASE" "${2:-$FEED}" "$1"; }
 served_id() { st '(f.get("corte") or {}).get("id")'; }
 problem() { st '(f.get("problem") or {}).get("message")'; }
 rejected_reason() { st "next((r.get('reason') for r in f.get('rejected') or [] if r.get('package') == '$1'), None)"; }

@@ -93,6 +93,24 @@ stop_httpd() {
     return 0
 }
 
+# feed_status BASE FEED EXPR: EXPR (Python, over `f`, the feed's object of
+# BASE/prep-status) printed, empty when it is None or cannot be read.
+feed_status() {
+    curl -s --max-time 5 "$1/prep-status" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    sys.exit(0)
+for f in d.get("feeds", []):
+    if f.get("name") == sys.argv[1]:
+        try:
+            v = eval(sys.argv[2])
+        except Exception:
+            v = None
+        print("" if v is None else v)' "$2" "$3"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
