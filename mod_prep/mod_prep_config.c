@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "apr_strings.h"
-#include "apr_lib.h"
 #include "http_log.h"
 #include "unixd.h"
 

@@ -196,27 +196,38 @@ static void load_log(void *baton, int is_error, const char *msg)
                  in->feed->conf.name, msg);
 }
 
-/* A current corte whose corte.json or index cannot be read is published
- * again from its package, found by its id in the history, once. */
-static void plan_heal(intake_feed_t *in, const char *id)
+/* Asks for corte `id` to be published again from its package, retained in
+ * STORE/processed, as soon as no load runs: once per corte (a second
+ * failure is the operator's to decide).  The loader checks that the
+ * package gives that very corte, to the whole SHA-256. */
+static void plan_heal(intake_feed_t *in, const char *id, const char *package,
+                      const char *sha256)
+{
+    if (!strcmp(in->heal_tried, id) || !package || !sha256) {
+        return;
+    }
+    apr_cpystrn(in->heal_tried, id, sizeof(in->heal_tried));
+    apr_cpystrn(in->heal_id, id, sizeof(in->heal_id));
+    apr_cpystrn(in->heal_package, package, sizeof(in->heal_package));
+    apr_cpystrn(in->heal_sha256, sha256, sizeof(in->heal_sha256));
+}
+
+/* The same for a corte whose corte.json cannot be read: its package and
+ * SHA-256 are found by its id in the history. */
+static void plan_heal_from_history(intake_feed_t *in, const char *id)
 {
     json_t *state, *item;
     size_t i;
 
-    if (!strcmp(in->heal_tried, id)) {
-        return;
-    }
     state = prep_store_read_state(in->feed->conf.store, in->corte_pool);
     json_array_foreach(json_object_get(state, "history"), i, item)
     {
         const char *hid = json_string_value(json_object_get(item, "id"));
-        const char *pkg = json_string_value(json_object_get(item, "package"));
-        const char *sha = json_string_value(json_object_get(item, "sha256"));
 
-        if (hid && pkg && sha && !strcmp(hid, id)) {
-            apr_cpystrn(in->heal_id, id, sizeof(in->heal_id));
-            apr_cpystrn(in->heal_package, pkg, sizeof(in->heal_package));
-            apr_cpystrn(in->heal_sha256, sha, sizeof(in->heal_sha256));
+        if (hid && !strcmp(hid, id)) {
+            plan_heal(in, id,
+                      json_string_value(json_object_get(item, "package")),
+                      json_string_value(json_object_get(item, "sha256")));
             break;
         }
     }
@@ -257,7 +268,7 @@ static void refresh_current(intake_feed_t *in)
                                     current ? current : "?"),
                        0);
         if (current) {
-            plan_heal(in, current);
+            plan_heal_from_history(in, current);
         }
     }
     in->corte = c;
@@ -686,16 +697,7 @@ static void corte_damaged(intake_feed_t *in, const char *findings,
                  in->feed->conf.name, c->id, findings);
     show_integrity(in, PREP_INTEGRITY_DAMAGED,
                    apr_psprintf(p, "corte %s: %s", c->id, findings), 0);
-    if (!strcmp(in->heal_tried, c->id)) {
-        return; /* tried once already: the operator decides */
-    }
-    apr_cpystrn(in->heal_tried, c->id, sizeof(in->heal_tried));
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                 APLOGNO(10625) "feed %s: publishing corte %s again from "
-                                "%s/" PREP_PROCESSED_DIR "/%s",
-                 in->feed->conf.name, c->id, in->feed->conf.store, c->package);
-    /* c lives in corte_pool, which only the end of this load clears */
-    run_loader(in, c->package, NULL, PREP_LOAD_REPUBLISH, c->id, c->sha256);
+    plan_heal(in, c->id, c->package, c->sha256);
 }
 
 /* One slice of the audit of the served corte (bounded I/O per poll). */
@@ -774,9 +776,8 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
 
     apr_atomic_set64(&in->feed->shm->last_poll, (apr_uint64_t)now);
     if (!in->loader && in->heal_id[0]) {
-        apr_cpystrn(in->heal_tried, in->heal_id, sizeof(in->heal_tried));
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                     APLOGNO(10626) "feed %s: publishing corte %s again from "
+                     APLOGNO(10625) "feed %s: publishing corte %s again from "
                                     "%s/" PREP_PROCESSED_DIR "/%s",
                      in->feed->conf.name, in->heal_id, in->feed->conf.store,
                      in->heal_package);

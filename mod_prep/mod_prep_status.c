@@ -11,7 +11,6 @@
 
 #include "apr_strings.h"
 #include "apr_atomic.h"
-#include "apr_lib.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"

@@ -12,28 +12,23 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
-#include <apr_lib.h>
 #include <apr_hash.h>
 #include <apr_portable.h>
 #include <apr_atomic.h>
 #include <apr_thread_proc.h>
-#include <apr_mmap.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "prep.h"
 
 typedef struct load_ctx {
     const prep_feed_t *feed;
-    const char *path;  /* the package, for messages */
     const char *name;  /* its base name */
     const char *shown; /* the name as it may be shown */
     const prep_load_request_t *req;
-    int dirfd;                     /* the directory the package is in */
-    apr_file_t *package;           /* its one descriptor */
-    prep_file_identity_t identity; /* of that descriptor when opened */
-    int verified; /* PrepVerify passed: verified_sha256 is set */
-    unsigned char verified_sha256[32];
+    int dirfd;                         /* the directory the package is in */
+    apr_file_t *package;               /* its one descriptor */
+    prep_file_identity_t identity;     /* of that descriptor when opened */
+    unsigned char verified_sha256[32]; /* with PrepVerify */
     prep_log_fn *log;
     void *baton;
     apr_pool_t *p;
@@ -813,7 +808,6 @@ static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
 
     memset(c, 0, sizeof(*c));
     c->feed = feed;
-    c->path = package_path;
     c->name = slash ? slash + 1 : package_path;
     c->shown = prep_name_shown(p, c->name);
     c->dirfd = -1;
@@ -832,7 +826,6 @@ static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
                             c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    c->verified = feed->verify != PREP_VERIFY_NONE;
     phase_end(c, PREP_PHASE_VERIFY);
     if (prep_package_unpack_file(&out->unpacked, c->package, c->pack,
                                  &feed->limits, feed->strip, &c->verdict,
@@ -844,7 +837,7 @@ static apr_status_t check_package(load_ctx_t *c, prep_checked_t *out)
     }
     phase_end(c, PREP_PHASE_UNPACK);
     /* What was unpacked is what was verified, byte for byte. */
-    if (c->verified &&
+    if (feed->verify != PREP_VERIFY_NONE &&
         memcmp(out->unpacked->package_sha256, c->verified_sha256, 32)) {
         return prep_refuse(&c->verdict, c->p, "verify",
                            "%s changed between its verification and its "
