@@ -48,6 +48,10 @@
 #      (same-time).
 #  15  configtest refuses a store (or its directory) the server's User can
 #      write, and an unknown PrepUser.
+#  16  the whole hostile corpus (tests/hostile-corpus) uploaded by the
+#      uploader, as t/12_hostile.t does as one account: each package refused
+#      with its reason into STORE/rejected, the corte unchanged, nothing
+#      written outside the store, everything in it the loader account's.
 #
 # Before the hardening, `PrepUser` is an unknown directive: the script then
 # says so, drops the line and runs the cases with the stores owned by the
@@ -66,7 +70,7 @@ set -uo pipefail
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 shift || true
-CASES=${*:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15}
+CASES=${*:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16}
 GEN="$TOP/tests/genpackage.py"
 RACE="$TOP/tests/race.py"
 # The uploader and the User run the system Python (root's PATH may hold a
@@ -95,6 +99,7 @@ declare -A CASE_NAME=(
     [13]="server User cannot write store"
     [14]="future-corte and same-time"
     [15]="configtest: store rights, PrepUser"
+    [16]="hostile corpus, as the uploader"
 )
 
 # ---------------------------------------------------------------- mode
@@ -974,6 +979,55 @@ case_15() {
             bad "configtest fails, but not naming the unknown PrepUser: $(tail -1 "$C/t.out")"
     fi
     finish "store writable by the User, its directory writable, unknown PrepUser: each refused"
+}
+
+
+# 16: the hostile corpus, each package uploaded by the uploader account into
+# a server of the three accounts.
+case_16() {
+    local corpus name want got id served0 left n=0 out
+    EXTRA_FEED_CONF="    PrepLimits     files=2000 bytes=64M file=16M depth=12"
+    new_case hostile
+    unset EXTRA_FEED_CONF
+    start_server
+    package c16-A 2024-06-02T21:00:00-06:00 --files 60 --seed 161 || fail "genpackage"
+    publish_first c16-A
+    id=$(served_id)
+    served0=$(sha "$C/store/cortes/$id/content.pack")
+    corpus="$C/corpus"
+    mkdir -p "$C/target"
+    python3 "$TOP/tests/hostile-corpus" "$corpus" --served 2024-06-02T21:00:00-06:00 \
+        --corte 2024-06-02T22:00:00-06:00 --link-target "$C/target" \
+        --files 2000 --bytes 64M --file 16M --depth 12 >"$C/corpus.out" 2>&1 ||
+        fail "tests/hostile-corpus: $(tail -1 "$C/corpus.out")"
+    chmod -R a+rX "$corpus"
+    while IFS=$'\t' read -r name want _; do
+        [ -n "$name" ] || continue
+        upload "$corpus/$name" "$name"
+        n=$((n + 1))
+    done <"$corpus/MANIFEST"
+    all_refused() {
+        local name
+        while IFS=$'\t' read -r name _; do
+            [ -z "$name" ] || [ -e "$C/store/rejected/$name.reason" ] || return 1
+        done <"$corpus/MANIFEST"
+    }
+    wait_until 120 all_refused || bad "not every package was refused within 120 s"
+    while IFS=$'\t' read -r name want _; do
+        [ -n "$name" ] || continue
+        got=$(cut -d: -f1 "$C/store/rejected/$name.reason" 2>/dev/null)
+        [ "$got" = "$want" ] || bad "$name: refused as '${got:-nothing}', not $want"
+    done <"$corpus/MANIFEST"
+    [ "$(served_id)" = "$id" ] || bad "the served corte changed to $(served_id)"
+    [ "$(sha "$C/store/cortes/$id/content.pack")" = "$served0" ] || bad "the served pack changed"
+    serves c16-A || bad "c16-A's bytes are no longer served"
+    left=$(find "$W" -name 'prep-hostil-evil*' 2>/dev/null | head -3)
+    [ -z "$left" ] || bad "an attack wrote outside the package: $left"
+    out=$(find "$C/store" ! -user "$LOADER_RUN" -printf '%u %p\n' | head -3)
+    [ -z "$out" ] || bad "not the loader account's in the store: $out"
+    left=$(find "$C/incoming" -mindepth 1 -maxdepth 1 | head -3)
+    [ -z "$left" ] || bad "left in incoming: $left"
+    finish "$n packages uploaded by $UPLOADER_NAME, each refused with its reason; corte and pack unchanged"
 }
 
 
