@@ -449,6 +449,8 @@ static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
     }
     kill(in->loader, SIGKILL);
     waitpid(in->loader, &status, 0);
+    /* no longer loading by the time the refusal can be read */
+    show_loading(in, NULL, 0);
     set_aside_here(in, "timeout",
                    apr_psprintf(p,
                                 "the load took more than %" APR_TIME_T_FMT
