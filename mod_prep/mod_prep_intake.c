@@ -31,8 +31,6 @@
 #include "unixd.h"
 #include "mod_unixd.h"
 
-#include <jansson.h>
-
 #include "mod_prep.h"
 
 APLOG_USE_MODULE(prep);
@@ -213,25 +211,16 @@ static void plan_heal(intake_feed_t *in, const char *id, const char *package,
 }
 
 /* The same for a corte whose corte.json cannot be read: its package and
- * SHA-256 are found by its id in the history. */
+ * SHA-256 are those its record in the history names. */
 static void plan_heal_from_history(intake_feed_t *in, const char *id)
 {
-    json_t *state, *item;
-    size_t i;
+    const char *store = in->feed->conf.store;
+    prep_corte_t *c;
 
-    state = prep_store_read_state(in->feed->conf.store, in->corte_pool);
-    json_array_foreach(json_object_get(state, "history"), i, item)
-    {
-        const char *hid = json_string_value(json_object_get(item, "id"));
-
-        if (hid && !strcmp(hid, id)) {
-            plan_heal(in, id,
-                      json_string_value(json_object_get(item, "package")),
-                      json_string_value(json_object_get(item, "sha256")));
-            break;
-        }
+    if (prep_store_history_find(&c, store, id, in->corte_pool) == APR_SUCCESS &&
+        *c->package && *c->sha256) {
+        plan_heal(in, id, c->package, c->sha256);
     }
-    json_decref(state);
 }
 
 /* Reads the corte to serve into the feed's shm slot and memory: the
@@ -751,9 +740,7 @@ static void audit_slice(intake_feed_t *in, apr_time_t now, apr_pool_t *p)
 
 static void warn_if_stale(intake_feed_t *in, apr_time_t now)
 {
-    const char *state = prep_feed_state(&in->feed->conf, in->corte, now);
-
-    if (!strcmp(state, "stale")) {
+    if (prep_feed_state(&in->feed->conf, in->corte, now) == PREP_FEED_STALE) {
         if (!in->stale_warned) {
             ap_log_error(
                 APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,

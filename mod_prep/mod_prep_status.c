@@ -141,12 +141,12 @@ static int parse_query(request_rec *r, status_query_t *q)
 
 static int send_check(request_rec *r, const feed_view_t *v)
 {
-    int fresh = !strcmp(v->rt.state, "serving");
+    int fresh = v->rt.state == PREP_FEED_SERVING;
 
     ap_set_content_type(r, "text/plain; charset=utf-8");
     r->status = fresh ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE;
     ap_rprintf(r, "%s %s %s%s\n", fresh ? "OK" : "FAIL", v->feed->conf.name,
-               v->rt.state,
+               prep_feed_state_text(v->rt.state),
                v->corte ? apr_pstrcat(r->pool, " ", v->corte->id, NULL) : "");
     return OK;
 }
@@ -154,8 +154,6 @@ static int send_check(request_rec *r, const feed_view_t *v)
 static void send_prometheus(request_rec *r, const feed_view_t *views, int n,
                             apr_time_t now)
 {
-    static const char *const states[] = {"waiting", "embargoed", "serving",
-                                         "stale"};
     int i, k;
 
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
@@ -163,10 +161,11 @@ static void send_prometheus(request_rec *r, const feed_view_t *views, int n,
              "# TYPE prep_feed_state gauge\n",
              r);
     for (i = 0; i < n; i++) {
-        for (k = 0; k < 4; k++) {
+        for (k = 0; k < PREP_FEED_STATES; k++) {
             ap_rprintf(r, "prep_feed_state{feed=\"%s\",state=\"%s\"} %d\n",
-                       views[i].feed->conf.name, states[k],
-                       !strcmp(views[i].rt.state, states[k]));
+                       views[i].feed->conf.name,
+                       prep_feed_state_text((prep_feed_state_e)k),
+                       views[i].rt.state == (prep_feed_state_e)k);
         }
     }
     ap_rputs("# HELP prep_corte_time_seconds Corte time of the served corte.\n"

@@ -418,7 +418,8 @@ apr_status_t prep_store_clean_staging(const char *store, apr_pool_t *p);
 apr_status_t prep_store_lock(const char *store, apr_pool_t *p);
 char *prep_store_corte_dir(apr_pool_t *p, const char *store, const char *id);
 char *prep_store_staging_dir(apr_pool_t *p, const char *store, const char *id);
-/* Writes corte.json in dir. */
+/* Writes c's record as corte.json in dir, replacing it atomically; reads
+ * it back (APR_EGENERAL when it is not JSON or not a record). */
 apr_status_t prep_store_write_corte(const char *dir, const prep_corte_t *c,
                                     apr_pool_t *p);
 apr_status_t prep_store_read_corte(prep_corte_t **c, const char *dir,
@@ -447,18 +448,61 @@ apr_status_t prep_store_serving(const char **id, prep_corte_t **c,
                                 apr_pool_t *p);
 /* Removes the oldest cortes so that `keep` remain; never `current`. */
 apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p);
-/* state.json: the last 20 rejections and the last 20 cortes published. */
+/* state.json, newest first: the last 20 rejections ("package", "reason",
+ * "message", "at" in epoch seconds) and the records of the last 20 cortes
+ * published. */
 apr_status_t prep_store_record_rejected(const char *store, const char *package,
                                         const prep_verdict_t *v, apr_time_t at,
                                         apr_pool_t *p);
 apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
                                        apr_pool_t *p);
-/* The parsed state.json (a jansson json_t *, as void * to keep jansson out
- * of this header) or an empty state; caller json_decref()s it. */
-void *prep_store_read_state(const char *store, apr_pool_t *p);
-/* Adds what a load measured ("phases", "variants") to a corte's JSON
- * object (json_t * as void *): in corte.json and in the status. */
-void prep_corte_set_load_details(void *obj, const prep_corte_t *c);
+/* The corte recorded in the history under `id` (the newest such record),
+ * or APR_ENOENT: what is known of a corte whose corte.json cannot be
+ * read. */
+apr_status_t prep_store_history_find(prep_corte_t **c, const char *store,
+                                     const char *id, apr_pool_t *p);
+/* jansson's json_t, declared so that this header needs no jansson.h. */
+struct json_t;
+/* The parsed state.json, {"rejected": [...], "history": [...]}, or an
+ * empty state; the caller json_decref()s it. */
+struct json_t *prep_store_read_state(const char *store, apr_pool_t *p);
+/* Writes `len` bytes to path through path.tmp (0644), synced, then
+ * renamed over path: readers see the old file or the new one, whole. */
+apr_status_t prep_store_write_atomic(const char *path, const void *data,
+                                     apr_size_t len, apr_pool_t *p);
+
+/* The corte record: the one mapping of a prep_corte_t to JSON, used by
+ * corte.json, the history in state.json and the status document.  Its
+ * keys, in this order; "phases" (PREP_PHASES keys named by
+ * prep_phase_names, ms) and "variants" only when the load measured them
+ * (has_phases).  Times are in one unit, apr_time_t (microseconds since
+ * the epoch); load_ms and phases in milliseconds. */
+#define PREP_CORTE_KEY_ID        "id"
+#define PREP_CORTE_KEY_TIME      "time"
+#define PREP_CORTE_KEY_LABEL     "label"
+#define PREP_CORTE_KEY_PACKAGE   "package"
+#define PREP_CORTE_KEY_SHA256    "sha256"
+#define PREP_CORTE_KEY_FILES     "files"
+#define PREP_CORTE_KEY_BYTES     "bytes"
+#define PREP_CORTE_KEY_LOADED_AT "loaded_at"
+#define PREP_CORTE_KEY_LOAD_MS   "load_ms"
+#define PREP_CORTE_KEY_PHASES    "phases"
+#define PREP_CORTE_KEY_VARIANTS  "variants" /* {"made", "reused", "threads"} */
+#define PREP_CORTE_KEY_MADE      "made"
+#define PREP_CORTE_KEY_REUSED    "reused"
+#define PREP_CORTE_KEY_THREADS   "threads"
+
+/* The record of c.  shown_in NULL: as stored (times as integers); else as
+ * the status shows it, the times as ISO-8601 text in that zone (null when
+ * 0).  A new reference: the caller json_decref()s it or hands it on. */
+struct json_t *prep_corte_to_json(const prep_corte_t *c,
+                                  const prep_zone_t *shown_in, apr_pool_t *p);
+/* The corte of a stored record.  APR_EINVAL when json is not an object or
+ * its "id" is not a string; any other key missing or of another type reads
+ * as empty ("" or 0, no phases), as a corte.json written by an older
+ * version does. */
+apr_status_t prep_corte_from_json(prep_corte_t **c, const struct json_t *json,
+                                  apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_incoming.c: what happens in PrepIncoming, a directory the uploader
@@ -748,8 +792,21 @@ typedef struct prep_ignored {
     const char *why;
 } prep_ignored_t;
 
+/* The state of a feed, turned into text only where it is written out. */
+typedef enum {
+    PREP_FEED_WAITING = 0, /* no corte yet */
+    PREP_FEED_EMBARGOED,   /* before PrepPublishFrom */
+    PREP_FEED_SERVING,
+    PREP_FEED_STALE, /* no new corte for 3 x PrepUpdateInterval */
+    PREP_FEED_STATES
+} prep_feed_state_e;
+
+/* "waiting", "embargoed", "serving", "stale": the one table of the JSON
+ * and Prometheus writers. */
+const char *prep_feed_state_text(prep_feed_state_e s);
+
 typedef struct prep_feed_runtime {
-    const char *state; /* waiting | embargoed | serving | stale */
+    prep_feed_state_e state;
     apr_time_t last_poll;
     apr_uint64_t requests, bytes, not_modified, not_found;
     const char *problem; /* what keeps packages from loading, or NULL */
@@ -764,11 +821,13 @@ typedef struct prep_feed_runtime {
 } prep_feed_runtime_t;
 
 /* The state a feed is in at `now` given its current corte (or NULL). */
-const char *prep_feed_state(const prep_feed_t *f, const prep_corte_t *current,
-                            apr_time_t now);
-/* One feed's object of the status document (json_t * as void *). */
-void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *current,
-                       const prep_feed_runtime_t *rt, apr_time_t now,
-                       apr_pool_t *p);
+prep_feed_state_e prep_feed_state(const prep_feed_t *f,
+                                  const prep_corte_t *current, apr_time_t now);
+/* One feed's object of the status document; the caller json_decref()s it
+ * or hands it on. */
+struct json_t *prep_status_feed(const prep_feed_t *f,
+                                const prep_corte_t *current,
+                                const prep_feed_runtime_t *rt, apr_time_t now,
+                                apr_pool_t *p);
 
 #endif /* PREP_H */

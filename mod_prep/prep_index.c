@@ -1,4 +1,5 @@
-/* prep_index.c — the index of one corte: written once by the loader, then
+/* prep_index.c — the index of one corte: written once by the loader (laid
+ * out, filled, then written with the store's prep_store_write_atomic), then
  * memory-mapped read-only by every httpd child (the pages are shared), so
  * a request is answered with one hash lookup and no per-child build.
  *
@@ -122,24 +123,19 @@ void prep_index_add(prep_index_builder_t *b, const char *path, apr_time_t mtime,
     }
 }
 
-apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
-                              apr_pool_t *p)
+/* The header of the index of b: a bucket for every two entries at least
+ * (a power of two), every path, then each distinct type once, in strings;
+ * APR_ENOSPC when the strings pass 4 GB. */
+static apr_status_t index_layout(index_header_t *h,
+                                 const prep_index_builder_t *b, apr_pool_t *p)
 {
     apr_uint32_t n = (apr_uint32_t)b->entries->nelts, nb = 16, i;
     apr_hash_t *types = apr_hash_make(p);
-    apr_uint64_t strings_len = 0, size;
-    index_header_t *h;
-    apr_uint32_t *buckets;
-    prep_index_entry_t *entries;
-    char *buf, *strings;
-    const char *tmp = apr_pstrcat(p, file, ".tmp", NULL);
-    apr_file_t *fp;
-    apr_status_t rv;
+    apr_uint64_t strings_len = 0;
 
     while (nb < 2 * n) {
         nb <<= 1;
     }
-    /* strings: every path, then each distinct type once */
     for (i = 0; i < n; i++) {
         const built_entry_t *e = &APR_ARRAY_IDX(b->entries, i, built_entry_t);
         const char *type = prep_mime_type(e->path);
@@ -153,15 +149,7 @@ apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
     if (strings_len > APR_UINT32_MAX) {
         return APR_ENOSPC;
     }
-    h = NULL;
-    size = align8(sizeof(*h));
-    size += align8((apr_uint64_t)nb * sizeof(apr_uint32_t));
-    size += (apr_uint64_t)n * sizeof(prep_index_entry_t);
-    size += (apr_uint64_t)b->reps->nelts * sizeof(prep_rep_t);
-    size += align8(strings_len);
-    buf = apr_pcalloc(p, (apr_size_t)size);
-
-    h = (index_header_t *)buf;
+    memset(h, 0, sizeof(*h));
     memcpy(h->magic, INDEX_MAGIC, 8);
     h->version = INDEX_VERSION;
     h->nentries = n;
@@ -172,18 +160,24 @@ apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
     h->reps_off = h->entries_off + (apr_uint64_t)n * sizeof(prep_index_entry_t);
     h->strings_off = h->reps_off + (apr_uint64_t)h->nreps * sizeof(prep_rep_t);
     h->strings_len = strings_len;
-    h->file_size = size;
-    buckets = (apr_uint32_t *)(buf + h->buckets_off);
-    entries = (prep_index_entry_t *)(buf + h->entries_off);
-    if (h->nreps) {
-        memcpy(buf + h->reps_off, b->reps->elts,
-               (apr_size_t)h->nreps * sizeof(prep_rep_t));
-    }
-    strings = buf + h->strings_off;
+    h->file_size = h->strings_off + align8(strings_len);
+    return APR_SUCCESS;
+}
 
-    apr_hash_clear(types);
-    strings_len = 0;
-    for (i = 0; i < n; i++) {
+/* Fills the entries, strings and buckets of buf, laid out by h: entry i's
+ * path, then its type the first time it is met, into strings; its bucket
+ * found by linear probing from its hash. */
+static void index_fill(char *buf, const index_header_t *h,
+                       const prep_index_builder_t *b, apr_pool_t *p)
+{
+    apr_uint32_t *buckets = (apr_uint32_t *)(buf + h->buckets_off);
+    prep_index_entry_t *entries = (prep_index_entry_t *)(buf + h->entries_off);
+    char *strings = buf + h->strings_off;
+    apr_uint32_t mask = h->nbuckets - 1, i;
+    apr_hash_t *types = apr_hash_make(p);
+    apr_uint64_t used = 0;
+
+    for (i = 0; i < h->nentries; i++) {
         const built_entry_t *be = &APR_ARRAY_IDX(b->entries, i, built_entry_t);
         prep_index_entry_t *e = &entries[i];
         const char *type = prep_mime_type(be->path);
@@ -191,15 +185,15 @@ apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
         apr_size_t len = strlen(be->path);
         apr_uint32_t slot;
 
-        e->path_off = (apr_uint32_t)strings_len;
+        e->path_off = (apr_uint32_t)used;
         e->path_len = (apr_uint32_t)len;
-        memcpy(strings + strings_len, be->path, len + 1);
-        strings_len += len + 1;
+        memcpy(strings + used, be->path, len + 1);
+        used += len + 1;
         if (!type_off) {
             type_off = apr_palloc(p, sizeof(*type_off));
-            *type_off = (apr_uint32_t)strings_len;
-            memcpy(strings + strings_len, type, strlen(type) + 1);
-            strings_len += strlen(type) + 1;
+            *type_off = (apr_uint32_t)used;
+            memcpy(strings + used, type, strlen(type) + 1);
+            used += strlen(type) + 1;
             apr_hash_set(types, type, APR_HASH_KEY_STRING, type_off);
         }
         e->type_off = *type_off;
@@ -208,32 +202,31 @@ apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
         e->flags = be->flags;
         e->first_rep = (apr_uint32_t)be->first_rep;
         e->nreps = (apr_uint32_t)be->nreps;
-        for (slot = (apr_uint32_t)(e->hash & (nb - 1)); buckets[slot];
-             slot = (slot + 1) & (nb - 1)) {
+        for (slot = (apr_uint32_t)(e->hash & mask); buckets[slot];
+             slot = (slot + 1) & mask) {
         }
         buckets[slot] = i + 1;
     }
+}
 
-    if ((rv = apr_file_open(&fp, tmp,
-                            APR_FOPEN_WRITE | APR_FOPEN_CREATE |
-                                APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
-                            APR_FPROT_UREAD | APR_FPROT_UWRITE |
-                                APR_FPROT_GREAD | APR_FPROT_WREAD,
-                            p)) != APR_SUCCESS) {
+apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
+                              apr_pool_t *p)
+{
+    index_header_t h;
+    char *buf;
+    apr_status_t rv;
+
+    if ((rv = index_layout(&h, b, p)) != APR_SUCCESS) {
         return rv;
     }
-    rv = apr_file_write_full(fp, buf, (apr_size_t)size, NULL);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_sync(fp);
+    buf = apr_pcalloc(p, (apr_size_t)h.file_size);
+    memcpy(buf, &h, sizeof(h));
+    if (h.nreps) {
+        memcpy(buf + h.reps_off, b->reps->elts,
+               (apr_size_t)h.nreps * sizeof(prep_rep_t));
     }
-    apr_file_close(fp);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_rename(tmp, file, p);
-    }
-    if (rv != APR_SUCCESS) {
-        apr_file_remove(tmp, p);
-    }
-    return rv;
+    index_fill(buf, &h, b, p);
+    return prep_store_write_atomic(file, buf, (apr_size_t)h.file_size, p);
 }
 
 /* Every offset inside the file, every string terminated: a damaged index is

@@ -1,24 +1,34 @@
-/* prep_status.c — the state of a feed and its object in the status
- * document (/prep-status): the corte served, how old it is, what was
- * refused lately, the recent history and the traffic. */
+/* prep_status.c — the state of a feed (and the one table of its names) and
+ * its object in the status document (/prep-status): the corte served and
+ * the recent history as corte records shown in the feed's zone, how old
+ * the corte is, what was refused lately, what the intake does and the
+ * traffic. */
 #include <apr_strings.h>
 #include <jansson.h>
 
 #include "prep.h"
 
-const char *prep_feed_state(const prep_feed_t *f, const prep_corte_t *current,
-                            apr_time_t now)
+const char *prep_feed_state_text(prep_feed_state_e s)
+{
+    static const char *const names[PREP_FEED_STATES] = {"waiting", "embargoed",
+                                                        "serving", "stale"};
+
+    return s < PREP_FEED_STATES ? names[s] : names[PREP_FEED_WAITING];
+}
+
+prep_feed_state_e prep_feed_state(const prep_feed_t *f,
+                                  const prep_corte_t *current, apr_time_t now)
 {
     if (f->publish_from && now < f->publish_from) {
-        return "embargoed";
+        return PREP_FEED_EMBARGOED;
     }
     if (!current) {
-        return "waiting";
+        return PREP_FEED_WAITING;
     }
     if (now - current->loaded_at > 3 * f->interval) {
-        return "stale";
+        return PREP_FEED_STALE;
     }
-    return "serving";
+    return PREP_FEED_SERVING;
 }
 
 static json_t *iso_or_null(apr_pool_t *p, apr_time_t t, const prep_zone_t *z)
@@ -26,10 +36,10 @@ static json_t *iso_or_null(apr_pool_t *p, apr_time_t t, const prep_zone_t *z)
     return t ? json_string(prep_time_iso(p, t, z)) : json_null();
 }
 
-/* state.json keeps times as epoch seconds; the document shows them in the
- * feed's zone. */
-static json_t *with_iso_times(json_t *list, const char *const *keys,
-                              const prep_zone_t *z, apr_pool_t *p)
+/* state.json keeps the time of a refusal as epoch seconds; the document
+ * shows it in the feed's zone. */
+static json_t *shown_rejected(const json_t *list, const prep_zone_t *z,
+                              apr_pool_t *p)
 {
     json_t *out = json_array(), *item;
     size_t i;
@@ -37,18 +47,32 @@ static json_t *with_iso_times(json_t *list, const char *const *keys,
     json_array_foreach(list, i, item)
     {
         json_t *copy = json_deep_copy(item);
-        const char *const *k;
+        json_t *at = json_object_get(copy, "at");
 
-        for (k = keys; *k; k++) {
-            json_t *v = json_object_get(copy, *k);
-            if (json_is_integer(v)) {
-                json_object_set_new(
-                    copy, *k,
-                    iso_or_null(p, apr_time_from_sec(json_integer_value(v)),
-                                z));
-            }
+        if (json_is_integer(at)) {
+            json_object_set_new(
+                copy, "at",
+                iso_or_null(p, apr_time_from_sec(json_integer_value(at)), z));
         }
         json_array_append_new(out, copy);
+    }
+    return out;
+}
+
+/* The corte records of the history, as the document shows a corte. */
+static json_t *shown_history(const json_t *list, const prep_zone_t *z,
+                             apr_pool_t *p)
+{
+    json_t *out = json_array(), *item;
+    size_t i;
+
+    json_array_foreach(list, i, item)
+    {
+        prep_corte_t *c;
+
+        if (prep_corte_from_json(&c, item, p) == APR_SUCCESS) {
+            json_array_append_new(out, prep_corte_to_json(c, z, p));
+        }
     }
     return out;
 }
@@ -103,38 +127,21 @@ static void status_intake(json_t *doc, const prep_feed_t *f,
     json_object_set_new(doc, "integrity", o);
 }
 
-void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
-                       const prep_feed_runtime_t *rt, apr_time_t now,
-                       apr_pool_t *p)
+json_t *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
+                         const prep_feed_runtime_t *rt, apr_time_t now,
+                         apr_pool_t *p)
 {
-    static const char *const rejected_times[] = {"at", NULL};
-    static const char *const history_times[] = {"time", "loaded_at", NULL};
-    json_t *doc = json_object(), *corte, *traffic = json_object();
+    json_t *doc = json_object(), *traffic = json_object();
     json_t *state = prep_store_read_state(f->store, p);
 
     json_object_set_new(doc, "name", json_string(f->name));
-    json_object_set_new(doc, "state", json_string(rt->state));
-    if (c) {
-        corte = json_object();
-        json_object_set_new(corte, "id", json_string(c->id));
-        json_object_set_new(corte, "time", iso_or_null(p, c->time, &f->zone));
-        json_object_set_new(corte, "label", json_string(c->label));
-        json_object_set_new(corte, "package", json_string(c->package));
-        json_object_set_new(corte, "sha256", json_string(c->sha256));
-        json_object_set_new(corte, "files", json_integer((json_int_t)c->files));
-        json_object_set_new(corte, "bytes", json_integer((json_int_t)c->bytes));
-        json_object_set_new(corte, "loaded_at",
-                            iso_or_null(p, c->loaded_at, &f->zone));
-        json_object_set_new(corte, "load_ms",
-                            json_integer((json_int_t)c->load_ms));
-        prep_corte_set_load_details(corte, c);
-        json_object_set_new(doc, "corte", corte);
-        json_object_set_new(doc, "age_s",
-                            json_integer(apr_time_sec(now - c->time)));
-    } else {
-        json_object_set_new(doc, "corte", json_null());
-        json_object_set_new(doc, "age_s", json_null());
-    }
+    json_object_set_new(doc, "state",
+                        json_string(prep_feed_state_text(rt->state)));
+    json_object_set_new(doc, "corte",
+                        c ? prep_corte_to_json(c, &f->zone, p) : json_null());
+    json_object_set_new(doc, "age_s",
+                        c ? json_integer(apr_time_sec(now - c->time))
+                          : json_null());
     json_object_set_new(doc, "last_poll",
                         iso_or_null(p, rt->last_poll, &f->zone));
     json_object_set_new(doc, "publish_from",
@@ -151,12 +158,12 @@ void *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
     status_intake(doc, f, rt, now, p);
     json_object_set_new(doc, "update_interval_s",
                         json_integer(apr_time_sec(f->interval)));
-    json_object_set_new(doc, "rejected",
-                        with_iso_times(json_object_get(state, "rejected"),
-                                       rejected_times, &f->zone, p));
-    json_object_set_new(doc, "history",
-                        with_iso_times(json_object_get(state, "history"),
-                                       history_times, &f->zone, p));
+    json_object_set_new(
+        doc, "rejected",
+        shown_rejected(json_object_get(state, "rejected"), &f->zone, p));
+    json_object_set_new(
+        doc, "history",
+        shown_history(json_object_get(state, "history"), &f->zone, p));
     json_object_set_new(traffic, "requests",
                         json_integer((json_int_t)rt->requests));
     json_object_set_new(traffic, "bytes", json_integer((json_int_t)rt->bytes));

@@ -1,8 +1,11 @@
 /* prep_store.c — cortes on disk, after mod_md's store: a corte is built in
  * staging/, then moved whole into cortes/ and made current by replacing one
  * small file, each step atomic, so a crash at any point leaves either the
- * old corte or the new one served, never a mix.  Also the feed's recent
- * history and refusals (state.json). */
+ * old corte or the new one served, never a mix.  Every file the store
+ * writes whole (corte.json, index.prep, current, state.json) goes through
+ * one write-then-rename, prep_store_write_atomic.  Also the corte record,
+ * the one JSON mapping of a corte (corte.json, the history, the status),
+ * and the feed's recent history and refusals (state.json). */
 #include <fcntl.h>
 #include <sys/file.h>
 #include <stdlib.h>
@@ -16,8 +19,10 @@
 
 #include "prep.h"
 
-#define STATE_FILE "state.json"
-#define STATE_KEEP 20
+#define STATE_FILE     "state.json"
+#define STATE_KEEP     20
+#define STATE_REJECTED "rejected"
+#define STATE_HISTORY  "history"
 
 char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex)
 {
@@ -146,13 +151,12 @@ static apr_status_t sync_path(const char *path)
     return rv;
 }
 
-/* Writes `data` to path through path.tmp, synced, then renamed. */
-static apr_status_t write_atomic(const char *path, const char *data,
-                                 apr_size_t len, apr_pool_t *p)
+apr_status_t prep_store_write_atomic(const char *path, const void *data,
+                                     apr_size_t len, apr_pool_t *p)
 {
     const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
     apr_file_t *fp;
-    apr_status_t rv;
+    apr_status_t rv, closed;
 
     if ((rv = apr_file_open(&fp, tmp,
                             APR_FOPEN_WRITE | APR_FOPEN_CREATE |
@@ -166,12 +170,15 @@ static apr_status_t write_atomic(const char *path, const char *data,
     if (rv == APR_SUCCESS) {
         rv = apr_file_sync(fp);
     }
-    apr_file_close(fp);
+    closed = apr_file_close(fp);
+    if (rv == APR_SUCCESS) {
+        rv = closed;
+    }
     if (rv == APR_SUCCESS) {
         rv = apr_file_rename(tmp, path, p);
     }
     if (rv != APR_SUCCESS) {
-        apr_file_remove(tmp, p);
+        apr_file_remove(tmp, p); /* best effort: the error is rv's */
     }
     return rv;
 }
@@ -184,7 +191,7 @@ static apr_status_t write_json(const char *path, json_t *doc, apr_pool_t *p)
     if (!text) {
         return APR_ENOMEM;
     }
-    rv = write_atomic(path, text, strlen(text), p);
+    rv = prep_store_write_atomic(path, text, strlen(text), p);
     free(text);
     return rv;
 }
@@ -209,79 +216,130 @@ apr_status_t prep_store_lock(const char *store, apr_pool_t *p)
 const char *const prep_phase_names[PREP_PHASES] = {
     "verify", "unpack", "check", "banner", "compress", "index", "publish"};
 
-/* "phases": {"verify": ms, ...} when the load measured them, and
- * "variants": {"made": n, "reused": n}. */
-void prep_corte_set_load_details(void *obj, const prep_corte_t *c)
-{
-    json_t *doc = obj, *o;
-    int i;
+/* ------------------------------------------------------------------ */
+/* The corte record */
 
-    if (!c->has_phases) {
-        return;
+static json_t *time_json(apr_time_t t, const prep_zone_t *shown_in,
+                         apr_pool_t *p)
+{
+    if (!shown_in) {
+        return json_integer((json_int_t)t);
     }
-    o = json_object();
-    for (i = 0; i < PREP_PHASES; i++) {
-        json_object_set_new(o, prep_phase_names[i],
-                            json_integer((json_int_t)c->phases_ms[i]));
-    }
-    json_object_set_new(doc, "phases", o);
-    o = json_object();
-    json_object_set_new(o, "made", json_integer((json_int_t)c->variants_made));
-    json_object_set_new(o, "reused",
-                        json_integer((json_int_t)c->variants_reused));
-    json_object_set_new(o, "threads",
-                        json_integer((json_int_t)c->compress_threads));
-    json_object_set_new(doc, "variants", o);
+    return t ? json_string(prep_time_iso(p, t, shown_in)) : json_null();
 }
 
-static void get_load_details(prep_corte_t *c, json_t *doc)
+static json_t *count_json(apr_uint64_t n)
 {
-    json_t *o = json_object_get(doc, "phases");
-    json_t *v = json_object_get(doc, "variants");
+    return json_integer((json_int_t)n);
+}
+
+/* "phases": {"verify": ms, ...} and "variants": {"made": n, "reused": n,
+ * "threads": n}, what the load measured. */
+static void load_details_to_json(json_t *o, const prep_corte_t *c)
+{
+    json_t *phases = json_object(), *variants = json_object();
     int i;
 
-    c->variants_made =
-        (apr_uint64_t)json_integer_value(json_object_get(v, "made"));
-    c->variants_reused =
-        (apr_uint64_t)json_integer_value(json_object_get(v, "reused"));
+    for (i = 0; i < PREP_PHASES; i++) {
+        json_object_set_new(phases, prep_phase_names[i],
+                            count_json(c->phases_ms[i]));
+    }
+    json_object_set_new(o, PREP_CORTE_KEY_PHASES, phases);
+    json_object_set_new(variants, PREP_CORTE_KEY_MADE,
+                        count_json(c->variants_made));
+    json_object_set_new(variants, PREP_CORTE_KEY_REUSED,
+                        count_json(c->variants_reused));
+    json_object_set_new(variants, PREP_CORTE_KEY_THREADS,
+                        count_json(c->compress_threads));
+    json_object_set_new(o, PREP_CORTE_KEY_VARIANTS, variants);
+}
+
+json_t *prep_corte_to_json(const prep_corte_t *c, const prep_zone_t *shown_in,
+                           apr_pool_t *p)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, PREP_CORTE_KEY_ID, json_string(c->id));
+    json_object_set_new(o, PREP_CORTE_KEY_TIME,
+                        time_json(c->time, shown_in, p));
+    json_object_set_new(o, PREP_CORTE_KEY_LABEL, json_string(c->label));
+    json_object_set_new(o, PREP_CORTE_KEY_PACKAGE, json_string(c->package));
+    json_object_set_new(o, PREP_CORTE_KEY_SHA256, json_string(c->sha256));
+    json_object_set_new(o, PREP_CORTE_KEY_FILES, count_json(c->files));
+    json_object_set_new(o, PREP_CORTE_KEY_BYTES, count_json(c->bytes));
+    json_object_set_new(o, PREP_CORTE_KEY_LOADED_AT,
+                        time_json(c->loaded_at, shown_in, p));
+    json_object_set_new(o, PREP_CORTE_KEY_LOAD_MS, count_json(c->load_ms));
+    if (c->has_phases) {
+        load_details_to_json(o, c);
+    }
+    return o;
+}
+
+static const char *str_of(const json_t *o, const char *key, apr_pool_t *p)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return apr_pstrdup(p, s ? s : "");
+}
+
+static json_int_t int_of(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static void load_details_from_json(prep_corte_t *c, const json_t *o)
+{
+    const json_t *phases = json_object_get(o, PREP_CORTE_KEY_PHASES);
+    const json_t *variants = json_object_get(o, PREP_CORTE_KEY_VARIANTS);
+    int i;
+
+    c->variants_made = (apr_uint64_t)int_of(variants, PREP_CORTE_KEY_MADE);
+    c->variants_reused = (apr_uint64_t)int_of(variants, PREP_CORTE_KEY_REUSED);
     c->compress_threads =
-        (apr_uint32_t)json_integer_value(json_object_get(v, "threads"));
-    if (!json_is_object(o)) {
+        (apr_uint32_t)int_of(variants, PREP_CORTE_KEY_THREADS);
+    if (!json_is_object(phases)) {
         return;
     }
     c->has_phases = 1;
     for (i = 0; i < PREP_PHASES; i++) {
-        c->phases_ms[i] = (apr_uint64_t)json_integer_value(
-            json_object_get(o, prep_phase_names[i]));
+        c->phases_ms[i] = (apr_uint64_t)int_of(phases, prep_phase_names[i]);
     }
+}
+
+apr_status_t prep_corte_from_json(prep_corte_t **out, const json_t *o,
+                                  apr_pool_t *p)
+{
+    prep_corte_t *c;
+
+    if (!json_is_object(o) ||
+        !json_is_string(json_object_get(o, PREP_CORTE_KEY_ID))) {
+        return APR_EINVAL;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->id = str_of(o, PREP_CORTE_KEY_ID, p);
+    c->time = (apr_time_t)int_of(o, PREP_CORTE_KEY_TIME);
+    c->label = str_of(o, PREP_CORTE_KEY_LABEL, p);
+    c->package = str_of(o, PREP_CORTE_KEY_PACKAGE, p);
+    c->sha256 = str_of(o, PREP_CORTE_KEY_SHA256, p);
+    c->files = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_FILES);
+    c->bytes = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_BYTES);
+    c->loaded_at = (apr_time_t)int_of(o, PREP_CORTE_KEY_LOADED_AT);
+    c->load_ms = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_LOAD_MS);
+    load_details_from_json(c, o);
+    *out = c;
+    return APR_SUCCESS;
 }
 
 apr_status_t prep_store_write_corte(const char *dir, const prep_corte_t *c,
                                     apr_pool_t *p)
 {
-    json_t *doc = json_object();
+    json_t *doc = prep_corte_to_json(c, NULL, p);
     apr_status_t rv;
 
-    json_object_set_new(doc, "id", json_string(c->id));
-    json_object_set_new(doc, "time", json_integer(c->time));
-    json_object_set_new(doc, "label", json_string(c->label));
-    json_object_set_new(doc, "package", json_string(c->package));
-    json_object_set_new(doc, "sha256", json_string(c->sha256));
-    json_object_set_new(doc, "files", json_integer((json_int_t)c->files));
-    json_object_set_new(doc, "bytes", json_integer((json_int_t)c->bytes));
-    json_object_set_new(doc, "loaded_at", json_integer(c->loaded_at));
-    json_object_set_new(doc, "load_ms", json_integer((json_int_t)c->load_ms));
-    prep_corte_set_load_details(doc, c);
     rv = write_json(apr_pstrcat(p, dir, "/" PREP_CORTE_FILE, NULL), doc, p);
     json_decref(doc);
     return rv;
-}
-
-static const char *json_str(json_t *o, const char *key, apr_pool_t *p)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-
-    return apr_pstrdup(p, s ? s : "");
 }
 
 apr_status_t prep_store_read_corte(prep_corte_t **out, const char *dir,
@@ -289,28 +347,10 @@ apr_status_t prep_store_read_corte(prep_corte_t **out, const char *dir,
 {
     json_t *doc =
         json_load_file(apr_pstrcat(p, dir, "/" PREP_CORTE_FILE, NULL), 0, NULL);
-    prep_corte_t *c;
+    apr_status_t rv = prep_corte_from_json(out, doc, p);
 
-    if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "id"))) {
-        json_decref(doc);
-        return APR_EGENERAL;
-    }
-    c = apr_pcalloc(p, sizeof(*c));
-    c->id = json_str(doc, "id", p);
-    c->time = (apr_time_t)json_integer_value(json_object_get(doc, "time"));
-    c->label = json_str(doc, "label", p);
-    c->package = json_str(doc, "package", p);
-    c->sha256 = json_str(doc, "sha256", p);
-    c->files = (apr_uint64_t)json_integer_value(json_object_get(doc, "files"));
-    c->bytes = (apr_uint64_t)json_integer_value(json_object_get(doc, "bytes"));
-    c->loaded_at =
-        (apr_time_t)json_integer_value(json_object_get(doc, "loaded_at"));
-    c->load_ms =
-        (apr_uint64_t)json_integer_value(json_object_get(doc, "load_ms"));
-    get_load_details(c, doc);
     json_decref(doc);
-    *out = c;
-    return APR_SUCCESS;
+    return rv == APR_SUCCESS ? APR_SUCCESS : APR_EGENERAL;
 }
 
 apr_status_t prep_store_promote(const char *store, const char *id,
@@ -336,8 +376,9 @@ apr_status_t prep_store_promote(const char *store, const char *id,
             APR_SUCCESS) {
         return rv;
     }
-    rv = write_atomic(apr_pstrcat(p, store, "/" PREP_CURRENT_FILE, NULL),
-                      apr_pstrcat(p, id, "\n", NULL), strlen(id) + 1, p);
+    rv = prep_store_write_atomic(
+        apr_pstrcat(p, store, "/" PREP_CURRENT_FILE, NULL),
+        apr_pstrcat(p, id, "\n", NULL), strlen(id) + 1, p);
     if (rv == APR_SUCCESS) {
         rv = sync_path(store);
     }
@@ -482,7 +523,10 @@ apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p)
     return rv;
 }
 
-void *prep_store_read_state(const char *store, apr_pool_t *p)
+/* ------------------------------------------------------------------ */
+/* state.json */
+
+json_t *prep_store_read_state(const char *store, apr_pool_t *p)
 {
     json_t *state =
         json_load_file(apr_pstrcat(p, store, "/" STATE_FILE, NULL), 0, NULL);
@@ -491,11 +535,11 @@ void *prep_store_read_state(const char *store, apr_pool_t *p)
         json_decref(state);
         state = json_object();
     }
-    if (!json_is_array(json_object_get(state, "rejected"))) {
-        json_object_set_new(state, "rejected", json_array());
+    if (!json_is_array(json_object_get(state, STATE_REJECTED))) {
+        json_object_set_new(state, STATE_REJECTED, json_array());
     }
-    if (!json_is_array(json_object_get(state, "history"))) {
-        json_object_set_new(state, "history", json_array());
+    if (!json_is_array(json_object_get(state, STATE_HISTORY))) {
+        json_object_set_new(state, STATE_HISTORY, json_array());
     }
     return state;
 }
@@ -528,24 +572,32 @@ apr_status_t prep_store_record_rejected(const char *store, const char *package,
     json_object_set_new(item, "message",
                         json_string(v->message ? v->message : ""));
     json_object_set_new(item, "at", json_integer(apr_time_sec(at)));
-    return record(store, "rejected", item, p);
+    return record(store, STATE_REJECTED, item, p);
 }
 
 apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
                                        apr_pool_t *p)
 {
-    json_t *item = json_object();
+    return record(store, STATE_HISTORY, prep_corte_to_json(c, NULL, p), p);
+}
 
-    json_object_set_new(item, "id", json_string(c->id));
-    json_object_set_new(item, "time", json_integer(apr_time_sec(c->time)));
-    json_object_set_new(item, "label", json_string(c->label));
-    json_object_set_new(item, "package", json_string(c->package));
-    json_object_set_new(item, "sha256", json_string(c->sha256));
-    json_object_set_new(item, "files", json_integer((json_int_t)c->files));
-    json_object_set_new(item, "bytes", json_integer((json_int_t)c->bytes));
-    json_object_set_new(item, "loaded_at",
-                        json_integer(apr_time_sec(c->loaded_at)));
-    json_object_set_new(item, "load_ms", json_integer((json_int_t)c->load_ms));
-    prep_corte_set_load_details(item, c);
-    return record(store, "history", item, p);
+apr_status_t prep_store_history_find(prep_corte_t **c, const char *store,
+                                     const char *id, apr_pool_t *p)
+{
+    json_t *state = prep_store_read_state(store, p), *item;
+    apr_status_t rv = APR_ENOENT;
+    size_t i;
+
+    json_array_foreach(json_object_get(state, STATE_HISTORY), i, item)
+    {
+        const char *hid =
+            json_string_value(json_object_get(item, PREP_CORTE_KEY_ID));
+
+        if (hid && !strcmp(hid, id)) {
+            rv = prep_corte_from_json(c, item, p);
+            break;
+        }
+    }
+    json_decref(state);
+    return rv;
 }

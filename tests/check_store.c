@@ -330,6 +330,43 @@ START_TEST(test_corte_json_bad)
 }
 END_TEST
 
+START_TEST(test_write_atomic_replaces_whole)
+{
+    const char *file = apr_pstrcat(pool, root, "/f", NULL);
+    const char *tmp = apr_pstrcat(pool, file, ".tmp", NULL);
+    apr_finfo_t fi;
+
+    ck_assert_int_eq(prep_store_write_atomic(file, "one\0two", 7, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_stat(&fi, file, APR_FINFO_SIZE | APR_FINFO_PROT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fi.size, 7); /* the bytes given, a NUL included */
+    /* 0644 less the umask: never writable nor executable by others */
+    ck_assert(fi.protection & APR_FPROT_UREAD);
+    ck_assert(!(fi.protection &
+                (APR_FPROT_GWRITE | APR_FPROT_WWRITE | APR_FPROT_UEXECUTE |
+                 APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE)));
+    ck_assert(!exists(tmp));
+    ck_assert_int_eq(prep_store_write_atomic(file, "2", 1, pool), APR_SUCCESS);
+    ck_assert_str_eq(read_file(file), "2");
+    /* a path that cannot be written: an error, nothing left behind */
+    ck_assert_int_ne(
+        prep_store_write_atomic(apr_pstrcat(pool, root, "/none/f", NULL), "x",
+                                1, pool),
+        APR_SUCCESS);
+    ck_assert(!exists(apr_pstrcat(pool, root, "/none", NULL)));
+    /* a directory in the way of the rename: the error, the tmp removed */
+    ck_assert_int_eq(apr_dir_make(apr_pstrcat(pool, root, "/d", NULL),
+                                  APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(prep_store_write_atomic(
+                         apr_pstrcat(pool, root, "/d", NULL), "x", 1, pool),
+                     APR_SUCCESS);
+    ck_assert(!exists(apr_pstrcat(pool, root, "/d.tmp", NULL)));
+    ck_assert(is_dir(apr_pstrcat(pool, root, "/d", NULL)));
+}
+END_TEST
+
 START_TEST(test_promote)
 {
     const char *id1, *id2, *dir;
@@ -660,9 +697,10 @@ START_TEST(test_record_history)
         ck_assert_str_eq(str_at(list, (size_t)i, "package"),
                          apr_psprintf(pool, "c%02d.tar.gz", n));
         ck_assert_str_eq(str_at(list, (size_t)i, "sha256"), SHA);
-        ck_assert_int_eq(int_at(list, (size_t)i, "time"), apr_time_sec(t));
+        /* the corte record: times in microseconds, as in corte.json */
+        ck_assert_int_eq(int_at(list, (size_t)i, "time"), t);
         ck_assert_int_eq(int_at(list, (size_t)i, "loaded_at"),
-                         apr_time_sec(t) + 7);
+                         t + apr_time_from_sec(7));
         ck_assert_int_eq(int_at(list, (size_t)i, "files"), n * 10);
         ck_assert_int_eq(int_at(list, (size_t)i, "bytes"),
                          APR_INT64_C(5000000000) + n);
@@ -689,6 +727,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_dirs_and_clean_staging);
     tcase_add_test(tc, test_corte_json_round_trip);
     tcase_add_test(tc, test_corte_json_bad);
+    tcase_add_test(tc, test_write_atomic_replaces_whole);
     tcase_add_test(tc, test_promote);
     tcase_add_test(tc, test_current);
     tcase_add_test(tc, test_prune_keeps_newest);

@@ -17,6 +17,7 @@ int main(void)
     srunner_add_suite(sr, suite_package());
     srunner_add_suite(sr, suite_index());
     srunner_add_suite(sr, suite_store());
+    srunner_add_suite(sr, suite_corte());
     srunner_add_suite(sr, suite_loader());
     srunner_add_suite(sr, suite_compress());
     srunner_add_suite(sr, suite_audit());

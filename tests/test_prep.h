@@ -10,6 +10,7 @@ Suite *suite_banner(void);
 Suite *suite_package(void);
 Suite *suite_index(void);
 Suite *suite_store(void);
+Suite *suite_corte(void);
 Suite *suite_loader(void);
 Suite *suite_compress(void);
 Suite *suite_audit(void);
