@@ -288,6 +288,20 @@ static json_int_t int_of(const json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
+/* A time of the record: microseconds since the epoch.  The history of
+ * stores written before 0.1.0's one record held epoch seconds; a value under
+ * PREP_CORTE_SECONDS_BELOW (year 5138 in seconds, 1970-01-02 in
+ * microseconds) is one of those and is read as seconds. */
+#define PREP_CORTE_SECONDS_BELOW APR_INT64_C(100000000000)
+
+static apr_time_t time_of(const json_t *o, const char *key)
+{
+    json_int_t t = int_of(o, key);
+
+    return t > 0 && t < PREP_CORTE_SECONDS_BELOW ? apr_time_from_sec(t)
+                                                 : (apr_time_t)t;
+}
+
 static void load_details_from_json(prep_corte_t *c, const json_t *o)
 {
     const json_t *phases = json_object_get(o, PREP_CORTE_KEY_PHASES);
@@ -318,13 +332,13 @@ apr_status_t prep_corte_from_json(prep_corte_t **out, const json_t *o,
     }
     c = apr_pcalloc(p, sizeof(*c));
     c->id = str_of(o, PREP_CORTE_KEY_ID, p);
-    c->time = (apr_time_t)int_of(o, PREP_CORTE_KEY_TIME);
+    c->time = time_of(o, PREP_CORTE_KEY_TIME);
     c->label = str_of(o, PREP_CORTE_KEY_LABEL, p);
     c->package = str_of(o, PREP_CORTE_KEY_PACKAGE, p);
     c->sha256 = str_of(o, PREP_CORTE_KEY_SHA256, p);
     c->files = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_FILES);
     c->bytes = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_BYTES);
-    c->loaded_at = (apr_time_t)int_of(o, PREP_CORTE_KEY_LOADED_AT);
+    c->loaded_at = time_of(o, PREP_CORTE_KEY_LOADED_AT);
     c->load_ms = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_LOAD_MS);
     load_details_from_json(c, o);
     *out = c;

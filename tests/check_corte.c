@@ -234,6 +234,28 @@ START_TEST(test_from_json_reads_other_keys_of_a_wrong_type_as_empty)
 }
 END_TEST
 
+/* A store's history written before the one record held epoch seconds: read
+ * as seconds, not as microseconds of 1970-01-01. */
+START_TEST(test_from_json_reads_times_in_seconds_of_an_older_store)
+{
+    json_t *o = json_pack("{s:s, s:I, s:I}", PREP_CORTE_KEY_ID, "x",
+                          PREP_CORTE_KEY_TIME, (json_int_t)1717383900,
+                          PREP_CORTE_KEY_LOADED_AT, (json_int_t)1717383942);
+    prep_corte_t *c;
+
+    ck_assert_int_eq(prep_corte_from_json(&c, o, pool), APR_SUCCESS);
+    ck_assert_int_eq(c->time, CORTE);
+    ck_assert_int_eq(c->loaded_at, CORTE + apr_time_from_sec(42));
+    json_decref(o);
+    /* a time in microseconds is kept to the microsecond */
+    o = json_pack("{s:s, s:I}", PREP_CORTE_KEY_ID, "x", PREP_CORTE_KEY_TIME,
+                  (json_int_t)(CORTE + 7));
+    ck_assert_int_eq(prep_corte_from_json(&c, o, pool), APR_SUCCESS);
+    ck_assert_int_eq(c->time, CORTE + 7);
+    json_decref(o);
+}
+END_TEST
+
 START_TEST(test_corte_json_and_history_hold_the_same_record)
 {
     prep_corte_t c = full_corte(3);
@@ -415,6 +437,7 @@ Suite *suite_corte(void)
     tcase_add_test(tc, test_from_json_refuses_a_record_without_its_id);
     tcase_add_test(tc,
                    test_from_json_reads_other_keys_of_a_wrong_type_as_empty);
+    tcase_add_test(tc, test_from_json_reads_times_in_seconds_of_an_older_store);
     tcase_add_test(tc, test_corte_json_and_history_hold_the_same_record);
     tcase_add_test(tc, test_history_find_gives_the_recorded_corte);
     tcase_add_test(tc, test_history_find_skips_records_without_an_id);
