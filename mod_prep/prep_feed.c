@@ -407,58 +407,81 @@ static const char *parse_strip(void *field, int argc, const char *const *argv,
     return parse_count(field, argv[0], 0, p);
 }
 
+/* The words of one line read by `word` into `acc`, until one is refused:
+ * PrepLimits, PrepFormats and PrepCompress. */
+typedef const char *word_parse_fn(void *acc, const char *word, apr_pool_t *p);
+
+static const char *read_words(word_parse_fn *word, void *acc, int argc,
+                              const char *const *argv, apr_pool_t *p)
+{
+    const char *err = NULL;
+    int i;
+
+    for (i = 0; i < argc && !err; i++) {
+        err = word(acc, argv[i], p);
+    }
+    return err;
+}
+
+static const char *limit_word(void *acc, const char *word, apr_pool_t *p)
+{
+    return prep_limits_parse(acc, word, p);
+}
+
 static const char *parse_limits(void *field, int argc, const char *const *argv,
                                 apr_pool_t *p)
 {
     prep_limits_t l = *(prep_limits_t *)field;
-    const char *err;
-    int i;
+    const char *err = read_words(limit_word, &l, argc, argv, p);
 
-    for (i = 0; i < argc; i++) {
-        if ((err = prep_limits_parse(&l, argv[i], p)) != NULL) {
-            return err;
-        }
+    if (!err) {
+        *(prep_limits_t *)field = l;
     }
-    *(prep_limits_t *)field = l;
-    return NULL;
+    return err;
 }
 
-/* The words of one PrepFormats line: each kind it names (archive formats,
- * compressions) replaces that kind's default. */
+static const char *format_word(void *acc, const char *word, apr_pool_t *p)
+{
+    return prep_formats_parse(acc, word, p);
+}
+
+/* Each kind a PrepFormats line names (archive formats, compressions)
+ * replaces that kind's default. */
 static const char *parse_formats(void *field, int argc, const char *const *argv,
                                  apr_pool_t *p)
 {
     unsigned named = 0;
-    const char *err;
-    int i;
+    const char *err = read_words(format_word, &named, argc, argv, p);
 
-    for (i = 0; i < argc; i++) {
-        if ((err = prep_formats_parse(&named, argv[i], p)) != NULL) {
-            return err;
-        }
+    if (!err) {
+        *(unsigned *)field = prep_formats_of_line(named);
     }
-    *(unsigned *)field = prep_formats_of_line(named);
+    return err;
+}
+
+static const char *compress_word(void *acc, const char *word, apr_pool_t *p)
+{
+    if (!strcasecmp(word, "gzip")) {
+        *(unsigned *)acc |= 1u << PREP_ENC_GZIP;
+    } else if (!strcasecmp(word, "br")) {
+        *(unsigned *)acc |= 1u << PREP_ENC_BR;
+    } else if (strcasecmp(word, "none")) {
+        return "use gzip, br or none";
+    }
     return NULL;
 }
 
-/* The words of one PrepCompress line replace the list. */
+/* A PrepCompress line replaces the list. */
 static const char *parse_compress(void *field, int argc,
                                   const char *const *argv, apr_pool_t *p)
 {
     unsigned compress = 0;
-    int i;
+    const char *err = read_words(compress_word, &compress, argc, argv, p);
 
-    for (i = 0; i < argc; i++) {
-        if (!strcasecmp(argv[i], "gzip")) {
-            compress |= 1u << PREP_ENC_GZIP;
-        } else if (!strcasecmp(argv[i], "br")) {
-            compress |= 1u << PREP_ENC_BR;
-        } else if (strcasecmp(argv[i], "none")) {
-            return "use gzip, br or none";
-        }
+    if (!err) {
+        *(unsigned *)field = compress;
     }
-    *(unsigned *)field = compress;
-    return NULL;
+    return err;
 }
 
 static const char *parse_corte_time(void *field, int argc,
