@@ -1,8 +1,9 @@
 /* prepctl.c — the command-line companion of mod_prep.  `prepctl verify`
  * runs exactly the module's package checks (the same library code) on a
  * package offline, so an operator can try a drill package before election
- * night.  `prepctl audit` re-reads a published corte and checks that every
- * byte served is still the byte published (prep_audit.c). */
+ * night; its options are <PrepFeed> directives, read by the directives'
+ * own parsers (prep_feed_set).  `prepctl audit` re-reads a published corte and
+ * checks that every byte served is still the byte published (prep_audit.c). */
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static const char usage[] =
     "    word that is not a corte id, is printed; --store is required. It\n"
     "    only reads, and can run while the feed is served.\n"
     "\n"
-    "OPTIONS\n"
+    "OPTIONS OF VERIFY\n"
     "    Each option is the <PrepFeed> directive named beside it: its value "
     "is\n"
     "    the rest of the directive's line, split into words as httpd.conf is\n"
@@ -76,7 +77,7 @@ static const char usage[] =
     "\n"
     "EXIT STATUS\n"
     "    verify: 0 the package would be accepted; 1 it would be refused;\n"
-    "    2 wrong usage.\n"
+    "    2 wrong usage, such as an option's value that configtest refuses.\n"
     "    audit: 0 every byte is as published; 1 something differs, cannot be\n"
     "    read or disagrees (or the current corte's directory is gone);\n"
     "    2 wrong usage, a store without a current corte, or no corte ID.\n"
