@@ -42,21 +42,7 @@ static const char *where(cmd_parms *cmd)
                         cmd->directive->line_num);
 }
 
-/* Directives that only make sense inside <PrepFeed>. */
-static const char *in_feed(cmd_parms *cmd, prep_feed_rt_t **f)
-{
-    *f = feed_in_section;
-    if (!feed_in_section) {
-        return apr_psprintf(cmd->pool, "%s is only allowed inside <PrepFeed>",
-                            cmd->cmd->name);
-    }
-    return NULL;
-}
-
-static const char *with_name(cmd_parms *cmd, const char *err)
-{
-    return err ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err) : NULL;
-}
+/* --- <PrepFeed> ---------------------------------------------------- */
 
 static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
                                     const char *arg)
@@ -110,233 +96,71 @@ static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
     return NULL;
 }
 
-static const char *cmd_dir(cmd_parms *cmd, void *mconfig, const char *arg)
+/* The one setter of every directive inside <PrepFeed>, as httpd's
+ * ap_set_*_slot are: cmd->info is the directive's prep_feed_directive_t
+ * (prep_feed.c), which says which field of the feed it sets and which
+ * parser reads it.  A file name is made relative to the ServerRoot here. */
+static const char *feed_set(cmd_parms *cmd, int argc, const char **argv)
 {
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f), *path;
+    const prep_feed_directive_t *d = cmd->info;
+    int at = d->path_arg - 1;
 
-    if (err) {
-        return err;
+    if (!feed_in_section) {
+        return apr_psprintf(cmd->pool, "%s is only allowed inside <PrepFeed>",
+                            cmd->cmd->name);
     }
-    path = ap_server_root_relative(cmd->pool, arg);
-    if (!path) {
-        return apr_psprintf(cmd->pool, "%s: invalid path \"%s\"",
-                            cmd->cmd->name, arg);
+    if (at >= 0 && at < argc) {
+        const char *given = argv[at];
+
+        if (!(argv[at] = ap_server_root_relative(cmd->pool, given))) {
+            return apr_psprintf(cmd->pool, "%s: invalid path \"%s\"",
+                                cmd->cmd->name, given);
+        }
     }
-    if (cmd->info) {
-        f->conf.store = path;
-    } else {
-        f->conf.incoming = path;
+    if (argc == 0 && d->args == PREP_ARGS_SOME) {
+        /* what httpd says of an ITERATE directive without arguments */
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " requires at least one argument, ",
+                           cmd->cmd->errmsg, NULL);
     }
-    return NULL;
+    return prep_feed_set(&feed_in_section->conf, d, argc, argv, cmd->pool);
 }
 
-static const char *cmd_settle(cmd_parms *cmd, void *mconfig, const char *arg)
+static const char *feed_take1(cmd_parms *cmd, void *mconfig, const char *arg)
 {
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    if (cmd->info) {
-        return with_name(cmd, prep_parse_duration(&f->conf.interval, arg));
-    }
-    return with_name(cmd, prep_parse_duration(&f->conf.settle, arg));
+    return feed_set(cmd, 1, &arg);
 }
 
-static const char *cmd_corte_time(cmd_parms *cmd, void *mconfig,
-                                  const char *args)
+static const char *feed_take12(cmd_parms *cmd, void *mconfig, const char *arg1,
+                               const char *arg2)
 {
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f), *w;
+    const char *argv[2] = {arg1, arg2};
+
+    return feed_set(cmd, arg2 ? 2 : 1, argv);
+}
+
+/* The words of the line, split as httpd splits any directive's (up to the
+ * first empty word, as for ITERATE): all the words of one line reach the
+ * parser together, so that a PrepCompress or PrepFormats line replaces
+ * the list it sets. */
+static const char *feed_words(cmd_parms *cmd, void *mconfig, const char *args)
+{
     apr_array_header_t *argv = apr_array_make(cmd->pool, 4, sizeof(char *));
+    const char *w;
 
-    if (err) {
-        return err;
-    }
     while (*(w = ap_getword_conf(cmd->pool, &args))) {
         APR_ARRAY_PUSH(argv, const char *) = w;
     }
-    return with_name(cmd, prep_corte_spec_parse(&f->conf.corte, argv->nelts,
-                                                (const char *const *)argv->elts,
-                                                cmd->pool));
+    return feed_set(cmd, argv->nelts, (const char **)argv->elts);
 }
 
-static const char *cmd_zone(cmd_parms *cmd, void *mconfig, const char *offset,
-                            const char *name)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    return with_name(cmd, prep_zone_parse(&f->conf.zone, offset,
-                                          name ? name : f->conf.zone.name,
-                                          cmd->pool));
-}
-
-static const char *cmd_publish_from(cmd_parms *cmd, void *mconfig,
-                                    const char *arg)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    if (!strcasecmp(arg, "none")) {
-        f->conf.publish_from = 0;
-        return NULL;
-    }
-    return with_name(cmd, prep_parse_iso_time(&f->conf.publish_from, arg));
-}
-
-static const char *cmd_verify(cmd_parms *cmd, void *mconfig, const char *mode,
-                              const char *key)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    if (!strcasecmp(mode, "none") && !key) {
-        f->conf.verify = PREP_VERIFY_NONE;
-    } else if (!strcasecmp(mode, "sha256") && !key) {
-        f->conf.verify = PREP_VERIFY_SHA256;
-    } else if (!strcasecmp(mode, "signature") && key) {
-        f->conf.verify = PREP_VERIFY_SIGNATURE;
-        f->conf.verify_key = ap_server_root_relative(cmd->pool, key);
-        if ((err = prep_verify_key_check(f->conf.verify_key, cmd->temp_pool))) {
-            return apr_pstrcat(cmd->pool, "PrepVerify signature: ", err, NULL);
-        }
-    } else {
-        return "PrepVerify: use none, sha256, or signature PUBKEY.pem";
-    }
-    return NULL;
-}
-
-static const char *cmd_limits(cmd_parms *cmd, void *mconfig, const char *word)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    return with_name(cmd, prep_limits_parse(&f->conf.limits, word, cmd->pool));
-}
-
-static const char *parse_count(cmd_parms *cmd, const char *arg, int min,
-                               int *out)
-{
-    char *end;
-    long n = strtol(arg, &end, 10);
-
-    if (!*arg || *end || n < min || n > 100000) {
-        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a number >= %d",
-                            cmd->cmd->name, arg, min);
-    }
-    *out = (int)n;
-    return NULL;
-}
-
-static const char *cmd_keep(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    return parse_count(cmd, arg, 1, &f->conf.keep);
-}
-
-static const char *cmd_strip(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    if (!strcasecmp(arg, "auto")) {
-        f->conf.strip = -1;
-        return NULL;
-    }
-    return parse_count(cmd, arg, 0, &f->conf.strip);
-}
-
-/* Whether arg is the first word of its directive line: the words of one
- * PrepCompress or PrepFormats line replace the default list.  `seen` is the
- * directive's own last line. */
-static int first_word(cmd_parms *cmd, const ap_directive_t **seen)
-{
-    if (*seen == cmd->directive) {
-        return 0;
-    }
-    *seen = cmd->directive;
-    return 1;
-}
-
-static const char *cmd_compress(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    static const ap_directive_t *seen;
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    if (first_word(cmd, &seen)) {
-        f->conf.compress = 0;
-    }
-    if (!strcasecmp(arg, "gzip")) {
-        f->conf.compress |= 1u << PREP_ENC_GZIP;
-    } else if (!strcasecmp(arg, "br")) {
-        f->conf.compress |= 1u << PREP_ENC_BR;
-    } else if (strcasecmp(arg, "none")) {
-        return "PrepCompress: use gzip, br or none";
-    }
-    return NULL;
-}
-
-static const char *cmd_duration(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-    apr_interval_time_t *out =
-        (apr_interval_time_t *)((char *)&f->conf + (apr_size_t)cmd->info);
-
-    if (err) {
-        return err;
-    }
-    if (!strcasecmp(arg, "off")) {
-        *out = -1;
-        return NULL;
-    }
-    return with_name(cmd, prep_parse_duration(out, arg));
-}
-
-static const char *cmd_same_time(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    if (!strcasecmp(arg, "refuse")) {
-        f->conf.same_time_accept = 0;
-    } else if (!strcasecmp(arg, "accept")) {
-        f->conf.same_time_accept = 1;
-    } else {
-        return "PrepSameTime: use refuse or accept";
-    }
-    return NULL;
-}
+#define FEED_INFO(d) ((void *)&prep_feed_directives[d])
+#define FEED_TAKE1(name, d, help)                                              \
+    AP_INIT_TAKE1(name, feed_take1, FEED_INFO(d), RSRC_CONF, help)
+#define FEED_TAKE12(name, d, help)                                             \
+    AP_INIT_TAKE12(name, feed_take12, FEED_INFO(d), RSRC_CONF, help)
+#define FEED_WORDS(name, d, help)                                              \
+    AP_INIT_RAW_ARGS(name, feed_words, FEED_INFO(d), RSRC_CONF, help)
 
 /* PrepUser: the loader account, resolved now so that the intake can switch
  * to it after the parent has dropped nothing yet. */
@@ -361,28 +185,6 @@ static const char *cmd_user(cmd_parms *cmd, void *mconfig, const char *arg)
     prep_registry->loader_user = apr_pstrdup(cmd->pool, arg);
     prep_registry->loader_uid = pw->pw_uid;
     prep_registry->loader_gid = pw->pw_gid;
-    return NULL;
-}
-
-static const char *cmd_formats(cmd_parms *cmd, void *mconfig, const char *arg)
-{
-    static const ap_directive_t *seen;
-    static unsigned named;
-    prep_feed_rt_t *f;
-    const char *err = in_feed(cmd, &f);
-
-    if (err) {
-        return err;
-    }
-    /* archive formats and compressions each replace their default when
-     * the line names any */
-    if (first_word(cmd, &seen)) {
-        named = 0;
-    }
-    if ((err = prep_formats_parse(&named, arg, cmd->pool))) {
-        return with_name(cmd, err);
-    }
-    f->conf.limits.formats = prep_formats_of_line(named);
     return NULL;
 }
 
@@ -533,49 +335,44 @@ static const char *cmd_ignore_embargo(cmd_parms *cmd, void *mconfig, int on)
 const command_rec prep_cmds[] = {
     AP_INIT_RAW_ARGS("<PrepFeed", cmd_feed_section, NULL, RSRC_CONF,
                      "a feed: where its packages arrive and its cortes live"),
-    AP_INIT_TAKE1("PrepIncoming", cmd_dir, NULL, RSRC_CONF,
-                  "directory where packages arrive"),
-    AP_INIT_TAKE1("PrepStore", cmd_dir, (void *)1, RSRC_CONF,
-                  "directory where cortes are kept (owned by the User)"),
-    AP_INIT_TAKE1("PrepSettleTime", cmd_settle, NULL, RSRC_CONF,
-                  "how long a package must be unchanged before it is read"),
-    AP_INIT_TAKE1("PrepUpdateInterval", cmd_settle, (void *)1, RSRC_CONF,
-                  "expected time between cortes; stale after three"),
-    AP_INIT_RAW_ARGS("PrepCorteTime", cmd_corte_time, NULL, RSRC_CONF,
-                     "json FILE POINTER | csv FILE LINE | filename REGEX | "
-                     "mtime"),
-    AP_INIT_TAKE12("PrepTimeZone", cmd_zone, NULL, RSRC_CONF,
-                   "offset and name of the zone times are shown in"),
-    AP_INIT_TAKE1("PrepPublishFrom", cmd_publish_from, NULL, RSRC_CONF,
-                  "ISO-8601 time before which nothing is served"),
-    AP_INIT_TAKE12("PrepVerify", cmd_verify, NULL, RSRC_CONF,
-                   "none | sha256 | signature PUBKEY.pem"),
-    AP_INIT_ITERATE("PrepLimits", cmd_limits, NULL, RSRC_CONF,
-                    "files=N bytes=SIZE file=SIZE ratio=N depth=N"),
-    AP_INIT_TAKE1("PrepKeep", cmd_keep, NULL, RSRC_CONF,
-                  "how many cortes are kept"),
-    AP_INIT_TAKE1("PrepStripComponents", cmd_strip, NULL, RSRC_CONF,
-                  "auto | number of leading path components to remove"),
-    AP_INIT_ITERATE("PrepCompress", cmd_compress, NULL, RSRC_CONF,
-                    "precompressed variants: gzip br | none"),
-    AP_INIT_TAKE1("PrepFutureLimit", cmd_duration,
-                  (void *)APR_OFFSETOF(prep_feed_t, future_limit), RSRC_CONF,
-                  "how far ahead of the clock a corte time may be [15m]"),
-    AP_INIT_TAKE1("PrepLoadTimeout", cmd_duration,
-                  (void *)APR_OFFSETOF(prep_feed_t, load_timeout), RSRC_CONF,
-                  "longest a load may take before it is stopped [10m]"),
-    AP_INIT_TAKE1("PrepAuditInterval", cmd_duration,
-                  (void *)APR_OFFSETOF(prep_feed_t, audit_interval), RSRC_CONF,
-                  "pause between two audits of the served corte | off [1m]"),
-    AP_INIT_TAKE1("PrepSameTime", cmd_same_time, NULL, RSRC_CONF,
-                  "refuse | accept: a corte with the served corte's time "
-                  "and other bytes [refuse]"),
+    FEED_TAKE1("PrepIncoming", PREP_FEED_INCOMING,
+               "directory where packages arrive"),
+    FEED_TAKE1("PrepStore", PREP_FEED_STORE,
+               "directory where cortes are kept (owned by the User)"),
+    FEED_TAKE1("PrepSettleTime", PREP_FEED_SETTLE_TIME,
+               "how long a package must be unchanged before it is read"),
+    FEED_TAKE1("PrepUpdateInterval", PREP_FEED_UPDATE_INTERVAL,
+               "expected time between cortes; stale after three"),
+    FEED_WORDS("PrepCorteTime", PREP_FEED_CORTE_TIME,
+               "json FILE POINTER | csv FILE LINE | filename REGEX | mtime"),
+    FEED_TAKE12("PrepTimeZone", PREP_FEED_TIME_ZONE,
+                "offset and name of the zone times are shown in"),
+    FEED_TAKE1("PrepPublishFrom", PREP_FEED_PUBLISH_FROM,
+               "ISO-8601 time before which nothing is served"),
+    FEED_TAKE12("PrepVerify", PREP_FEED_VERIFY,
+                "none | sha256 | signature PUBKEY.pem"),
+    FEED_WORDS("PrepLimits", PREP_FEED_LIMITS,
+               "files=N bytes=SIZE file=SIZE ratio=N depth=N"),
+    FEED_TAKE1("PrepKeep", PREP_FEED_KEEP, "how many cortes are kept"),
+    FEED_TAKE1("PrepStripComponents", PREP_FEED_STRIP,
+               "auto | number of leading path components to remove"),
+    FEED_WORDS("PrepCompress", PREP_FEED_COMPRESS,
+               "precompressed variants: gzip br | none"),
+    FEED_TAKE1("PrepFutureLimit", PREP_FEED_FUTURE_LIMIT,
+               "how far ahead of the clock a corte time may be [15m]"),
+    FEED_TAKE1("PrepLoadTimeout", PREP_FEED_LOAD_TIMEOUT,
+               "longest a load may take before it is stopped [10m]"),
+    FEED_TAKE1("PrepAuditInterval", PREP_FEED_AUDIT_INTERVAL,
+               "pause between two audits of the served corte | off [1m]"),
+    FEED_TAKE1("PrepSameTime", PREP_FEED_SAME_TIME,
+               "refuse | accept: a corte with the served corte's time "
+               "and other bytes [refuse]"),
     AP_INIT_TAKE1("PrepUser", cmd_user, NULL, RSRC_CONF,
                   "the loader account: it alone writes the stores"),
-    AP_INIT_ITERATE("PrepFormats", cmd_formats, NULL, RSRC_CONF,
-                    "archive formats and compressions read: tar zip 7z cpio "
-                    "iso9660 cab lha rar ar gzip bzip2 xz zstd lzma lzip lz4 "
-                    "compress"),
+    FEED_WORDS("PrepFormats", PREP_FEED_FORMATS,
+               "archive formats and compressions read: tar zip 7z cpio "
+               "iso9660 cab lha rar ar gzip bzip2 xz zstd lzma lzip lz4 "
+               "compress"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

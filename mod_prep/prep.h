@@ -31,14 +31,8 @@ apr_status_t prep_refuse(prep_verdict_t *v, apr_pool_t *p, const char *reason,
     __attribute__((format(printf, 4, 5)));
 
 /* ------------------------------------------------------------------ */
-/* prep_util.c: configuration values */
+/* prep_util.c: civil dates, hex, feed names, a descriptor read in blocks */
 
-/* "90", "90s", "5m", "1h", "2d" → interval; error sentence or NULL. */
-const char *prep_parse_duration(apr_interval_time_t *out, const char *text);
-/* "512", "10k", "512M", "2G" (powers of 1024) → bytes; error or NULL. */
-const char *prep_parse_size(apr_uint64_t *out, const char *text);
-/* ISO-8601 with offset, "2024-06-02T20:00:00-06:00" (or Z); error or NULL. */
-const char *prep_parse_iso_time(apr_time_t *out, const char *text);
 /* Whether a civil date and time exists (years 1970..9999). */
 int prep_civil_valid(int y, int mo, int d, int h, int mi, int s);
 /* A civil date and time at `offset_s` seconds east of UTC. */
@@ -64,9 +58,6 @@ typedef struct prep_zone {
     const char *name; /* "Tiempo del Centro" */
 } prep_zone_t;
 
-/* offset "-06:00" / "+05:30" / "-6" / "UTC-6"; error or NULL. */
-const char *prep_zone_parse(prep_zone_t *z, const char *offset,
-                            const char *name, apr_pool_t *p);
 /* "2024-06-02T21:05:00-06:00" */
 char *prep_time_iso(apr_pool_t *p, apr_time_t t, const prep_zone_t *z);
 /* "-06:00" */
@@ -89,10 +80,8 @@ typedef struct prep_corte_spec {
     const char *regex;   /* filename */
 } prep_corte_spec_t;
 
-/* Parses the arguments of PrepCorteTime (without the directive name);
- * error or NULL. */
-const char *prep_corte_spec_parse(prep_corte_spec_t *spec, int argc,
-                                  const char *const *argv, apr_pool_t *p);
+/* Whether every '~' of an RFC 6901 pointer is "~0" or "~1". */
+int prep_corte_pointer_valid(const char *pointer);
 /* Reads a time written as text: ISO-8601 with or without offset,
  * "DD/MM/YYYY HH:MM[:SS]" optionally followed by "(UTC-6)" or
  * "(UTC-06:00)", "YYYYMMDDHHMM[SS]", "YYYYMMDD_HHMM", or epoch seconds.
@@ -198,7 +187,6 @@ enum {
     (PREP_FORMAT_TAR | PREP_FORMAT_ZIP | PREP_FORMAT_GZIP |                    \
      PREP_FORMAT_BZIP2 | PREP_FORMAT_XZ | PREP_FORMAT_ZSTD)
 
-void prep_limits_default(prep_limits_t *l);
 /* One word of PrepFormats ("tar", "7z", "lz4"...) added to *mask; error
  * or NULL.  xar, warc, mtree and raw are refused with the reason. */
 const char *prep_formats_parse(unsigned *mask, const char *word, apr_pool_t *p);
@@ -208,10 +196,6 @@ const char *prep_formats_parse(unsigned *mask, const char *word, apr_pool_t *p);
 unsigned prep_formats_of_line(unsigned named);
 /* The words of a mask, for messages: "tar, zip, gzip" ("none" if empty). */
 const char *prep_formats_words(unsigned mask, apr_pool_t *p);
-/* One word "files=100000" | "bytes=2G" | "file=512M" | "ratio=200" |
- * "depth=32"; error or NULL. */
-const char *prep_limits_parse(prep_limits_t *l, const char *word,
-                              apr_pool_t *p);
 
 typedef struct prep_entry {
     const char *path; /* relative, '/'-separated, after stripping */
@@ -253,6 +237,161 @@ apr_status_t prep_package_unpack_buffer(prep_unpacked_t **out, const void *buf,
 /* Names that are uploads in progress or not packages: ".x", "*.part",
  * "*.filepart", "*.tmp", and sidecars "*.sha256", "*.sig". */
 int prep_package_name_ignored(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* prep_feed.c: one feed's configuration, its defaults and the parsers of
+ * every value its directives take.  The httpd directives and prepctl's
+ * options set a feed through the same table (prep_feed_set). */
+
+/* PrepVerify */
+typedef enum {
+    PREP_VERIFY_NONE = 0,
+    PREP_VERIFY_SHA256,
+    PREP_VERIFY_SIGNATURE
+} prep_verify_e;
+
+typedef struct prep_feed {
+    const char *name;
+    const char *incoming;
+    const char *store;
+    apr_interval_time_t settle;
+    prep_corte_spec_t corte;
+    prep_zone_t zone;
+    apr_interval_time_t interval;
+    apr_time_t publish_from; /* 0: no embargo */
+    prep_verify_e verify;
+    const char *verify_key; /* PEM file for signature */
+    prep_limits_t limits;
+    int keep;
+    int strip;         /* -1 auto */
+    unsigned compress; /* 1 << PREP_ENC_GZIP | 1 << PREP_ENC_BR */
+    /* Banner templates used by the Locations serving this feed; slot n is
+     * banners[n-1] (const char *: template text, NULL = default banner). */
+    apr_array_header_t *banners;
+    /* PrepFutureLimit: a corte further ahead of the clock is refused. */
+    apr_interval_time_t future_limit;
+    /* PrepSameTime accept: a corte with the served corte's time but other
+     * bytes replaces it (default: refused as same-time). */
+    int same_time_accept;
+    /* PrepLoadTimeout: a load running longer is killed and its package set
+     * aside as `timeout`. */
+    apr_interval_time_t load_timeout;
+    /* PrepAuditInterval: the served corte is re-hashed, at a bounded rate,
+     * again this long after each complete pass; < 0: never. */
+    apr_interval_time_t audit_interval;
+} prep_feed_t;
+
+void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);
+/* PrepLimits' defaults: files=100000 bytes=2G file=512M ratio=200 depth=32,
+ * and the default PrepFormats. */
+void prep_limits_default(prep_limits_t *l);
+
+/* A letter after a number and what it multiplies the number by. */
+typedef struct prep_unit {
+    char letter;
+    apr_uint64_t times;
+} prep_unit_t;
+
+typedef enum {
+    PREP_NUMBER_OK = 0,
+    PREP_NUMBER_BAD,      /* not digits (and a unit), or too many digits */
+    PREP_NUMBER_TOO_LARGE /* the number times its unit passes 64 bits */
+} prep_number_e;
+
+/* The one reader of numbers in directive values: a whole decimal number,
+ * no sign, no spaces, optionally followed by one letter of `units` (ended
+ * by a {0, 0} entry; NULL: no letter), which multiplies it.  *out is
+ * untouched unless PREP_NUMBER_OK. */
+prep_number_e prep_parse_number(apr_uint64_t *out, const char *text,
+                                const prep_unit_t *units);
+/* "90", "90s", "5m", "1h", "2d", a century at most → interval; error
+ * sentence or NULL. */
+const char *prep_parse_duration(apr_interval_time_t *out, const char *text);
+/* "512", "10k", "512M", "2G", "3T" (powers of 1024, either case) → bytes;
+ * error or NULL. */
+const char *prep_parse_size(apr_uint64_t *out, const char *text);
+/* ISO-8601 with offset, "2024-06-02T20:00:00-06:00" (or Z); error or NULL. */
+const char *prep_parse_iso_time(apr_time_t *out, const char *text);
+/* One word of PrepLimits: "files=100000" | "bytes=2G" | "file=512M" |
+ * "ratio=200" | "depth=32"; error or NULL (and *l unchanged). */
+const char *prep_limits_parse(prep_limits_t *l, const char *word,
+                              apr_pool_t *p);
+/* PrepTimeZone: offset "-06:00" / "+05:30" / "-6" / "UTC-6", and the
+ * zone's name; error or NULL (and *z unchanged). */
+const char *prep_zone_parse(prep_zone_t *z, const char *offset,
+                            const char *name, apr_pool_t *p);
+/* The arguments of PrepCorteTime (without the directive name); error or
+ * NULL (and *spec unchanged). */
+const char *prep_corte_spec_parse(prep_corte_spec_t *spec, int argc,
+                                  const char *const *argv, apr_pool_t *p);
+
+/* How many words a directive takes, counted as httpd counts them. */
+typedef enum {
+    PREP_ARGS_ONE = 0,    /* TAKE1 */
+    PREP_ARGS_ONE_OR_TWO, /* TAKE12 */
+    PREP_ARGS_SOME,       /* one or more (the words of one line) */
+    PREP_ARGS_ANY         /* RAW_ARGS: the parser counts them */
+} prep_args_e;
+
+/* Sets the field of prep_feed_t at `field` from the words of a directive's
+ * line; the sentence of what is wrong (without the directive's name), or
+ * NULL. */
+typedef const char *prep_feed_parse_fn(void *field, int argc,
+                                       const char *const *argv,
+                                       apr_pool_t *p);
+
+/* A parser whose field is the whole feed (it sets more than one field). */
+#define PREP_FEED_WHOLE 0
+
+/* One directive of <PrepFeed>: which field it sets and how it reads it. */
+typedef struct prep_feed_directive {
+    const char *name; /* "PrepStripComponents" */
+    prep_args_e args;
+    apr_size_t offset; /* of its field in prep_feed_t, or PREP_FEED_WHOLE */
+    prep_feed_parse_fn *parse;
+    /* 1-based: that word is a file name, which httpd takes relative to its
+     * ServerRoot (prepctl: to the working directory); 0: none. */
+    int path_arg;
+    /* its parser's sentences already start with the directive's name */
+    int names_itself;
+} prep_feed_directive_t;
+
+enum {
+    PREP_FEED_INCOMING = 0,
+    PREP_FEED_STORE,
+    PREP_FEED_SETTLE_TIME,
+    PREP_FEED_UPDATE_INTERVAL,
+    PREP_FEED_CORTE_TIME,
+    PREP_FEED_TIME_ZONE,
+    PREP_FEED_PUBLISH_FROM,
+    PREP_FEED_VERIFY,
+    PREP_FEED_LIMITS,
+    PREP_FEED_KEEP,
+    PREP_FEED_STRIP,
+    PREP_FEED_COMPRESS,
+    PREP_FEED_FUTURE_LIMIT,
+    PREP_FEED_LOAD_TIMEOUT,
+    PREP_FEED_AUDIT_INTERVAL,
+    PREP_FEED_SAME_TIME,
+    PREP_FEED_FORMATS,
+    PREP_FEED_DIRECTIVES
+};
+/* Indexed by PREP_FEED_*. */
+extern const prep_feed_directive_t prep_feed_directives[PREP_FEED_DIRECTIVES];
+
+/* Directive d with the words of its line: its field of f set, or the
+ * sentence of what is wrong, naming the directive as configtest does
+ * ("PrepStripComponents: \"-3\" is not a number >= 0"; a wrong number of
+ * words: "PrepKeep takes one argument", to which httpd adds the usage). */
+const char *prep_feed_set(prep_feed_t *f, const prep_feed_directive_t *d,
+                          int argc, const char *const *argv, apr_pool_t *p);
+/* The words (const char *) of a directive's arguments, split as httpd's
+ * configuration reader splits them (ap_getword_conf): by white space; a
+ * word in double or single quotes may hold white space, and in it a
+ * backslash before that quote or before a backslash stands for the
+ * character after it; outside quotes \\ stands for \.  The first empty
+ * word ("") ends them, as it ends the arguments httpd hands a directive. */
+apr_array_header_t *prep_feed_words(const char *line, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_mime.c */
@@ -656,44 +795,6 @@ const char *prep_encoding_name(apr_uint32_t encoding);
 
 /* ------------------------------------------------------------------ */
 /* prep_loader.c: one package → one corte, or one refusal. */
-typedef enum {
-    PREP_VERIFY_NONE = 0,
-    PREP_VERIFY_SHA256,
-    PREP_VERIFY_SIGNATURE
-} prep_verify_e;
-
-typedef struct prep_feed {
-    const char *name;
-    const char *incoming;
-    const char *store;
-    apr_interval_time_t settle;
-    prep_corte_spec_t corte;
-    prep_zone_t zone;
-    apr_interval_time_t interval;
-    apr_time_t publish_from; /* 0: no embargo */
-    prep_verify_e verify;
-    const char *verify_key; /* PEM file for signature */
-    prep_limits_t limits;
-    int keep;
-    int strip;         /* -1 auto */
-    unsigned compress; /* 1 << PREP_ENC_GZIP | 1 << PREP_ENC_BR */
-    /* Banner templates used by the Locations serving this feed; slot n is
-     * banners[n-1] (const char *: template text, NULL = default banner). */
-    apr_array_header_t *banners;
-    /* PrepFutureLimit: a corte further ahead of the clock is refused. */
-    apr_interval_time_t future_limit;
-    /* PrepSameTime accept: a corte with the served corte's time but other
-     * bytes replaces it (default: refused as same-time). */
-    int same_time_accept;
-    /* PrepLoadTimeout: a load running longer is killed and its package set
-     * aside as `timeout`. */
-    apr_interval_time_t load_timeout;
-    /* PrepAuditInterval: the served corte is re-hashed, at a bounded rate,
-     * again this long after each complete pass; < 0: never. */
-    apr_interval_time_t audit_interval;
-} prep_feed_t;
-
-void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);
 
 /* prep_verify.c: whether PUBKEY.pem of `PrepVerify signature` is a PEM
  * public key mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */

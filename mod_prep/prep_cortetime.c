@@ -16,68 +16,6 @@
 
 #include "prep.h"
 
-static int pointer_escapes_valid(const char *pointer);
-
-const char *prep_corte_spec_parse(prep_corte_spec_t *spec, int argc,
-                                  const char *const *argv, apr_pool_t *p)
-{
-    regex_t re;
-    char *end;
-    long line;
-
-    memset(spec, 0, sizeof(*spec));
-    if (argc < 1) {
-        return "use json FILE POINTER | csv FILE LINE | filename REGEX | mtime";
-    }
-    if (!strcasecmp(argv[0], "mtime") && argc == 1) {
-        spec->source = PREP_CORTE_MTIME;
-        return NULL;
-    }
-    if (!strcasecmp(argv[0], "json") && argc == 3) {
-        if (argv[2][0] != '/') {
-            return apr_psprintf(p,
-                                "the JSON pointer \"%s\" must start with '/' "
-                                "(e.g. /fechaCorte)",
-                                argv[2]);
-        }
-        if (!pointer_escapes_valid(argv[2])) {
-            return apr_psprintf(p,
-                                "the JSON pointer \"%s\" has a '~' not "
-                                "followed by 0 or 1 (~0 is '~', ~1 is '/')",
-                                argv[2]);
-        }
-        spec->source = PREP_CORTE_JSON;
-        spec->file = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
-        spec->pointer = argv[2];
-        return NULL;
-    }
-    if (!strcasecmp(argv[0], "csv") && argc == 3) {
-        line = strtol(argv[2], &end, 10);
-        if (!*argv[2] || *end || line < 1 || line > 1000) {
-            return apr_psprintf(p, "\"%s\" is not a line number (1..1000)",
-                                argv[2]);
-        }
-        spec->source = PREP_CORTE_CSV;
-        spec->file = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
-        spec->line = (int)line;
-        return NULL;
-    }
-    if (!strcasecmp(argv[0], "filename") && argc == 2) {
-        if (regcomp(&re, argv[1], REG_EXTENDED) != 0) {
-            return apr_psprintf(p, "the regular expression \"%s\" is not valid",
-                                argv[1]);
-        }
-        regfree(&re);
-        spec->source = PREP_CORTE_FILENAME;
-        spec->regex = argv[1];
-        return NULL;
-    }
-    return apr_psprintf(p,
-                        "\"%s\" with %d argument(s): use json FILE POINTER | "
-                        "csv FILE LINE | filename REGEX | mtime",
-                        argv[0], argc - 1);
-}
-
 /* ------------------------------------------------------------------ */
 /* A time written as text */
 
@@ -919,7 +857,7 @@ static int json_value(json_scan_t *s, int depth, int level)
 }
 
 /* Whether every '~' of an RFC 6901 pointer is "~0" or "~1". */
-static int pointer_escapes_valid(const char *pointer)
+int prep_corte_pointer_valid(const char *pointer)
 {
     const char *c;
 
@@ -1002,7 +940,7 @@ static const char *json_read(apr_time_t *t, const prep_corte_spec_t *spec,
     int c;
 
     if (!spec->pointer || spec->pointer[0] != '/' ||
-        !pointer_escapes_valid(spec->pointer)) {
+        !prep_corte_pointer_valid(spec->pointer)) {
         return apr_psprintf(p, "the JSON pointer \"%s\" is not valid",
                             spec->pointer ? spec->pointer : "");
     }

@@ -30,122 +30,11 @@
 #define SHOWN_NAME_MAX     200 /* longest name quoted in a message */
 
 /* ------------------------------------------------------------------ */
-/* PrepLimits */
-
-void prep_limits_default(prep_limits_t *l)
-{
-    l->files = 100000;
-    l->bytes = APR_UINT64_C(2) * 1024 * 1024 * 1024;
-    l->file = APR_UINT64_C(512) * 1024 * 1024;
-    l->ratio = 200;
-    l->depth = 32;
-    l->formats = PREP_FORMATS_DEFAULT;
-}
-
-/* A whole decimal number, no sign; with `suffixed`, optionally followed by
- * k, M, G or T (powers of 1024, either case): "512", "10k", "2G". */
-static int parse_number(apr_uint64_t *out, const char *text, int suffixed)
-{
-    apr_uint64_t v = 0;
-    const char *c = text;
-    int shift = 0;
-
-    if (*c < '0' || *c > '9') {
-        return 0;
-    }
-    for (; *c >= '0' && *c <= '9'; c++) {
-        if (v > (APR_UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        v = v * 10 + (apr_uint64_t)(*c - '0');
-    }
-    if (suffixed && *c != '\0' && c[1] == '\0') {
-        switch (*c) {
-            case 'k':
-            case 'K':
-                shift = 10;
-                break;
-            case 'm':
-            case 'M':
-                shift = 20;
-                break;
-            case 'g':
-            case 'G':
-                shift = 30;
-                break;
-            case 't':
-            case 'T':
-                shift = 40;
-                break;
-            default:
-                return 0;
-        }
-        c++;
-    }
-    if (*c != '\0' || (shift && v > (APR_UINT64_MAX >> shift))) {
-        return 0;
-    }
-    *out = v << shift;
-    return 1;
-}
-
-const char *prep_limits_parse(prep_limits_t *l, const char *word, apr_pool_t *p)
-{
-    const char *eq = strchr(word, '=');
-    const char *key, *value;
-    apr_uint64_t v;
-
-    if (eq == NULL || eq == word || eq[1] == '\0') {
-        return apr_psprintf(
-            p, "limit \"%s\" is not key=value (e.g. files=100000)", word);
-    }
-    key = apr_pstrmemdup(p, word, (apr_size_t)(eq - word));
-    value = eq + 1;
-
-    if (!strcmp(key, "bytes") || !strcmp(key, "file")) {
-        if (!parse_number(&v, value, 1)) {
-            return apr_psprintf(p,
-                                "limit %s: \"%s\" is not a size (e.g. 512M, "
-                                "2G)",
-                                key, value);
-        }
-    } else if (!strcmp(key, "files") || !strcmp(key, "ratio") ||
-               !strcmp(key, "depth")) {
-        if (!parse_number(&v, value, 0)) {
-            return apr_psprintf(p, "limit %s: \"%s\" is not a whole number",
-                                key, value);
-        }
-    } else {
-        return apr_psprintf(p,
-                            "unknown limit \"%s\" (files, bytes, file, ratio, "
-                            "depth)",
-                            key);
-    }
-    if (v == 0) {
-        return apr_psprintf(p, "limit %s must be more than 0", key);
-    }
-
-    if (!strcmp(key, "files")) {
-        l->files = v;
-    } else if (!strcmp(key, "bytes")) {
-        l->bytes = v;
-    } else if (!strcmp(key, "file")) {
-        l->file = v;
-    } else if (!strcmp(key, "ratio")) {
-        l->ratio = v;
-    } else {
-        if (v > 4096) {
-            return apr_psprintf(p, "limit depth %s is more than 4096", value);
-        }
-        l->depth = (int)v;
-    }
-    return NULL;
-}
-
-/* ------------------------------------------------------------------ */
 /* PrepFormats: which of libarchive's decoders may run on a feed's
  * packages.  Every decoder is code run over bytes the uploader chose, so a
- * feed runs only those it needs: tar and zip, gzip bzip2 xz zstd. */
+ * feed runs only those it needs: tar and zip, gzip bzip2 xz zstd.  Its
+ * words are read here, beside the decoders they name (a PrepFormats line
+ * as a whole is read by prep_feed.c). */
 
 typedef int support_fn(struct archive *);
 
@@ -709,44 +598,54 @@ static void note_top(unpack_t *u, const char *path, int is_dir)
     }
 }
 
-static apr_status_t copy_file(unpack_t *u, struct archive *a,
-                              struct archive_entry *e, const char *raw,
-                              const char *path)
+/* `more` bytes of entry `raw`, on top of the `had` of it already read,
+ * would take the package over PrepLimits ratio times its own size, the
+ * file over PrepLimits file or the package over PrepLimits bytes: refused,
+ * in that order (a bomb is told as one even when it is also too large).
+ * `declared`: `more` is the size its header gives, before a byte is read. */
+static apr_status_t refuse_growth(unpack_t *u, const char *raw,
+                                  apr_uint64_t had, apr_uint64_t more,
+                                  int declared)
 {
     const prep_limits_t *l = u->limits;
-    prep_unpacked_t *r = u->result;
-    prep_entry_t *pe;
-    apr_uint64_t size = 0;
+    apr_uint64_t bytes = u->result->bytes;
 
-    /* Refuse on the declared size before reading a byte of a bomb.  The
-     * ratio first: a bomb is told as one even when it is also too large. */
-    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
-        apr_uint64_t declared = (apr_uint64_t)archive_entry_size(e);
-
-        if (exceeds(r->bytes, declared, u->ratio_bytes)) {
-            return prep_refuse(
-                u->verdict, u->p, "ratio",
-                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
-                " times its own size (a compression bomb?)",
-                shown(u->p, raw), l->ratio);
-        }
-        if (declared > l->file) {
-            return prep_refuse(u->verdict, u->p, "limit-file",
-                               "entry \"%s\" has %" APR_UINT64_T_FMT
-                               " bytes, more than the limit of "
-                               "%" APR_UINT64_T_FMT " for one file",
-                               shown(u->p, raw), declared, l->file);
-        }
-        if (exceeds(r->bytes, declared, l->bytes)) {
-            return prep_refuse(u->verdict, u->p, "limit-bytes",
-                               "entry \"%s\" takes the package over its "
-                               "limit of %" APR_UINT64_T_FMT
-                               " uncompressed bytes",
-                               shown(u->p, raw), l->bytes);
-        }
+    if (exceeds(bytes, more, u->ratio_bytes)) {
+        return prep_refuse(
+            u->verdict, u->p, "ratio",
+            "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
+            " times its own size (a compression bomb?)",
+            shown(u->p, raw), l->ratio);
     }
+    if (exceeds(had, more, l->file) && declared) {
+        return prep_refuse(u->verdict, u->p, "limit-file",
+                           "entry \"%s\" has %" APR_UINT64_T_FMT
+                           " bytes, more than the limit of "
+                           "%" APR_UINT64_T_FMT " for one file",
+                           shown(u->p, raw), more, l->file);
+    }
+    if (exceeds(had, more, l->file)) {
+        return prep_refuse(u->verdict, u->p, "limit-file",
+                           "entry \"%s\" has more than the limit of "
+                           "%" APR_UINT64_T_FMT " bytes for one file",
+                           shown(u->p, raw), l->file);
+    }
+    if (exceeds(bytes, more, l->bytes)) {
+        return prep_refuse(u->verdict, u->p, "limit-bytes",
+                           "entry \"%s\" takes the package over its "
+                           "limit of %" APR_UINT64_T_FMT " uncompressed bytes",
+                           shown(u->p, raw), l->bytes);
+    }
+    return APR_SUCCESS;
+}
 
-    pe = apr_array_push(r->entries);
+/* A new entry of the result for path: its bytes start at the pack's end. */
+static prep_entry_t *add_entry(unpack_t *u, struct archive_entry *e,
+                               const char *path)
+{
+    prep_unpacked_t *r = u->result;
+    prep_entry_t *pe = apr_array_push(r->entries);
+
     memset(pe, 0, sizeof(*pe));
     pe->path = path;
     pe->offset = u->pack_start + r->pack_size;
@@ -754,11 +653,21 @@ static apr_status_t copy_file(unpack_t *u, struct archive *a,
         pe->mtime = apr_time_from_sec(archive_entry_mtime(e)) +
                     archive_entry_mtime_nsec(e) / 1000;
     }
+    return pe;
+}
+
+/* The entry's bytes appended to the pack and hashed, the limits checked
+ * again while they stream: the header may not say, or may lie. */
+static apr_status_t copy_bytes(unpack_t *u, struct archive *a, const char *raw,
+                               prep_entry_t *pe)
+{
+    prep_unpacked_t *r = u->result;
+    apr_uint64_t size = 0;
+    char err[128];
 
     EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL);
     for (;;) {
         la_ssize_t got = archive_read_data(a, u->block, PACKAGE_BLOCK);
-        apr_uint64_t n;
         apr_status_t rv;
 
         if (got == 0) {
@@ -772,45 +681,41 @@ static apr_status_t copy_file(unpack_t *u, struct archive *a,
                                "entry \"%s\": %s",
                                shown(u->p, raw), why ? why : "read error");
         }
-        n = (apr_uint64_t)got;
-        /* Again while streaming: the header may not say, or may lie. */
-        if (exceeds(r->bytes, n, u->ratio_bytes)) {
-            return prep_refuse(
-                u->verdict, u->p, "ratio",
-                "entry \"%s\" takes the package over %" APR_UINT64_T_FMT
-                " times its own size (a compression bomb?)",
-                shown(u->p, raw), l->ratio);
-        }
-        if (exceeds(size, n, l->file)) {
-            return prep_refuse(u->verdict, u->p, "limit-file",
-                               "entry \"%s\" has more than the limit of "
-                               "%" APR_UINT64_T_FMT " bytes for one file",
-                               shown(u->p, raw), l->file);
-        }
-        if (exceeds(r->bytes, n, l->bytes)) {
-            return prep_refuse(u->verdict, u->p, "limit-bytes",
-                               "entry \"%s\" takes the package over its "
-                               "limit of %" APR_UINT64_T_FMT
-                               " uncompressed bytes",
-                               shown(u->p, raw), l->bytes);
-        }
-        EVP_DigestUpdate(u->sha, u->block, (size_t)n);
-        rv = apr_file_write_full(u->pack, u->block, (apr_size_t)n, NULL);
+        rv = refuse_growth(u, raw, size, (apr_uint64_t)got, 0);
         if (rv != APR_SUCCESS) {
-            char err[128];
-
+            return rv;
+        }
+        EVP_DigestUpdate(u->sha, u->block, (size_t)got);
+        rv = apr_file_write_full(u->pack, u->block, (apr_size_t)got, NULL);
+        if (rv != APR_SUCCESS) {
             return prep_refuse(u->verdict, u->p, "io",
                                "writing entry \"%s\" to the pack failed: %s",
                                shown(u->p, raw),
                                apr_strerror(rv, err, sizeof(err)));
         }
-        size += n;
-        r->bytes += n;
-        r->pack_size += (apr_off_t)n;
+        size += (apr_uint64_t)got;
+        r->bytes += (apr_uint64_t)got;
+        r->pack_size += (apr_off_t)got;
     }
     EVP_DigestFinal_ex(u->sha, pe->sha256, NULL);
     pe->size = (apr_off_t)size;
     return APR_SUCCESS;
+}
+
+static apr_status_t copy_file(unpack_t *u, struct archive *a,
+                              struct archive_entry *e, const char *raw,
+                              const char *path)
+{
+    /* Refused on the declared size before a byte of a bomb is read. */
+    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+        apr_status_t rv =
+            refuse_growth(u, raw, 0, (apr_uint64_t)archive_entry_size(e), 1);
+
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return copy_bytes(u, a, raw, add_entry(u, e, path));
 }
 
 static const char *type_name(unsigned int type)
@@ -829,32 +734,13 @@ static const char *type_name(unsigned int type)
     }
 }
 
-static apr_status_t read_entry(unpack_t *u, struct archive *a,
-                               struct archive_entry *e)
+/* The package rules on an entry's name and kind, before a byte of it is
+ * read. */
+static apr_status_t refuse_entry(unpack_t *u, struct archive_entry *e,
+                                 const char *raw, unsigned int type)
 {
-    const prep_limits_t *l = u->limits;
-    const char *raw = archive_entry_pathname_utf8(e);
-    unsigned int type = archive_entry_filetype(e);
-    char *path;
-    int components, allowed;
     apr_size_t longest;
-    apr_status_t rv;
 
-    if (raw == NULL) {
-        raw = archive_entry_pathname(e);
-    }
-    if (++u->headers > l->files) {
-        return prep_refuse(u->verdict, u->p, "limit-files",
-                           "the package holds more than %" APR_UINT64_T_FMT
-                           " entries",
-                           l->files);
-    }
-    if (raw == NULL) {
-        return prep_refuse(u->verdict, u->p, "special",
-                           "entry number %" APR_UINT64_T_FMT
-                           " has a name that cannot be read",
-                           u->headers);
-    }
     if (has_control(raw)) {
         return prep_refuse(u->verdict, u->p, "bad-name",
                            "entry \"%s\" has a control character in its "
@@ -871,8 +757,8 @@ static apr_status_t read_entry(unpack_t *u, struct archive *a,
                            "entry \"%s\" climbs out of the package",
                            shown(u->p, raw));
     }
-    /* Told before a byte of it is read: without the password the entry
-     * cannot be checked, and it is not ours to guess. */
+    /* Without the password the entry cannot be checked, and it is not
+     * ours to guess. */
     if (archive_entry_is_encrypted(e)) {
         return prep_refuse(u->verdict, u->p, "encrypted",
                            "entry \"%s\" is encrypted: a package must be "
@@ -902,30 +788,74 @@ static apr_status_t read_entry(unpack_t *u, struct archive *a,
                            " bytes, more than %d",
                            shown(u->p, raw), longest, NAME_COMPONENT_MAX);
     }
+    return APR_SUCCESS;
+}
 
-    path = normalize(u->p, raw, &components);
+/* "`kind` "name" is `levels` levels deep", past PrepLimits depth. */
+static apr_status_t refuse_depth(unpack_t *u, const char *kind,
+                                 const char *name, int levels)
+{
+    return prep_refuse(u->verdict, u->p, "depth",
+                       "%s \"%s\" is %d levels deep, more than the limit of "
+                       "%d",
+                       kind, shown(u->p, name), levels, u->limits->depth);
+}
+
+/* The path an entry named raw is served at, normalized, with the
+ * components PrepStripComponents removes removed, and how many components
+ * it has; NULL when nothing is left of it (stripped away, like tar does,
+ * or "./": the package's root). */
+static const char *entry_path(unpack_t *u, const char *raw, int *components)
+{
+    char *path = normalize(u->p, raw, components);
+    int i;
+
     if (u->strip > 0) {
-        int i;
-
-        if (components <= u->strip) {
-            return APR_SUCCESS; /* stripped away, like tar does */
+        if (*components <= u->strip) {
+            return NULL;
         }
         for (i = 0; i < u->strip; i++) {
             path = strchr(path, '/') + 1;
         }
-        components -= u->strip;
+        *components -= u->strip;
     }
-    if (*path == '\0') {
-        return APR_SUCCESS; /* "./": the package's root */
+    return *path == '\0' ? NULL : path;
+}
+
+static apr_status_t read_entry(unpack_t *u, struct archive *a,
+                               struct archive_entry *e)
+{
+    const prep_limits_t *l = u->limits;
+    const char *raw = archive_entry_pathname_utf8(e), *path;
+    unsigned int type = archive_entry_filetype(e);
+    int components, allowed;
+    apr_status_t rv;
+
+    if (raw == NULL) {
+        raw = archive_entry_pathname(e);
+    }
+    if (++u->headers > l->files) {
+        return prep_refuse(u->verdict, u->p, "limit-files",
+                           "the package holds more than %" APR_UINT64_T_FMT
+                           " entries",
+                           l->files);
+    }
+    if (raw == NULL) {
+        return prep_refuse(u->verdict, u->p, "special",
+                           "entry number %" APR_UINT64_T_FMT
+                           " has a name that cannot be read",
+                           u->headers);
+    }
+    if ((rv = refuse_entry(u, e, raw, type)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((path = entry_path(u, raw, &components)) == NULL) {
+        return APR_SUCCESS;
     }
     /* Auto strip is decided at the end; allow for its folder until then. */
     allowed = l->depth + (u->strip < 0 ? 1 : 0);
     if (components > allowed) {
-        return prep_refuse(u->verdict, u->p, "depth",
-                           "entry \"%s\" is %d levels deep, more than the "
-                           "limit of %d",
-                           shown(u->p, raw), components - (allowed - l->depth),
-                           l->depth);
+        return refuse_depth(u, "entry", raw, components - (allowed - l->depth));
     }
     if (u->strip < 0) {
         note_top(u, path, type == AE_IFDIR);
@@ -937,6 +867,15 @@ static apr_status_t read_entry(unpack_t *u, struct archive *a,
     return copy_file(u, a, e, raw, path);
 }
 
+/* A path of the result past PrepLimits depth, once the auto strip is
+ * done. */
+static apr_status_t refuse_deep(unpack_t *u, const char *kind, const char *path)
+{
+    int n = count_components(path);
+
+    return n > u->limits->depth ? refuse_depth(u, kind, path, n) : APR_SUCCESS;
+}
+
 /* Auto strip: every entry lies in one folder, so drop it; then the paths
  * are registered again, which re-checks duplicates and depth. */
 static apr_status_t finish_paths(unpack_t *u)
@@ -944,6 +883,7 @@ static apr_status_t finish_paths(unpack_t *u)
     prep_unpacked_t *r = u->result;
     apr_array_header_t *dirs = r->dirs;
     apr_size_t cut = 0;
+    apr_status_t rv = APR_SUCCESS;
     int i;
 
     if (u->strip >= 0) {
@@ -954,52 +894,29 @@ static apr_status_t finish_paths(unpack_t *u)
     }
     u->seen = apr_hash_make(u->scratch);
     r->dirs = apr_array_make(u->p, dirs->nelts, sizeof(const char *));
-    for (i = 0; i < dirs->nelts; i++) {
+    for (i = 0; i < dirs->nelts && rv == APR_SUCCESS; i++) {
         const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
-        apr_status_t rv;
 
-        if (strlen(dir) < cut) {
-            continue; /* the folder stripped */
-        }
-        rv = register_path(u, dir + cut, 1, dir);
-        if (rv != APR_SUCCESS) {
-            return rv;
+        if (strlen(dir) >= cut) { /* else the folder stripped */
+            rv = register_path(u, dir + cut, 1, dir);
         }
     }
-    for (i = 0; i < r->entries->nelts; i++) {
+    for (i = 0; i < r->entries->nelts && rv == APR_SUCCESS; i++) {
         prep_entry_t *pe = &APR_ARRAY_IDX(r->entries, i, prep_entry_t);
         const char *raw = pe->path;
-        apr_status_t rv;
 
         pe->path += cut;
         rv = register_path(u, pe->path, 0, raw);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
     }
-    for (i = 0; i < r->dirs->nelts; i++) {
-        const char *dir = APR_ARRAY_IDX(r->dirs, i, const char *);
-        int n = count_components(dir);
-
-        if (n > u->limits->depth) {
-            return prep_refuse(u->verdict, u->p, "depth",
-                               "directory \"%s\" is %d levels deep, more "
-                               "than the limit of %d",
-                               shown(u->p, dir), n, u->limits->depth);
-        }
+    for (i = 0; i < r->dirs->nelts && rv == APR_SUCCESS; i++) {
+        rv = refuse_deep(u, "directory",
+                         APR_ARRAY_IDX(r->dirs, i, const char *));
     }
-    for (i = 0; i < r->entries->nelts; i++) {
-        const char *path = APR_ARRAY_IDX(r->entries, i, prep_entry_t).path;
-        int n = count_components(path);
-
-        if (n > u->limits->depth) {
-            return prep_refuse(u->verdict, u->p, "depth",
-                               "entry \"%s\" is %d levels deep, more than "
-                               "the limit of %d",
-                               shown(u->p, path), n, u->limits->depth);
-        }
+    for (i = 0; i < r->entries->nelts && rv == APR_SUCCESS; i++) {
+        rv = refuse_deep(u, "entry",
+                         APR_ARRAY_IDX(r->entries, i, prep_entry_t).path);
     }
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* The compressions PrepFormats allows; never filter_all, which would
@@ -1122,79 +1039,72 @@ static const char *refused_format(unpack_t *u, const package_source_t *src)
     return NULL;
 }
 
-static apr_status_t read_package(unpack_t *u, struct archive *a,
+/* Opens the package for libarchive with the decoders PrepFormats allows;
+ * refused when none of them reads it. */
+static apr_status_t open_package(unpack_t *u, struct archive *a,
                                  package_source_t *src)
 {
-    prep_unpacked_t *r = u->result;
-    struct archive_entry *e;
-    apr_status_t rv;
-    char err[128];
+    const char *why, *refused;
 
     support_formats(a, u->limits->formats);
     archive_read_set_callback_data(a, src);
     archive_read_set_read_callback(a, source_read);
     archive_read_set_seek_callback(a, source_seek);
-    if (archive_read_open1(a) < ARCHIVE_WARN) {
-        const char *why = archive_error_string(a);
-        const char *refused;
+    if (archive_read_open1(a) >= ARCHIVE_WARN) {
+        return APR_SUCCESS;
+    }
+    why = archive_error_string(a);
+    if (why && strstr(why, "runcated")) {
+        return prep_refuse(u->verdict, u->p, "truncated",
+                           "the package ends before its first entry: %s", why);
+    }
+    why = apr_pstrdup(u->p, why ? why : "unrecognized format");
+    refused = refused_format(u, src);
+    if (refused != NULL) {
+        return prep_refuse(u->verdict, u->p, "not-an-archive", "%s", refused);
+    }
+    return prep_refuse(u->verdict, u->p, "not-an-archive",
+                       "the package is not an archive that can be read: %s",
+                       why);
+}
 
-        if (why && strstr(why, "runcated")) {
-            return prep_refuse(u->verdict, u->p, "truncated",
-                               "the package ends before its first entry: %s",
-                               why);
-        }
-        why = apr_pstrdup(u->p, why ? why : "unrecognized format");
-        refused = refused_format(u, src);
-        if (refused != NULL) {
-            return prep_refuse(u->verdict, u->p, "not-an-archive", "%s",
-                               refused);
-        }
+/* Why the next entry's header cannot be read. */
+static apr_status_t refuse_header(unpack_t *u, struct archive *a)
+{
+    const char *why = archive_error_string(a);
+
+    /* 7-Zip and RAR can encrypt the headers too: no name to give. */
+    if (archive_read_has_encrypted_entries(a) > 0) {
+        return prep_refuse(u->verdict, u->p, "encrypted",
+                           "the package is encrypted, the names of its "
+                           "entries too: a package must be readable without "
+                           "a password (%s)",
+                           why ? why : "read error");
+    }
+    /* A stream that ends early is truncated, even before its first entry:
+     * only an unrecognized one is not an archive. */
+    if (u->headers == 0 && archive_format(a) == 0 &&
+        !(why && strstr(why, "runcated"))) {
         return prep_refuse(u->verdict, u->p, "not-an-archive",
                            "the package is not an archive that can be read: "
                            "%s",
-                           why ? why : "unrecognized format");
+                           why ? why : "no first entry");
     }
+    return prep_refuse(u->verdict, u->p, "truncated",
+                       "the package cannot be read to its end: after "
+                       "%" APR_UINT64_T_FMT " entries: %s",
+                       u->headers, why ? why : "read error");
+}
 
-    for (;;) {
-        int ret = archive_read_next_header(a, &e);
+/* After the last entry: a package without files refused, the auto strip
+ * done, the pack flushed and the package's digest completed. */
+static apr_status_t finish_package(unpack_t *u, struct archive *a,
+                                   package_source_t *src)
+{
+    prep_unpacked_t *r = u->result;
+    apr_status_t rv;
+    char err[128];
 
-        if (ret == ARCHIVE_EOF) {
-            break;
-        }
-        if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN) {
-            const char *why = archive_error_string(a);
-
-            /* 7-Zip and RAR can encrypt the headers too: no name to give. */
-            if (archive_read_has_encrypted_entries(a) > 0) {
-                return prep_refuse(u->verdict, u->p, "encrypted",
-                                   "the package is encrypted, the names of "
-                                   "its entries too: a package must be "
-                                   "readable without a password (%s)",
-                                   why ? why : "read error");
-            }
-
-            /* A stream that ends early is truncated, even before its
-             * first entry: only an unrecognized one is not an archive. */
-            if (u->headers == 0 && archive_format(a) == 0 &&
-                !(why && strstr(why, "runcated"))) {
-                return prep_refuse(u->verdict, u->p, "not-an-archive",
-                                   "the package is not an archive that can "
-                                   "be read: %s",
-                                   why ? why : "no first entry");
-            }
-            return prep_refuse(u->verdict, u->p, "truncated",
-                               "the package cannot be read to its end: "
-                               "after %" APR_UINT64_T_FMT " entries: %s",
-                               u->headers, why ? why : "read error");
-        }
-        if (r->format == NULL && archive_format_name(a) != NULL) {
-            r->format = apr_pstrdup(u->p, archive_format_name(a));
-        }
-        rv = read_entry(u, a, e);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
     if (r->format == NULL) {
         const char *name = archive_format_name(a);
 
@@ -1212,13 +1122,10 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
         return prep_refuse(u->verdict, u->p, "empty",
                            "the package holds no regular files");
     }
-    rv = finish_paths(u);
-    if (rv != APR_SUCCESS) {
+    if ((rv = finish_paths(u)) != APR_SUCCESS) {
         return rv;
     }
-
-    rv = apr_file_flush(u->pack);
-    if (rv != APR_SUCCESS) {
+    if ((rv = apr_file_flush(u->pack)) != APR_SUCCESS) {
         return prep_refuse(u->verdict, u->p, "io",
                            "writing the pack failed: %s",
                            apr_strerror(rv, err, sizeof(err)));
@@ -1230,6 +1137,30 @@ static apr_status_t read_package(unpack_t *u, struct archive *a,
                            apr_strerror(rv, err, sizeof(err)));
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t read_package(unpack_t *u, struct archive *a,
+                                 package_source_t *src)
+{
+    prep_unpacked_t *r = u->result;
+    struct archive_entry *e;
+    apr_status_t rv = open_package(u, a, src);
+
+    while (rv == APR_SUCCESS) {
+        int ret = archive_read_next_header(a, &e);
+
+        if (ret == ARCHIVE_EOF) {
+            return finish_package(u, a, src);
+        }
+        if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN) {
+            return refuse_header(u, a);
+        }
+        if (r->format == NULL && archive_format_name(a) != NULL) {
+            r->format = apr_pstrdup(u->p, archive_format_name(a));
+        }
+        rv = read_entry(u, a, e);
+    }
+    return rv;
 }
 
 static apr_status_t unpack_source(prep_unpacked_t **out, package_source_t *src,

@@ -1,8 +1,9 @@
 /* prepctl.c — the command-line companion of mod_prep.  `prepctl verify`
  * runs exactly the module's package checks (the same library code) on a
  * package offline, so an operator can try a drill package before election
- * night.  `prepctl audit` re-reads a published corte and checks that every
- * byte served is still the byte published (prep_audit.c). */
+ * night; its options are <PrepFeed> directives, read by the directives'
+ * own parsers (prep_feed_set).  `prepctl audit` re-reads a published corte and
+ * checks that every byte served is still the byte published (prep_audit.c). */
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,23 +51,33 @@ static const char usage[] =
     "    word that is not a corte id, is printed; --store is required. It\n"
     "    only reads, and can run while the feed is served.\n"
     "\n"
-    "OPTIONS (as the directives of the same name)\n"
+    "OPTIONS OF VERIFY\n"
+    "    Each option is the <PrepFeed> directive named beside it: its value "
+    "is\n"
+    "    the rest of the directive's line, split into words as httpd.conf is\n"
+    "    (a word with spaces in double or single quotes), and it is accepted\n"
+    "    or refused as `apachectl configtest` does, with the same sentence.\n"
     "    --corte-time 'json FILE POINTER' | 'csv FILE LINE' |\n"
-    "                 'filename REGEX' | mtime       [mtime]\n"
-    "    --zone OFFSET [NAME]       e.g. -06:00      [-06:00]\n"
-    "    --limits 'files=N bytes=SIZE file=SIZE ratio=N depth=N'\n"
+    "                 'filename REGEX' | mtime      PrepCorteTime [mtime]\n"
+    "    --zone 'OFFSET [NAME]'     PrepTimeZone, e.g. '-07:00 Pacifico' or\n"
+    "                               '-07:00 \"Tiempo del Pacifico\"'  "
+    "[-06:00]\n"
+    "    --limits 'files=N bytes=SIZE file=SIZE ratio=N depth=N'  PrepLimits\n"
     "                               [files=100000 bytes=2G file=512M\n"
     "                                ratio=200 depth=32]\n"
-    "    --strip auto|N             [auto]\n"
-    "    --future-limit DURATION|off  as PrepFutureLimit    [15m]\n"
-    "    --formats 'tar zip 7z ...' archive formats and compressions read\n"
+    "    --strip auto|N             PrepStripComponents           [auto]\n"
+    "    --future-limit DURATION|off  PrepFutureLimit             [15m]\n"
+    "    --formats 'tar zip 7z ...' PrepFormats: archive formats and\n"
+    "                               compressions read\n"
     "                               [tar zip gzip bzip2 xz zstd]\n"
-    "    --verify sha256            needs PACKAGE.sha256 beside it\n"
-    "    --verify-key PUBKEY.pem    needs PACKAGE.sig beside it\n"
+    "    --verify none|sha256       PrepVerify; sha256 needs PACKAGE.sha256\n"
+    "                               beside it                     [none]\n"
+    "    --verify-key PUBKEY.pem    PrepVerify signature PUBKEY.pem (the file\n"
+    "                               as given); needs PACKAGE.sig beside it\n"
     "\n"
     "EXIT STATUS\n"
     "    verify: 0 the package would be accepted; 1 it would be refused;\n"
-    "    2 wrong usage.\n"
+    "    2 wrong usage, such as an option's value that configtest refuses.\n"
     "    audit: 0 every byte is as published; 1 something differs, cannot be\n"
     "    read or disagrees (or the current corte's directory is gone);\n"
     "    2 wrong usage, a store without a current corte, or no corte ID.\n"
@@ -82,17 +93,97 @@ static int fail_usage(const char *msg)
     return 2;
 }
 
-/* Splits a directive-like argument into words (quotes as in httpd). */
-static apr_array_header_t *words(const char *text, apr_pool_t *p)
-{
-    apr_array_header_t *w = apr_array_make(p, 4, sizeof(char *));
-    char *copy = apr_pstrdup(p, text), *tok, *state;
+/* The options of verify that are <PrepFeed> directives. */
+static const struct feed_option {
+    const char *option;
+    int directive; /* PREP_FEED_* */
+} feed_options[] = {
+    {"--corte-time", PREP_FEED_CORTE_TIME},
+    {"--zone", PREP_FEED_TIME_ZONE},
+    {"--limits", PREP_FEED_LIMITS},
+    {"--strip", PREP_FEED_STRIP},
+    {"--future-limit", PREP_FEED_FUTURE_LIMIT},
+    {"--formats", PREP_FEED_FORMATS},
+    {"--verify", PREP_FEED_VERIFY},
+    {"--verify-key", PREP_FEED_VERIFY},
+};
 
-    for (tok = apr_strtok(copy, " \t", &state); tok;
-         tok = apr_strtok(NULL, " \t", &state)) {
-        APR_ARRAY_PUSH(w, const char *) = tok;
+/* `--option value` set into feed as its directive would be: NULL, or the
+ * sentence configtest gives.  *known is 0 for an option that is none. */
+static const char *set_option(prep_feed_t *feed, const char *opt,
+                              const char *val, int *known, apr_pool_t *p)
+{
+    const prep_feed_directive_t *d = NULL;
+    const char *key[2] = {"signature", val};
+    apr_array_header_t *w;
+    size_t i;
+
+    for (i = 0; i < sizeof(feed_options) / sizeof(feed_options[0]); i++) {
+        if (!strcmp(opt, feed_options[i].option)) {
+            d = &prep_feed_directives[feed_options[i].directive];
+        }
     }
-    return w;
+    if (!(*known = d != NULL)) {
+        return NULL;
+    }
+    if (!strcmp(opt, "--verify-key")) {
+        return prep_feed_set(feed, d, 2, key, p);
+    }
+    /* the rest of the directive's line, as httpd would read it */
+    w = prep_feed_words(val, p);
+    return prep_feed_set(feed, d, w->nelts, (const char *const *)w->elts, p);
+}
+
+/* verify's options into feed and its PACKAGE into *package: -1, or the
+ * exit status of wrong usage. */
+static int verify_args(prep_feed_t *feed, const char **package, int argc,
+                       const char *const *argv, apr_pool_t *p)
+{
+    int i, known;
+
+    for (i = 0; i < argc; i++) {
+        const char *opt = argv[i], *err;
+
+        if (opt[0] != '-') {
+            if (*package) {
+                return fail_usage("verify takes one package");
+            }
+            *package = opt;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            return fail_usage(apr_psprintf(p, "%s needs a value", opt));
+        }
+        if ((err = set_option(feed, opt, argv[++i], &known, p))) {
+            return fail_usage(err);
+        }
+        if (!known) {
+            return fail_usage(apr_psprintf(p, "unknown option %s", opt));
+        }
+    }
+    if (!*package) {
+        return fail_usage("verify needs a PACKAGE");
+    }
+    return -1;
+}
+
+static void print_accepted(const prep_checked_t *checked,
+                           const prep_feed_t *feed, apr_pool_t *p)
+{
+    const prep_unpacked_t *u = checked->unpacked;
+
+    printf("format:     %s\n"
+           "sha256:     %s\n"
+           "size:       %" APR_UINT64_T_FMT "\n"
+           "files:      %d\n"
+           "bytes:      %" APR_UINT64_T_FMT "\n"
+           "corte time: %s\n"
+           "banner:     %s\n"
+           "verdict:    accepted\n",
+           u->format ? u->format : "?", prep_hex(p, u->package_sha256, 32),
+           u->package_size, u->entries->nelts, u->bytes,
+           prep_time_iso(p, checked->corte_time, &feed->zone),
+           prep_banner_label(p, checked->corte_time, &feed->zone));
 }
 
 static int verify(int argc, const char *const *argv, apr_pool_t *p)
@@ -100,80 +191,14 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
     prep_feed_t feed;
     prep_checked_t *checked;
     prep_verdict_t verdict = {NULL, NULL};
-    const char *package = NULL, *err = NULL, *tmpdir, *tmp;
+    const char *package = NULL, *tmpdir, *tmp;
     apr_file_t *pack;
     apr_status_t rv;
-    int i, j;
+    int rc;
 
     prep_feed_defaults(&feed, p);
-    for (i = 0; i < argc && !err; i++) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (opt[0] != '-') {
-            if (package) {
-                return fail_usage("verify takes one package");
-            }
-            package = opt;
-            continue;
-        }
-        if (!val) {
-            return fail_usage(apr_psprintf(p, "%s needs a value", opt));
-        }
-        i++;
-        if (!strcmp(opt, "--corte-time")) {
-            apr_array_header_t *w = words(val, p);
-            err = prep_corte_spec_parse(&feed.corte, w->nelts,
-                                        (const char *const *)w->elts, p);
-        } else if (!strcmp(opt, "--zone")) {
-            const char *space = strchr(val, ' ');
-            err = prep_zone_parse(
-                &feed.zone, space ? apr_pstrndup(p, val, space - val) : val,
-                space ? space + 1 : feed.zone.name, p);
-        } else if (!strcmp(opt, "--limits")) {
-            apr_array_header_t *w = words(val, p);
-            for (j = 0; j < w->nelts && !err; j++) {
-                err = prep_limits_parse(&feed.limits,
-                                        APR_ARRAY_IDX(w, j, const char *), p);
-            }
-        } else if (!strcmp(opt, "--formats")) {
-            apr_array_header_t *w = words(val, p);
-            unsigned named = 0;
-
-            for (j = 0; j < w->nelts && !err; j++) {
-                err = prep_formats_parse(&named,
-                                         APR_ARRAY_IDX(w, j, const char *), p);
-            }
-            if (!err && w->nelts == 0) {
-                err = "--formats needs at least one format";
-            }
-            feed.limits.formats = prep_formats_of_line(named);
-        } else if (!strcmp(opt, "--strip")) {
-            feed.strip = !strcmp(val, "auto") ? -1 : atoi(val);
-        } else if (!strcmp(opt, "--future-limit")) {
-            if (!strcmp(val, "off")) {
-                feed.future_limit = -1;
-            } else {
-                err = prep_parse_duration(&feed.future_limit, val);
-            }
-        } else if (!strcmp(opt, "--verify")) {
-            if (strcmp(val, "sha256")) {
-                return fail_usage("--verify takes sha256 "
-                                  "(use --verify-key for signatures)");
-            }
-            feed.verify = PREP_VERIFY_SHA256;
-        } else if (!strcmp(opt, "--verify-key")) {
-            feed.verify = PREP_VERIFY_SIGNATURE;
-            feed.verify_key = val;
-            err = prep_verify_key_check(val, p);
-        } else {
-            return fail_usage(apr_psprintf(p, "unknown option %s", opt));
-        }
-    }
-    if (err) {
-        return fail_usage(err);
-    }
-    if (!package) {
-        return fail_usage("verify needs a PACKAGE");
+    if ((rc = verify_args(&feed, &package, argc, argv, p)) >= 0) {
+        return rc;
     }
     if (apr_temp_dir_get(&tmpdir, p) != APR_SUCCESS) {
         tmpdir = "/tmp";
@@ -198,20 +223,7 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
                verdict.message ? verdict.message : "unknown error");
         return 1;
     }
-    printf("format:     %s\n"
-           "sha256:     %s\n"
-           "size:       %" APR_UINT64_T_FMT "\n"
-           "files:      %d\n"
-           "bytes:      %" APR_UINT64_T_FMT "\n"
-           "corte time: %s\n"
-           "banner:     %s\n"
-           "verdict:    accepted\n",
-           checked->unpacked->format ? checked->unpacked->format : "?",
-           prep_hex(p, checked->unpacked->package_sha256, 32),
-           checked->unpacked->package_size, checked->unpacked->entries->nelts,
-           checked->unpacked->bytes,
-           prep_time_iso(p, checked->corte_time, &feed.zone),
-           prep_banner_label(p, checked->corte_time, &feed.zone));
+    print_accepted(checked, &feed, p);
     return 0;
 }
 
@@ -286,15 +298,20 @@ static const char *current_named(const char *store, apr_pool_t *p)
     return *s && !strchr(s, '/') && strcmp(s, "..") ? apr_pstrdup(p, s) : NULL;
 }
 
-static int audit(int argc, const char *const *argv, apr_pool_t *p)
+/* What `prepctl audit` is asked. */
+typedef struct audit_request {
+    const char *store;
+    const char *feed; /* NULL, or a word printed back */
+    const char *id;   /* the corte ID given, or current's */
+    int from_current;
+} audit_request_t;
+
+/* audit's words into *req: -1, or the exit status of wrong usage. */
+static int audit_args(audit_request_t *req, int argc, const char *const *argv,
+                      apr_pool_t *p)
 {
-    const char *store = NULL, *feed = NULL, *id = NULL, *dir;
-    const apr_array_header_t *bad, *problems;
-    prep_audit_t *a;
     apr_finfo_t fi;
-    apr_time_t start;
-    apr_status_t rv;
-    int i, from_current = 0;
+    int i;
 
     for (i = 0; i < argc; i++) {
         const char *w = argv[i];
@@ -303,72 +320,106 @@ static int audit(int argc, const char *const *argv, apr_pool_t *p)
             if (i + 1 >= argc) {
                 return fail_usage("--store needs a value");
             }
-            store = argv[++i];
+            req->store = argv[++i];
         } else if (w[0] == '-') {
             return fail_usage(apr_psprintf(p, "unknown option %s", w));
         } else if (corte_id_shaped(w)) {
-            if (id) {
+            if (req->id) {
                 return fail_usage("audit takes one corte ID");
             }
-            id = w;
+            req->id = w;
         } else {
-            if (feed) {
+            if (req->feed) {
                 return fail_usage("audit takes one FEED");
             }
-            feed = w;
+            req->feed = w;
         }
     }
-    if (!store) {
+    if (!req->store) {
         return fail_usage("audit needs --store DIR (the feed's PrepStore)");
     }
-    if (apr_stat(&fi, store, APR_FINFO_TYPE, p) != APR_SUCCESS ||
+    if (apr_stat(&fi, req->store, APR_FINFO_TYPE, p) != APR_SUCCESS ||
         fi.filetype != APR_DIR) {
         return fail_usage(
-            apr_psprintf(p, "the store %s is not a directory", store));
+            apr_psprintf(p, "the store %s is not a directory", req->store));
     }
-    if (!id) {
-        if (prep_store_current(&id, store, p) != APR_SUCCESS &&
-            !(id = current_named(store, p))) {
-            fprintf(stderr,
-                    "prepctl: the store %s has no current corte: nothing "
-                    "to audit\n",
-                    store);
-            return 2;
-        }
-        from_current = 1;
+    return -1;
+}
+
+/* Without a corte ID, the store's current corte: -1, or exit status 2
+ * when the store names none. */
+static int audit_current(audit_request_t *req, apr_pool_t *p)
+{
+    if (req->id) {
+        return -1;
     }
-    dir = prep_store_corte_dir(p, store, id);
-    start = apr_time_now();
-    rv = prep_audit_corte(&a, dir, p);
-    if (!a) {
-        fprintf(stderr, "prepctl: %s corte %s is not in %s/cortes: %pm\n",
-                from_current ? "the current" : "the", id, store, &rv);
-        return from_current ? 1 : 2;
+    if (prep_store_current(&req->id, req->store, p) != APR_SUCCESS &&
+        !(req->id = current_named(req->store, p))) {
+        fprintf(stderr,
+                "prepctl: the store %s has no current corte: nothing to "
+                "audit\n",
+                req->store);
+        return 2;
     }
-    if (rv == APR_SUCCESS) {
-        audit_summary(stdout, feed, store, id, a, apr_time_now() - start);
-        printf("verdict:         every byte as published\n");
-        return 0;
-    }
-    bad = prep_audit_bad(a);
-    problems = prep_audit_problems(a);
+    req->from_current = 1;
+    return -1;
+}
+
+/* What differs: sentences on standard error, then the summary, and one
+ * line per representation on standard output. */
+static void audit_report(const audit_request_t *req, const prep_audit_t *a,
+                         apr_interval_time_t took)
+{
+    const apr_array_header_t *bad = prep_audit_bad(a);
+    const apr_array_header_t *problems = prep_audit_problems(a);
+    int i;
+
     fprintf(stderr,
             "prepctl: corte %s is not as it was published: %d "
             "representation(s) differ or cannot be read, %d other "
             "problem(s)\n",
-            id, bad->nelts, problems->nelts);
+            req->id, bad->nelts, problems->nelts);
     for (i = 0; i < problems->nelts; i++) {
         fprintf(stderr, "prepctl: %s\n",
                 APR_ARRAY_IDX(problems, i, const char *));
     }
-    audit_summary(stderr, feed, store, id, a, apr_time_now() - start);
+    audit_summary(stderr, req->feed, req->store, req->id, a, took);
     for (i = 0; i < bad->nelts; i++) {
         const prep_audit_bad_t *b = &APR_ARRAY_IDX(bad, i, prep_audit_bad_t);
 
         printf("%s %s banner=%u %s\n", prep_audit_fault_name(b->fault),
                prep_encoding_name(b->encoding), (unsigned)b->banner, b->path);
     }
-    return 1;
+}
+
+static int audit(int argc, const char *const *argv, apr_pool_t *p)
+{
+    audit_request_t req = {NULL, NULL, NULL, 0};
+    prep_audit_t *a;
+    apr_time_t start;
+    apr_status_t rv;
+    int rc;
+
+    if ((rc = audit_args(&req, argc, argv, p)) >= 0 ||
+        (rc = audit_current(&req, p)) >= 0) {
+        return rc;
+    }
+    start = apr_time_now();
+    rv = prep_audit_corte(&a, prep_store_corte_dir(p, req.store, req.id), p);
+    if (!a) {
+        fprintf(stderr, "prepctl: %s corte %s is not in %s/cortes: %pm\n",
+                req.from_current ? "the current" : "the", req.id, req.store,
+                &rv);
+        return req.from_current ? 1 : 2;
+    }
+    if (rv != APR_SUCCESS) {
+        audit_report(&req, a, apr_time_now() - start);
+        return 1;
+    }
+    audit_summary(stdout, req.feed, req.store, req.id, a,
+                  apr_time_now() - start);
+    printf("verdict:         every byte as published\n");
+    return 0;
 }
 
 int main(int argc, const char *const *argv)

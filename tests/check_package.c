@@ -483,68 +483,7 @@ static outcome_t *unpack_one_name(int format, const char *name)
 }
 
 /* ------------------------------------------------------------------ */
-/* PrepLimits and incoming names */
-
-START_TEST(test_limits_default)
-{
-    prep_limits_t l;
-
-    prep_limits_default(&l);
-    ck_assert_uint_eq(l.files, 100000);
-    ck_assert_uint_eq(l.bytes, APR_UINT64_C(2147483648));
-    ck_assert_uint_eq(l.file, APR_UINT64_C(536870912));
-    ck_assert_uint_eq(l.ratio, 200);
-    ck_assert_int_eq(l.depth, 32);
-}
-END_TEST
-
-START_TEST(test_limits_parse)
-{
-    prep_limits_t l;
-
-    prep_limits_default(&l);
-    ck_assert_ptr_null(prep_limits_parse(&l, "files=8000", pool));
-    ck_assert_ptr_null(prep_limits_parse(&l, "bytes=1G", pool));
-    ck_assert_ptr_null(prep_limits_parse(&l, "file=64M", pool));
-    ck_assert_ptr_null(prep_limits_parse(&l, "ratio=50", pool));
-    ck_assert_ptr_null(prep_limits_parse(&l, "depth=8", pool));
-    ck_assert_uint_eq(l.files, 8000);
-    ck_assert_uint_eq(l.bytes, APR_UINT64_C(1073741824));
-    ck_assert_uint_eq(l.file, APR_UINT64_C(67108864));
-    ck_assert_uint_eq(l.ratio, 50);
-    ck_assert_int_eq(l.depth, 8);
-    ck_assert_ptr_null(prep_limits_parse(&l, "bytes=10k", pool));
-    ck_assert_uint_eq(l.bytes, 10240);
-    ck_assert_ptr_null(prep_limits_parse(&l, "bytes=1T", pool));
-    ck_assert_uint_eq(l.bytes, APR_UINT64_C(1099511627776));
-    ck_assert_ptr_null(prep_limits_parse(&l, "file=512", pool));
-    ck_assert_uint_eq(l.file, 512);
-    ck_assert_ptr_null(prep_limits_parse(&l, "file=3m", pool));
-    ck_assert_uint_eq(l.file, APR_UINT64_C(3145728));
-
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "=5", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "entries=5", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=lots", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=-1", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "ratio=0", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "depth=2.5", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "bytes=big", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "bytes=2X", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "bytes=2GB", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "bytes=G", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "bytes=99999999T", pool));
-    ck_assert_ptr_nonnull(prep_limits_parse(&l, "files=10k", pool));
-    ck_assert_ptr_nonnull(
-        prep_limits_parse(&l, "files=99999999999999999999999", pool));
-    /* A refused word changes nothing. */
-    ck_assert_uint_eq(l.files, 8000);
-    ck_assert_uint_eq(l.bytes, APR_UINT64_C(1099511627776));
-    ck_assert_uint_eq(l.ratio, 50);
-    ck_assert_int_eq(l.depth, 8);
-}
-END_TEST
+/* Names in the incoming directory */
 
 START_TEST(test_name_ignored)
 {
@@ -2120,8 +2059,6 @@ Suite *suite_package(void)
     tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_limits_default);
-    tcase_add_test(tc, test_limits_parse);
     tcase_add_test(tc, test_name_ignored);
     tcase_add_test(tc, test_good_package_file);
     tcase_add_test(tc, test_good_package_buffer);

@@ -2,7 +2,10 @@
 # tests/prepctl.sh — `prepctl verify` on real packages made by real tools:
 # a generated package is accepted with its files, bytes and corte time; a
 # package refused by a rule exits 1 with the reason code; wrong usage exits
-# 2; PrepVerify sha256 and signature work offline as in the module.
+# 2; PrepVerify sha256 and signature work offline as in the module; every
+# option that is a <PrepFeed> directive accepts and refuses what configtest
+# does, with its sentence (compared with `httpd -t` itself when HTTPD,
+# HTTPD_MODULES and PREP_SO name httpd, its modules and the built module).
 # `prepctl audit` on a real corte (a generated package loaded into a store
 # by tests/mkcorte, the loader the intake runs): clean, then with one byte
 # of a known file changed (as delivered, and its gzip variant), the pack
@@ -125,6 +128,100 @@ has '^reason: +verify$' "reason verify"
 
 expect 2 "--verify-key with a file that is not a public key" verify --verify-key "$W/good.tar.gz" "$W/v.tar.gz"
 has 'not a PEM public key' "it says the key is not a PEM public key"
+# --- verify's options are the directives of <PrepFeed> -------------
+# An option's value is the rest of its directive's line: refused with exit
+# 2 (wrong usage) and the sentence configtest gives for that line, or
+# accepted as configtest accepts it.  With httpd at hand, `httpd -t` reads
+# the same line in a <PrepFeed> and must say the same (httpd adds the
+# directive's usage to a sentence about the number of arguments).
+
+CONFIGTEST=
+MPM=$(ls "${HTTPD_MODULES:-/nonexistent}"/mod_mpm_event.so "${HTTPD_MODULES:-/nonexistent}"/mod_mpm_prefork.so 2>/dev/null | head -1 || true)
+if [ -n "${HTTPD:-}" ] && [ -x "${HTTPD:-}" ] && [ -f "${PREP_SO:-}" ] && [ -n "$MPM" ]; then
+    CONFIGTEST=1
+    MPM_NAME=$(basename "$MPM" .so)
+    MPM_NAME=${MPM_NAME#mod_}_module
+else
+    echo "# no httpd, its modules or mod_prep.so (HTTPD, HTTPD_MODULES, PREP_SO): prepctl's sentences not compared with httpd -t"
+fi
+
+# configtest LINE: httpd -t on a feed holding LINE; the sentence of its
+# syntax error, or nothing, in $W/said (its whole output in $W/said.out).
+configtest() {
+    local d=$W/httpd
+    mkdir -p "$d/incoming" "$d/store"
+    {
+        printf '%s\n' "ServerRoot \"$d\"" "DefaultRuntimeDir \"$d\"" "PidFile \"$d/httpd.pid\"" \
+            "ErrorLog \"$d/error_log\"" "Listen 127.0.0.1:8" "ServerName 127.0.0.1" \
+            "LoadModule $MPM_NAME \"$MPM\"" "LoadModule prep_module \"$PREP_SO\"" \
+            "<PrepFeed t1>" "    PrepIncoming $d/incoming" "    PrepStore $d/store"
+        printf '    %s\n' "$1"
+        printf '%s\n' "</PrepFeed>"
+    } >"$d/httpd.conf"
+    "$HTTPD" -t -f "$d/httpd.conf" >"$W/said.out" 2>&1 || true
+    sed -n '/Syntax error on line/{n;p;q}' "$W/said.out" >"$W/said"
+}
+
+# refused_as DIRECTIVE OPTION VALUE SENTENCE: `verify OPTION VALUE` exits 2
+# saying SENTENCE, which configtest says of the line "DIRECTIVE VALUE".
+refused_as() {
+    local directive=$1 option=$2 value=$3 sentence=$4 said
+    expect 2 "$option '$value' is refused" verify "$option" "$value" "$W/good.tar.gz"
+    said=$(sed -n '1s/^prepctl: //p' "$W/out")
+    if [ "$said" = "$sentence" ]; then ok "  saying: $sentence"; else
+        not_ok "  it says \"$said\", not \"$sentence\""; fi
+    if [ -n "$CONFIGTEST" ]; then
+        configtest "$directive $value"
+        said=$(cat "$W/said")
+        case "$said" in
+            "$sentence" | "$sentence, "*) ok "  httpd -t says the same of $directive $value" ;;
+            *) cp "$W/said.out" "$W/out"; not_ok "  httpd -t says \"$said\" of $directive $value" ;;
+        esac
+    fi
+}
+
+# accepted_as DIRECTIVE OPTION VALUE [PATTERN]: `verify OPTION VALUE`
+# accepts the good package (its output matching PATTERN), and httpd -t
+# finds no syntax error in "DIRECTIVE VALUE".
+accepted_as() {
+    local directive=$1 option=$2 value=$3
+    expect 0 "$option '$value' is taken" verify "${JSON_TIME[@]}" "$option" "$value" "$W/good.tar.gz"
+    if [ -n "${4:-}" ]; then has "$4" "  as $directive takes it"; fi
+    if [ -n "$CONFIGTEST" ]; then
+        configtest "$directive $value"
+        if [ ! -s "$W/said" ] && grep -q . "$W/said.out"; then ok "  httpd -t takes $directive $value too"; else
+            cp "$W/said.out" "$W/out"; not_ok "  httpd -t refuses $directive $value"; fi
+    fi
+}
+
+refused_as PrepStripComponents --strip -3 'PrepStripComponents: "-3" is not a number >= 0'
+refused_as PrepStripComponents --strip 2x 'PrepStripComponents: "2x" is not a number >= 0'
+refused_as PrepStripComponents --strip '1 2' 'PrepStripComponents takes one argument'
+accepted_as PrepStripComponents --strip AUTO
+refused_as PrepLimits --limits files=10q 'PrepLimits: limit files: "10q" is not a whole number'
+refused_as PrepLimits --limits 'files=10 depth=5000' 'PrepLimits: limit depth 5000 is more than 4096'
+accepted_as PrepLimits --limits 'files=100000 bytes=2G' '^files: +300$'
+refused_as PrepCorteTime --corte-time 'xml main.xml //fecha' \
+    'PrepCorteTime: "xml" with 2 argument(s): use json FILE POINTER | csv FILE LINE | filename REGEX | mtime'
+refused_as PrepCorteTime --corte-time 'csv datos.csv 0' 'PrepCorteTime: "0" is not a line number (1..1000)'
+refused_as PrepCorteTime --corte-time 'filename "prep_([0-9]"' \
+    'PrepCorteTime: the regular expression "prep_([0-9]" is not valid'
+accepted_as PrepCorteTime --corte-time "json 'json/main.json' /fechaCorte" \
+    '^corte time: +2024-06-02T21:05:00-06:00$'
+refused_as PrepTimeZone --zone centro 'PrepTimeZone: offset "centro" is not like -06:00'
+refused_as PrepTimeZone --zone '-07:00 Tiempo del Pacífico' 'PrepTimeZone takes 1-2 arguments'
+accepted_as PrepTimeZone --zone '-07:00 "Tiempo del Pacífico"' \
+    '^banner: +Último corte: 02/06/2024 20:05 \(Tiempo del Pacífico, UTC-07:00\)$'
+refused_as PrepFutureLimit --future-limit 5x \
+    'PrepFutureLimit: unrecognized duration (use e.g. 90, 90s, 5m, 1h, 2d)'
+accepted_as PrepFutureLimit --future-limit OFF
+refused_as PrepFormats --formats 'tar tgz' \
+    'PrepFormats: unknown format "tgz" (archives: tar zip 7z cpio iso9660 cab lha rar ar; compressions: gzip bzip2 xz zstd lzma lzip lz4 compress)'
+refused_as PrepFormats --formats '' 'PrepFormats requires at least one argument'
+refused_as PrepVerify --verify md5 'PrepVerify: use none, sha256, or signature PUBKEY.pem'
+refused_as 'PrepVerify signature' --verify-key "$W/no-such-key.pem" \
+    "PrepVerify signature: cannot read the public key $W/no-such-key.pem: No such file or directory"
+
 # --- prepctl audit -------------------------------------------------
 
 # expect_split EXIT_CODE DESCRIPTION ARGS...: as expect, stdout in $W/out

@@ -12,6 +12,7 @@ int main(void)
     setlocale(LC_CTYPE, "C.UTF-8");
     apr_initialize();
     sr = srunner_create(suite_util());
+    srunner_add_suite(sr, suite_feed());
     srunner_add_suite(sr, suite_cortetime());
     srunner_add_suite(sr, suite_banner());
     srunner_add_suite(sr, suite_package());

@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *suite_util(void);
+Suite *suite_feed(void);
 Suite *suite_cortetime(void);
 Suite *suite_banner(void);
 Suite *suite_package(void);
