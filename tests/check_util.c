@@ -49,7 +49,7 @@ static void duration_bad(const char *text)
     ck_assert_msg(d == 12345, "\"%s\" changed the output on error", text);
 }
 
-START_TEST(test_duration)
+START_TEST(durations_are_seconds_or_a_count_of_s_m_h_d)
 {
     duration_is("90", 90);
     duration_is("90s", 90);
@@ -61,7 +61,7 @@ START_TEST(test_duration)
 }
 END_TEST
 
-START_TEST(test_duration_bad)
+START_TEST(other_duration_words_and_overflows_are_refused)
 {
     duration_bad("");
     duration_bad("5x");
@@ -106,7 +106,7 @@ static void size_bad(const char *text)
     ck_assert_msg(n == 12345, "\"%s\" changed the output on error", text);
 }
 
-START_TEST(test_size)
+START_TEST(size_words_with_suffixes_are_powers_of_1024)
 {
     size_is("0", 0);
     size_is("512", 512);
@@ -123,7 +123,7 @@ START_TEST(test_size)
 }
 END_TEST
 
-START_TEST(test_size_bad)
+START_TEST(other_size_words_and_overflows_are_refused)
 {
     size_bad("");
     size_bad("k");
@@ -167,7 +167,7 @@ static void iso_bad(const char *text)
     ck_assert_msg(t == 777, "\"%s\" changed the output on error", text);
 }
 
-START_TEST(test_iso_time)
+START_TEST(iso_times_with_any_offset_name_the_same_instant)
 {
     iso_is("2024-06-02T21:05:00-06:00", CORTE_SEC);
     iso_is("2024-06-02T21:05-06:00", CORTE_SEC);
@@ -186,7 +186,7 @@ START_TEST(test_iso_time)
 }
 END_TEST
 
-START_TEST(test_iso_time_bad)
+START_TEST(iso_times_without_offset_or_of_no_real_day_are_refused)
 {
     iso_bad("");
     iso_bad("garbage");
@@ -225,7 +225,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* civil dates */
 
-START_TEST(test_civil_valid)
+START_TEST(civil_dates_are_valid_only_as_the_calendar_has_them)
 {
     ck_assert(prep_civil_valid(2024, 6, 2, 21, 5, 0));
     ck_assert(prep_civil_valid(1970, 1, 1, 0, 0, 0));
@@ -256,7 +256,7 @@ START_TEST(test_civil_valid)
 }
 END_TEST
 
-START_TEST(test_civil_to_time)
+START_TEST(civil_times_convert_as_apr_converts_them)
 {
     ck_assert_int_eq(prep_civil_to_time(1970, 1, 1, 0, 0, 0, 0), 0);
     ck_assert_int_eq(prep_civil_to_time(1970, 1, 2, 0, 0, 0, 0),
@@ -291,7 +291,7 @@ START_TEST(test_civil_to_time)
 }
 END_TEST
 
-START_TEST(test_hex)
+START_TEST(hex_is_two_lowercase_digits_per_byte)
 {
     static const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80,
                                           0xab, 0xcd, 0xef, 0xff};
@@ -329,7 +329,7 @@ static void zone_bad(const char *offset)
     ck_assert_str_eq(z.name, "Antes");
 }
 
-START_TEST(test_zone_parse)
+START_TEST(zone_offsets_read_as_iso_compact_hours_or_utc_gmt)
 {
     zone_is("-06:00", -21600);
     zone_is("-0600", -21600);
@@ -349,7 +349,7 @@ START_TEST(test_zone_parse)
 }
 END_TEST
 
-START_TEST(test_zone_parse_bad)
+START_TEST(bad_zone_offsets_and_zone_names_are_refused)
 {
     zone_bad("");
     zone_bad("6");
@@ -374,7 +374,7 @@ START_TEST(test_zone_parse_bad)
 }
 END_TEST
 
-START_TEST(test_zone_text)
+START_TEST(times_are_written_in_the_zone_and_read_back)
 {
     prep_zone_t centro = {-21600, "Tiempo del Centro"};
     prep_zone_t pacifico = {-25200, "Tiempo del Pacífico"};
@@ -413,7 +413,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Content-Types */
 
-START_TEST(test_mime_type)
+START_TEST(content_type_compression_and_html_follow_the_extension)
 {
     static const struct {
         const char *path, *type;
@@ -561,7 +561,7 @@ static void round_trip(const void *data, size_t len)
     free(br);
 }
 
-START_TEST(test_compress_round_trip)
+START_TEST(gzip_and_brotli_variants_decode_to_the_bytes)
 {
     size_t len;
     char *text = csv_text(2000, &len);
@@ -578,7 +578,7 @@ START_TEST(test_compress_round_trip)
 }
 END_TEST
 
-START_TEST(test_compress_not_worth_it)
+START_TEST(no_variant_for_noise_small_files_or_identity)
 {
     size_t out_len = 0;
     unsigned char *rnd = noise(64 * 1024);
@@ -611,21 +611,21 @@ Suite *suite_util(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_duration);
-    tcase_add_test(tc, test_duration_bad);
-    tcase_add_test(tc, test_size);
-    tcase_add_test(tc, test_size_bad);
-    tcase_add_test(tc, test_iso_time);
-    tcase_add_test(tc, test_iso_time_bad);
-    tcase_add_test(tc, test_civil_valid);
-    tcase_add_test(tc, test_civil_to_time);
-    tcase_add_test(tc, test_hex);
-    tcase_add_test(tc, test_zone_parse);
-    tcase_add_test(tc, test_zone_parse_bad);
-    tcase_add_test(tc, test_zone_text);
-    tcase_add_test(tc, test_mime_type);
-    tcase_add_test(tc, test_compress_round_trip);
-    tcase_add_test(tc, test_compress_not_worth_it);
+    tcase_add_test(tc, durations_are_seconds_or_a_count_of_s_m_h_d);
+    tcase_add_test(tc, other_duration_words_and_overflows_are_refused);
+    tcase_add_test(tc, size_words_with_suffixes_are_powers_of_1024);
+    tcase_add_test(tc, other_size_words_and_overflows_are_refused);
+    tcase_add_test(tc, iso_times_with_any_offset_name_the_same_instant);
+    tcase_add_test(tc, iso_times_without_offset_or_of_no_real_day_are_refused);
+    tcase_add_test(tc, civil_dates_are_valid_only_as_the_calendar_has_them);
+    tcase_add_test(tc, civil_times_convert_as_apr_converts_them);
+    tcase_add_test(tc, hex_is_two_lowercase_digits_per_byte);
+    tcase_add_test(tc, zone_offsets_read_as_iso_compact_hours_or_utc_gmt);
+    tcase_add_test(tc, bad_zone_offsets_and_zone_names_are_refused);
+    tcase_add_test(tc, times_are_written_in_the_zone_and_read_back);
+    tcase_add_test(tc, content_type_compression_and_html_follow_the_extension);
+    tcase_add_test(tc, gzip_and_brotli_variants_decode_to_the_bytes);
+    tcase_add_test(tc, no_variant_for_noise_small_files_or_identity);
     suite_add_tcase(s, tc);
     return s;
 }
