@@ -37,30 +37,35 @@ struct prep_audit {
     int done;
 };
 
+/* The name of value v in a table of names indexed by an enum's values;
+ * "unknown" for a value the table does not name. */
+static const char *name_of(const char *const *names, apr_size_t n,
+                           apr_uint32_t v)
+{
+    return v < n && names[v] ? names[v] : "unknown";
+}
+
 const char *prep_audit_fault_name(prep_audit_fault_e fault)
 {
-    switch (fault) {
-        case PREP_AUDIT_DIFFERS:
-            return "differs";
-        case PREP_AUDIT_OUTSIDE:
-            return "outside-pack";
-        case PREP_AUDIT_UNREADABLE:
-            return "unreadable";
-    }
-    return "unknown";
+    static const char *const names[] = {
+        [PREP_AUDIT_DIFFERS] = "differs",
+        [PREP_AUDIT_OUTSIDE] = "outside-pack",
+        [PREP_AUDIT_UNREADABLE] = "unreadable",
+    };
+
+    return name_of(names, sizeof(names) / sizeof(names[0]),
+                   (apr_uint32_t)fault);
 }
 
 const char *prep_encoding_name(apr_uint32_t encoding)
 {
-    switch (encoding) {
-        case PREP_ENC_IDENTITY:
-            return "identity";
-        case PREP_ENC_GZIP:
-            return "gzip";
-        case PREP_ENC_BR:
-            return "br";
-    }
-    return "unknown";
+    static const char *const names[] = {
+        [PREP_ENC_IDENTITY] = "identity",
+        [PREP_ENC_GZIP] = "gzip",
+        [PREP_ENC_BR] = "br",
+    };
+
+    return name_of(names, sizeof(names) / sizeof(names[0]), encoding);
 }
 
 static apr_status_t md_cleanup(void *data)

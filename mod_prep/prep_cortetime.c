@@ -581,10 +581,16 @@ static int json_utf8(json_scan_t *s, json_str_e mode, int c)
     return 0;
 }
 
+/* The one-letter escapes of a JSON string, and the characters they stand
+ * for, in the same order. */
+#define JSON_ESCAPES "\"\\/bfnrt"
+#define JSON_ESCAPED "\"\\/\b\f\n\r\t"
+
 /* A string, after its opening quote. */
 static int json_string(json_scan_t *s, json_str_e mode)
 {
     corte_reader_t *r = s->r;
+    const char *e;
     int c;
 
     for (;;) {
@@ -615,37 +621,18 @@ static int json_string(json_scan_t *s, json_str_e mode)
             json_emit(s, mode, c);
             continue;
         }
-        switch (c = reader_get(r)) {
-            case '"':
-            case '\\':
-            case '/':
-                json_emit(s, mode, c);
-                break;
-            case 'b':
-                json_emit(s, mode, '\b');
-                break;
-            case 'f':
-                json_emit(s, mode, '\f');
-                break;
-            case 'n':
-                json_emit(s, mode, '\n');
-                break;
-            case 'r':
-                json_emit(s, mode, '\r');
-                break;
-            case 't':
-                json_emit(s, mode, '\t');
-                break;
-            case 'u':
-                if (json_unicode_escape(s, mode) < 0) {
-                    return -1;
-                }
-                break;
-            default:
-                return json_fault(s,
-                                  "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r "
-                                  "\\t \\uXXXX)",
-                                  c);
+        c = reader_get(r);
+        if (c == 'u') {
+            if (json_unicode_escape(s, mode) < 0) {
+                return -1;
+            }
+        } else if (c > 0 && (e = strchr(JSON_ESCAPES, c))) {
+            json_emit(s, mode, JSON_ESCAPED[e - JSON_ESCAPES]);
+        } else {
+            return json_fault(s,
+                              "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r "
+                              "\\t \\uXXXX)",
+                              c);
         }
     }
 }
@@ -733,21 +720,48 @@ static int json_met(json_scan_t *s, json_kind_e kind)
 
 static int json_value(json_scan_t *s, int depth, int level);
 
-/* An object, after '{'.  level: how many tokens of the pointer lead to it
- * (-1 when off the path); its members are at level + 1 when their key is
- * the next token. */
-static int json_object(json_scan_t *s, int depth, int level)
+/* The start of an object or an array, after its '{' or '[': the bound on
+ * nesting, and the empty one that ends at once (`end` is its '}' or ']').
+ * 1 when members or elements follow, 0 when it has ended, -1 on a fault. */
+static int json_open(json_scan_t *s, int depth, int end)
 {
-    int c, match, on_path = level >= 0 && level < s->ntokens;
-
     if (depth > PREP_CORTE_JSON_DEPTH) {
         s->too_deep = 1;
         return json_fault_text(s, "nested too deep");
     }
     json_ws(s);
-    if (reader_peek(s->r) == '}') {
+    if (reader_peek(s->r) == end) {
         s->r->cur++;
         return 0;
+    }
+    return 1;
+}
+
+/* After a member or an element: 1 after a ',', 0 at `end`, -1 on a fault
+ * (`expected` says what was wanted). */
+static int json_next(json_scan_t *s, int end, const char *expected)
+{
+    int c;
+
+    json_ws(s);
+    if ((c = reader_get(s->r)) == end) {
+        return 0;
+    }
+    if (c != ',') {
+        return json_fault(s, expected, c);
+    }
+    return 1;
+}
+
+/* An object, after '{'.  level: how many tokens of the pointer lead to it
+ * (-1 when off the path); its members are at level + 1 when their key is
+ * the next token. */
+static int json_object(json_scan_t *s, int depth, int level)
+{
+    int c, match, more, on_path = level >= 0 && level < s->ntokens;
+
+    if ((more = json_open(s, depth, '}')) <= 0) {
+        return more;
     }
     for (;;) {
         json_ws(s);
@@ -771,12 +785,8 @@ static int json_object(json_scan_t *s, int depth, int level)
         if (json_value(s, depth, match ? level + 1 : -1) < 0) {
             return -1;
         }
-        json_ws(s);
-        if ((c = reader_get(s->r)) == '}') {
-            return 0;
-        }
-        if (c != ',') {
-            return json_fault(s, "',' or '}' in an object", c);
+        if ((more = json_next(s, '}', "',' or '}' in an object")) <= 0) {
+            return more;
         }
     }
 }
@@ -785,17 +795,11 @@ static int json_object(json_scan_t *s, int depth, int level)
  * the index i. */
 static int json_array(json_scan_t *s, int depth, int level)
 {
-    int c, on_path = level >= 0 && level < s->ntokens;
+    int more, on_path = level >= 0 && level < s->ntokens;
     apr_int64_t i;
 
-    if (depth > PREP_CORTE_JSON_DEPTH) {
-        s->too_deep = 1;
-        return json_fault_text(s, "nested too deep");
-    }
-    json_ws(s);
-    if (reader_peek(s->r) == ']') {
-        s->r->cur++;
-        return 0;
+    if ((more = json_open(s, depth, ']')) <= 0) {
+        return more;
     }
     for (i = 0;; i++) {
         int match = on_path && s->token_index[level] == i;
@@ -803,12 +807,8 @@ static int json_array(json_scan_t *s, int depth, int level)
         if (json_value(s, depth, match ? level + 1 : -1) < 0) {
             return -1;
         }
-        json_ws(s);
-        if ((c = reader_get(s->r)) == ']') {
-            return 0;
-        }
-        if (c != ',') {
-            return json_fault(s, "',' or ']' in an array", c);
+        if ((more = json_next(s, ']', "',' or ']' in an array")) <= 0) {
+            return more;
         }
     }
 }

@@ -1,7 +1,8 @@
 # Embargo: before PrepPublishFrom (2035-06-03T20:00:00-06:00) the feed
 # answers 503 with Retry-After and a Spanish HTML page naming the
-# publication time; its state is `embargoed`; ?check= says 503; the preview
-# Location (PrepIgnoreEmbargo on) serves the files.  Feed: emb.
+# publication time (the exact sentences send_embargo writes); its state is
+# `embargoed`; ?check= says 503; the preview Location (PrepIgnoreEmbargo on)
+# serves the files.  Feed: emb.
 use strict;
 use warnings FATAL => 'all';
 
@@ -15,10 +16,23 @@ use PrepTest;
 my $feed = 'emb';
 my $tmp  = tmp_dir();
 
+# The page, as the handler writes it (UTF-8 bytes, as this file is).
+my $TITLE = 'Resultados preliminares aún no publicados';
+my $TEXT = 'La publicación de los resultados comienza el 03/06/2035 a las 20:00 '
+         . '(Tiempo del Centro, UTC-06:00).';
+
+sub embargo_page_ok {
+    my ($body, $what) = @_;
+    like $body, qr{<title>\Q$TITLE\E</title>}, "$what: the title";
+    like $body, qr{<h1>\Q$TITLE\E</h1>}, "$what: the heading";
+    like $body, qr{<p>\Q$TEXT\E</p>}, "$what: the sentence with the publication time and zone";
+}
+
 # Before any package: nothing is served either.
 {
     my $r = http(GET => '/prep/emb/index.html');
     is $r->code, 503, 'embargoed feed without a corte: 503';
+    embargo_page_ok($r->content, 'embargoed feed without a corte');
 }
 
 my $pkg = make_package(out => "$tmp/PREP_emb.tar.gz", corte => '2024-06-02T21:05:00-06:00',
@@ -36,7 +50,7 @@ for my $path ('index.html', 'json/main.json', 'datos/PRES_2024.csv', 'no-existe.
     like $r->header('Content-Type') // '', qr{^text/html}, "$path: an HTML page";
     my $body = $r->content;
     like $body, qr{03/06/2035[^<]*20:00|2035-06-03T20:00}, "$path: the page names the publication time";
-    like $body, qr/public|disponible|embargo/i, "$path: in Spanish";
+    embargo_page_ok($body, $path);
     unlike $body, qr/fechaCorte|Querétaro Seguro/, "$path: nothing of the corte leaks";
 }
 {

@@ -1,7 +1,8 @@
 # /prep-status: the JSON document (version, now, feeds with name, state,
 # corte {id time label package sha256 files bytes loaded_at load_ms}, age_s,
 # last_poll, rejected, history, traffic), its counters, ?check=FEED and
-# ?format=prometheus.  Feeds: qro (serving), vacia (waiting), emb.
+# ?format=prometheus.  Feeds: qro (serving), vacia (waiting), emb
+# (embargoed), rechazo (a refusal this file uploads itself).
 use strict;
 use warnings FATAL => 'all';
 
@@ -18,6 +19,15 @@ my $ISO = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 my ($pkg, $f) = ensure_corte('qro', corte => '2024-06-02T21:05:00-06:00', seed => 11, files => 600);
 ok $f && $f->{corte}, 'feed qro serves a corte' or give_up('qro has no corte');
 my $tree = extract_package($pkg);
+
+# A refusal of its own, so that no other file's leftovers are needed: bytes
+# that are no archive, under a name no other run uses, into rechazo.
+my $bad = sprintf 'PREP_status_%d_%d.tar.gz', time, $$;
+my $tmp = tmp_dir();
+spit("$tmp/$bad", join '', map { chr(($_ * 7919) % 256) } 1 .. 5000);
+upload_renamed("$tmp/$bad", 'rechazo');
+ok wait_rejected('rechazo', $bad, 20), "rechazo: $bad is refused"
+    or diag explain status_feed('rechazo');
 
 my $res = http(GET => '/prep-status');
 is $res->code, 200, 'GET /prep-status → 200';
@@ -58,7 +68,7 @@ like $c->{load_ms} // '', qr/^\d+(\.\d+)?$/, 'corte.load_ms';
 like $q->{age_s} // '', qr/^\d+(\.\d+)?$/, 'age_s';
 like $q->{last_poll} // '', $ISO, 'last_poll';
 my $poll_age = time - (iso_to_epoch($q->{last_poll} // '') // 0);
-cmp_ok $poll_age, '<=', 5, 'last_poll is recent (the parent polls about once a second)';
+cmp_ok $poll_age, '<=', 5, 'last_poll is recent (the intake process polls twice a second)';
 is ref $q->{rejected}, 'ARRAY', 'rejected is an array';
 is ref $q->{history}, 'ARRAY', 'history is an array';
 ok((grep { ref $_ eq 'HASH' && ($_->{id} // '') eq ($c->{id} // '-') } @{ $q->{history} || [] }),
@@ -76,11 +86,12 @@ is $v->{state}, 'waiting', 'vacia (no package yet): state waiting';
 ok !$v->{corte} || !ref $v->{corte} || !keys %{ $v->{corte} }, 'vacia: no corte';
 is $feeds{emb} && $feeds{emb}{state}, 'embargoed', 'emb: state embargoed';
 my $r = $feeds{rechazo} || {};
-my ($rej) = @{ $r->{rejected} || [] };
-SKIP: {
-    skip 'no rejections recorded for rechazo (t/05 not run)', 4 unless $rej;
-    ok length($rej->{$_} // ''), "rejected entry has $_" for qw(package reason message at);
-}
+my ($rej) = grep { ref $_ eq 'HASH' && ($_->{package} // '') eq $bad } @{ $r->{rejected} || [] };
+ok $rej, "rechazo: rejected lists $bad" or diag explain $r->{rejected};
+$rej ||= {};
+is $rej->{reason}, 'not-an-archive', 'rejected entry: reason not-an-archive';
+ok length($rej->{$_} // ''), "rejected entry has $_" for qw(message at);
+like $rej->{at} // '', $ISO, 'rejected entry: at is ISO-8601 with offset';
 
 # Counters increase with requests.
 {

@@ -219,7 +219,7 @@ static const char *problem_at(const prep_audit_t *a, int i)
 
 /* ------------------------------------------------------------------ */
 
-START_TEST(test_index_iteration)
+START_TEST(index_iterates_entries_and_reps_in_the_order_added)
 {
     const char *dir = make_corte(CORTE_ID);
     prep_index_t *idx;
@@ -259,7 +259,7 @@ START_TEST(test_index_iteration)
 }
 END_TEST
 
-START_TEST(test_audit_ok)
+START_TEST(intact_corte_audits_clean_counting_every_rep)
 {
     const char *dir = make_corte(CORTE_ID);
     prep_audit_t *a;
@@ -284,7 +284,7 @@ START_TEST(test_audit_ok)
 END_TEST
 
 /* One byte changed in each rep in turn: exactly that rep is reported. */
-START_TEST(test_flipped_byte_each_rep)
+START_TEST(a_flipped_byte_in_any_rep_is_found_with_its_path)
 {
     const char *dir = make_corte(CORTE_ID);
     int i;
@@ -317,7 +317,7 @@ END_TEST
 
 /* The gzip variant of main.json and the last byte of the big file (past
  * four 64 KB buffers) damaged together: both reported, in index order. */
-START_TEST(test_two_flips)
+START_TEST(two_flipped_bytes_are_both_found_in_pack_order)
 {
     const char *dir = make_corte(CORTE_ID);
     const built_rep_t *gz = find_built("json/main.json", 0, PREP_ENC_GZIP);
@@ -373,7 +373,7 @@ static void sliced(const char *dir, apr_uint64_t budget, int want_bad)
     ck_assert_uint_eq(prep_audit_totals(a)->checked, built_bytes);
 }
 
-START_TEST(test_budgeted_steps)
+START_TEST(slices_of_any_budget_read_every_byte_once)
 {
     const char *dir = make_corte(CORTE_ID);
     /* 1 (300 000 steps) is tried below on the first reps only */
@@ -387,7 +387,7 @@ START_TEST(test_budgeted_steps)
 }
 END_TEST
 
-START_TEST(test_budgeted_steps_find_flip)
+START_TEST(slices_of_any_budget_find_a_flipped_byte)
 {
     const char *dir = make_corte(CORTE_ID);
     const built_rep_t *big = find_built("img/mapa.png", 0, PREP_ENC_IDENTITY);
@@ -405,7 +405,7 @@ END_TEST
 
 /* A budget of 0 reads one 64 KB buffer; a budget of 1 goes byte by byte
  * through the small reps and still ends right. */
-START_TEST(test_budget_zero_and_one)
+START_TEST(budget_zero_still_advances_and_one_goes_byte_by_byte)
 {
     const char *dir = make_corte(CORTE_ID);
     prep_audit_t *a;
@@ -440,7 +440,7 @@ END_TEST
 
 /* A rep recorded past the pack's end: reported at open, nothing read for
  * it, the others checked. */
-START_TEST(test_rep_beyond_pack)
+START_TEST(rep_beyond_the_pack_is_outside_it)
 {
     const char *dir = make_corte(CORTE_ID);
     prep_index_builder_t *b = prep_index_builder_create(pool);
@@ -488,7 +488,7 @@ START_TEST(test_rep_beyond_pack)
 END_TEST
 
 /* A pack cut short: every rep past the new end is reported, no other. */
-START_TEST(test_truncated_pack)
+START_TEST(truncated_pack_puts_every_later_rep_outside_it)
 {
     const char *dir = make_corte(CORTE_ID);
     const built_rep_t *big = find_built("img/mapa.png", 0, PREP_ENC_IDENTITY);
@@ -514,7 +514,7 @@ END_TEST
 
 /* The pack shrinks between two steps: the reps read after are unreadable
  * (a short read), the ones before stay good. */
-START_TEST(test_pack_shrinks_during_audit)
+START_TEST(pack_shrinking_during_an_audit_is_found)
 {
     const char *dir = make_corte(CORTE_ID);
     const built_rep_t *big = find_built("img/mapa.png", 0, PREP_ENC_IDENTITY);
@@ -538,7 +538,7 @@ START_TEST(test_pack_shrinks_during_audit)
 }
 END_TEST
 
-START_TEST(test_no_pack)
+START_TEST(missing_pack_makes_every_rep_unreadable)
 {
     const char *dir = make_corte(CORTE_ID);
     prep_audit_t *a;
@@ -554,7 +554,7 @@ START_TEST(test_no_pack)
 }
 END_TEST
 
-START_TEST(test_damaged_index)
+START_TEST(damaged_index_is_a_problem_not_a_crash)
 {
     const char *dir = make_corte(CORTE_ID);
     const char *index = apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL);
@@ -577,7 +577,7 @@ START_TEST(test_damaged_index)
 END_TEST
 
 /* An entry that is a file but has no representation. */
-START_TEST(test_file_without_rep)
+START_TEST(file_without_a_rep_is_a_problem)
 {
     const char *dir = make_corte(CORTE_ID);
     prep_index_builder_t *b = prep_index_builder_create(pool);
@@ -600,7 +600,7 @@ START_TEST(test_file_without_rep)
 }
 END_TEST
 
-START_TEST(test_corte_json)
+START_TEST(corte_json_unreadable_or_disagreeing_is_a_problem)
 {
     const char *dir = make_corte(CORTE_ID);
     const char *file = apr_pstrcat(pool, dir, "/" PREP_CORTE_FILE, NULL);
@@ -657,7 +657,7 @@ START_TEST(test_corte_json)
 }
 END_TEST
 
-START_TEST(test_not_a_corte_dir)
+START_TEST(missing_or_non_directory_corte_is_refused_at_open)
 {
     prep_audit_t *a = (prep_audit_t *)1;
     const char *file = apr_pstrcat(pool, root, "/file", NULL);
@@ -675,7 +675,7 @@ START_TEST(test_not_a_corte_dir)
 }
 END_TEST
 
-START_TEST(test_names)
+START_TEST(encodings_and_faults_have_names_for_output)
 {
     ck_assert_str_eq(prep_encoding_name(PREP_ENC_IDENTITY), "identity");
     ck_assert_str_eq(prep_encoding_name(PREP_ENC_GZIP), "gzip");
@@ -694,22 +694,22 @@ Suite *suite_audit(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_index_iteration);
-    tcase_add_test(tc, test_audit_ok);
-    tcase_add_test(tc, test_flipped_byte_each_rep);
-    tcase_add_test(tc, test_two_flips);
-    tcase_add_test(tc, test_budgeted_steps);
-    tcase_add_test(tc, test_budgeted_steps_find_flip);
-    tcase_add_test(tc, test_budget_zero_and_one);
-    tcase_add_test(tc, test_rep_beyond_pack);
-    tcase_add_test(tc, test_truncated_pack);
-    tcase_add_test(tc, test_pack_shrinks_during_audit);
-    tcase_add_test(tc, test_no_pack);
-    tcase_add_test(tc, test_damaged_index);
-    tcase_add_test(tc, test_file_without_rep);
-    tcase_add_test(tc, test_corte_json);
-    tcase_add_test(tc, test_not_a_corte_dir);
-    tcase_add_test(tc, test_names);
+    tcase_add_test(tc, index_iterates_entries_and_reps_in_the_order_added);
+    tcase_add_test(tc, intact_corte_audits_clean_counting_every_rep);
+    tcase_add_test(tc, a_flipped_byte_in_any_rep_is_found_with_its_path);
+    tcase_add_test(tc, two_flipped_bytes_are_both_found_in_pack_order);
+    tcase_add_test(tc, slices_of_any_budget_read_every_byte_once);
+    tcase_add_test(tc, slices_of_any_budget_find_a_flipped_byte);
+    tcase_add_test(tc, budget_zero_still_advances_and_one_goes_byte_by_byte);
+    tcase_add_test(tc, rep_beyond_the_pack_is_outside_it);
+    tcase_add_test(tc, truncated_pack_puts_every_later_rep_outside_it);
+    tcase_add_test(tc, pack_shrinking_during_an_audit_is_found);
+    tcase_add_test(tc, missing_pack_makes_every_rep_unreadable);
+    tcase_add_test(tc, damaged_index_is_a_problem_not_a_crash);
+    tcase_add_test(tc, file_without_a_rep_is_a_problem);
+    tcase_add_test(tc, corte_json_unreadable_or_disagreeing_is_a_problem);
+    tcase_add_test(tc, missing_or_non_directory_corte_is_refused_at_open);
+    tcase_add_test(tc, encodings_and_faults_have_names_for_output);
     suite_add_tcase(s, tc);
     return s;
 }

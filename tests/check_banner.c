@@ -31,7 +31,7 @@ static void teardown(void)
 /* ------------------------------------------------------------------ */
 /* label and rendering */
 
-START_TEST(test_label)
+START_TEST(label_names_the_date_time_and_zone_of_the_corte)
 {
     prep_zone_t india = {19800, "IST"};
     prep_zone_t sureste = {-18000, "Tiempo del Sureste"};
@@ -56,7 +56,7 @@ START_TEST(test_label)
 }
 END_TEST
 
-START_TEST(test_render_default)
+START_TEST(default_banner_is_a_div_with_the_label)
 {
     const char *html = prep_banner_render(pool, NULL, CORTE, &centro);
     const char *label = prep_banner_label(pool, CORTE, &centro);
@@ -75,7 +75,7 @@ START_TEST(test_render_default)
 }
 END_TEST
 
-START_TEST(test_render_template)
+START_TEST(template_placeholders_are_filled_in_the_zone)
 {
     ck_assert_str_eq(
         prep_banner_render(pool,
@@ -112,7 +112,7 @@ START_TEST(test_render_template)
 }
 END_TEST
 
-START_TEST(test_render_many_placeholders)
+START_TEST(template_may_hold_hundreds_of_placeholders)
 {
     /* a template may hold any number of placeholders (up to 64 KB) */
     char *tpl = apr_palloc(pool, 300 * 9 + 1), *want, *o = tpl;
@@ -132,7 +132,7 @@ START_TEST(test_render_many_placeholders)
 }
 END_TEST
 
-START_TEST(test_render_escapes)
+START_TEST(zone_name_is_escaped_in_templates_and_the_default)
 {
     prep_zone_t odd = {-21600, "A&B <Zona> \"centro\" l'heure"};
     const char *html;
@@ -197,7 +197,7 @@ static void not_inserted(const char *html, apr_size_t len)
                   "a body was found in \"%.*s\"", (int)len, html);
 }
 
-START_TEST(test_insert_simple)
+START_TEST(banner_goes_right_after_the_body_tag)
 {
     const char *html = "<!DOCTYPE html><html><head><title>PREP</title></head>"
                        "<body><h1>Resultados</h1></body></html>\n";
@@ -215,7 +215,7 @@ START_TEST(test_insert_simple)
 }
 END_TEST
 
-START_TEST(test_insert_attributes)
+START_TEST(banner_follows_first_body_tag_any_attributes_or_case)
 {
     inserted_after("<html><body class=\"x\" data-y='>'><p>x</p>",
                    "data-y='>'>");
@@ -235,7 +235,7 @@ START_TEST(test_insert_attributes)
 }
 END_TEST
 
-START_TEST(test_insert_no_body)
+START_TEST(no_body_tag_no_banner)
 {
     static const char *const none[] = {
         "",
@@ -266,7 +266,7 @@ START_TEST(test_insert_no_body)
 }
 END_TEST
 
-START_TEST(test_insert_skips_comments_and_scripts)
+START_TEST(body_in_comments_and_scripts_is_not_the_body_tag)
 {
     /* a <body> in a comment or a script is not the body tag */
     inserted_after("<html><!-- <body class=old> --><body class=real>x",
@@ -291,7 +291,7 @@ START_TEST(test_insert_skips_comments_and_scripts)
 }
 END_TEST
 
-START_TEST(test_insert_skips_text_and_attributes)
+START_TEST(body_in_text_or_attribute_values_is_not_the_body_tag)
 {
     /* "<body>" as the text of a title or a textarea, or in the value of an
      * attribute, is not the body tag */
@@ -309,7 +309,7 @@ START_TEST(test_insert_skips_text_and_attributes)
 }
 END_TEST
 
-START_TEST(test_insert_nul_bytes)
+START_TEST(nul_bytes_in_the_page_are_bytes_like_any_other)
 {
     /* NUL bytes anywhere are bytes like any other */
     static const char html[] = "<html>\0<head>\0</head>\0"
@@ -328,7 +328,7 @@ START_TEST(test_insert_nul_bytes)
 }
 END_TEST
 
-START_TEST(test_insert_length)
+START_TEST(only_len_bytes_of_the_page_are_read)
 {
     /* only `len` bytes are the document */
     static const char html[] = "<html><body class=x>rest";
@@ -341,7 +341,7 @@ START_TEST(test_insert_length)
 }
 END_TEST
 
-START_TEST(test_insert_ends_mid_tag)
+START_TEST(page_ending_inside_a_tag_is_not_read_past)
 {
     /* a page that stops inside a tag name is read no further than its
      * last byte (the copies are exactly as long as the page, so the
@@ -368,7 +368,7 @@ START_TEST(test_insert_ends_mid_tag)
 }
 END_TEST
 
-START_TEST(test_insert_large)
+START_TEST(banner_is_found_after_a_megabyte_of_head)
 {
     /* a large page: the body after 1 MB of head, a large body after it */
     apr_size_t head = 1024 * 1024, len = head + 2 * 1024 * 1024 + 64, i;
@@ -393,20 +393,20 @@ Suite *suite_banner(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_label);
-    tcase_add_test(tc, test_render_default);
-    tcase_add_test(tc, test_render_template);
-    tcase_add_test(tc, test_render_many_placeholders);
-    tcase_add_test(tc, test_render_escapes);
-    tcase_add_test(tc, test_insert_simple);
-    tcase_add_test(tc, test_insert_attributes);
-    tcase_add_test(tc, test_insert_no_body);
-    tcase_add_test(tc, test_insert_skips_comments_and_scripts);
-    tcase_add_test(tc, test_insert_skips_text_and_attributes);
-    tcase_add_test(tc, test_insert_nul_bytes);
-    tcase_add_test(tc, test_insert_length);
-    tcase_add_test(tc, test_insert_ends_mid_tag);
-    tcase_add_test(tc, test_insert_large);
+    tcase_add_test(tc, label_names_the_date_time_and_zone_of_the_corte);
+    tcase_add_test(tc, default_banner_is_a_div_with_the_label);
+    tcase_add_test(tc, template_placeholders_are_filled_in_the_zone);
+    tcase_add_test(tc, template_may_hold_hundreds_of_placeholders);
+    tcase_add_test(tc, zone_name_is_escaped_in_templates_and_the_default);
+    tcase_add_test(tc, banner_goes_right_after_the_body_tag);
+    tcase_add_test(tc, banner_follows_first_body_tag_any_attributes_or_case);
+    tcase_add_test(tc, no_body_tag_no_banner);
+    tcase_add_test(tc, body_in_comments_and_scripts_is_not_the_body_tag);
+    tcase_add_test(tc, body_in_text_or_attribute_values_is_not_the_body_tag);
+    tcase_add_test(tc, nul_bytes_in_the_page_are_bytes_like_any_other);
+    tcase_add_test(tc, only_len_bytes_of_the_page_are_read);
+    tcase_add_test(tc, page_ending_inside_a_tag_is_not_read_past);
+    tcase_add_test(tc, banner_is_found_after_a_megabyte_of_head);
     suite_add_tcase(s, tc);
     return s;
 }

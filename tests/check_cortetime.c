@@ -112,7 +112,7 @@ static const char *read_both(apr_time_t *t, const prep_corte_spec_t *spec,
 /* ------------------------------------------------------------------ */
 /* PrepCorteTime arguments */
 
-START_TEST(test_spec_parse)
+START_TEST(corte_time_sources_json_csv_filename_mtime_read)
 {
     prep_corte_spec_t spec;
     const char *regex_argv[] = {"filename", "prep_([0-9]{8}_[0-9]{4})"};
@@ -150,7 +150,7 @@ START_TEST(test_spec_parse)
 }
 END_TEST
 
-START_TEST(test_spec_parse_bad)
+START_TEST(bad_corte_time_sources_are_refused_saying_why)
 {
     static const char *const bad[] = {
         "json",
@@ -219,7 +219,7 @@ static void text_bad(const char *text)
     ck_assert_int_eq(t, 777);
 }
 
-START_TEST(test_text_iso)
+START_TEST(iso_text_is_in_the_zone_only_without_an_offset)
 {
     /* with an offset: the zone does not matter */
     text_is("2024-06-02T21:05:00-06:00", &centro, CORTE);
@@ -247,7 +247,7 @@ START_TEST(test_text_iso)
 }
 END_TEST
 
-START_TEST(test_text_ine)
+START_TEST(ine_day_first_text_with_or_without_an_offset)
 {
     /* DD/MM/YYYY HH:MM[:SS] optionally followed by the offset */
     text_is("02/06/2024 21:05 (UTC-6)", &pacifico, CORTE);
@@ -277,7 +277,7 @@ START_TEST(test_text_ine)
 }
 END_TEST
 
-START_TEST(test_text_compact_and_epoch)
+START_TEST(compact_digits_are_in_the_zone_epochs_are_not)
 {
     text_is("202406022105", &centro, CORTE);
     text_is("202406022005", &pacifico, CORTE);
@@ -297,7 +297,7 @@ START_TEST(test_text_compact_and_epoch)
 }
 END_TEST
 
-START_TEST(test_text_garbage)
+START_TEST(text_that_is_not_a_whole_valid_time_is_refused)
 {
     text_bad("");
     text_bad("   ");
@@ -340,7 +340,7 @@ START_TEST(test_text_garbage)
 }
 END_TEST
 
-START_TEST(test_text_followed_by_other_text)
+START_TEST(text_after_the_time_that_is_no_offset_keeps_the_zone)
 {
     /* text after the time that is not an offset leaves the feed's zone */
     text_is("02/06/2024 21:05, Tiempo del Centro", &centro, CORTE);
@@ -396,7 +396,7 @@ static void json_bad(const char *pointer, const char *json, const char *says)
     ck_assert_int_eq(t, 777);
 }
 
-START_TEST(test_json)
+START_TEST(json_pointer_finds_the_time_anywhere_in_the_document)
 {
     const char *doc =
         "{\"fechaCorte\": \"2024-06-02T21:05:00-06:00\","
@@ -424,7 +424,7 @@ START_TEST(test_json)
 }
 END_TEST
 
-START_TEST(test_json_bad)
+START_TEST(json_pointer_missing_or_not_a_time_says_which)
 {
     const char *doc = "{\"fechaCorte\": \"ayer\", \"meta\": {\"corte\": "
                       "{\"n\": null}}, \"cortes\": [\"2024-06-02T21:05Z\"],"
@@ -461,7 +461,7 @@ START_TEST(test_json_bad)
 }
 END_TEST
 
-START_TEST(test_json_length)
+START_TEST(json_is_read_only_within_its_length)
 {
     /* only `len` bytes are the file: what follows is not read */
     static const char buf[] = "{\"f\": \"2024-06-02T21:05:00-06:00\"}"
@@ -515,7 +515,7 @@ static void csv_bad(int line, const char *data, const char *says)
     ck_assert_int_eq(t, 777);
 }
 
-START_TEST(test_csv)
+START_TEST(csv_line_gives_its_date_bare_quoted_or_in_a_field)
 {
     /* as the INE writes it: a title, the date, then the header and rows */
     const char *ine = "PRESIDENCIA DE LA REPÚBLICA\r\n"
@@ -552,7 +552,7 @@ START_TEST(test_csv)
 }
 END_TEST
 
-START_TEST(test_csv_bad)
+START_TEST(csv_line_missing_or_without_a_date_says_which)
 {
     const char *ine = "PRESIDENCIA DE LA REPÚBLICA\r\n"
                       "02/06/2024 21:05 (UTC-6)\r\n"
@@ -571,7 +571,7 @@ START_TEST(test_csv_bad)
 }
 END_TEST
 
-START_TEST(test_csv_length)
+START_TEST(csv_is_read_only_within_its_length)
 {
     /* the data is `len` bytes, not NUL-terminated: a date after it is not
      * read, and reading stops at the end */
@@ -588,7 +588,7 @@ START_TEST(test_csv_length)
 }
 END_TEST
 
-START_TEST(test_content_wrong_source)
+START_TEST(content_gives_no_time_for_mtime_or_filename_sources)
 {
     prep_corte_spec_t spec;
     apr_time_t t = 777;
@@ -638,7 +638,7 @@ static void name_bad(const char *regex, const char *name)
     ck_assert_int_eq(t, 777);
 }
 
-START_TEST(test_filename)
+START_TEST(filename_groups_give_the_time_as_text_or_as_fields)
 {
     /* one group: the time as text */
     name_is("^prep_qro_([0-9]{8}_[0-9]{4})\\.tar\\.gz$",
@@ -661,7 +661,7 @@ START_TEST(test_filename)
 }
 END_TEST
 
-START_TEST(test_filename_no_group)
+START_TEST(filename_regex_without_a_group_takes_the_whole_match)
 {
     /* "the part of the package's file name matched by the REGEX"
      * (docs/directives.md): without a group, the whole match */
@@ -672,7 +672,7 @@ START_TEST(test_filename_no_group)
 }
 END_TEST
 
-START_TEST(test_filename_bad)
+START_TEST(filename_without_a_match_or_a_time_is_refused)
 {
     /* no match */
     name_bad("^prep_([0-9]{8}_[0-9]{4})\\.tar\\.gz$", "prep_20240602.tar.gz");
@@ -705,7 +705,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* zone words and plausible numbers */
 
-START_TEST(test_text_zone_words)
+START_TEST(unknown_zone_words_are_refused_not_read_in_the_zone)
 {
     apr_time_t t = 777;
     const char *err;
@@ -745,7 +745,7 @@ START_TEST(test_text_zone_words)
 }
 END_TEST
 
-START_TEST(test_text_plausible_numbers)
+START_TEST(numbers_are_times_only_from_2000_to_2099)
 {
     /* epoch seconds and milliseconds from 2000-01-01 to 2100-01-01 UTC */
     text_is("4102444799", &centro, apr_time_from_sec(4102444799LL));
@@ -769,7 +769,7 @@ START_TEST(test_text_plausible_numbers)
 }
 END_TEST
 
-START_TEST(test_json_numbers)
+START_TEST(json_numbers_are_epochs_only_when_plausible)
 {
     const char *doc =
         "{\"fecha\": 20240602, \"s\": 1717383900, \"ms\": 1717383900000,"
@@ -800,7 +800,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* the JSON scanner */
 
-START_TEST(test_json_pointer_escapes)
+START_TEST(json_pointer_and_key_escapes_match_as_rfc_6901_says)
 {
     const char *doc =
         "{\"a/b\": {\"c~d\": \"2024-06-02T21:05:00-06:00\"},"
@@ -869,7 +869,7 @@ static char *nested(int n, char **pointer)
     return doc;
 }
 
-START_TEST(test_json_depth)
+START_TEST(json_deeper_than_64_is_refused_on_and_off_the_path)
 {
     char *ptr, *doc;
 
@@ -896,7 +896,7 @@ START_TEST(test_json_depth)
 }
 END_TEST
 
-START_TEST(test_json_malformed)
+START_TEST(json_faults_before_the_value_are_refused)
 {
     /* each has a fault before (or at) the value at /f */
     static const char *const bad[] = {
@@ -978,7 +978,7 @@ START_TEST(test_json_malformed)
 }
 END_TEST
 
-START_TEST(test_json_fault_position)
+START_TEST(json_fault_is_shown_with_its_line_and_offset)
 {
     apr_time_t t = 777;
     const char *err = from_json(
@@ -991,7 +991,7 @@ START_TEST(test_json_fault_position)
 }
 END_TEST
 
-START_TEST(test_json_duplicate)
+START_TEST(json_key_twice_on_the_path_is_refused)
 {
     /* which of two equal keys counts is not clear: refused */
     json_bad("/f", "{\"f\": \"2024-06-02T21:05\", \"f\": \"2024-06-03T21:05\"}",
@@ -1014,7 +1014,7 @@ START_TEST(test_json_duplicate)
 }
 END_TEST
 
-START_TEST(test_json_string_bound)
+START_TEST(json_value_longer_than_256_bytes_is_refused)
 {
     char *text = apr_palloc(pool, 2 * 1024 * 1024);
     const char *time = "2024-06-02T21:05:00-06:00";
@@ -1052,7 +1052,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* CSV line ends and bounds */
 
-START_TEST(test_csv_line_ends)
+START_TEST(csv_lines_end_in_cr_lf_or_crlf_after_a_bom)
 {
     /* as the INE's 2024 generator writes: UTF-8 with a BOM, lines ending in
      * a lone CR */
@@ -1094,7 +1094,7 @@ START_TEST(test_csv_line_ends)
 }
 END_TEST
 
-START_TEST(test_csv_line_bound)
+START_TEST(csv_lines_longer_than_64_kb_are_refused)
 {
     const char *date = "02/06/2024 21:05 (UTC-6)";
     apr_size_t n = strlen(date), max = PREP_CORTE_LINE_MAX;
@@ -1135,7 +1135,7 @@ static const char *fd_read(apr_time_t *t, const char *args, int fd,
     return prep_corte_time_from_fd(t, &spec, fd, offset, len, &centro, pool);
 }
 
-START_TEST(test_fd)
+START_TEST(time_is_read_from_a_range_of_a_descriptor)
 {
     const char *json = "{\"f\": \"2024-06-02T21:05:00-06:00\"}";
     const char *csv = "TITULO\r02/06/2024 21:05 (UTC-6)\r";
@@ -1191,7 +1191,7 @@ START_TEST(test_fd)
 }
 END_TEST
 
-START_TEST(test_fd_block_boundaries)
+START_TEST(reading_across_block_ends_gives_the_same_time)
 {
     /* the key, its escapes, a multi-byte character and the value fall on
      * every side of the first block's end */
@@ -1353,7 +1353,7 @@ static void assert_bounded(const large_read_t *res, apr_off_t size)
                   size, res->scan_kb);
 }
 
-START_TEST(test_large_json_value_at_end)
+START_TEST(large_json_value_at_the_end_in_bounded_memory)
 {
     int fd = temp_fd();
     apr_off_t size = write_large_json(
@@ -1374,7 +1374,7 @@ START_TEST(test_large_json_value_at_end)
 }
 END_TEST
 
-START_TEST(test_large_json_value_at_start)
+START_TEST(large_json_is_checked_to_its_end_after_the_value)
 {
     int fd = temp_fd();
     apr_off_t size = write_large_json(fd,
@@ -1395,7 +1395,7 @@ START_TEST(test_large_json_value_at_start)
 }
 END_TEST
 
-START_TEST(test_large_csv)
+START_TEST(large_csv_line_1000_is_read_in_bounded_memory)
 {
     /* 999 lines of 52 KB, then the date on line 1000, CR-only */
     char *line = apr_palloc(pool, 52 * 1024 + 1);
@@ -1423,45 +1423,45 @@ Suite *suite_cortetime(void)
     TCase *tc = tcase_create("cortetime"), *large;
 
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_spec_parse);
-    tcase_add_test(tc, test_spec_parse_bad);
-    tcase_add_test(tc, test_text_iso);
-    tcase_add_test(tc, test_text_ine);
-    tcase_add_test(tc, test_text_compact_and_epoch);
-    tcase_add_test(tc, test_text_garbage);
-    tcase_add_test(tc, test_text_followed_by_other_text);
-    tcase_add_test(tc, test_json);
-    tcase_add_test(tc, test_json_bad);
-    tcase_add_test(tc, test_json_length);
-    tcase_add_test(tc, test_csv);
-    tcase_add_test(tc, test_csv_bad);
-    tcase_add_test(tc, test_csv_length);
-    tcase_add_test(tc, test_content_wrong_source);
-    tcase_add_test(tc, test_filename);
-    tcase_add_test(tc, test_filename_no_group);
-    tcase_add_test(tc, test_filename_bad);
-    tcase_add_test(tc, test_text_zone_words);
-    tcase_add_test(tc, test_text_plausible_numbers);
-    tcase_add_test(tc, test_json_numbers);
-    tcase_add_test(tc, test_json_pointer_escapes);
-    tcase_add_test(tc, test_json_depth);
-    tcase_add_test(tc, test_json_malformed);
-    tcase_add_test(tc, test_json_fault_position);
-    tcase_add_test(tc, test_json_duplicate);
-    tcase_add_test(tc, test_json_string_bound);
-    tcase_add_test(tc, test_csv_line_ends);
-    tcase_add_test(tc, test_csv_line_bound);
-    tcase_add_test(tc, test_fd);
-    tcase_add_test(tc, test_fd_block_boundaries);
+    tcase_add_test(tc, corte_time_sources_json_csv_filename_mtime_read);
+    tcase_add_test(tc, bad_corte_time_sources_are_refused_saying_why);
+    tcase_add_test(tc, iso_text_is_in_the_zone_only_without_an_offset);
+    tcase_add_test(tc, ine_day_first_text_with_or_without_an_offset);
+    tcase_add_test(tc, compact_digits_are_in_the_zone_epochs_are_not);
+    tcase_add_test(tc, text_that_is_not_a_whole_valid_time_is_refused);
+    tcase_add_test(tc, text_after_the_time_that_is_no_offset_keeps_the_zone);
+    tcase_add_test(tc, json_pointer_finds_the_time_anywhere_in_the_document);
+    tcase_add_test(tc, json_pointer_missing_or_not_a_time_says_which);
+    tcase_add_test(tc, json_is_read_only_within_its_length);
+    tcase_add_test(tc, csv_line_gives_its_date_bare_quoted_or_in_a_field);
+    tcase_add_test(tc, csv_line_missing_or_without_a_date_says_which);
+    tcase_add_test(tc, csv_is_read_only_within_its_length);
+    tcase_add_test(tc, content_gives_no_time_for_mtime_or_filename_sources);
+    tcase_add_test(tc, filename_groups_give_the_time_as_text_or_as_fields);
+    tcase_add_test(tc, filename_regex_without_a_group_takes_the_whole_match);
+    tcase_add_test(tc, filename_without_a_match_or_a_time_is_refused);
+    tcase_add_test(tc, unknown_zone_words_are_refused_not_read_in_the_zone);
+    tcase_add_test(tc, numbers_are_times_only_from_2000_to_2099);
+    tcase_add_test(tc, json_numbers_are_epochs_only_when_plausible);
+    tcase_add_test(tc, json_pointer_and_key_escapes_match_as_rfc_6901_says);
+    tcase_add_test(tc, json_deeper_than_64_is_refused_on_and_off_the_path);
+    tcase_add_test(tc, json_faults_before_the_value_are_refused);
+    tcase_add_test(tc, json_fault_is_shown_with_its_line_and_offset);
+    tcase_add_test(tc, json_key_twice_on_the_path_is_refused);
+    tcase_add_test(tc, json_value_longer_than_256_bytes_is_refused);
+    tcase_add_test(tc, csv_lines_end_in_cr_lf_or_crlf_after_a_bom);
+    tcase_add_test(tc, csv_lines_longer_than_64_kb_are_refused);
+    tcase_add_test(tc, time_is_read_from_a_range_of_a_descriptor);
+    tcase_add_test(tc, reading_across_block_ends_gives_the_same_time);
     suite_add_tcase(s, tc);
     /* files over 50 MB, read in a child that measures its memory */
     large = tcase_create("cortetime-large");
     tcase_set_tags(large, "large"); /* not under valgrind: see Makefile.am */
     tcase_add_checked_fixture(large, setup, teardown);
     tcase_set_timeout(large, 300);
-    tcase_add_test(large, test_large_json_value_at_end);
-    tcase_add_test(large, test_large_json_value_at_start);
-    tcase_add_test(large, test_large_csv);
+    tcase_add_test(large, large_json_value_at_the_end_in_bounded_memory);
+    tcase_add_test(large, large_json_is_checked_to_its_end_after_the_value);
+    tcase_add_test(large, large_csv_line_1000_is_read_in_bounded_memory);
     suite_add_tcase(s, large);
     return s;
 }

@@ -485,7 +485,7 @@ static outcome_t *unpack_one_name(int format, const char *name)
 /* ------------------------------------------------------------------ */
 /* Names in the incoming directory */
 
-START_TEST(test_name_ignored)
+START_TEST(partial_uploads_dot_files_and_sidecars_are_not_packages)
 {
     ck_assert_int_eq(prep_package_name_ignored("prep_20240602_2105.tar.gz"), 0);
     ck_assert_int_eq(prep_package_name_ignored("paquete.zip"), 0);
@@ -518,7 +518,7 @@ static const char *good_tar_gz(apr_size_t *len)
     return pkg_close(b, len);
 }
 
-START_TEST(test_good_package_file)
+START_TEST(good_package_file_fills_the_pack_with_its_files_bytes)
 {
     apr_size_t len, file_len;
     const char *data = good_tar_gz(&len);
@@ -575,7 +575,7 @@ START_TEST(test_good_package_file)
 }
 END_TEST
 
-START_TEST(test_good_package_buffer)
+START_TEST(good_package_in_memory_unpacks_with_its_sha256)
 {
     apr_size_t len;
     const char *data = good_tar_gz(&len);
@@ -591,7 +591,7 @@ START_TEST(test_good_package_buffer)
 }
 END_TEST
 
-START_TEST(test_normalized_paths)
+START_TEST(dot_and_doubled_slash_components_are_normalized)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
     const char *data;
@@ -622,7 +622,7 @@ START_TEST(test_normalized_paths)
 }
 END_TEST
 
-START_TEST(test_utf8_names)
+START_TEST(utf8_names_survive_every_format_and_locale)
 {
     static const char *name = "Querétaro/casilla 1 #2%.json";
     int formats[] = {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED,
@@ -681,7 +681,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Stripping */
 
-START_TEST(test_strip_auto_single_folder)
+START_TEST(auto_strip_removes_a_single_top_folder)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
     const char *data;
@@ -706,7 +706,7 @@ START_TEST(test_strip_auto_single_folder)
 }
 END_TEST
 
-START_TEST(test_strip_auto_keeps_two_tops)
+START_TEST(auto_strip_keeps_two_top_folders)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
     const char *data;
@@ -753,7 +753,7 @@ START_TEST(test_strip_auto_keeps_two_tops)
 }
 END_TEST
 
-START_TEST(test_strip_explicit)
+START_TEST(strip_n_drops_n_components_and_the_files_above_them)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
     const char *data;
@@ -785,7 +785,7 @@ START_TEST(test_strip_explicit)
 }
 END_TEST
 
-START_TEST(test_strip_makes_duplicate)
+START_TEST(strip_that_makes_two_files_one_is_refused)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
     const char *data;
@@ -837,7 +837,7 @@ static void assert_site(const outcome_t *o)
     ck_assert(has_dir(o->u, "Querétaro"));
 }
 
-START_TEST(test_real_tar_czf)
+START_TEST(package_made_by_tar_czf_unpacks)
 {
     const char *src, *package = apr_pstrcat(pool, tmp, "/paquete.tar.gz", NULL);
     unsigned char digest[32];
@@ -846,7 +846,8 @@ START_TEST(test_real_tar_czf)
     outcome_t *o;
 
     if (!have_command("tar")) {
-        fprintf(stderr, "test_real_tar_czf: no tar command, skipped\n");
+        fprintf(stderr,
+                "package_made_by_tar_czf_unpacks: no tar command, skipped\n");
         return;
     }
     src = make_site();
@@ -860,7 +861,7 @@ START_TEST(test_real_tar_czf)
 }
 END_TEST
 
-START_TEST(test_real_zip)
+START_TEST(package_made_by_zip_unpacks)
 {
     const char *src, *package = apr_pstrcat(pool, tmp, "/paquete.zip", NULL);
     unsigned char digest[32];
@@ -869,7 +870,8 @@ START_TEST(test_real_zip)
     outcome_t *o;
 
     if (!have_command("zip")) {
-        fprintf(stderr, "test_real_zip: no zip command, skipped\n");
+        fprintf(stderr,
+                "package_made_by_zip_unpacks: no zip command, skipped\n");
         return;
     }
     src = make_site();
@@ -886,7 +888,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* One hostile package per attack */
 
-START_TEST(test_traversal)
+START_TEST(dot_dot_names_are_refused_as_traversal)
 {
     static const char *names[] = {
         "../../etc/passwd", "a/../../b",    "sitio/..",        "..",
@@ -910,7 +912,7 @@ START_TEST(test_traversal)
 }
 END_TEST
 
-START_TEST(test_zip_slip)
+START_TEST(zip_slip_is_refused_as_traversal)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
     const char *data;
@@ -925,7 +927,7 @@ START_TEST(test_zip_slip)
 }
 END_TEST
 
-START_TEST(test_absolute)
+START_TEST(absolute_and_drive_letter_names_are_refused)
 {
     static const char *names[] = {
         "/etc/passwd", "/index.html",          "C:\\x.txt",
@@ -945,7 +947,7 @@ START_TEST(test_absolute)
 }
 END_TEST
 
-START_TEST(test_symlink)
+START_TEST(symlinks_are_refused)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 1);
     const char *data;
@@ -966,7 +968,7 @@ START_TEST(test_symlink)
 }
 END_TEST
 
-START_TEST(test_hardlink)
+START_TEST(hardlinks_are_refused)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
     const char *data;
@@ -986,7 +988,7 @@ START_TEST(test_hardlink)
 }
 END_TEST
 
-START_TEST(test_zip_symlink)
+START_TEST(zip_symlinks_are_refused)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
     const char *data, *src, *package;
@@ -999,7 +1001,8 @@ START_TEST(test_zip_symlink)
                           "\"datos\"");
 
     if (!have_command("zip")) {
-        fprintf(stderr, "test_zip_symlink: no zip command, real zip skipped\n");
+        fprintf(stderr,
+                "zip_symlinks_are_refused: no zip command, real zip skipped\n");
         return;
     }
     src = apr_pstrcat(pool, tmp, "/zsrc", NULL);
@@ -1017,7 +1020,7 @@ START_TEST(test_zip_symlink)
 }
 END_TEST
 
-START_TEST(test_special)
+START_TEST(device_and_fifo_entries_are_refused)
 {
     unsigned int types[] = {AE_IFCHR, AE_IFBLK, AE_IFIFO};
     const char *data;
@@ -1045,7 +1048,7 @@ START_TEST(test_special)
 }
 END_TEST
 
-START_TEST(test_duplicate)
+START_TEST(the_same_file_twice_is_refused)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
     const char *data;
@@ -1076,7 +1079,7 @@ START_TEST(test_duplicate)
 }
 END_TEST
 
-START_TEST(test_file_and_directory)
+START_TEST(a_name_both_file_and_directory_is_refused)
 {
     const char *data;
     apr_size_t len;
@@ -1113,7 +1116,7 @@ START_TEST(test_file_and_directory)
 }
 END_TEST
 
-START_TEST(test_depth)
+START_TEST(paths_deeper_than_the_limit_are_refused)
 {
     prep_limits_t l;
     const char *data;
@@ -1168,7 +1171,7 @@ START_TEST(test_depth)
 }
 END_TEST
 
-START_TEST(test_name_too_long)
+START_TEST(names_over_255_bytes_are_refused_in_one_readable_line)
 {
     char *component = apr_palloc(pool, 301);
     const char *data;
@@ -1198,7 +1201,7 @@ START_TEST(test_name_too_long)
 }
 END_TEST
 
-START_TEST(test_limit_files)
+START_TEST(more_files_than_the_limit_are_refused)
 {
     prep_limits_t l;
     const char *data;
@@ -1218,7 +1221,7 @@ START_TEST(test_limit_files)
 }
 END_TEST
 
-START_TEST(test_limit_bytes)
+START_TEST(more_bytes_than_the_limit_are_refused)
 {
     char *rows = csv(8000);
     apr_size_t size = strlen(rows);
@@ -1255,7 +1258,7 @@ START_TEST(test_limit_bytes)
 }
 END_TEST
 
-START_TEST(test_limit_file)
+START_TEST(a_file_over_the_file_limit_is_refused)
 {
     char *big = apr_palloc(pool, 5001), *rows;
     prep_limits_t l;
@@ -1338,7 +1341,7 @@ static const char *bomb(int format, apr_size_t *len)
     return pkg_close(b, len);
 }
 
-START_TEST(test_ratio_bomb_declared)
+START_TEST(declared_bomb_is_refused_before_a_byte_is_written)
 {
     apr_size_t len;
     const char *data = bomb(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &len);
@@ -1361,7 +1364,7 @@ START_TEST(test_ratio_bomb_declared)
 }
 END_TEST
 
-START_TEST(test_ratio_bomb_streamed)
+START_TEST(bomb_is_stopped_at_200_times_the_package_size)
 {
     apr_size_t len;
     const char *data = bomb(ARCHIVE_FORMAT_ZIP, &len);
@@ -1382,7 +1385,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Not archives, broken archives, empty archives */
 
-START_TEST(test_truncated_tar_gz)
+START_TEST(truncated_tar_gz_is_refused)
 {
     const char *src = apr_pstrcat(pool, tmp, "/tsrc", NULL);
     const char *package = apr_pstrcat(pool, tmp, "/corte.tar.gz", NULL);
@@ -1392,7 +1395,8 @@ START_TEST(test_truncated_tar_gz)
     int i;
 
     if (!have_command("tar")) {
-        fprintf(stderr, "test_truncated_tar_gz: no tar command, skipped\n");
+        fprintf(stderr,
+                "truncated_tar_gz_is_refused: no tar command, skipped\n");
         return;
     }
     ck_assert_int_eq(apr_dir_make(src, APR_FPROT_OS_DEFAULT, pool),
@@ -1413,7 +1417,7 @@ START_TEST(test_truncated_tar_gz)
 }
 END_TEST
 
-START_TEST(test_truncated_zip)
+START_TEST(truncated_zip_is_refused)
 {
     built_t *b = pkg_new(ARCHIVE_FORMAT_ZIP, 0);
     const char *data;
@@ -1428,7 +1432,7 @@ START_TEST(test_truncated_zip)
 }
 END_TEST
 
-START_TEST(test_corrupt_data)
+START_TEST(entry_failing_its_crc_is_refused)
 {
     const char *data, *rows = csv(5000);
     char *broken;
@@ -1450,7 +1454,7 @@ START_TEST(test_corrupt_data)
 }
 END_TEST
 
-START_TEST(test_not_an_archive)
+START_TEST(random_bytes_and_plain_gzip_are_not_archives)
 {
     const char *data;
     apr_size_t len;
@@ -1482,7 +1486,7 @@ START_TEST(test_not_an_archive)
 }
 END_TEST
 
-START_TEST(test_mtree_is_not_a_package)
+START_TEST(mtree_is_not_a_package)
 {
     /* libarchive would open the files an mtree names, on this machine. */
     const char *spec = "#mtree\n"
@@ -1494,7 +1498,7 @@ START_TEST(test_mtree_is_not_a_package)
 }
 END_TEST
 
-START_TEST(test_empty)
+START_TEST(packages_without_a_file_of_bytes_are_empty)
 {
     const char *data;
     apr_size_t len;
@@ -1523,7 +1527,7 @@ START_TEST(test_empty)
 }
 END_TEST
 
-START_TEST(test_pack_write_fails)
+START_TEST(pack_that_cannot_be_written_is_an_io_refusal)
 {
     apr_size_t len;
     const char *data = good_tar_gz(&len);
@@ -1534,7 +1538,8 @@ START_TEST(test_pack_write_fails)
 
     if (apr_file_open(&full, "/dev/full", APR_FOPEN_WRITE, 0, pool) !=
         APR_SUCCESS) {
-        fprintf(stderr, "test_pack_write_fails: no /dev/full, skipped\n");
+        fprintf(stderr, "pack_that_cannot_be_written_is_an_io_refusal: no "
+                        "/dev/full, skipped\n");
         return;
     }
     prep_limits_default(&l);
@@ -1561,7 +1566,7 @@ START_TEST(test_pack_write_fails)
 }
 END_TEST
 
-START_TEST(test_missing_package)
+START_TEST(missing_package_is_an_io_refusal)
 {
     outcome_t *o =
         unpack_path(apr_pstrcat(pool, tmp, "/no-such.tar.gz", NULL), NULL, -1);
@@ -1625,7 +1630,7 @@ static unsigned all_formats(void)
     return mask;
 }
 
-START_TEST(test_formats_parse)
+START_TEST(format_words_turn_formats_on_never_the_unreadable_ones)
 {
     static const char *const never[] = {"xar", "warc", "mtree", "raw"};
     prep_limits_t l;
@@ -1680,7 +1685,7 @@ END_TEST
 
 /* Each format or compression off by default: refused as not-an-archive
  * with a sentence naming it, and read, exactly, once PrepFormats has it. */
-START_TEST(test_formats_off_by_default)
+START_TEST(formats_beyond_tar_and_zip_are_off_by_default)
 {
     static const struct {
         int format, filter;
@@ -1731,7 +1736,7 @@ END_TEST
 
 /* The default compressions and archive formats go when a line leaves them
  * out; the message lists what the feed reads. */
-START_TEST(test_formats_narrowed)
+START_TEST(narrowed_formats_refuse_the_others_naming_them)
 {
     prep_limits_t l;
     apr_size_t len;
@@ -1763,7 +1768,7 @@ END_TEST
 
 /* xar and WARC come out of libarchive with NUL bytes added; mtree names
  * files on this machine: refused even with every format allowed. */
-START_TEST(test_formats_never_read)
+START_TEST(xar_warc_and_mtree_are_never_read)
 {
     static const struct {
         int format;
@@ -1792,7 +1797,7 @@ START_TEST(test_formats_never_read)
 END_TEST
 
 /* Archives libarchive cannot write, from the real tools. */
-START_TEST(test_formats_real_tools)
+START_TEST(real_tools_packages_read_only_when_their_format_is_on)
 {
     static const struct {
         const char *tool, *ext, *command;
@@ -1826,7 +1831,9 @@ START_TEST(test_formats_real_tools)
         prep_limits_t l;
 
         if (!have_command(cases[i].tool)) {
-            fprintf(stderr, "test_formats_real_tools: no %s, skipped\n",
+            fprintf(stderr,
+                    "real_tools_packages_read_only_when_their_format_is_on: no "
+                    "%s, skipped\n",
                     cases[i].tool);
             continue;
         }
@@ -1844,7 +1851,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Encrypted entries, control characters */
 
-START_TEST(test_encrypted_zip)
+START_TEST(encrypted_zip_entries_are_refused)
 {
     static const char *const methods[] = {"zip:encryption=zipcrypt",
                                           "zip:encryption=aes256"};
@@ -1903,7 +1910,7 @@ START_TEST(test_encrypted_zip)
 }
 END_TEST
 
-START_TEST(test_bad_name)
+START_TEST(control_characters_in_names_are_refused_shown_escaped)
 {
     static const struct {
         const char *name, *shown;
@@ -1960,7 +1967,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* An open package */
 
-START_TEST(test_unpack_file)
+START_TEST(unpacked_from_its_one_descriptor_whatever_was_read)
 {
     apr_size_t len;
     const char *data = good_tar_gz(&len);
@@ -2009,7 +2016,7 @@ START_TEST(test_unpack_file)
 }
 END_TEST
 
-START_TEST(test_unpack_not_regular)
+START_TEST(symlinks_fifos_and_directories_are_not_unpacked)
 {
     apr_size_t len;
     const char *data = good_tar_gz(&len);
@@ -2059,50 +2066,50 @@ Suite *suite_package(void)
     tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_name_ignored);
-    tcase_add_test(tc, test_good_package_file);
-    tcase_add_test(tc, test_good_package_buffer);
-    tcase_add_test(tc, test_normalized_paths);
-    tcase_add_test(tc, test_utf8_names);
-    tcase_add_test(tc, test_strip_auto_single_folder);
-    tcase_add_test(tc, test_strip_auto_keeps_two_tops);
-    tcase_add_test(tc, test_strip_explicit);
-    tcase_add_test(tc, test_strip_makes_duplicate);
-    tcase_add_test(tc, test_real_tar_czf);
-    tcase_add_test(tc, test_real_zip);
-    tcase_add_test(tc, test_traversal);
-    tcase_add_test(tc, test_zip_slip);
-    tcase_add_test(tc, test_absolute);
-    tcase_add_test(tc, test_symlink);
-    tcase_add_test(tc, test_hardlink);
-    tcase_add_test(tc, test_zip_symlink);
-    tcase_add_test(tc, test_special);
-    tcase_add_test(tc, test_duplicate);
-    tcase_add_test(tc, test_file_and_directory);
-    tcase_add_test(tc, test_depth);
-    tcase_add_test(tc, test_name_too_long);
-    tcase_add_test(tc, test_limit_files);
-    tcase_add_test(tc, test_limit_bytes);
-    tcase_add_test(tc, test_limit_file);
-    tcase_add_test(tc, test_ratio_bomb_declared);
-    tcase_add_test(tc, test_ratio_bomb_streamed);
-    tcase_add_test(tc, test_truncated_tar_gz);
-    tcase_add_test(tc, test_truncated_zip);
-    tcase_add_test(tc, test_corrupt_data);
-    tcase_add_test(tc, test_not_an_archive);
-    tcase_add_test(tc, test_mtree_is_not_a_package);
-    tcase_add_test(tc, test_empty);
-    tcase_add_test(tc, test_pack_write_fails);
-    tcase_add_test(tc, test_missing_package);
-    tcase_add_test(tc, test_formats_parse);
-    tcase_add_test(tc, test_formats_off_by_default);
-    tcase_add_test(tc, test_formats_narrowed);
-    tcase_add_test(tc, test_formats_never_read);
-    tcase_add_test(tc, test_formats_real_tools);
-    tcase_add_test(tc, test_encrypted_zip);
-    tcase_add_test(tc, test_bad_name);
-    tcase_add_test(tc, test_unpack_file);
-    tcase_add_test(tc, test_unpack_not_regular);
+    tcase_add_test(tc, partial_uploads_dot_files_and_sidecars_are_not_packages);
+    tcase_add_test(tc, good_package_file_fills_the_pack_with_its_files_bytes);
+    tcase_add_test(tc, good_package_in_memory_unpacks_with_its_sha256);
+    tcase_add_test(tc, dot_and_doubled_slash_components_are_normalized);
+    tcase_add_test(tc, utf8_names_survive_every_format_and_locale);
+    tcase_add_test(tc, auto_strip_removes_a_single_top_folder);
+    tcase_add_test(tc, auto_strip_keeps_two_top_folders);
+    tcase_add_test(tc, strip_n_drops_n_components_and_the_files_above_them);
+    tcase_add_test(tc, strip_that_makes_two_files_one_is_refused);
+    tcase_add_test(tc, package_made_by_tar_czf_unpacks);
+    tcase_add_test(tc, package_made_by_zip_unpacks);
+    tcase_add_test(tc, dot_dot_names_are_refused_as_traversal);
+    tcase_add_test(tc, zip_slip_is_refused_as_traversal);
+    tcase_add_test(tc, absolute_and_drive_letter_names_are_refused);
+    tcase_add_test(tc, symlinks_are_refused);
+    tcase_add_test(tc, hardlinks_are_refused);
+    tcase_add_test(tc, zip_symlinks_are_refused);
+    tcase_add_test(tc, device_and_fifo_entries_are_refused);
+    tcase_add_test(tc, the_same_file_twice_is_refused);
+    tcase_add_test(tc, a_name_both_file_and_directory_is_refused);
+    tcase_add_test(tc, paths_deeper_than_the_limit_are_refused);
+    tcase_add_test(tc, names_over_255_bytes_are_refused_in_one_readable_line);
+    tcase_add_test(tc, more_files_than_the_limit_are_refused);
+    tcase_add_test(tc, more_bytes_than_the_limit_are_refused);
+    tcase_add_test(tc, a_file_over_the_file_limit_is_refused);
+    tcase_add_test(tc, declared_bomb_is_refused_before_a_byte_is_written);
+    tcase_add_test(tc, bomb_is_stopped_at_200_times_the_package_size);
+    tcase_add_test(tc, truncated_tar_gz_is_refused);
+    tcase_add_test(tc, truncated_zip_is_refused);
+    tcase_add_test(tc, entry_failing_its_crc_is_refused);
+    tcase_add_test(tc, random_bytes_and_plain_gzip_are_not_archives);
+    tcase_add_test(tc, mtree_is_not_a_package);
+    tcase_add_test(tc, packages_without_a_file_of_bytes_are_empty);
+    tcase_add_test(tc, pack_that_cannot_be_written_is_an_io_refusal);
+    tcase_add_test(tc, missing_package_is_an_io_refusal);
+    tcase_add_test(tc, format_words_turn_formats_on_never_the_unreadable_ones);
+    tcase_add_test(tc, formats_beyond_tar_and_zip_are_off_by_default);
+    tcase_add_test(tc, narrowed_formats_refuse_the_others_naming_them);
+    tcase_add_test(tc, xar_warc_and_mtree_are_never_read);
+    tcase_add_test(tc, real_tools_packages_read_only_when_their_format_is_on);
+    tcase_add_test(tc, encrypted_zip_entries_are_refused);
+    tcase_add_test(tc, control_characters_in_names_are_refused_shown_escaped);
+    tcase_add_test(tc, unpacked_from_its_one_descriptor_whatever_was_read);
+    tcase_add_test(tc, symlinks_fifos_and_directories_are_not_unpacked);
     suite_add_tcase(s, tc);
     return s;
 }

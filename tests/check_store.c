@@ -145,7 +145,7 @@ static const char *publish(apr_time_t t, const char *sha)
 
 /* ------------------------------------------------------------------ */
 
-START_TEST(test_corte_id)
+START_TEST(corte_id_is_utc_second_and_sha_prefix_sorting_by_time)
 {
     static const char *const shas[] = {"00000000ffffffff", "ffffffff00000000",
                                        "12345678", "9abcdef0aa"};
@@ -185,7 +185,7 @@ START_TEST(test_corte_id)
 }
 END_TEST
 
-START_TEST(test_prepare)
+START_TEST(prepare_makes_the_store_and_leaves_what_is_there)
 {
     /* the store and its parents are made, then left as they are */
     store = apr_pstrcat(pool, root, "/a/b/store", NULL);
@@ -205,7 +205,7 @@ START_TEST(test_prepare)
 }
 END_TEST
 
-START_TEST(test_dirs_and_clean_staging)
+START_TEST(staging_left_by_an_unfinished_load_is_cleaned)
 {
     const char *staging = apr_pstrcat(pool, store, "/staging", NULL);
     const char *outside = apr_pstrcat(pool, root, "/outside", NULL);
@@ -239,7 +239,7 @@ START_TEST(test_dirs_and_clean_staging)
 }
 END_TEST
 
-START_TEST(test_corte_json_round_trip)
+START_TEST(corte_json_reads_back_what_was_written)
 {
     const char *dir = apr_pstrcat(pool, root, "/c", NULL);
     prep_corte_t c, *back = NULL;
@@ -299,7 +299,7 @@ START_TEST(test_corte_json_round_trip)
 }
 END_TEST
 
-START_TEST(test_corte_json_bad)
+START_TEST(corte_json_damaged_or_incomplete_is_refused)
 {
     const char *dir = apr_pstrcat(pool, root, "/c", NULL);
     const char *file = apr_pstrcat(pool, dir, "/" PREP_CORTE_FILE, NULL);
@@ -330,7 +330,7 @@ START_TEST(test_corte_json_bad)
 }
 END_TEST
 
-START_TEST(test_write_atomic_replaces_whole)
+START_TEST(write_atomic_replaces_a_file_whole_or_leaves_it)
 {
     const char *file = apr_pstrcat(pool, root, "/f", NULL);
     const char *tmp = apr_pstrcat(pool, file, ".tmp", NULL);
@@ -367,7 +367,7 @@ START_TEST(test_write_atomic_replaces_whole)
 }
 END_TEST
 
-START_TEST(test_promote)
+START_TEST(promote_makes_a_staged_corte_the_current_one)
 {
     const char *id1, *id2, *dir;
     prep_corte_t *c;
@@ -410,7 +410,7 @@ START_TEST(test_promote)
 }
 END_TEST
 
-START_TEST(test_current)
+START_TEST(current_names_the_corte_served_blanks_aside)
 {
     const char *cur = apr_pstrcat(pool, store, "/" PREP_CURRENT_FILE, NULL);
     const char *id;
@@ -478,7 +478,7 @@ static void make_current(const char *id)
     ck_assert_str_eq(current(), id);
 }
 
-START_TEST(test_prune_keeps_newest)
+START_TEST(prune_keeps_the_newest)
 {
     const char **ids = publish_n(6);
 
@@ -501,7 +501,7 @@ START_TEST(test_prune_keeps_newest)
 }
 END_TEST
 
-START_TEST(test_prune_never_current)
+START_TEST(prune_never_removes_the_current_corte)
 {
     const char **ids = publish_n(6);
 
@@ -516,7 +516,7 @@ START_TEST(test_prune_never_current)
 }
 END_TEST
 
-START_TEST(test_prune_current_in_the_middle)
+START_TEST(prune_keeps_a_current_in_the_middle_and_leaves_staging)
 {
     const char **ids = publish_n(5);
 
@@ -537,7 +537,7 @@ START_TEST(test_prune_current_in_the_middle)
 }
 END_TEST
 
-START_TEST(test_prune_without_current)
+START_TEST(prune_without_current_keeps_the_newest)
 {
     const char **ids = publish_n(4);
 
@@ -584,7 +584,7 @@ static json_int_t int_at(json_t *list, size_t i, const char *key)
     return json_integer_value(v);
 }
 
-START_TEST(test_state_empty)
+START_TEST(state_is_empty_without_a_readable_state_json)
 {
     const char *file = apr_pstrcat(pool, store, "/state.json", NULL);
     json_t *s;
@@ -621,7 +621,7 @@ START_TEST(test_state_empty)
 }
 END_TEST
 
-START_TEST(test_record_rejected)
+START_TEST(rejections_are_kept_newest_first_the_last_20)
 {
     json_t *s, *list;
     int i;
@@ -659,7 +659,7 @@ START_TEST(test_record_rejected)
 }
 END_TEST
 
-START_TEST(test_record_history)
+START_TEST(history_is_kept_newest_first_beside_the_rejections)
 {
     json_t *s, *list;
     prep_verdict_t v = {"ratio", "a bomb"};
@@ -722,21 +722,21 @@ Suite *suite_store(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_corte_id);
-    tcase_add_test(tc, test_prepare);
-    tcase_add_test(tc, test_dirs_and_clean_staging);
-    tcase_add_test(tc, test_corte_json_round_trip);
-    tcase_add_test(tc, test_corte_json_bad);
-    tcase_add_test(tc, test_write_atomic_replaces_whole);
-    tcase_add_test(tc, test_promote);
-    tcase_add_test(tc, test_current);
-    tcase_add_test(tc, test_prune_keeps_newest);
-    tcase_add_test(tc, test_prune_never_current);
-    tcase_add_test(tc, test_prune_current_in_the_middle);
-    tcase_add_test(tc, test_prune_without_current);
-    tcase_add_test(tc, test_state_empty);
-    tcase_add_test(tc, test_record_rejected);
-    tcase_add_test(tc, test_record_history);
+    tcase_add_test(tc, corte_id_is_utc_second_and_sha_prefix_sorting_by_time);
+    tcase_add_test(tc, prepare_makes_the_store_and_leaves_what_is_there);
+    tcase_add_test(tc, staging_left_by_an_unfinished_load_is_cleaned);
+    tcase_add_test(tc, corte_json_reads_back_what_was_written);
+    tcase_add_test(tc, corte_json_damaged_or_incomplete_is_refused);
+    tcase_add_test(tc, write_atomic_replaces_a_file_whole_or_leaves_it);
+    tcase_add_test(tc, promote_makes_a_staged_corte_the_current_one);
+    tcase_add_test(tc, current_names_the_corte_served_blanks_aside);
+    tcase_add_test(tc, prune_keeps_the_newest);
+    tcase_add_test(tc, prune_never_removes_the_current_corte);
+    tcase_add_test(tc, prune_keeps_a_current_in_the_middle_and_leaves_staging);
+    tcase_add_test(tc, prune_without_current_keeps_the_newest);
+    tcase_add_test(tc, state_is_empty_without_a_readable_state_json);
+    tcase_add_test(tc, rejections_are_kept_newest_first_the_last_20);
+    tcase_add_test(tc, history_is_kept_newest_first_beside_the_rejections);
     suite_add_tcase(s, tc);
     return s;
 }

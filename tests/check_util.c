@@ -31,7 +31,7 @@ static void teardown(void)
 /* ------------------------------------------------------------------ */
 /* civil dates */
 
-START_TEST(test_civil_valid)
+START_TEST(civil_dates_are_valid_only_as_the_calendar_has_them)
 {
     ck_assert(prep_civil_valid(2024, 6, 2, 21, 5, 0));
     ck_assert(prep_civil_valid(1970, 1, 1, 0, 0, 0));
@@ -62,7 +62,7 @@ START_TEST(test_civil_valid)
 }
 END_TEST
 
-START_TEST(test_civil_to_time)
+START_TEST(civil_times_convert_as_apr_converts_them)
 {
     ck_assert_int_eq(prep_civil_to_time(1970, 1, 1, 0, 0, 0, 0), 0);
     ck_assert_int_eq(prep_civil_to_time(1970, 1, 2, 0, 0, 0, 0),
@@ -97,7 +97,7 @@ START_TEST(test_civil_to_time)
 }
 END_TEST
 
-START_TEST(test_hex)
+START_TEST(hex_is_two_lowercase_digits_per_byte)
 {
     static const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80,
                                           0xab, 0xcd, 0xef, 0xff};
@@ -112,7 +112,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* zones */
 
-START_TEST(test_zone_text)
+START_TEST(times_are_written_in_the_zone_and_read_back)
 {
     prep_zone_t centro = {-21600, "Tiempo del Centro"};
     prep_zone_t pacifico = {-25200, "Tiempo del Pacífico"};
@@ -151,7 +151,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Content-Types */
 
-START_TEST(test_mime_type)
+START_TEST(content_type_compression_and_html_follow_the_extension)
 {
     static const struct {
         const char *path, *type;
@@ -299,7 +299,7 @@ static void round_trip(const void *data, size_t len)
     free(br);
 }
 
-START_TEST(test_compress_round_trip)
+START_TEST(gzip_and_brotli_variants_decode_to_the_bytes)
 {
     size_t len;
     char *text = csv_text(2000, &len);
@@ -316,7 +316,7 @@ START_TEST(test_compress_round_trip)
 }
 END_TEST
 
-START_TEST(test_compress_not_worth_it)
+START_TEST(no_variant_for_noise_small_files_or_identity)
 {
     size_t out_len = 0;
     unsigned char *rnd = noise(64 * 1024);
@@ -349,13 +349,13 @@ Suite *suite_util(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_civil_valid);
-    tcase_add_test(tc, test_civil_to_time);
-    tcase_add_test(tc, test_hex);
-    tcase_add_test(tc, test_zone_text);
-    tcase_add_test(tc, test_mime_type);
-    tcase_add_test(tc, test_compress_round_trip);
-    tcase_add_test(tc, test_compress_not_worth_it);
+    tcase_add_test(tc, civil_dates_are_valid_only_as_the_calendar_has_them);
+    tcase_add_test(tc, civil_times_convert_as_apr_converts_them);
+    tcase_add_test(tc, hex_is_two_lowercase_digits_per_byte);
+    tcase_add_test(tc, times_are_written_in_the_zone_and_read_back);
+    tcase_add_test(tc, content_type_compression_and_html_follow_the_extension);
+    tcase_add_test(tc, gzip_and_brotli_variants_decode_to_the_bytes);
+    tcase_add_test(tc, no_variant_for_noise_small_files_or_identity);
     suite_add_tcase(s, tc);
     return s;
 }
