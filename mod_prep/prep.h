@@ -797,8 +797,9 @@ typedef struct prep_load_result {
 
 /* What a package holds once every check that does not need the store has
  * passed: PrepVerify, the package rules (its files written into `pack`),
- * a readable corte time that is not more than a day ahead.  The loader and
- * `prepctl verify` both run exactly this. */
+ * a readable corte time not further ahead than PrepFutureLimit.  The
+ * loader's verify, unpack and check phases and `prepctl verify` run
+ * exactly this. */
 typedef struct prep_checked {
     prep_unpacked_t *unpacked;
     apr_time_t corte_time;
