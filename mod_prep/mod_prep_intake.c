@@ -35,19 +35,10 @@
 
 APLOG_USE_MODULE(prep);
 
-/* What the intake remembers of one name seen in an incoming directory. */
-typedef struct seen_file {
-    prep_file_identity_t id;
-    int polls; /* consecutive polls that saw this identity */
-    int done;  /* read already (or could not be moved): not read again
-                * until it changes */
-    apr_time_t hold_until; /* held as truncated: read once more after */
-} seen_file_t;
-
 /* The intake's view of one feed. */
 typedef struct intake_feed {
     prep_feed_rt_t *feed;
-    /* name → seen_file_t, rebuilt at every poll from the names still there,
+    /* name → prep_seen_t, rebuilt at every poll from the names still there,
      * in the pool not in use (so it never grows with names that are gone) */
     apr_pool_t *seen_pool[2];
     int seen_in; /* which seen_pool holds `seen` */
@@ -60,9 +51,8 @@ typedef struct intake_feed {
     apr_pool_t *corte_pool;
     prep_corte_t *corte; /* the corte being served, or NULL */
     int stale_warned;
-    apr_time_t retry_at; /* no load before this time */
-    char *crashed_name;  /* the package whose loader died once already */
-    prep_file_identity_t crashed_id;
+    apr_time_t retry_at;         /* no load before this time */
+    prep_crash_memory_t crashed; /* a package whose loader died once */
     /* the audit of the served corte, a slice per poll */
     apr_pool_t *audit_pool;
     prep_audit_t *audit; /* NULL: none under way */
@@ -78,8 +68,6 @@ typedef struct intake_feed {
 
 /* How long the intake waits before retrying when the store is busy. */
 #define RETRY_BUSY apr_time_from_sec(5)
-/* A settled truncated package is refused after this much unchanged time. */
-#define HOLD_TRUNCATED apr_time_from_sec(60)
 /* The served corte is re-hashed at most this many bytes per poll (8 MB/s
  * at two polls a second), then again PrepAuditInterval after each pass. */
 #define AUDIT_SLICE (4 * 1024 * 1024)
@@ -336,59 +324,36 @@ static void run_loader(intake_feed_t *in, const char *name,
     show_loading(in, prep_name_shown(in->loading_pool, name), now);
 }
 
-static seen_file_t *seen_get(intake_feed_t *in, const char *name)
+static prep_seen_t *seen_get(intake_feed_t *in, const char *name)
 {
     return apr_hash_get(in->seen, name, APR_HASH_KEY_STRING);
 }
 
-/* A package read (or set aside, or that could not be): it is not read
- * again while its name names that same file. */
-static void mark_done(intake_feed_t *in, const char *name,
-                      const prep_file_identity_t *id)
-{
-    seen_file_t *s = seen_get(in, name);
-
-    if (s && prep_identity_equal(&s->id, id)) {
-        s->done = 1;
-    }
-}
-
-/* Sets the package of the load that just ended aside, in the intake (a
+/* Refuses the package of the load that just ended, in the intake (a
  * crash, a timeout): the loader could not. */
 static void set_aside_here(intake_feed_t *in, const char *reason,
                            const char *message, apr_pool_t *p)
 {
     prep_verdict_t v;
-    int dirfd;
-    const char *shown = prep_name_shown(p, in->loading);
 
     v.reason = reason;
     v.message = message;
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
                  APLOGNO(10612) "feed %s: package %s refused: %s: %s",
-                 in->feed->conf.name, shown, v.reason, v.message);
-    prep_store_record_rejected(in->feed->conf.store, shown, &v, apr_time_now(),
-                               p);
-    dirfd = open(in->feed->conf.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd >= 0) {
-        prep_incoming_set_aside(&in->feed->conf, dirfd, in->loading, NULL,
-                                &in->loading_id, PREP_ASIDE_REJECTED, &v, p);
-        close(dirfd);
-    }
+                 in->feed->conf.name, prep_name_shown(p, in->loading), v.reason,
+                 v.message);
+    prep_incoming_reject(&in->feed->conf, -1, in->loading, NULL,
+                         &in->loading_id, &v, p);
 }
 
-/* A loader that died without a verdict (a crash, a kill): the package is
- * tried once more (the kill may have come from outside), then set aside so
- * that it cannot crash every loader after it.  Returns 1 when set aside. */
+/* A loader that died without a verdict (a crash, a kill): tried once more,
+ * then set aside (prep_incoming_crashed).  Returns 1 when set aside. */
 static int loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
 {
     const char *shown = prep_name_shown(p, in->loading);
 
-    if (!in->crashed_name || strcmp(in->crashed_name, in->loading) ||
-        !prep_identity_equal(&in->crashed_id, &in->loading_id)) {
-        free(in->crashed_name);
-        in->crashed_name = strdup(in->loading);
-        in->crashed_id = in->loading_id;
+    if (prep_incoming_crashed(&in->crashed, in->loading, &in->loading_id) ==
+        PREP_CRASH_TRY_AGAIN) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                      APLOGNO(10609) "feed %s: the loader of %s ended without "
                                     "a verdict (status %d); trying once more",
@@ -400,15 +365,7 @@ static int loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
                                  shown, status));
         return 0;
     }
-    free(in->crashed_name);
-    in->crashed_name = NULL;
-    set_aside_here(
-        in, "crash",
-        WIFSIGNALED(status)
-            ? apr_psprintf(p, "the loader died of signal %d", WTERMSIG(status))
-            : apr_psprintf(p, "the loader exited with status %d",
-                           WEXITSTATUS(status)),
-        p);
+    set_aside_here(in, "crash", prep_incoming_crash_message(status, p), p);
     return 1;
 }
 
@@ -446,7 +403,8 @@ static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
                                 " s (PrepLoadTimeout) and was stopped",
                                 apr_time_sec(f->load_timeout)),
                    p);
-    mark_done(in, in->loading, &in->loading_id);
+    prep_incoming_load_ended(seen_get(in, in->loading), &in->loading_id,
+                             PREP_LOAD_REFUSED);
     load_ended(in);
 }
 
@@ -457,7 +415,6 @@ static int reap_loader(intake_feed_t *in, apr_pool_t *p)
     struct rusage ru;
     prep_load_outcome_e outcome;
     pid_t pid = wait4(in->loader, &status, WNOHANG, &ru);
-    seen_file_t *s;
 
     if (pid == 0) {
         stop_overdue_loader(in, apr_time_now(), p);
@@ -473,61 +430,17 @@ static int reap_loader(intake_feed_t *in, apr_pool_t *p)
                      in->feed->conf.name, prep_name_shown(p, in->loading),
                      ru.ru_maxrss);
     }
-    s = seen_get(in, in->loading);
-    switch (outcome) {
-        case PREP_LOAD_BUSY:
-            /* the store cannot take a corte now (not writable, full,
-             * locked): the package stays and is tried again a bit later */
-            in->retry_at = apr_time_now() + RETRY_BUSY;
-            break;
-        case PREP_LOAD_CHANGED:
-            /* the file that settled is done with; what its name names now
-             * has another identity, and is read once that settles */
-            mark_done(in, in->loading, &in->loading_id);
-            break;
-        case PREP_LOAD_HELD:
-            if (s && prep_identity_equal(&s->id, &in->loading_id)) {
-                s->hold_until = s->id.mtime + HOLD_TRUNCATED;
-            }
-            break;
-        case PREP_LOAD_CRASHED:
-            if (loader_crashed(in, status, p)) {
-                mark_done(in, in->loading, &in->loading_id);
-            }
-            break;
-        default:
-            /* read: if its name is still there it could not be moved, and
-             * it is not read again until it changes */
-            mark_done(in, in->loading, &in->loading_id);
-            break;
+    if (outcome == PREP_LOAD_BUSY) {
+        /* the store cannot take a corte now (not writable, full, locked):
+         * the package stays and is tried again a bit later */
+        in->retry_at = apr_time_now() + RETRY_BUSY;
+    } else if (outcome == PREP_LOAD_CRASHED && loader_crashed(in, status, p)) {
+        outcome = PREP_LOAD_REFUSED; /* set aside as `crash` */
     }
+    prep_incoming_load_ended(seen_get(in, in->loading), &in->loading_id,
+                             outcome);
     load_ended(in);
     return 1;
-}
-
-/* How long a package waits for its PrepVerify sidecar (PKG.sha256 or
- * PKG.sig), uploaded after it, before it is read anyway and refused. */
-#define SIDECAR_WAIT apr_time_from_sec(60)
-
-/* Whether a settled package may be read: with PrepVerify its sidecar must
- * be there too (a regular file, settled), or the wait for it be over. */
-static int sidecar_ready(const prep_feed_t *f, int dirfd, const char *name,
-                         apr_time_t mtime, apr_time_t now, apr_pool_t *p)
-{
-    const char *ext = f->verify == PREP_VERIFY_SHA256      ? ".sha256"
-                      : f->verify == PREP_VERIFY_SIGNATURE ? ".sig"
-                                                           : NULL;
-    prep_file_identity_t id;
-    prep_incoming_kind_e kind;
-
-    if (!ext || now - mtime >= f->settle + SIDECAR_WAIT) {
-        return 1;
-    }
-    kind = prep_incoming_classify(dirfd, apr_pstrcat(p, name, ext, NULL), &id);
-    /* a link or a FIFO is read (and refused) at once, never waited for */
-    return kind == PREP_INCOMING_GONE          ? 0
-           : kind == PREP_INCOMING_IN_PROGRESS ? now - id.mtime >= f->settle
-                                               : 1;
 }
 
 /* The incoming names that are never read, for the status. */
@@ -550,20 +463,6 @@ static void show_ignored(intake_feed_t *in, apr_array_header_t *ignored)
     info_end(shm);
 }
 
-/* Whether package a is to be read before package b: the newest first, so
- * that no number of broken or junk files delays the latest corte (older
- * packages are read after it, and refused as older).  Packages moved in
- * together (the same mtime) go by name: the institute's names carry the
- * corte time. */
-static int before(const seen_file_t *a, const char *a_name,
-                  const seen_file_t *b, const char *b_name)
-{
-    if (a->id.mtime != b->id.mtime) {
-        return a->id.mtime > b->id.mtime;
-    }
-    return strcmp(a_name, b_name) > 0;
-}
-
 /* Looks at every name in incoming (without following links), rebuilds the
  * seen table from the names still there, and returns the package to read
  * next, or NULL; *mode says how. */
@@ -578,7 +477,7 @@ static const char *next_package(intake_feed_t *in, apr_time_t now,
     apr_dir_t *dir;
     apr_finfo_t fi;
     const char *best = NULL;
-    seen_file_t *best_s = NULL;
+    prep_seen_t *best_s = NULL;
     int dirfd;
 
     if (apr_dir_open(&dir, f->incoming, p) != APR_SUCCESS) {
@@ -594,7 +493,7 @@ static const char *next_package(intake_feed_t *in, apr_time_t now,
     while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
         prep_file_identity_t id;
         prep_incoming_kind_e kind;
-        seen_file_t *old, *s;
+        prep_seen_t *s;
         const char *name;
 
         if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
@@ -614,21 +513,12 @@ static const char *next_package(intake_feed_t *in, apr_time_t now,
             continue;
         }
         name = apr_pstrdup(pool, fi.name);
-        s = apr_pcalloc(pool, sizeof(*s));
-        old = seen_get(in, fi.name);
-        if (old && prep_identity_equal(&old->id, &id)) {
-            *s = *old;
-            s->polls++;
-        } else {
-            s->id = id;
-            s->polls = 0;
-        }
+        s = apr_palloc(pool, sizeof(*s));
+        prep_incoming_seen(s, seen_get(in, fi.name), &id);
         apr_hash_set(seen, name, APR_HASH_KEY_STRING, s);
-        /* unchanged across two polls and for the settle time */
-        if (s->done || s->polls < 1 || now - id.mtime < f->settle ||
-            (s->hold_until && now < s->hold_until) ||
-            (best && !before(s, name, best_s, best)) ||
-            !sidecar_ready(f, dirfd, name, id.mtime, now, p)) {
+        if (!prep_incoming_settled(s, f->settle, now) ||
+            (best && !prep_incoming_before(s, name, best_s, best)) ||
+            !prep_incoming_sidecar_ready(f, dirfd, name, id.mtime, now, p)) {
             continue;
         }
         best = name;
@@ -640,7 +530,7 @@ static const char *next_package(intake_feed_t *in, apr_time_t now,
     in->seen_in = !in->seen_in;
     show_ignored(in, ignored);
     if (best) {
-        *mode = best_s->hold_until ? PREP_LOAD_FINAL : PREP_LOAD_NEW;
+        *mode = prep_incoming_mode(best_s);
         *id_out = best_s->id;
         return apr_pstrdup(p, best);
     }

@@ -131,6 +131,17 @@ const char *prep_corte_time_from_filename(apr_time_t *t,
                                           const prep_corte_spec_t *spec,
                                           const char *name,
                                           const prep_zone_t *z, apr_pool_t *p);
+/* The corte time of package `name` (of that mtime), unpacked into u with
+ * its files' bytes in the pack pack_fd: read from where feed->corte says
+ * (else refused as no-corte-time) and not more than PrepFutureLimit ahead
+ * of now (else future-corte). */
+struct prep_feed;
+struct prep_unpacked;
+apr_status_t prep_corte_time_check(apr_time_t *t, const struct prep_feed *feed,
+                                   const char *name, apr_time_t mtime,
+                                   const struct prep_unpacked *u,
+                                   apr_os_file_t pack_fd, prep_verdict_t *v,
+                                   apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_banner.c: the "Último corte" banner, rendered once per corte. */
@@ -147,6 +158,19 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
  * body tag (the file is then served unchanged). */
 char *prep_banner_insert(apr_pool_t *p, const char *html, apr_size_t len,
                          const char *banner, apr_size_t *out_len);
+/* The banner phase of a load: renders each of `banners` (const char *
+ * templates, NULL = the default banner) once for the corte time, and
+ * appends to the pack, for every plan flagged PREP_F_HTML, its page with
+ * banner n as the rep of slot n (none when the page has no <body>).
+ * APR_SUCCESS, or a refusal ("io") in *v.  Types in prep_variants.c's
+ * section. */
+struct prep_pack;
+struct prep_plan;
+apr_status_t prep_banner_add_reps(struct prep_pack *pack,
+                                  struct prep_plan *plans, int nplans,
+                                  const apr_array_header_t *banners,
+                                  apr_time_t corte, const prep_zone_t *z,
+                                  prep_verdict_t *v, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_package.c: reads a package with libarchive under the package rules
@@ -571,6 +595,22 @@ apr_status_t prep_store_promote(const char *store, const char *id,
  * healed). */
 apr_status_t prep_store_publish(const char *store, const char *staging,
                                 const char *id, apr_pool_t *p);
+/* Makes this load's own staging directory (staging/load-<pid>) and its
+ * empty content.pack, opened to read and write: its path in *dir. */
+apr_status_t prep_store_stage(const char **dir, apr_file_t **pack,
+                              const char *store, apr_pool_t *p);
+/* prep_store_lock for a load: held until lock_pool is cleared, else
+ * refused as busy (another loader holds it, or it cannot be opened). */
+apr_status_t prep_store_lock_load(const char *store, apr_pool_t *lock_pool,
+                                  prep_verdict_t *v, apr_pool_t *p);
+/* Whether the store's file system is full: under 1 MB (*avail bytes) or
+ * no inode left for this account.  Then a failed write is the disk's
+ * fault, not the package's. */
+int prep_store_full(const char *store, apr_uint64_t *avail, apr_pool_t *p);
+/* Whether a store write failed because the store cannot take a corte now
+ * (not writable, read-only, over quota), rather than because of the
+ * package. */
+int prep_store_refuses(apr_status_t rv);
 /* The id in current, or NULL (and APR_ENOENT) when none. */
 apr_status_t prep_store_current(const char **id, const char *store,
                                 apr_pool_t *p);
@@ -697,6 +737,11 @@ apr_status_t prep_incoming_read_small(char **text, apr_size_t *len, int dirfd,
  * inode, size and mtime). */
 int prep_incoming_still(int dirfd, const char *name,
                         const prep_file_identity_t *id);
+/* Whether the package's descriptor still shows the file of identity id
+ * (size and mtime): an upload that goes on, or a retry that rewrites it,
+ * changes them. */
+int prep_incoming_unchanged(apr_file_t *package,
+                            const prep_file_identity_t *id);
 
 typedef enum { PREP_ASIDE_PROCESSED = 0, PREP_ASIDE_REJECTED } prep_aside_e;
 
@@ -794,6 +839,63 @@ const char *prep_audit_fault_name(prep_audit_fault_e fault);
 const char *prep_encoding_name(apr_uint32_t encoding);
 
 /* ------------------------------------------------------------------ */
+/* prep_variants.c: a new corte's files, their representations in its
+ * pack, and their precompressed (gzip, br) variants. */
+
+/* The pack of a corte being built: its descriptor (read and write) and the
+ * offset where the next bytes go. */
+typedef struct prep_pack {
+    apr_file_t *file;
+    apr_off_t end;
+} prep_pack_t;
+
+/* One file of the new corte and the ways it can be sent: reps[0] its
+ * bytes as delivered, then its banner reps, then their variants; reps has
+ * room for 3 per banner slot (identity, gzip, br). */
+typedef struct prep_plan {
+    const prep_entry_t *entry;
+    apr_uint32_t flags; /* PREP_F_* */
+    int nreps;
+    prep_rep_t *reps;
+} prep_plan_t;
+
+/* Whether a path is hidden (a component starts with '.'): never served. */
+int prep_path_hidden(const char *path);
+/* A plan for every file of u but hidden ones, in archive order (*nplans of
+ * them), flagged by its path (PREP_F_NO_STORE, _CORS, _HTML), with room
+ * for the reps of nbanners banner slots. */
+prep_plan_t *prep_plans_make(const prep_unpacked_t *u, int nbanners,
+                             int *nplans, apr_pool_t *p);
+/* `len` bytes of the pack at `offset`, NUL-terminated, into *out. */
+apr_status_t prep_pack_read(const prep_pack_t *pack, apr_off_t offset,
+                            apr_size_t len, char **out, apr_pool_t *p);
+/* Writes `data` at the pack's end and fills *rep's offset, length and ETag
+ * (its SHA-256); the end moves past it. */
+apr_status_t prep_pack_append(prep_pack_t *pack, const void *data,
+                              apr_size_t len, prep_rep_t *rep);
+
+/* What prep_variants_add did: variants compressed, variants copied from
+ * the previous corte, and the most threads that compressed in one batch. */
+typedef struct prep_variants_count {
+    apr_uint64_t made;
+    apr_uint64_t reused;
+    apr_uint32_t threads;
+} prep_variants_count_t;
+
+/* Adds to every plan of a compressible file (prep_mime_compressible) the
+ * variants of `compress` (1 << PREP_ENC_GZIP | 1 << PREP_ENC_BR) of each of
+ * its reps, appended to the pack.  A variant of the same bytes in the corte
+ * at previous_dir (NULL: none) is copied from its pack; the others are
+ * compressed on every core, in batches of at most 128 MB of files held in
+ * memory, files over PREP_HUGE_FILE streamed (through temporary files in
+ * tmp_dir).  A variant not worth keeping is left out.  APR_SUCCESS, or the
+ * error of a write to the pack. */
+apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
+                               int nplans, unsigned compress,
+                               const char *previous_dir, const char *tmp_dir,
+                               prep_variants_count_t *n, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
 /* prep_loader.c: one package → one corte, or one refusal. */
 
 /* prep_verify.c: whether PUBKEY.pem of `PrepVerify signature` is a PEM
@@ -803,7 +905,7 @@ const char *prep_verify_key_check(const char *path, apr_pool_t *p);
 typedef void prep_log_fn(void *baton, int is_error, const char *msg);
 
 /* How one load ended; the loader process's exit status carries it to the
- * intake (prep_load_exit_status / prep_load_outcome_of). */
+ * intake (prep_load_exit_status / prep_load_outcome_of, prep_incoming.c). */
 typedef enum {
     PREP_LOAD_PUBLISHED = 0, /* a new corte is served */
     PREP_LOAD_SAME,          /* the corte already served: set aside */
@@ -815,10 +917,6 @@ typedef enum {
                         * left in incoming until it changes or the wait ends */
     PREP_LOAD_CRASHED  /* no verdict: the loader died (intake only) */
 } prep_load_outcome_e;
-
-int prep_load_exit_status(prep_load_outcome_e o);
-/* PREP_LOAD_CRASHED for a status no loader exits with. */
-prep_load_outcome_e prep_load_outcome_of(int exit_status);
 
 /* What the intake asks of a loader. */
 typedef enum {
@@ -844,8 +942,9 @@ typedef struct prep_load_result {
 
 /* What a package holds once every check that does not need the store has
  * passed: PrepVerify, the package rules (its files written into `pack`),
- * a readable corte time that is not more than a day ahead.  The loader and
- * `prepctl verify` both run exactly this. */
+ * a readable corte time not further ahead than PrepFutureLimit.  The
+ * loader's verify, unpack and check phases and `prepctl verify` run
+ * exactly this. */
 typedef struct prep_checked {
     prep_unpacked_t *unpacked;
     apr_time_t corte_time;
@@ -864,6 +963,13 @@ apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
                                  const char *name, apr_file_t *package,
                                  unsigned char sha256[32],
                                  prep_verdict_t *verdict, apr_pool_t *p);
+/* With PrepVerify, that the package's SHA-256 taken by the unpack is the
+ * one verified (the bytes did not change between the two reads of its
+ * descriptor); refused as "verify" otherwise.  Without, APR_SUCCESS. */
+apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
+                                  const unsigned char verified[32],
+                                  const unsigned char unpacked[32],
+                                  prep_verdict_t *verdict, apr_pool_t *p);
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) from one descriptor of it, and sets it
@@ -872,6 +978,102 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       const prep_load_request_t *req,
                                       prep_log_fn *log, void *baton,
                                       apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_incoming.c (continued): the intake's decisions over what it saw of
+ * each name at its polls, and the refusals it makes itself. */
+
+/* How long a package waits for its PrepVerify sidecar (NAME.sha256 or
+ * NAME.sig), uploaded after it, before it is read anyway and refused. */
+#define PREP_SIDECAR_WAIT apr_time_from_sec(60)
+/* How long a truncated package written under its final name stays in
+ * incoming, unchanged, before it is refused: an sftp client on a slow link
+ * pauses longer than PrepSettleTime and then writes on. */
+#define PREP_HOLD_TRUNCATED apr_time_from_sec(60)
+
+/* What the intake remembers of one name seen in an incoming directory. */
+typedef struct prep_seen {
+    prep_file_identity_t id;
+    int polls; /* earlier consecutive polls that saw this identity */
+    int done;  /* read already (or could not be moved): not read again
+                * until it changes */
+    apr_time_t hold_until; /* held as truncated: read once more after */
+} prep_seen_t;
+
+/* This poll's entry for a name now of identity id, from the last poll's
+ * (NULL: not seen): the same identity carries over with one poll more,
+ * another starts afresh. */
+void prep_incoming_seen(prep_seen_t *now, const prep_seen_t *last,
+                        const prep_file_identity_t *id);
+/* Whether the package may be read: not done, unchanged across two polls
+ * and for `settle`, and not held (or its hold over). */
+int prep_incoming_settled(const prep_seen_t *s, apr_interval_time_t settle,
+                          apr_time_t now);
+/* Whether package a is read before package b: the newest first, so that no
+ * number of broken or junk files delays the latest corte (older packages
+ * are read after it, and refused as older).  Packages moved in together
+ * (the same mtime) go by name, the greater first: the institute's names
+ * carry the corte time. */
+int prep_incoming_before(const prep_seen_t *a, const char *a_name,
+                         const prep_seen_t *b, const char *b_name);
+/* Whether a settled package (of that mtime) may be read: with PrepVerify
+ * its sidecar must be there too, a regular file settled, or
+ * PREP_SIDECAR_WAIT be over after the settle time; a sidecar that is a
+ * link or a FIFO is not waited for (the package is refused at once). */
+int prep_incoming_sidecar_ready(const prep_feed_t *f, int dirfd,
+                                const char *name, apr_time_t mtime,
+                                apr_time_t now, apr_pool_t *p);
+/* How a settled package is loaded: PREP_LOAD_FINAL once held, else
+ * PREP_LOAD_NEW. */
+prep_load_mode_e prep_incoming_mode(const prep_seen_t *s);
+/* What the intake remembers once the load of the file of identity `loaded`
+ * ended with `outcome` (s: its name's entry now, NULL when gone): nothing
+ * when its name names another file, the store was busy (tried again later)
+ * or the loader crashed (tried once more); held: read again
+ * PREP_HOLD_TRUNCATED after its mtime; any other outcome: done. */
+void prep_incoming_load_ended(prep_seen_t *s,
+                              const prep_file_identity_t *loaded,
+                              prep_load_outcome_e outcome);
+/* Whether a truncated package is held in incoming rather than refused: a
+ * PREP_LOAD_NEW of a file written under its final name (not renamed there
+ * last) that changed less than PREP_HOLD_TRUNCATED before now. */
+int prep_incoming_holds_truncated(const prep_file_identity_t *id,
+                                  prep_load_mode_e mode, apr_time_t now);
+
+/* The exit status a loader process tells its outcome with, and back
+ * (PREP_LOAD_CRASHED for a status no loader exits with). */
+int prep_load_exit_status(prep_load_outcome_e o);
+prep_load_outcome_e prep_load_outcome_of(int exit_status);
+
+/* The package whose loader died without a verdict once already. */
+typedef struct prep_crash_memory {
+    char *name; /* malloc'd; NULL: none */
+    prep_file_identity_t id;
+} prep_crash_memory_t;
+
+typedef enum {
+    PREP_CRASH_TRY_AGAIN = 0, /* the first time: the kill may have come
+                               * from outside */
+    PREP_CRASH_SET_ASIDE      /* the second time in a row: refused as
+                               * `crash`, it cannot crash every loader after
+                               * it */
+} prep_crash_e;
+
+/* A loader of package `name` (identity id) died without a verdict: what
+ * to do with it.  Set aside forgets it. */
+prep_crash_e prep_incoming_crashed(prep_crash_memory_t *m, const char *name,
+                                   const prep_file_identity_t *id);
+/* The message of a crash from the loader's wait status: "the loader died
+ * of signal 11", "the loader exited with status 70". */
+const char *prep_incoming_crash_message(int status, apr_pool_t *p);
+/* Refuses a package for good with verdict v: recorded in state.json and
+ * set aside in STORE/rejected with NAME.reason (prep_incoming_set_aside,
+ * moved only while `name` in dirfd names `id`).  dirfd < 0: the feed's
+ * incoming directory is opened for it. */
+apr_status_t prep_incoming_reject(const prep_feed_t *feed, int dirfd,
+                                  const char *name, apr_file_t *package,
+                                  const prep_file_identity_t *id,
+                                  const prep_verdict_t *v, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_status.c: the status document. */

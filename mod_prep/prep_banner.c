@@ -1,7 +1,8 @@
 /* prep_banner.c — the "Último corte" banner: its label, its HTML (the
  * default or an operator's template), and its insertion right after the
  * opening <body> tag of a page, leaving every other byte as delivered.
- * Rendered once per corte by the loader, never per request. */
+ * Rendered once per corte by the loader's banner phase, which appends each
+ * page with its banners to the corte's pack; never per request. */
 #include <string.h>
 #include <strings.h>
 #include <sys/uio.h>
@@ -242,4 +243,63 @@ char *prep_banner_insert(apr_pool_t *p, const char *html, apr_size_t len,
     memcpy(out + (tag_end - html) + blen, tag_end, (apr_size_t)(end - tag_end));
     out[*out_len] = '\0';
     return out;
+}
+
+/* --- the banner phase of a load ------------------------------------ */
+
+/* Appends the page of `plan` with each rendered banner, as the reps of its
+ * slots 1..n; a page without <body> gets none (served as delivered). */
+static apr_status_t add_page_reps(prep_pack_t *pack, prep_plan_t *plan,
+                                  const char *const *rendered, int nbanners,
+                                  prep_verdict_t *v, apr_pool_t *p)
+{
+    const prep_entry_t *e = plan->entry;
+    apr_size_t out_len;
+    apr_status_t rv;
+    char *html;
+    int n;
+
+    if ((rv = prep_pack_read(pack, e->offset, (apr_size_t)e->size, &html, p)) !=
+        APR_SUCCESS) {
+        return prep_refuse(v, p, "io", "cannot read back %s", e->path);
+    }
+    for (n = 0; n < nbanners; n++) {
+        prep_rep_t *rep = &plan->reps[plan->nreps];
+        char *doc = prep_banner_insert(p, html, (apr_size_t)e->size,
+                                       rendered[n], &out_len);
+        if (!doc) {
+            break; /* no <body>: served as delivered */
+        }
+        rep->banner = (apr_uint32_t)(n + 1);
+        if ((rv = prep_pack_append(pack, doc, out_len, rep)) != APR_SUCCESS) {
+            return prep_refuse(v, p, "io", "cannot write the corte (%s)",
+                               apr_psprintf(p, "%pm", &rv));
+        }
+        plan->nreps++;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_banner_add_reps(prep_pack_t *pack, prep_plan_t *plans,
+                                  int nplans, const apr_array_header_t *banners,
+                                  apr_time_t corte, const prep_zone_t *z,
+                                  prep_verdict_t *v, apr_pool_t *p)
+{
+    int nbanners = banners ? banners->nelts : 0;
+    const char **rendered = apr_pcalloc(p, (nbanners + 1) * sizeof(char *));
+    apr_status_t rv;
+    int i, n;
+
+    for (n = 0; n < nbanners; n++) {
+        rendered[n] = prep_banner_render(
+            p, APR_ARRAY_IDX(banners, n, const char *), corte, z);
+    }
+    for (i = 0; i < nplans && nbanners; i++) {
+        if ((plans[i].flags & PREP_F_HTML) &&
+            (rv = add_page_reps(pack, &plans[i], rendered, nbanners, v, p)) !=
+                APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
 }

@@ -1188,3 +1188,63 @@ const char *prep_corte_time_from_filename(apr_time_t *t,
     regfree(&re);
     return err;
 }
+
+/* Where spec says the corte time is: error or NULL. */
+static const char *corte_time_of(apr_time_t *t, const prep_corte_spec_t *spec,
+                                 const char *name, apr_time_t mtime,
+                                 const prep_unpacked_t *u,
+                                 apr_os_file_t pack_fd, const prep_zone_t *z,
+                                 apr_pool_t *p)
+{
+    int i;
+
+    switch (spec->source) {
+        case PREP_CORTE_MTIME:
+            *t = apr_time_from_sec(apr_time_sec(mtime));
+            break;
+        case PREP_CORTE_FILENAME:
+            return prep_corte_time_from_filename(t, spec, name, z, p);
+        case PREP_CORTE_JSON:
+        case PREP_CORTE_CSV:
+            /* read from the pack in blocks: memory bounded whatever the
+             * file's size */
+            for (i = 0; i < u->entries->nelts; i++) {
+                const prep_entry_t *e =
+                    &APR_ARRAY_IDX(u->entries, i, prep_entry_t);
+
+                if (!strcmp(e->path, spec->file)) {
+                    return prep_corte_time_from_fd(t, spec, pack_fd, e->offset,
+                                                   e->size, z, p);
+                }
+            }
+            return apr_psprintf(p, "%s is not in the package", spec->file);
+    }
+    return NULL;
+}
+
+apr_status_t prep_corte_time_check(apr_time_t *t, const prep_feed_t *feed,
+                                   const char *name, apr_time_t mtime,
+                                   const prep_unpacked_t *u,
+                                   apr_os_file_t pack_fd, prep_verdict_t *v,
+                                   apr_pool_t *p)
+{
+    const char *err =
+        corte_time_of(t, &feed->corte, name, mtime, u, pack_fd, &feed->zone, p);
+    apr_time_t ahead;
+
+    if (err) {
+        return prep_refuse(v, p, "no-corte-time", "no corte time: %s", err);
+    }
+    ahead = *t - apr_time_now();
+    if (feed->future_limit >= 0 && ahead > feed->future_limit) {
+        return prep_refuse(v, p, "future-corte",
+                           "its corte time %s is %" APR_TIME_T_FMT
+                           " min ahead of this server's clock (PrepFutureLimit "
+                           "%" APR_TIME_T_FMT " min): a clock or time zone "
+                           "mistake?",
+                           prep_time_iso(p, *t, &feed->zone),
+                           apr_time_sec(ahead) / 60,
+                           apr_time_sec(feed->future_limit) / 60);
+    }
+    return APR_SUCCESS;
+}

@@ -3,12 +3,16 @@
  * a FIFO, or rewritten at any moment.  So every name is looked at without
  * following links, a package is opened exactly once and checked to be the
  * file that settled, and nothing mod_prep writes lives there: packages are
- * set aside into the store, which only the loader account writes. */
+ * set aside into the store, which only the loader account writes.  Also the
+ * intake's decisions over what it saw at its polls: when a package has
+ * settled, which is read first, the wait for its sidecar, the hold of a
+ * truncated upload, and a loader's crash (once more, then set aside). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_portable.h>
@@ -215,6 +219,20 @@ int prep_incoming_still(int dirfd, const char *name,
     }
     identity_of(&now, &st);
     return prep_identity_equal(&now, id);
+}
+
+int prep_incoming_unchanged(apr_file_t *package, const prep_file_identity_t *id)
+{
+    apr_os_file_t fd;
+    struct stat st;
+    prep_file_identity_t now;
+
+    apr_os_file_get(&fd, package);
+    if (fstat(fd, &st) != 0) {
+        return 0;
+    }
+    identity_of(&now, &st);
+    return now.size == id->size && now.mtime == id->mtime;
 }
 
 /* STORE/<sub>, a real directory of this account's, created if missing. */
@@ -472,4 +490,173 @@ const char *prep_name_shown(apr_pool_t *p, const char *name)
     }
     *o = '\0';
     return out;
+}
+
+apr_status_t prep_incoming_reject(const prep_feed_t *feed, int dirfd,
+                                  const char *name, apr_file_t *package,
+                                  const prep_file_identity_t *id,
+                                  const prep_verdict_t *v, apr_pool_t *p)
+{
+    int own = -1;
+    apr_status_t rv;
+
+    prep_store_record_rejected(feed->store, prep_name_shown(p, name), v,
+                               apr_time_now(), p);
+    if (dirfd < 0 &&
+        (dirfd = own =
+             open(feed->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        return errno;
+    }
+    rv = prep_incoming_set_aside(feed, dirfd, name, package, id,
+                                 PREP_ASIDE_REJECTED, v, p);
+    if (own >= 0) {
+        close(own);
+    }
+    return rv;
+}
+
+/* --- the intake's decisions ---------------------------------------- */
+
+void prep_incoming_seen(prep_seen_t *now, const prep_seen_t *last,
+                        const prep_file_identity_t *id)
+{
+    if (last && prep_identity_equal(&last->id, id)) {
+        *now = *last;
+        now->polls++;
+        return;
+    }
+    memset(now, 0, sizeof(*now));
+    now->id = *id;
+}
+
+int prep_incoming_settled(const prep_seen_t *s, apr_interval_time_t settle,
+                          apr_time_t now)
+{
+    /* unchanged across two polls and for the settle time */
+    return !s->done && s->polls >= 1 && now - s->id.mtime >= settle &&
+           !(s->hold_until && now < s->hold_until);
+}
+
+int prep_incoming_before(const prep_seen_t *a, const char *a_name,
+                         const prep_seen_t *b, const char *b_name)
+{
+    if (a->id.mtime != b->id.mtime) {
+        return a->id.mtime > b->id.mtime;
+    }
+    return strcmp(a_name, b_name) > 0;
+}
+
+int prep_incoming_sidecar_ready(const prep_feed_t *f, int dirfd,
+                                const char *name, apr_time_t mtime,
+                                apr_time_t now, apr_pool_t *p)
+{
+    const char *ext = f->verify == PREP_VERIFY_SHA256      ? ".sha256"
+                      : f->verify == PREP_VERIFY_SIGNATURE ? ".sig"
+                                                           : NULL;
+    prep_file_identity_t id;
+    prep_incoming_kind_e kind;
+
+    if (!ext || now - mtime >= f->settle + PREP_SIDECAR_WAIT) {
+        return 1;
+    }
+    kind = prep_incoming_classify(dirfd, apr_pstrcat(p, name, ext, NULL), &id);
+    /* a link or a FIFO is read (and refused) at once, never waited for */
+    return kind == PREP_INCOMING_GONE          ? 0
+           : kind == PREP_INCOMING_IN_PROGRESS ? now - id.mtime >= f->settle
+                                               : 1;
+}
+
+prep_load_mode_e prep_incoming_mode(const prep_seen_t *s)
+{
+    return s->hold_until ? PREP_LOAD_FINAL : PREP_LOAD_NEW;
+}
+
+void prep_incoming_load_ended(prep_seen_t *s,
+                              const prep_file_identity_t *loaded,
+                              prep_load_outcome_e outcome)
+{
+    if (!s || !prep_identity_equal(&s->id, loaded)) {
+        return; /* its name names another file now: that one's turn */
+    }
+    switch (outcome) {
+        case PREP_LOAD_BUSY:    /* the store could not take it: again later */
+        case PREP_LOAD_CRASHED: /* tried once more */
+            break;
+        case PREP_LOAD_HELD:
+            s->hold_until = s->id.mtime + PREP_HOLD_TRUNCATED;
+            break;
+        default:
+            /* read (or changed while read): if its name is still there it
+             * could not be moved, and it is not read again until it
+             * changes */
+            s->done = 1;
+            break;
+    }
+}
+
+int prep_incoming_holds_truncated(const prep_file_identity_t *id,
+                                  prep_load_mode_e mode, apr_time_t now)
+{
+    /* ctime later than mtime: renamed into incoming last, so complete */
+    return mode == PREP_LOAD_NEW && id->ctime <= id->mtime &&
+           now - id->mtime < PREP_HOLD_TRUNCATED;
+}
+
+int prep_load_exit_status(prep_load_outcome_e o)
+{
+    /* 75 is EX_TEMPFAIL, as before; the others are small and distinct */
+    switch (o) {
+        case PREP_LOAD_PUBLISHED:
+            return 0;
+        case PREP_LOAD_REFUSED:
+            return 1;
+        case PREP_LOAD_SAME:
+            return 2;
+        case PREP_LOAD_CHANGED:
+            return 3;
+        case PREP_LOAD_HELD:
+            return 4;
+        case PREP_LOAD_BUSY:
+            return 75;
+        default:
+            return 70;
+    }
+}
+
+prep_load_outcome_e prep_load_outcome_of(int exit_status)
+{
+    static const prep_load_outcome_e known[] = {
+        PREP_LOAD_PUBLISHED, PREP_LOAD_REFUSED, PREP_LOAD_SAME,
+        PREP_LOAD_CHANGED,   PREP_LOAD_HELD,    PREP_LOAD_BUSY};
+    size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (prep_load_exit_status(known[i]) == exit_status) {
+            return known[i];
+        }
+    }
+    return PREP_LOAD_CRASHED;
+}
+
+prep_crash_e prep_incoming_crashed(prep_crash_memory_t *m, const char *name,
+                                   const prep_file_identity_t *id)
+{
+    if (!m->name || strcmp(m->name, name) || !prep_identity_equal(&m->id, id)) {
+        free(m->name);
+        m->name = strdup(name);
+        m->id = *id;
+        return PREP_CRASH_TRY_AGAIN;
+    }
+    free(m->name);
+    m->name = NULL;
+    return PREP_CRASH_SET_ASIDE;
+}
+
+const char *prep_incoming_crash_message(int status, apr_pool_t *p)
+{
+    return WIFSIGNALED(status)
+               ? apr_psprintf(p, "the loader died of signal %d",
+                              WTERMSIG(status))
+               : apr_psprintf(p, "the loader exited with status %d",
+                              WEXITSTATUS(status));
 }

@@ -8,6 +8,7 @@
  * and the feed's recent history and refusals (state.json). */
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -497,16 +498,73 @@ apr_status_t prep_store_publish(const char *store, const char *staging,
     /* A corte of this id (left by an interrupted load, or being healed) is
      * replaced: the old one moves to staging, emptied at the next load. */
     if (apr_stat(&fi, final, APR_FINFO_TYPE | APR_FINFO_LINK, p) ==
-        APR_SUCCESS) {
-        apr_file_rename(
-            final,
-            prep_store_staging_dir(p, store, apr_psprintf(p, "old-%s", id)), p);
+            APR_SUCCESS &&
+        (rv = apr_file_rename(
+             final,
+             prep_store_staging_dir(p, store, apr_psprintf(p, "old-%s", id)),
+             p)) != APR_SUCCESS) {
+        return rv;
     }
     rv = apr_file_rename(staging, named, p);
     if (rv == APR_SUCCESS) {
         rv = prep_store_promote(store, id, p);
     }
     return rv;
+}
+
+apr_status_t prep_store_stage(const char **dir, apr_file_t **pack,
+                              const char *store, apr_pool_t *p)
+{
+    const char *staging = prep_store_staging_dir(
+        p, store, apr_psprintf(p, "load-%ld", (long)getpid()));
+    apr_status_t rv;
+
+    if ((rv = apr_dir_make_recursive(staging, APR_FPROT_OS_DEFAULT, p)) !=
+            APR_SUCCESS ||
+        (rv = apr_file_open(
+             pack, apr_pstrcat(p, staging, "/" PREP_PACK_FILE, NULL),
+             APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_CREATE |
+                 APR_FOPEN_EXCL | APR_FOPEN_BINARY,
+             APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
+                 APR_FPROT_WREAD,
+             p)) != APR_SUCCESS) {
+        return rv;
+    }
+    *dir = staging;
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_store_lock_load(const char *store, apr_pool_t *lock_pool,
+                                  prep_verdict_t *v, apr_pool_t *p)
+{
+    apr_status_t rv = prep_store_lock(store, lock_pool);
+
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return prep_refuse(v, p, "busy", "another loader holds %s/loader.lock",
+                           store);
+    }
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(v, p, "busy", "cannot open %s/loader.lock: %pm",
+                           store, &rv);
+    }
+    return APR_SUCCESS;
+}
+
+int prep_store_full(const char *store, apr_uint64_t *avail, apr_pool_t *p)
+{
+    struct statvfs vfs;
+
+    if (statvfs(apr_pstrcat(p, store, "/staging", NULL), &vfs)) {
+        return 0;
+    }
+    *avail = (apr_uint64_t)vfs.f_bavail * vfs.f_frsize;
+    return *avail < 1024 * 1024 || (vfs.f_files > 0 && vfs.f_favail == 0);
+}
+
+int prep_store_refuses(apr_status_t rv)
+{
+    return APR_STATUS_IS_EACCES(rv) || rv == EPERM || rv == EROFS ||
+           APR_STATUS_IS_ENOSPC(rv) || rv == EDQUOT;
 }
 
 apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p)

@@ -1,7 +1,8 @@
 /* prep_verify.c — PrepVerify: the public key, checked when the configuration
  * is read (a key that cannot be used is a configuration error, not a
- * refusal of every package on election night), and the check of one
- * package from its one descriptor against its sidecar. */
+ * refusal of every package on election night), the check of one package
+ * from its one descriptor against its sidecar (NAME.sha256, NAME.sig), and
+ * the check that the bytes unpacked are the bytes verified. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +212,18 @@ apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
         default:
             return APR_SUCCESS;
     }
+}
+
+apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
+                                  const unsigned char verified[32],
+                                  const unsigned char unpacked[32],
+                                  prep_verdict_t *verdict, apr_pool_t *p)
+{
+    if (feed->verify == PREP_VERIFY_NONE || !memcmp(unpacked, verified, 32)) {
+        return APR_SUCCESS;
+    }
+    return prep_refuse(verdict, p, "verify",
+                       "%s changed between its verification and its "
+                       "unpacking",
+                       prep_name_shown(p, name));
 }

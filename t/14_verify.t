@@ -21,7 +21,7 @@ use PrepTest;
 
 my $tmp  = tmp_dir();
 my $keys = t_dir() . '/prep/keys';
-my $SIDECAR_WAIT = 61;   # SIDECAR_WAIT in mod_prep_intake.c, plus PrepSettleTime
+my $SIDECAR_WAIT = 61;   # PREP_SIDECAR_WAIT in prep.h, plus PrepSettleTime
 
 sub pkg {
     my ($name, $hhmm, $seed) = @_;

@@ -1,10 +1,13 @@
 /* check_banner.c — unit tests of the "Último corte" banner (prep_banner.c):
- * its label, its HTML (default and templates) and its insertion right
- * after the opening <body> tag, every other byte as delivered. */
+ * its label, its HTML (default and templates), its insertion right after
+ * the opening <body> tag, every other byte as delivered, and the banner
+ * phase of a load (each page with its banners appended to the pack). */
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
+#include <openssl/evp.h>
 
 #include "prep.h"
 #include "test_prep.h"
@@ -386,6 +389,108 @@ START_TEST(banner_is_found_after_a_megabyte_of_head)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* the banner phase of a load */
+
+/* Files written one after the other into a pack, as the unpack does. */
+static prep_unpacked_t *pack_files(prep_pack_t *pack, const char *const *paths,
+                                   const char *const *texts, int n)
+{
+    prep_unpacked_t *u = apr_pcalloc(pool, sizeof(*u));
+    int i;
+
+    u->entries = apr_array_make(pool, n, sizeof(prep_entry_t));
+    u->dirs = apr_array_make(pool, 1, sizeof(const char *));
+    for (i = 0; i < n; i++) {
+        prep_entry_t *e = apr_array_push(u->entries);
+        apr_size_t len = strlen(texts[i]);
+
+        memset(e, 0, sizeof(*e));
+        e->path = paths[i];
+        e->offset = pack->end;
+        e->size = (apr_off_t)len;
+        ck_assert_int_eq(apr_file_write_full(pack->file, texts[i], len, NULL),
+                         APR_SUCCESS);
+        pack->end += (apr_off_t)len;
+    }
+    return u;
+}
+
+/* The bytes of a rep, read back from the pack. */
+static char *rep_bytes(const prep_pack_t *pack, const prep_rep_t *rep)
+{
+    char *out;
+
+    ck_assert_int_eq(prep_pack_read(pack, (apr_off_t)rep->offset,
+                                    (apr_size_t)rep->length, &out, pool),
+                     APR_SUCCESS);
+    return out;
+}
+
+START_TEST(the_banner_phase_appends_each_page_with_its_banners)
+{
+    static const char *const paths[] = {"index.html", "fragmento.html",
+                                        "json/main.json"};
+    static const char *const texts[] = {"<html><BODY id=x>A</BODY></html>",
+                                        "<p>sin body</p>", "{\"a\": 1}"};
+    apr_array_header_t *banners = apr_array_make(pool, 2, sizeof(char *));
+    prep_verdict_t v = {NULL, NULL};
+    prep_pack_t pack = {NULL, 0};
+    unsigned char md[32];
+    char etag[48], *bytes;
+    prep_unpacked_t *u;
+    prep_plan_t *plans;
+    apr_off_t end;
+    int n;
+
+    ck_assert_int_eq(
+        apr_file_mktemp(&pack.file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
+                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
+                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
+                        pool),
+        APR_SUCCESS);
+    u = pack_files(&pack, paths, texts, 3);
+    end = pack.end;
+    plans = prep_plans_make(u, 2, &n, pool);
+    ck_assert_int_eq(n, 3);
+    /* no banner: nothing added */
+    ck_assert_int_eq(
+        prep_banner_add_reps(&pack, plans, n, NULL, CORTE, &centro, &v, pool),
+        APR_SUCCESS);
+    ck_assert(pack.end == end);
+    ck_assert_int_eq(plans[0].nreps, 1);
+    /* slot 1: the default banner, slot 2: a template */
+    APR_ARRAY_PUSH(banners, const char *) = NULL;
+    APR_ARRAY_PUSH(banners, const char *) = "<b>{{hora}}</b>";
+    ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, banners, CORTE,
+                                          &centro, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(v.reason);
+    ck_assert_int_eq(plans[0].nreps, 3);
+    ck_assert_uint_eq(plans[0].reps[1].banner, 1);
+    ck_assert_uint_eq(plans[0].reps[2].banner, 2);
+    ck_assert_uint_eq(plans[0].reps[1].encoding, PREP_ENC_IDENTITY);
+    ck_assert(plans[0].reps[1].offset == (apr_uint64_t)end);
+    bytes = rep_bytes(&pack, &plans[0].reps[1]);
+    ck_assert_ptr_nonnull(strstr(bytes, "<BODY id=x><div"));
+    ck_assert_ptr_nonnull(strstr(bytes, "02/06/2024 21:05"));
+    bytes = rep_bytes(&pack, &plans[0].reps[2]);
+    ck_assert_str_eq(bytes, "<html><BODY id=x><b>21:05</b>A</BODY></html>");
+    /* each rep's ETag is the SHA-256 of its bytes */
+    EVP_Digest(bytes, strlen(bytes), md, NULL, EVP_sha256(), NULL);
+    prep_etag_from_sha256(etag, md);
+    ck_assert_str_eq(plans[0].reps[2].etag, etag);
+    ck_assert(pack.end ==
+              (apr_off_t)(plans[0].reps[2].offset + plans[0].reps[2].length));
+    /* a page without <body> and a file that is no page: as delivered */
+    ck_assert_int_eq(plans[1].nreps, 1);
+    ck_assert_int_eq(plans[2].nreps, 1);
+    /* the files' own bytes are untouched */
+    ck_assert_str_eq(rep_bytes(&pack, &plans[1].reps[0]), "<p>sin body</p>");
+    apr_file_close(pack.file);
+}
+END_TEST
+
 Suite *suite_banner(void)
 {
     Suite *s = suite_create("banner");
@@ -407,6 +512,7 @@ Suite *suite_banner(void)
     tcase_add_test(tc, only_len_bytes_of_the_page_are_read);
     tcase_add_test(tc, page_ending_inside_a_tag_is_not_read_past);
     tcase_add_test(tc, banner_is_found_after_a_megabyte_of_head);
+    tcase_add_test(tc, the_banner_phase_appends_each_page_with_its_banners);
     suite_add_tcase(s, tc);
     return s;
 }

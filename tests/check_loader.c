@@ -720,6 +720,32 @@ START_TEST(huge_files_are_streamed)
 }
 END_TEST
 
+/* The variants of files whose bytes did not change are copied from the
+ * corte served, not compressed again; a changed file's are made anew. */
+START_TEST(variants_of_unchanged_files_are_reused)
+{
+    prep_load_result_t *first =
+        load(make_package("a.tar.gz", "2024-06-02T21:05:00-06:00"));
+    prep_load_result_t *second;
+    apr_uint64_t end = 0;
+
+    ck_assert_int_eq(first->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_uint_gt(first->corte->variants_made, 0);
+    ck_assert_uint_eq(first->corte->variants_reused, 0);
+    second = load(make_package("b.tar.gz", "2024-06-02T21:10:00-06:00"));
+    ck_assert_int_eq(second->outcome, PREP_LOAD_PUBLISHED);
+    /* datos.csv's gzip and br at least; main.json changed */
+    ck_assert_uint_ge(second->corte->variants_reused, 2);
+    ck_assert_uint_lt(second->corte->variants_made,
+                      first->corte->variants_made);
+    ck_assert_int_eq(
+        variant_decodes(second->corte->id, "datos.csv", PREP_ENC_GZIP, &end),
+        1);
+    ck_assert_int_eq(
+        variant_decodes(second->corte->id, "datos.csv", PREP_ENC_BR, &end), 1);
+}
+END_TEST
+
 Suite *suite_loader(void)
 {
     Suite *s = suite_create("loader");
@@ -739,6 +765,7 @@ Suite *suite_loader(void)
     tcase_add_test(tc, verify_sha256_sidecar);
     tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
     tcase_add_test(tc, check_runs_without_a_store);
+    tcase_add_test(tc, variants_of_unchanged_files_are_reused);
 
     suite_add_tcase(s, tc);
     /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */

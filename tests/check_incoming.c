@@ -1,0 +1,418 @@
+/* check_incoming.c — unit tests of the intake's decisions over PrepIncoming
+ * (prep_incoming.c): when a package has settled, which is read first, the
+ * wait for its sidecar, the hold of a truncated upload, a loader's crash,
+ * and the refusals the intake makes itself. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "prep.h"
+#include "test_prep.h"
+
+static apr_pool_t *pool;
+static const char *root; /* temporary directory of one test */
+static prep_feed_t feed;
+
+#define SEC(n) apr_time_from_sec(n)
+#define T0     SEC(1717383900) /* an upload's mtime */
+#define SETTLE SEC(5)
+
+static void setup(void)
+{
+    char tmpl[] = "/tmp/prep-incoming-XXXXXX";
+
+    apr_pool_create(&pool, NULL);
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    root = apr_pstrdup(pool, tmpl);
+    prep_feed_defaults(&feed, pool);
+    feed.name = "qro";
+    feed.incoming = apr_pstrcat(pool, root, "/incoming", NULL);
+    feed.store = apr_pstrcat(pool, root, "/store", NULL);
+    feed.settle = SETTLE;
+    ck_assert_int_eq(mkdir(feed.incoming, 0755), 0);
+    ck_assert_int_eq(mkdir(feed.store, 0755), 0);
+}
+
+static void teardown(void)
+{
+    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", root)), 0);
+    apr_pool_destroy(pool);
+}
+
+static prep_file_identity_t identity_at(apr_time_t mtime, apr_off_t size)
+{
+    prep_file_identity_t id;
+
+    memset(&id, 0, sizeof(id));
+    id.dev = 8;
+    id.ino = 4242;
+    id.size = size;
+    id.mtime = mtime;
+    id.ctime = mtime;
+    return id;
+}
+
+/* The entry after `polls` polls that all saw identity id. */
+static prep_seen_t seen_for(const prep_file_identity_t *id, int polls)
+{
+    prep_seen_t s, last;
+    int i;
+
+    prep_incoming_seen(&s, NULL, id);
+    for (i = 0; i < polls; i++) {
+        last = s;
+        prep_incoming_seen(&s, &last, id);
+    }
+    return s;
+}
+
+/* A file in incoming with `text` and mtime `mtime` (seconds). */
+static void put(const char *name, const char *text, apr_time_t mtime)
+{
+    const char *path = apr_pstrcat(pool, feed.incoming, "/", name, NULL);
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    ck_assert_int_eq(apr_file_mtime_set(path, mtime, pool), APR_SUCCESS);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0;
+}
+
+START_TEST(a_package_settles_after_two_polls_and_the_settle_time)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_seen_t first = seen_for(&id, 0), second = seen_for(&id, 1);
+
+    /* seen once: never read, however old */
+    ck_assert(!prep_incoming_settled(&first, SETTLE, T0 + SEC(3600)));
+    /* seen unchanged at two polls: read once the settle time is over */
+    ck_assert_int_eq(second.polls, 1);
+    ck_assert(!prep_incoming_settled(&second, SETTLE, T0 + SEC(4)));
+    ck_assert(prep_incoming_settled(&second, SETTLE, T0 + SETTLE));
+    ck_assert_int_eq(prep_incoming_mode(&second), PREP_LOAD_NEW);
+}
+END_TEST
+
+START_TEST(another_identity_under_the_name_starts_afresh)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_file_identity_t grown = identity_at(T0, 2000);
+    prep_file_identity_t other = identity_at(T0, 1000);
+    prep_seen_t last = seen_for(&id, 3), s;
+
+    last.done = 1;
+    last.hold_until = T0 + SEC(60);
+    prep_incoming_seen(&s, &last, &grown);
+    ck_assert_int_eq(s.polls, 0);
+    ck_assert_int_eq(s.done, 0);
+    ck_assert(s.hold_until == 0);
+    ck_assert_int_eq(s.id.size, 2000);
+    other.ino = 4343; /* renamed over it */
+    prep_incoming_seen(&s, &last, &other);
+    ck_assert_int_eq(s.polls, 0);
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0 + SEC(3600)));
+    /* the same identity keeps what was learnt of it */
+    prep_incoming_seen(&s, &last, &id);
+    ck_assert_int_eq(s.polls, 4);
+    ck_assert_int_eq(s.done, 1);
+}
+END_TEST
+
+START_TEST(a_package_read_is_not_read_again_until_it_changes)
+{
+    static const prep_load_outcome_e done[] = {
+        PREP_LOAD_PUBLISHED, PREP_LOAD_SAME, PREP_LOAD_REFUSED,
+        PREP_LOAD_CHANGED};
+    prep_file_identity_t id = identity_at(T0, 1000);
+    size_t i;
+
+    for (i = 0; i < sizeof(done) / sizeof(done[0]); i++) {
+        prep_seen_t s = seen_for(&id, 1), next;
+
+        prep_incoming_load_ended(&s, &id, done[i]);
+        ck_assert_msg(!prep_incoming_settled(&s, SETTLE, T0 + SEC(3600)),
+                      "outcome %d read again", (int)done[i]);
+        prep_incoming_seen(&next, &s, &id);
+        ck_assert(!prep_incoming_settled(&next, SETTLE, T0 + SEC(3600)));
+    }
+}
+END_TEST
+
+START_TEST(busy_and_crashed_loads_are_tried_again)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_seen_t s = seen_for(&id, 1);
+
+    prep_incoming_load_ended(&s, &id, PREP_LOAD_BUSY);
+    ck_assert(prep_incoming_settled(&s, SETTLE, T0 + SETTLE));
+    prep_incoming_load_ended(&s, &id, PREP_LOAD_CRASHED);
+    ck_assert(prep_incoming_settled(&s, SETTLE, T0 + SETTLE));
+}
+END_TEST
+
+START_TEST(the_end_of_a_load_of_another_file_changes_nothing)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_file_identity_t loaded = identity_at(T0 - SEC(60), 900);
+    prep_seen_t s = seen_for(&id, 1);
+
+    prep_incoming_load_ended(&s, &loaded, PREP_LOAD_REFUSED);
+    ck_assert(prep_incoming_settled(&s, SETTLE, T0 + SETTLE));
+    prep_incoming_load_ended(&s, &loaded, PREP_LOAD_HELD);
+    ck_assert(s.hold_until == 0);
+    prep_incoming_load_ended(NULL, &loaded, PREP_LOAD_REFUSED); /* gone */
+}
+END_TEST
+
+START_TEST(a_held_package_is_read_once_more_after_its_hold)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_seen_t s = seen_for(&id, 1), next;
+
+    prep_incoming_load_ended(&s, &id, PREP_LOAD_HELD);
+    ck_assert(s.hold_until == T0 + PREP_HOLD_TRUNCATED);
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0 + SEC(59)));
+    prep_incoming_seen(&next, &s, &id);
+    ck_assert(!prep_incoming_settled(&next, SETTLE, T0 + SEC(59)));
+    ck_assert(prep_incoming_settled(&next, SETTLE, T0 + SEC(60)));
+    /* the second time, a truncated package is refused */
+    ck_assert_int_eq(prep_incoming_mode(&next), PREP_LOAD_FINAL);
+}
+END_TEST
+
+START_TEST(only_a_recent_upload_written_under_its_name_is_held)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_file_identity_t renamed = id;
+
+    ck_assert(prep_incoming_holds_truncated(&id, PREP_LOAD_NEW, T0 + SEC(59)));
+    ck_assert(!prep_incoming_holds_truncated(&id, PREP_LOAD_NEW, T0 + SEC(60)));
+    ck_assert(
+        !prep_incoming_holds_truncated(&id, PREP_LOAD_FINAL, T0 + SEC(1)));
+    ck_assert(
+        !prep_incoming_holds_truncated(&id, PREP_LOAD_REPUBLISH, T0 + SEC(1)));
+    /* NAME.part renamed to NAME: complete when it came, refused at once */
+    renamed.ctime = T0 + SEC(1);
+    ck_assert(
+        !prep_incoming_holds_truncated(&renamed, PREP_LOAD_NEW, T0 + SEC(2)));
+}
+END_TEST
+
+START_TEST(the_newest_package_is_read_first_then_by_name)
+{
+    prep_file_identity_t old = identity_at(T0, 1),
+                         young = identity_at(T0 + 1, 1);
+    prep_seen_t a = seen_for(&old, 1), b = seen_for(&young, 1);
+
+    ck_assert(prep_incoming_before(&b, "a_2100.tar.gz", &a, "z_2105.tar.gz"));
+    ck_assert(!prep_incoming_before(&a, "z_2105.tar.gz", &b, "a_2100.tar.gz"));
+    /* moved in together: the institute's names carry the corte time */
+    b = seen_for(&old, 1);
+    ck_assert(
+        prep_incoming_before(&b, "qro_2105.tar.gz", &a, "qro_2100.tar.gz"));
+    ck_assert(
+        !prep_incoming_before(&a, "qro_2100.tar.gz", &b, "qro_2105.tar.gz"));
+    ck_assert(!prep_incoming_before(&a, "same", &a, "same"));
+}
+END_TEST
+
+START_TEST(the_sidecar_is_waited_for)
+{
+    apr_time_t t = apr_time_from_sec(apr_time_sec(apr_time_now())) - SEC(600);
+    apr_time_t wait_over = t + SETTLE + PREP_SIDECAR_WAIT;
+    int dirfd;
+
+    put("a.tar.gz", "package", t);
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(dirfd, 0);
+    /* without PrepVerify there is nothing to wait for */
+    ck_assert(prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                          t + SETTLE, pool));
+    /* PrepVerify sha256: no sidecar yet, waited for until the wait is over */
+    feed.verify = PREP_VERIFY_SHA256;
+    ck_assert(!prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                           wait_over - 1, pool));
+    ck_assert(prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                          wait_over, pool));
+    /* a sidecar still being written (just changed) is waited for too */
+    put("a.tar.gz.sha256", "0000", t + SEC(10));
+    ck_assert(!prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                           t + SEC(14), pool));
+    ck_assert(prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                          t + SEC(15), pool));
+    /* PrepVerify signature looks for NAME.sig, not NAME.sha256 */
+    feed.verify = PREP_VERIFY_SIGNATURE;
+    ck_assert(!prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                           t + SEC(15), pool));
+    /* a link or a FIFO is not waited for: the package is refused at once */
+    ck_assert_int_eq(symlinkat("/etc/hostname", dirfd, "a.tar.gz.sig"), 0);
+    ck_assert(prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                          t + SETTLE, pool));
+    ck_assert_int_eq(unlinkat(dirfd, "a.tar.gz.sig", 0), 0);
+    ck_assert_int_eq(mkfifoat(dirfd, "a.tar.gz.sig", 0644), 0);
+    ck_assert(prep_incoming_sidecar_ready(&feed, dirfd, "a.tar.gz", t,
+                                          t + SETTLE, pool));
+    close(dirfd);
+}
+END_TEST
+
+START_TEST(a_crash_is_tried_once_more_then_set_aside)
+{
+    prep_crash_memory_t m = {NULL, {0, 0, 0, 0, 0}};
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_file_identity_t other = identity_at(T0 + SEC(1), 1000);
+
+    ck_assert_int_eq(prep_incoming_crashed(&m, "a.tar.gz", &id),
+                     PREP_CRASH_TRY_AGAIN);
+    ck_assert_int_eq(prep_incoming_crashed(&m, "a.tar.gz", &id),
+                     PREP_CRASH_SET_ASIDE);
+    ck_assert_ptr_null(m.name); /* forgotten once set aside */
+    ck_assert_int_eq(prep_incoming_crashed(&m, "a.tar.gz", &id),
+                     PREP_CRASH_TRY_AGAIN);
+    /* another package, or another upload under the name, in between: each
+     * gets its own second chance */
+    ck_assert_int_eq(prep_incoming_crashed(&m, "b.tar.gz", &id),
+                     PREP_CRASH_TRY_AGAIN);
+    ck_assert_int_eq(prep_incoming_crashed(&m, "b.tar.gz", &other),
+                     PREP_CRASH_TRY_AGAIN);
+    ck_assert_int_eq(prep_incoming_crashed(&m, "b.tar.gz", &other),
+                     PREP_CRASH_SET_ASIDE);
+}
+END_TEST
+
+START_TEST(a_crash_says_how_the_loader_ended)
+{
+    ck_assert_str_eq(prep_incoming_crash_message(11, pool),
+                     "the loader died of signal 11");
+    ck_assert_str_eq(prep_incoming_crash_message(70 << 8, pool),
+                     "the loader exited with status 70");
+}
+END_TEST
+
+START_TEST(a_loader_tells_its_outcome_by_its_exit_status)
+{
+    static const prep_load_outcome_e all[] = {
+        PREP_LOAD_PUBLISHED, PREP_LOAD_SAME,    PREP_LOAD_REFUSED,
+        PREP_LOAD_BUSY,      PREP_LOAD_CHANGED, PREP_LOAD_HELD};
+    size_t i, j;
+
+    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        int status = prep_load_exit_status(all[i]);
+
+        ck_assert_int_eq(prep_load_outcome_of(status), all[i]);
+        for (j = 0; j < i; j++) {
+            ck_assert_int_ne(status, prep_load_exit_status(all[j]));
+        }
+    }
+    ck_assert_int_eq(prep_load_exit_status(PREP_LOAD_PUBLISHED), 0);
+    ck_assert_int_eq(prep_load_exit_status(PREP_LOAD_BUSY), 75);
+    /* what no loader exits with: it died */
+    ck_assert_int_eq(prep_load_outcome_of(70), PREP_LOAD_CRASHED);
+    ck_assert_int_eq(prep_load_outcome_of(139), PREP_LOAD_CRASHED);
+}
+END_TEST
+
+START_TEST(the_intake_refuses_with_a_reason_into_the_store)
+{
+    const char *rejected = apr_pstrcat(pool, feed.store, "/rejected", NULL);
+    prep_verdict_t v = {"crash", "the loader died of signal 11"};
+    prep_file_identity_t id;
+    json_t *state, *item;
+    char reason[128];
+    FILE *f;
+    int dirfd;
+
+    put("a.tar.gz", "package", apr_time_now());
+    put("a.tar.gz.sha256", "0000", apr_time_now());
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(prep_incoming_classify(dirfd, "a.tar.gz", &id),
+                     PREP_INCOMING_PACKAGE);
+    close(dirfd);
+    ck_assert_int_eq(
+        prep_incoming_reject(&feed, -1, "a.tar.gz", NULL, &id, &v, pool),
+        APR_SUCCESS);
+    ck_assert(!exists(apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL)));
+    ck_assert(exists(apr_pstrcat(pool, rejected, "/a.tar.gz", NULL)));
+    ck_assert(exists(apr_pstrcat(pool, rejected, "/a.tar.gz.sha256", NULL)));
+    f = fopen(apr_pstrcat(pool, rejected, "/a.tar.gz.reason", NULL), "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(reason, sizeof(reason), f));
+    fclose(f);
+    ck_assert_str_eq(reason, "crash: the loader died of signal 11\n");
+    state = prep_store_read_state(feed.store, pool);
+    item = json_array_get(json_object_get(state, "rejected"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(item, "package")),
+                     "a.tar.gz");
+    ck_assert_str_eq(json_string_value(json_object_get(item, "reason")),
+                     "crash");
+    json_decref(state);
+    /* an upload that replaced it meanwhile is left for its own turn */
+    put("b.tar.gz", "package", apr_time_now());
+    id.ino++;
+    ck_assert_int_eq(
+        prep_incoming_reject(&feed, -1, "b.tar.gz", NULL, &id, &v, pool),
+        APR_EMISMATCH);
+    ck_assert(exists(apr_pstrcat(pool, feed.incoming, "/b.tar.gz", NULL)));
+}
+END_TEST
+
+START_TEST(a_package_that_grows_while_read_has_changed)
+{
+    const char *path = apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL);
+    prep_file_identity_t id;
+    apr_file_t *package;
+    FILE *f;
+    int dirfd;
+
+    put("a.tar.gz", "package", apr_time_now() - SEC(60));
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(
+        prep_incoming_open(&package, &id, dirfd, "a.tar.gz", NULL, pool),
+        APR_SUCCESS);
+    close(dirfd);
+    ck_assert(prep_incoming_unchanged(package, &id));
+    f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs(" and more", f);
+    fclose(f);
+    ck_assert(!prep_incoming_unchanged(package, &id));
+}
+END_TEST
+
+Suite *suite_incoming(void)
+{
+    Suite *s = suite_create("incoming");
+    TCase *tc = tcase_create("decisions");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, a_package_settles_after_two_polls_and_the_settle_time);
+    tcase_add_test(tc, another_identity_under_the_name_starts_afresh);
+    tcase_add_test(tc, a_package_read_is_not_read_again_until_it_changes);
+    tcase_add_test(tc, busy_and_crashed_loads_are_tried_again);
+    tcase_add_test(tc, the_end_of_a_load_of_another_file_changes_nothing);
+    tcase_add_test(tc, a_held_package_is_read_once_more_after_its_hold);
+    tcase_add_test(tc, only_a_recent_upload_written_under_its_name_is_held);
+    tcase_add_test(tc, the_newest_package_is_read_first_then_by_name);
+    tcase_add_test(tc, the_sidecar_is_waited_for);
+    tcase_add_test(tc, a_crash_is_tried_once_more_then_set_aside);
+    tcase_add_test(tc, a_crash_says_how_the_loader_ended);
+    tcase_add_test(tc, a_loader_tells_its_outcome_by_its_exit_status);
+    tcase_add_test(tc, the_intake_refuses_with_a_reason_into_the_store);
+    tcase_add_test(tc, a_package_that_grows_while_read_has_changed);
+    suite_add_tcase(s, tc);
+    return s;
+}
