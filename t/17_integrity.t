@@ -29,8 +29,12 @@ my $pkg_a = make_package(out => "$tmp/PREP_INT_2105.tar.gz", corte => '2024-06-0
 my ($fa) = upload_and_wait($pkg_a, $feed, timeout => 20);
 ok $fa, 'first package published' or diag explain status_feed($feed);
 my $id_a = $fa ? $fa->{corte}{id} : '';
+# The loader makes its corte live before the intake reaps it (within 100 ms)
+# and clears `loading`.
+ok wait_for(2, sub { my $s = status_feed($feed); $s && !defined $s->{loading} }),
+    'no load in progress: loading is null once the load is reaped';
 my $st = status_feed($feed);
-is $st->{loading}, undef, 'no load in progress: loading is null';
+is $st->{loading}, undef, 'loading stays null';
 is ref $st->{incoming_ignored}, 'ARRAY', 'incoming_ignored is a list';
 ok wait_for(15, sub { (integrity()->{state} // '') eq 'ok' }), 'the served corte is audited: integrity ok'
     or diag explain integrity();
