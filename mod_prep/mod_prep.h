@@ -100,7 +100,7 @@ typedef struct prep_traffic {
 /* A <PrepFeed> with its runtime state. */
 typedef struct prep_feed_rt {
     prep_feed_t conf;
-    int slot;               /* index in the shared-memory array */
+    int slot;               /* index of its shm slot and traffic counters */
     const char *defined_at; /* "file:line" for messages */
     prep_feed_shm_t *shm;
     /* child side */

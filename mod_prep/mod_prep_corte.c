@@ -42,7 +42,7 @@
  * and tries again.  The data are copied byte by byte with atomic accesses,
  * so that the compiler can neither tear them nor move them out of the
  * section (a plain memcpy could be).  The parts are small (the status's is
- * 1.6 KB) and copied only when they changed or the status is read.
+ * 1.7 KB) and copied only when they changed or the status is read.
  *
  * Traffic: each worker (a scoreboard slot, process slot x thread) counts
  * on cache lines of its own, summed when the status is read, as
