@@ -1,6 +1,7 @@
 /* mod_prep.c — the module's hooks: the feed registry's life per
- * configuration, the shared memory that tells children which corte each
- * feed serves, the intake process, and the two handlers. */
+ * configuration, the shared memory (mod_prep_corte.c) and the corte each
+ * feed serves from the start, the intake process, the mapping of a feed's
+ * URLs, and the two handlers. */
 #include "httpd.h"
 #include "apr_strings.h"
 #include "http_log.h"
@@ -17,7 +18,7 @@ static int prep_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     prep_registry = apr_pcalloc(pconf, sizeof(*prep_registry));
     prep_registry->feeds = apr_array_make(pconf, 4, sizeof(prep_feed_rt_t *));
     prep_registry->templates = apr_array_make(pconf, 2, sizeof(char *));
-    prep_registry->serves = apr_array_make(pconf, 4, sizeof(char *));
+    prep_registry->serves = apr_array_make(pconf, 4, sizeof(prep_serve_t));
     return OK;
 }
 
@@ -31,7 +32,6 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     int i, n = prep_registry->feeds->nelts;
-    prep_feed_shm_t *slots;
     apr_status_t rv;
 
     /* The first of the two startup passes only checks the configuration. */
@@ -39,16 +39,13 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         n == 0) {
         return OK;
     }
-    rv = apr_shm_create(&prep_registry->shm, n * sizeof(prep_feed_shm_t), NULL,
-                        pconf);
+    rv = prep_shm_create(pconf, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      APLOGNO(10602) "cannot create shared memory for %d feeds",
                      n);
         return !OK;
     }
-    slots = apr_shm_baseaddr_get(prep_registry->shm);
-    memset(slots, 0, n * sizeof(prep_feed_shm_t));
     for (i = 0; i < n; i++) {
         prep_feed_rt_t *f =
             APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
@@ -56,7 +53,6 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         prep_corte_t *c;
         int fallback;
 
-        f->shm = &slots[i];
         /* Serve the last published corte at once, before any new package:
          * after a graceful restart, a stop and start, or a reboot; the
          * newest readable one when current's cannot be read. */
@@ -82,19 +78,6 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     return OK;
-}
-
-static void prep_child_init(apr_pool_t *p, server_rec *s)
-{
-    int i;
-
-    for (i = 0; i < prep_registry->feeds->nelts; i++) {
-        prep_feed_rt_t *f =
-            APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
-        apr_thread_mutex_create(&f->mutex, APR_THREAD_MUTEX_DEFAULT, p);
-        f->attached = NULL;
-        f->attached_seq = 0;
-    }
 }
 
 /* A request below a `PrepServe` Location is answered from the shared
@@ -143,7 +126,7 @@ static void prep_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(prep_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(prep_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(prep_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(prep_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(prep_corte_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(prep_intake_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(prep_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(prep_status_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1,6 +1,7 @@
 /* mod_prep.h — what the httpd glue files of mod_prep share: the feed
  * registry built from the configuration, the per-directory configuration,
- * the shared-memory slot of each feed and the child's attached cortes. */
+ * and the served corte's room (mod_prep_corte.c): each feed's slot in
+ * shared memory, the cortes a child has attached, the traffic counters. */
 #ifndef MOD_PREP_H
 #define MOD_PREP_H
 
@@ -15,6 +16,10 @@ extern module AP_MODULE_DECLARE_DATA prep_module;
 
 #define PREP_ID_MAX      64
 #define PREP_IGNORED_MAX 8
+
+/* --- the served corte (mod_prep_corte.c) ------------------------- */
+
+#define PREP_PROBLEM_MAX 256
 
 /* The intake's part of a feed's status (copied out whole by the status
  * handler). */
@@ -33,28 +38,34 @@ typedef struct prep_intake_info {
     char integrity_detail[256];
 } prep_intake_info_t;
 
-/* One feed's slot in shared memory.  The intake process writes it, every
- * child reads it.  `seq` is a sequence lock: odd while the writer is
- * changing corte_id, bumped to the next even number when done. */
-typedef struct prep_feed_shm {
-    volatile apr_uint32_t seq;
-    char corte_id[PREP_ID_MAX];
-    volatile apr_uint64_t last_poll; /* apr_time_t */
-    volatile apr_uint64_t requests;
-    volatile apr_uint64_t bytes;
-    volatile apr_uint64_t not_modified;
-    volatile apr_uint64_t not_found;
-    /* The last problem that kept a package from being loaded (store not
-     * writable, disk full, loader crash), cleared by the next publish. */
-    volatile apr_uint64_t problem_at; /* apr_time_t, 0: none */
-    char problem[256];
-    /* Bumped when the corte served is rebuilt under the same id (healed):
+/* The corte a feed serves, as published. */
+typedef struct prep_served {
+    char id[PREP_ID_MAX]; /* "": none */
+    /* Bumped when the corte is rebuilt under the same id (healed): the
      * children attach it again. */
-    volatile apr_uint32_t renewed;
-    /* What the intake sees and does, for the status: written by the intake
-     * only, under the sequence lock info_seq (odd while writing). */
-    volatile apr_uint32_t info_seq;
+    apr_uint32_t renewed;
+} prep_served_t;
+
+/* The last problem that kept a package from being loaded (store not
+ * writable, disk full, loader crash), cleared by the next publish. */
+typedef struct prep_problem {
+    apr_time_t at; /* 0: none */
+    char message[PREP_PROBLEM_MAX];
+} prep_problem_t;
+
+/* One feed's slot in shared memory: three parts, each under a sequence
+ * lock of its own (odd while it is written), and the time of the intake's
+ * last poll.  Who writes each part, and how the children read it: the
+ * protocol at the top of mod_prep_corte.c; only its prep_shm_* functions
+ * touch the three parts. */
+typedef struct prep_feed_shm {
+    apr_uint32_t seq;
+    prep_served_t served;
+    apr_uint32_t problem_seq;
+    prep_problem_t problem;
+    apr_uint32_t info_seq;
     prep_intake_info_t info;
+    volatile apr_uint64_t last_poll; /* apr_time_t; the intake's, atomic */
 } prep_feed_shm_t;
 
 /* A corte as one child sees it: its index mapped, its pack open.  Requests
@@ -72,10 +83,24 @@ typedef struct prep_attached {
     int retired;
 } prep_attached_t;
 
+/* A feed's traffic as counted by one worker (one scoreboard slot: process
+ * slot x thread).  Summed over the workers when the status is read. */
+typedef enum {
+    PREP_TRAFFIC_REQUESTS,
+    PREP_TRAFFIC_BYTES,
+    PREP_TRAFFIC_NOT_MODIFIED,
+    PREP_TRAFFIC_NOT_FOUND,
+    PREP_TRAFFIC_COUNTERS
+} prep_traffic_e;
+
+typedef struct prep_traffic {
+    apr_uint64_t count[PREP_TRAFFIC_COUNTERS];
+} prep_traffic_t;
+
 /* A <PrepFeed> with its runtime state. */
 typedef struct prep_feed_rt {
     prep_feed_t conf;
-    int slot;               /* index in the shared-memory array */
+    int slot;               /* index of its shm slot and traffic counters */
     const char *defined_at; /* "file:line" for messages */
     prep_feed_shm_t *shm;
     /* child side */
@@ -89,16 +114,48 @@ typedef struct prep_cache_rule {
     const char *value;
 } prep_cache_rule_t;
 
+/* What PrepBanner and PrepBannerTemplate chose for a Location. */
+typedef enum {
+    PREP_BANNER_UNSET,   /* neither: inherited, else the default banner */
+    PREP_BANNER_OFF,     /* PrepBanner off */
+    PREP_BANNER_DEFAULT, /* PrepBanner on */
+    PREP_BANNER_TEMPLATE /* PrepBannerTemplate: the registry's template */
+} prep_banner_mode_e;
+
+typedef struct prep_banner_choice {
+    prep_banner_mode_e mode;
+    int template_index; /* PREP_BANNER_TEMPLATE: in the registry's templates */
+} prep_banner_choice_t;
+
+/* The banner slot of a corte's index the choice asks for: 0 without a
+ * banner, 1 the default banner, 2 + n template n (prep_feed_t.banners). */
+static APR_INLINE apr_uint32_t prep_banner_slot(const prep_banner_choice_t *b)
+{
+    return b->mode == PREP_BANNER_OFF ? 0
+           : b->mode == PREP_BANNER_TEMPLATE
+               ? 2 + (apr_uint32_t)b->template_index
+               : 1;
+}
+
 /* Per <Location>. */
 typedef struct prep_dir_conf {
     const char *base; /* the Location's path, without trailing '/' */
     const char *serve;
+    /* the feed PrepServe names, set by prep_check_feeds once the whole
+     * configuration is read (the feed may be defined after the Location) */
     prep_feed_rt_t *feed;
-    int banner_slot; /* -1 unset, 0 off, 1 default, 2.. templates */
+    prep_banner_choice_t banner;
     apr_array_header_t *cache_rules; /* prep_cache_rule_t */
     const char *csp; /* "frame-ancestors …" of PrepFrameAncestors, or NULL */
     int ignore_embargo; /* -1 unset */
 } prep_dir_conf_t;
+
+/* A PrepServe directive, checked and resolved once everything is read. */
+typedef struct prep_serve {
+    const char *name;     /* the feed it names */
+    const char *where;    /* "file:line" for messages */
+    prep_dir_conf_t *dir; /* the Location's configuration */
+} prep_serve_t;
 
 /* The feeds and banner templates of the configuration being loaded. */
 typedef struct prep_registry {
@@ -109,7 +166,7 @@ typedef struct prep_registry {
     gid_t loader_gid;
     apr_array_header_t *feeds;     /* prep_feed_rt_t * */
     apr_array_header_t *templates; /* const char *: template texts */
-    apr_array_header_t *serves;    /* const char *: "name\tfile:line" */
+    apr_array_header_t *serves;    /* prep_serve_t */
     apr_shm_t *shm;
     pid_t intake_pid;
 } prep_registry_t;
@@ -128,20 +185,52 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s);
 /* mod_prep_intake.c: the unprivileged process that polls incoming
  * directories and runs loads. */
 apr_status_t prep_intake_start(apr_pool_t *pconf, server_rec *s);
-/* Reads the id of a store's current corte into the feed's shm slot. */
-void prep_shm_publish(prep_feed_shm_t *shm, const char *id);
-/* Copies the intake's part of the status out of the slot. */
-void prep_shm_read_info(prep_feed_shm_t *shm, prep_intake_info_t *info);
-/* Copies the id out of the slot; returns the sequence it belongs to. */
-apr_uint32_t prep_shm_read(prep_feed_shm_t *shm, char id[PREP_ID_MAX]);
-/* Monitor hook: restarts the intake process if it died. */
+/* Monitor hook: restarts the intake process if it died and was not
+ * restarted at once (it kept dying within a second of its start). */
 int prep_intake_monitor(apr_pool_t *p, server_rec *s);
 
-/* mod_prep_handler.c */
-int prep_handler(request_rec *r);
+/* mod_prep_corte.c: the shared memory of the feeds (the corte each one
+ * serves, its problem, the intake's part of its status, its traffic) and
+ * the cortes a child has attached. */
+
+/* Creates the shared memory for the registry's feeds (pconf's lifetime)
+ * and points each feed at its slot. */
+apr_status_t prep_shm_create(apr_pool_t *pconf, server_rec *s);
+/* Publishes corte `id` (NULL or "": none) as the feed's corte. */
+void prep_shm_publish(prep_feed_shm_t *shm, const char *id);
+/* The same for a corte rebuilt under its own id: children attach it
+ * again. */
+void prep_shm_publish_renewed(prep_feed_shm_t *shm, const char *id);
+/* Shows a problem in the status (and clears it with NULL). */
+void prep_shm_set_problem(prep_feed_shm_t *shm, const char *msg);
+/* Copies the problem out of the slot (problem->at 0: none). */
+void prep_shm_read_problem(prep_feed_shm_t *shm, prep_problem_t *problem);
+/* Copies the intake's part of the status out of the slot. */
+void prep_shm_read_info(prep_feed_shm_t *shm, prep_intake_info_t *info);
+/* Replaces it (the intake only). */
+void prep_shm_write_info(prep_feed_shm_t *shm, const prep_intake_info_t *info);
+
+/* Child init: what a child needs to attach cortes. */
+void prep_corte_child_init(apr_pool_t *p, server_rec *s);
 /* Takes a reference on the feed's current corte for this request (released
  * with r->pool), attaching a newly published one if needed; NULL if none. */
 prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r);
+
+/* The counters of the feed for the worker that runs request r. */
+prep_traffic_t *prep_traffic_of(const prep_feed_rt_t *f, request_rec *r);
+/* Counts n more of `what`: relaxed, as a counter needs no ordering; an
+ * atomic addition, as a worker's counters may be shared (see
+ * prep_traffic_of). */
+static APR_INLINE void prep_traffic_add(prep_traffic_t *t, prep_traffic_e what,
+                                        apr_uint64_t n)
+{
+    __atomic_fetch_add(&t->count[what], n, __ATOMIC_RELAXED);
+}
+/* The feed's traffic: the sum over every worker. */
+void prep_traffic_sum(const prep_feed_rt_t *f, prep_traffic_t *sum);
+
+/* mod_prep_handler.c */
+int prep_handler(request_rec *r);
 
 /* mod_prep_status.c */
 int prep_status_handler(request_rec *r);

@@ -202,7 +202,7 @@ void *prep_create_dir_conf(apr_pool_t *p, char *dir)
         }
         d->base = apr_pstrndup(p, dir, len);
     }
-    d->banner_slot = -1;
+    d->banner.mode = PREP_BANNER_UNSET;
     d->ignore_embargo = -1;
     d->cache_rules = apr_array_make(p, 2, sizeof(prep_cache_rule_t));
     return d;
@@ -215,8 +215,9 @@ void *prep_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     d->base = add->base ? add->base : base->base;
     d->serve = add->serve ? add->serve : base->serve;
-    d->banner_slot =
-        add->banner_slot != -1 ? add->banner_slot : base->banner_slot;
+    d->feed = add->serve ? add->feed : base->feed;
+    d->banner =
+        add->banner.mode != PREP_BANNER_UNSET ? add->banner : base->banner;
     d->csp = add->csp ? add->csp : base->csp;
     d->ignore_embargo =
         add->ignore_embargo != -1 ? add->ignore_embargo : base->ignore_embargo;
@@ -229,6 +230,7 @@ static const char *cmd_serve(cmd_parms *cmd, void *mconfig, const char *arg)
 {
     prep_dir_conf_t *d = mconfig;
     const ap_directive_t *section = cmd->directive->parent;
+    prep_serve_t *serve;
 
     if (!prep_feed_name_valid(arg)) {
         return apr_psprintf(cmd->pool, "PrepServe: \"%s\" is not a feed name",
@@ -242,9 +244,12 @@ static const char *cmd_serve(cmd_parms *cmd, void *mconfig, const char *arg)
                "<LocationMatch>, <Location ~ …>, <Directory> or <Files>)";
     }
     d->serve = arg;
-    /* The feed may be defined further down; checked once all is read. */
-    APR_ARRAY_PUSH(prep_registry->serves, const char *) =
-        apr_psprintf(cmd->pool, "%s\t%s", arg, where(cmd));
+    /* The feed may be defined further down: d->feed is set once all is
+     * read (prep_check_feeds). */
+    serve = apr_array_push(prep_registry->serves);
+    serve->name = arg;
+    serve->where = where(cmd);
+    serve->dir = d;
     return NULL;
 }
 
@@ -252,7 +257,7 @@ static const char *cmd_banner(cmd_parms *cmd, void *mconfig, int on)
 {
     prep_dir_conf_t *d = mconfig;
 
-    d->banner_slot = on ? 1 : 0;
+    d->banner.mode = on ? PREP_BANNER_DEFAULT : PREP_BANNER_OFF;
     return NULL;
 }
 
@@ -273,17 +278,21 @@ static const char *cmd_banner_template(cmd_parms *cmd, void *mconfig,
         return apr_psprintf(cmd->pool, "PrepBannerTemplate: cannot read %s",
                             arg);
     }
-    if (apr_file_info_get(&fi, APR_FINFO_SIZE, fp) != APR_SUCCESS ||
-        fi.size > 65536) {
-        apr_file_close(fp);
+    if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fp)) != APR_SUCCESS) {
+        apr_file_close(fp); /* the error is the one above */
+        return apr_psprintf(cmd->pool, "PrepBannerTemplate: cannot read %s",
+                            arg);
+    }
+    if (fi.size > 65536) {
+        apr_file_close(fp); /* read-only, and refused anyway */
         return apr_psprintf(cmd->pool,
                             "PrepBannerTemplate: %s is larger than 64 KB", arg);
     }
     len = (apr_size_t)fi.size;
     text = apr_palloc(cmd->pool, len + 1);
     rv = apr_file_read_full(fp, text, len, &len);
-    apr_file_close(fp);
-    if (rv != APR_SUCCESS && len != (apr_size_t)fi.size) {
+    if (apr_file_close(fp) != APR_SUCCESS ||
+        (rv != APR_SUCCESS && len != (apr_size_t)fi.size)) {
         return apr_psprintf(cmd->pool, "PrepBannerTemplate: cannot read %s",
                             arg);
     }
@@ -297,7 +306,8 @@ static const char *cmd_banner_template(cmd_parms *cmd, void *mconfig,
     if (i == prep_registry->templates->nelts) {
         APR_ARRAY_PUSH(prep_registry->templates, const char *) = text;
     }
-    d->banner_slot = 2 + i;
+    d->banner.mode = PREP_BANNER_TEMPLATE;
+    d->banner.template_index = i;
     return NULL;
 }
 
@@ -481,17 +491,17 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
     const char *err = NULL;
     int i, j;
 
+    /* Each PrepServe's feed, found once here rather than per request. */
     for (i = 0; i < prep_registry->serves->nelts && !err; i++) {
-        const char *entry =
-            APR_ARRAY_IDX(prep_registry->serves, i, const char *);
-        const char *tab = strchr(entry, '\t');
-        const char *name = apr_pstrndup(ptemp, entry, tab - entry);
+        const prep_serve_t *serve =
+            &APR_ARRAY_IDX(prep_registry->serves, i, prep_serve_t);
 
-        if (!prep_feed_find(name)) {
+        serve->dir->feed = prep_feed_find(serve->name);
+        if (!serve->dir->feed) {
             err = apr_psprintf(ptemp,
                                "PrepServe %s (%s): no <PrepFeed %s> is "
                                "defined",
-                               name, tab + 1, name);
+                               serve->name, serve->where, serve->name);
         }
     }
     for (i = 0; i < prep_registry->feeds->nelts && !err; i++) {

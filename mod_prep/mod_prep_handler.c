@@ -3,12 +3,9 @@
  * headers from what the loader precomputed, the bytes straight from the
  * corte's pack file.  No stat, open or directory walk per request. */
 #include "httpd.h"
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "apr_strings.h"
-#include "apr_atomic.h"
 #include "apr_fnmatch.h"
 #include "apr_buckets.h"
 #include "http_core.h"
@@ -22,130 +19,10 @@
 
 APLOG_USE_MODULE(prep);
 
-/* --- the child's attached cortes ----------------------------------- */
-
-static apr_status_t close_pack(void *data)
-{
-    prep_attached_t *a = data;
-
-    if (a->pack_fd >= 0) {
-        close(a->pack_fd);
-        a->pack_fd = -1;
-    }
-    return APR_SUCCESS;
-}
-
-static prep_attached_t *attach(prep_feed_rt_t *f, const char *id, server_rec *s)
-{
-    apr_pool_t *p;
-    prep_attached_t *a;
-    const char *dir, *what;
-    apr_status_t rv;
-
-    apr_pool_create(&p, NULL);
-    a = apr_pcalloc(p, sizeof(*a));
-    a->pool = p;
-    a->pack_fd = -1;
-    apr_cpystrn(a->id, id, sizeof(a->id));
-    dir = prep_store_corte_dir(p, f->conf.store, id);
-    what = PREP_INDEX_FILE;
-    rv = prep_index_open(&a->index, apr_pstrcat(p, dir, "/", what, NULL), p);
-    if (rv == APR_SUCCESS) {
-        what = PREP_CORTE_FILE;
-        rv = prep_store_read_corte(&a->corte, dir, p);
-    }
-    if (rv == APR_SUCCESS) {
-        what = PREP_PACK_FILE;
-        a->pack_fd =
-            open(apr_pstrcat(p, dir, "/", what, NULL), O_RDONLY | O_CLOEXEC);
-        rv = a->pack_fd < 0 ? errno : APR_SUCCESS;
-        apr_pool_cleanup_register(p, a, close_pack, apr_pool_cleanup_null);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(
-            APLOG_MARK, APLOG_ERR, rv, s,
-            APLOGNO(
-                10620) "feed %s: cannot open corte %s (%s/%s); still serving "
-                       "the previous one",
-            f->conf.name, id, dir, what);
-        apr_pool_destroy(p);
-        return NULL;
-    }
-    a->corte_iso = prep_time_iso(p, a->corte->time, &f->conf.zone);
-    a->corte_mtime = a->corte->loaded_at;
-    return a;
-}
-
-typedef struct corte_ref {
-    prep_feed_rt_t *feed;
-    prep_attached_t *attached;
-} corte_ref_t;
-
-static apr_status_t corte_release(void *data)
-{
-    corte_ref_t *ref = data;
-    prep_attached_t *a = ref->attached;
-    int destroy;
-
-    apr_thread_mutex_lock(ref->feed->mutex);
-    destroy = --a->refs == 0 && a->retired;
-    apr_thread_mutex_unlock(ref->feed->mutex);
-    if (destroy) {
-        apr_pool_destroy(a->pool);
-    }
-    return APR_SUCCESS;
-}
-
-prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r)
-{
-    prep_attached_t *a, *old = NULL;
-    corte_ref_t *ref;
-    char id[PREP_ID_MAX];
-    apr_uint32_t seq = apr_atomic_read32(&f->shm->seq);
-
-    apr_thread_mutex_lock(f->mutex);
-    if (seq != f->attached_seq || !f->attached) {
-        apr_uint32_t renewed = apr_atomic_read32(&f->shm->renewed);
-
-        seq = prep_shm_read(f->shm, id);
-        /* a corte healed under its own id is attached again */
-        if (!f->attached || strcmp(f->attached->id, id) ||
-            f->attached->renewed != renewed) {
-            a = id[0] ? attach(f, id, r->server) : NULL;
-            if (a) {
-                a->renewed = renewed;
-            }
-            if (a || !id[0]) {
-                old = f->attached;
-                f->attached = a;
-            }
-        }
-        f->attached_seq = seq;
-    }
-    if (old) {
-        old->retired = 1;
-        if (old->refs == 0) {
-            apr_pool_destroy(old->pool);
-        }
-    }
-    a = f->attached;
-    if (a) {
-        a->refs++;
-    }
-    apr_thread_mutex_unlock(f->mutex);
-    if (a) {
-        ref = apr_palloc(r->pool, sizeof(*ref));
-        ref->feed = f;
-        ref->attached = a;
-        apr_pool_cleanup_register(r->pool, ref, corte_release,
-                                  apr_pool_cleanup_null);
-    }
-    return a;
-}
-
 /* --- answers that are not a file ----------------------------------- */
 
-/* "02/06/2024 20:00" from "2024-06-02T20:00:00-06:00". */
+/* "02/06/2024 a las 20:00" from "2024-06-02T20:00:00-06:00": the date
+ * and the time of an ISO-8601 time as they are said in Spanish. */
 static const char *fecha_hora(apr_pool_t *p, const char *iso)
 {
     return apr_psprintf(p, "%.2s/%.2s/%.4s a las %.5s", iso + 8, iso + 5, iso,
@@ -294,7 +171,7 @@ static const prep_rep_t *choose_rep(request_rec *r, const prep_attached_t *a,
                                     const prep_dir_conf_t *d, int *vary)
 {
     const prep_rep_t *rep = NULL, *gz, *br;
-    apr_uint32_t slot = d->banner_slot < 0 ? 1 : (apr_uint32_t)d->banner_slot;
+    apr_uint32_t slot = prep_banner_slot(&d->banner);
     double q[3];
 
     if (!(prep_index_entry_flags(e) & PREP_F_HTML)) {
@@ -378,11 +255,17 @@ static int send_rep(request_rec *r, const prep_attached_t *a,
     apr_bucket_brigade *bb;
     apr_file_t *fp;
     apr_os_file_t fd = a->pack_fd;
+    apr_status_t rv;
 
     /* An apr_file_t of our own over the shared descriptor: without a
      * cleanup, so that setting buckets aside never closes it. */
-    apr_os_file_put(&fp, &fd, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
-                    r->pool);
+    rv = apr_os_file_put(&fp, &fd, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
+                         r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "mod_prep: cannot send %s from the pack", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
                             (apr_off_t)rep->length, r->pool);
@@ -395,6 +278,7 @@ int prep_handler(request_rec *r)
 {
     const prep_dir_conf_t *d;
     prep_feed_rt_t *f;
+    prep_traffic_t *t;
     prep_attached_t *a;
     const prep_index_entry_t *e;
     const prep_rep_t *rep;
@@ -406,7 +290,7 @@ int prep_handler(request_rec *r)
         return DECLINED;
     }
     d = ap_get_module_config(r->per_dir_config, &prep_module);
-    f = prep_feed_find(d->serve);
+    f = d->feed;
     if (!f || !f->shm) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
@@ -414,7 +298,8 @@ int prep_handler(request_rec *r)
             r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_atomic_inc64(&f->shm->requests);
+    t = prep_traffic_of(f, r);
+    prep_traffic_add(t, PREP_TRAFFIC_REQUESTS, 1);
     now = apr_time_now();
     if (f->conf.publish_from && now < f->conf.publish_from &&
         d->ignore_embargo != 1) {
@@ -433,7 +318,7 @@ int prep_handler(request_rec *r)
         return redirect_to_dir(r);
     }
     if (!path) {
-        apr_atomic_inc64(&f->shm->not_found);
+        prep_traffic_add(t, PREP_TRAFFIC_NOT_FOUND, 1);
         return HTTP_NOT_FOUND;
     }
     if (!a) {
@@ -447,20 +332,20 @@ int prep_handler(request_rec *r)
         return redirect_to_dir(r);
     }
     if (!e || !(rep = choose_rep(r, a, e, d, &vary))) {
-        apr_atomic_inc64(&f->shm->not_found);
+        prep_traffic_add(t, PREP_TRAFFIC_NOT_FOUND, 1);
         return HTTP_NOT_FOUND;
     }
     set_headers(r, d, a, path, e, rep, vary);
     rc = ap_meets_conditions(r);
     if (rc != OK) {
         if (rc == HTTP_NOT_MODIFIED) {
-            apr_atomic_inc64(&f->shm->not_modified);
+            prep_traffic_add(t, PREP_TRAFFIC_NOT_MODIFIED, 1);
         }
         return rc;
     }
     if (r->header_only) {
         return OK;
     }
-    apr_atomic_add64(&f->shm->bytes, rep->length);
+    prep_traffic_add(t, PREP_TRAFFIC_BYTES, rep->length);
     return send_rep(r, a, rep);
 }

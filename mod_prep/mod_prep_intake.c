@@ -1,10 +1,11 @@
 /* mod_prep_intake.c — the intake process: forked by the parent at startup,
  * it drops to the loader account (PrepUser, else the server's User) at once,
- * polls every feed's incoming directory about once a second, and runs each
+ * polls every feed's incoming directory twice a second, and runs each
  * settled package's load in a process of its own, so that a crash on a hostile
- * archive costs one package, not the intake.  The parent only supervises it
- * (other-child registration and the monitor hook restart it); httpd's monitor
- * hook runs every ten seconds, too seldom to poll from it directly. */
+ * archive costs one package, not the intake.  The parent only supervises it:
+ * registered as an other child, it is restarted from that callback as soon as
+ * it dies, as mod_cgid restarts its daemon (by the monitor hook, which runs
+ * every ten seconds, when it keeps dying as it starts). */
 #include "httpd.h"
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 #include "http_log.h"
 #include "ap_listen.h"
 #include "http_main.h"
+#include "ap_mpm.h"
 #include "mpm_common.h"
 #include "unixd.h"
 #include "mod_unixd.h"
@@ -72,105 +74,52 @@ typedef struct intake_feed {
  * at two polls a second), then again PrepAuditInterval after each pass. */
 #define AUDIT_SLICE (4 * 1024 * 1024)
 
+/* The intake's supervision, in the parent (restarts: intake_died). */
 static apr_proc_t intake_proc;
 static apr_time_t intake_started;
+static pid_t intake_parent; /* the parent's pid, saved before the fork */
+static apr_pool_t *intake_pconf;
+static int intake_quick_deaths; /* in a row, within QUICK_DEATH of a start */
 
-/* Shows a problem in the status (and clears it with NULL). */
-static void set_problem(prep_feed_shm_t *shm, const char *msg)
-{
-    if (!msg) {
-        apr_atomic_set64(&shm->problem_at, 0);
-        return;
-    }
-    apr_cpystrn(shm->problem, msg, sizeof(shm->problem));
-    apr_atomic_set64(&shm->problem_at, (apr_uint64_t)apr_time_now());
-}
+/* An intake that died within QUICK_DEATH of its start QUICK_DEATHS times
+ * in a row is no longer restarted at once, but by the monitor hook, once
+ * BACKOFF has passed since its last start.  The parent reaps its children
+ * once a second: a death as it starts is seen a second or two after it. */
+#define QUICK_DEATH  apr_time_from_sec(3)
+#define QUICK_DEATHS 3
+#define BACKOFF      apr_time_from_sec(10)
+/* The longest a new intake waits for the loaders of the one that died. */
+#define OLD_LOADERS_WAIT apr_time_from_sec(1)
 
-void prep_shm_publish(prep_feed_shm_t *shm, const char *id)
-{
-    apr_atomic_inc32(&shm->seq); /* odd: being written */
-    apr_cpystrn(shm->corte_id, id ? id : "", PREP_ID_MAX);
-    apr_atomic_inc32(&shm->seq); /* even: done */
-}
-
-apr_uint32_t prep_shm_read(prep_feed_shm_t *shm, char id[PREP_ID_MAX])
-{
-    apr_uint32_t before, after;
-
-    for (;;) {
-        before = apr_atomic_read32(&shm->seq);
-        if (before & 1) {
-            continue;
-        }
-        memcpy(id, shm->corte_id, PREP_ID_MAX);
-        id[PREP_ID_MAX - 1] = '\0';
-        after = apr_atomic_read32(&shm->seq);
-        if (before == after) {
-            return before;
-        }
-    }
-}
-
-/* The intake's part of the status: begin, change shm->info, end. */
-static void info_begin(prep_feed_shm_t *shm)
-{
-    apr_atomic_inc32(&shm->info_seq);
-}
-
-static void info_end(prep_feed_shm_t *shm)
-{
-    apr_atomic_inc32(&shm->info_seq);
-}
-
-void prep_shm_read_info(prep_feed_shm_t *shm, prep_intake_info_t *info)
-{
-    apr_uint32_t before;
-    int tries;
-
-    for (tries = 0; tries < 1000; tries++) {
-        before = apr_atomic_read32(&shm->info_seq);
-        if (before & 1) {
-            continue;
-        }
-        memcpy(info, &shm->info, sizeof(*info));
-        if (apr_atomic_read32(&shm->info_seq) == before) {
-            break;
-        }
-    }
-    info->loading[sizeof(info->loading) - 1] = '\0';
-    info->integrity_detail[sizeof(info->integrity_detail) - 1] = '\0';
-    if (info->shown_ignored > PREP_IGNORED_MAX) {
-        info->shown_ignored = PREP_IGNORED_MAX;
-    }
-}
-
+/* The intake's part of the status (the intake alone writes it): read,
+ * changed, written back. */
 static void show_loading(intake_feed_t *in, const char *name, apr_time_t since)
 {
-    prep_feed_shm_t *shm = in->feed->shm;
+    prep_intake_info_t info;
 
-    info_begin(shm);
-    shm->info.loading_since = name ? since : 0;
-    apr_cpystrn(shm->info.loading, name ? name : "", sizeof(shm->info.loading));
-    info_end(shm);
+    prep_shm_read_info(in->feed->shm, &info);
+    info.loading_since = name ? since : 0;
+    apr_cpystrn(info.loading, name ? name : "", sizeof(info.loading));
+    prep_shm_write_info(in->feed->shm, &info);
 }
 
 static void show_integrity(intake_feed_t *in, prep_integrity_e state,
                            const char *detail, int audited)
 {
-    prep_feed_shm_t *shm = in->feed->shm;
+    prep_intake_info_t info;
     apr_time_t now = apr_time_now();
 
-    info_begin(shm);
-    if (shm->info.integrity != state) {
-        shm->info.integrity_at = now;
+    prep_shm_read_info(in->feed->shm, &info);
+    if (info.integrity != state) {
+        info.integrity_at = now;
     }
-    shm->info.integrity = state;
+    info.integrity = state;
     if (audited) {
-        shm->info.audited_at = now;
+        info.audited_at = now;
     }
-    apr_cpystrn(shm->info.integrity_detail, detail ? detail : "",
-                sizeof(shm->info.integrity_detail));
-    info_end(shm);
+    apr_cpystrn(info.integrity_detail, detail ? detail : "",
+                sizeof(info.integrity_detail));
+    prep_shm_write_info(in->feed->shm, &info);
 }
 
 static void load_log(void *baton, int is_error, const char *msg)
@@ -233,11 +182,11 @@ static void refresh_current(intake_feed_t *in)
             APLOGNO(10621) "feed %s: the current corte %s cannot be read "
                            "(corte.json or index); serving %s instead",
             in->feed->conf.name, current ? current : "?", id);
-        set_problem(in->feed->shm,
-                    apr_psprintf(in->corte_pool,
-                                 "the current corte %s cannot be read; "
-                                 "serving %s",
-                                 current ? current : "?", id));
+        prep_shm_set_problem(
+            in->feed->shm, apr_psprintf(in->corte_pool,
+                                        "the current corte %s cannot be read; "
+                                        "serving %s",
+                                        current ? current : "?", id));
         show_integrity(in, PREP_INTEGRITY_DAMAGED,
                        apr_psprintf(in->corte_pool,
                                     "corte %s: corte.json or index cannot be "
@@ -295,18 +244,17 @@ static void run_loader(intake_feed_t *in, const char *name,
         req.corte_sha256 = corte_sha256;
         res = prep_load_package(&in->feed->conf, &req, load_log, in, p);
         if (res->outcome == PREP_LOAD_BUSY) {
-            set_problem(in->feed->shm, res->verdict.message);
+            prep_shm_set_problem(in->feed->shm, res->verdict.message);
         }
         if (res->outcome == PREP_LOAD_PUBLISHED) {
-            set_problem(in->feed->shm, NULL);
+            prep_shm_set_problem(in->feed->shm, NULL);
             /* Live now rather than at the intake's next poll: the intake
              * publishes only after it has reaped this process, so the two
              * never write the slot at once.  A corte rebuilt under its own
              * id is attached again by every child. */
-            if (res->corte) {
-                if (mode == PREP_LOAD_REPUBLISH) {
-                    apr_atomic_inc32(&in->feed->shm->renewed);
-                }
+            if (res->corte && mode == PREP_LOAD_REPUBLISH) {
+                prep_shm_publish_renewed(in->feed->shm, res->corte->id);
+            } else if (res->corte) {
                 prep_shm_publish(in->feed->shm, res->corte->id);
             }
         }
@@ -358,11 +306,12 @@ static int loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
                      APLOGNO(10609) "feed %s: the loader of %s ended without "
                                     "a verdict (status %d); trying once more",
                      in->feed->conf.name, shown, status);
-        set_problem(in->feed->shm,
-                    apr_psprintf(p,
-                                 "the loader of %s ended without a verdict "
-                                 "(status %d)",
-                                 shown, status));
+        prep_shm_set_problem(
+            in->feed->shm,
+            apr_psprintf(p,
+                         "the loader of %s ended without a verdict "
+                         "(status %d)",
+                         shown, status));
         return 0;
     }
     set_aside_here(in, "crash", prep_incoming_crash_message(status, p), p);
@@ -446,21 +395,20 @@ static int reap_loader(intake_feed_t *in, apr_pool_t *p)
 /* The incoming names that are never read, for the status. */
 static void show_ignored(intake_feed_t *in, apr_array_header_t *ignored)
 {
-    prep_feed_shm_t *shm = in->feed->shm;
+    prep_intake_info_t info;
     int i;
 
-    info_begin(shm);
-    shm->info.nignored = (apr_uint32_t)ignored->nelts;
+    prep_shm_read_info(in->feed->shm, &info);
+    info.nignored = (apr_uint32_t)ignored->nelts;
     for (i = 0; i < ignored->nelts && i < PREP_IGNORED_MAX; i++) {
         const prep_ignored_t *g = &APR_ARRAY_IDX(ignored, i, prep_ignored_t);
 
-        apr_cpystrn(shm->info.ignored[i].name, g->name,
-                    sizeof(shm->info.ignored[i].name));
-        apr_cpystrn(shm->info.ignored[i].why, g->why,
-                    sizeof(shm->info.ignored[i].why));
+        apr_cpystrn(info.ignored[i].name, g->name,
+                    sizeof(info.ignored[i].name));
+        apr_cpystrn(info.ignored[i].why, g->why, sizeof(info.ignored[i].why));
     }
-    shm->info.shown_ignored = (apr_uint32_t)i;
-    info_end(shm);
+    info.shown_ignored = (apr_uint32_t)i;
+    prep_shm_write_info(in->feed->shm, &info);
 }
 
 /* Looks at every name in incoming (without following links), rebuilds the
@@ -752,9 +700,11 @@ static void intake_main(server_rec *s)
                                 ", %d feeds, as uid %ld)",
                  getpid(), n, (long)geteuid());
     for (;;) {
-        if (getppid() == 1) {
+        if (getppid() != intake_parent) {
             /* httpd is gone (killed): its loads end with it, as on a stop,
-             * rather than publish behind the back of the next server */
+             * rather than publish behind the back of the next server.  The
+             * orphan is adopted by init, or by a subreaper (a container's
+             * init, systemd --user): not always pid 1. */
             for (i = 0; i < n; i++) {
                 if (feeds[i].loader) {
                     kill(feeds[i].loader, SIGKILL);
@@ -775,14 +725,34 @@ static void intake_main(server_rec *s)
 
 static void intake_maintenance(int reason, void *data, int status);
 
-static apr_status_t intake_spawn(server_rec *s, apr_pool_t *pconf)
+/* In a new intake, before it writes any slot: the loaders of the intake
+ * that died (its process group, which the parent has killed) are gone, so
+ * that a slot never has two writers (mod_prep_corte.c).  The wait is
+ * bounded: a killed process still there after it is a zombie (where init
+ * does not reap orphans) or asleep in the kernel, and neither runs a
+ * single instruction of its own again. */
+static void wait_for_old_loaders(pid_t group)
 {
-    pid_t pid = fork();
+    apr_time_t until = apr_time_now() + OLD_LOADERS_WAIT;
 
+    while (group > 1 && kill(-group, 0) == 0 && apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+}
+
+/* Forks the intake; old_group: the process group of the intake it
+ * replaces (0: none). */
+static apr_status_t intake_spawn(server_rec *s, pid_t old_group)
+{
+    pid_t pid;
+
+    intake_parent = getpid();
+    pid = fork();
     if (pid < 0) {
         return errno;
     }
     if (pid == 0) {
+        wait_for_old_loaders(old_group);
         intake_main(s);
         _exit(0);
     }
@@ -790,27 +760,66 @@ static apr_status_t intake_spawn(server_rec *s, apr_pool_t *pconf)
     intake_started = apr_time_now();
     prep_registry->intake_pid = pid;
     apr_proc_other_child_register(&intake_proc, intake_maintenance, s, NULL,
-                                  pconf);
+                                  intake_pconf);
     return APR_SUCCESS;
+}
+
+/* Starts an intake in place of the one that led process group old_group;
+ * when it cannot, the monitor hook tries again. */
+static void intake_restart(server_rec *s, pid_t old_group)
+{
+    apr_status_t rv = intake_spawn(s, old_group);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     APLOGNO(10618) "cannot restart the intake process");
+    }
+}
+
+/* The intake died (a crash, a kill): its loaders end with it, and it is
+ * restarted at once, as mod_cgid restarts its daemon, unless the server
+ * is stopping, or the intake keeps dying as soon as it starts (then the
+ * monitor hook restarts it, BACKOFF after its last start). */
+static void intake_died(server_rec *s, int status)
+{
+    pid_t pid = intake_proc.pid;
+    int mpm_state = AP_MPMQ_STOPPING, stopping, restart;
+    const char *then;
+
+    prep_registry->intake_pid = 0;
+    if (pid > 1) {
+        kill(-pid, SIGKILL); /* its process group: its loaders */
+    }
+    intake_quick_deaths = apr_time_now() - intake_started < QUICK_DEATH
+                              ? intake_quick_deaths + 1
+                              : 0;
+    stopping = ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) != APR_SUCCESS ||
+               mpm_state == AP_MPMQ_STOPPING;
+    restart = !stopping && intake_quick_deaths < QUICK_DEATHS;
+    then = restart    ? "restarting it"
+           : stopping ? "the server is stopping"
+                      : "it keeps ending as soon as it starts: the monitor "
+                        "restarts it";
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 APLOGNO(10617) "intake process %" APR_PID_T_FMT
+                                " ended (status %d); %s",
+                 pid, status, then);
+    if (restart) {
+        intake_restart(s, pid);
+    }
 }
 
 static void intake_maintenance(int reason, void *data, int status)
 {
-    server_rec *s = data;
-
     switch (reason) {
         case APR_OC_REASON_DEATH:
         case APR_OC_REASON_LOST:
             apr_proc_other_child_unregister(data);
-            prep_registry->intake_pid = 0;
-            ap_log_error(
-                APLOG_MARK, APLOG_WARNING, 0, s,
-                APLOGNO(10617) "intake process %" APR_PID_T_FMT
-                               " ended (status %d); the monitor restarts it",
-                intake_proc.pid, status);
+            intake_died(data, status);
             break;
         case APR_OC_REASON_RESTART:
         case APR_OC_REASON_UNREGISTER:
+            /* a restart or a stop: intake_stop ends it */
             break;
     }
 }
@@ -822,7 +831,7 @@ static apr_status_t intake_stop(void *data)
     pid_t pid = prep_registry ? prep_registry->intake_pid : 0;
     int i, status;
 
-    if (pid <= 0) {
+    if (pid <= 1) {
         return APR_SUCCESS;
     }
     kill(-pid, SIGTERM);
@@ -843,8 +852,11 @@ static apr_status_t intake_stop(void *data)
 
 apr_status_t prep_intake_start(apr_pool_t *pconf, server_rec *s)
 {
-    apr_status_t rv = intake_spawn(s, pconf);
+    apr_status_t rv;
 
+    intake_pconf = pconf;
+    intake_quick_deaths = 0;
+    rv = intake_spawn(s, 0);
     if (rv == APR_SUCCESS) {
         apr_pool_cleanup_register(pconf, NULL, intake_stop,
                                   apr_pool_cleanup_null);
@@ -852,20 +864,18 @@ apr_status_t prep_intake_start(apr_pool_t *pconf, server_rec *s)
     return rv;
 }
 
-/* Monitor hook (parent, every few seconds): restart an intake that died,
- * but not more often than every 10 s if it keeps dying. */
+/* Monitor hook (parent, about every ten seconds): restarts an intake that
+ * was not restarted when it died (it kept dying as soon as it started, or
+ * could not be forked), BACKOFF after its last start. */
 int prep_intake_monitor(apr_pool_t *p, server_rec *s)
 {
     if (!prep_registry || prep_registry->intake_pid ||
         !prep_registry->feeds->nelts || !prep_registry->shm) {
         return DECLINED;
     }
-    if (apr_time_now() - intake_started < apr_time_from_sec(10)) {
+    if (apr_time_now() - intake_started < BACKOFF) {
         return DECLINED;
     }
-    if (intake_spawn(s, prep_registry->feeds->pool) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
-                     APLOGNO(10618) "cannot restart the intake process");
-    }
+    intake_restart(s, intake_proc.pid);
     return DECLINED;
 }

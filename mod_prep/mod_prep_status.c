@@ -59,19 +59,22 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
                       apr_time_t now)
 {
     prep_attached_t *a = prep_corte_acquire(f, r);
+    prep_traffic_t traffic;
+    prep_problem_t problem;
 
     v->feed = f;
     v->corte = a ? a->corte : NULL;
     v->rt.state = prep_feed_state(&f->conf, v->corte, now);
     v->rt.last_poll = (apr_time_t)apr_atomic_read64(&f->shm->last_poll);
-    v->rt.requests = apr_atomic_read64(&f->shm->requests);
-    v->rt.bytes = apr_atomic_read64(&f->shm->bytes);
-    v->rt.not_modified = apr_atomic_read64(&f->shm->not_modified);
-    v->rt.not_found = apr_atomic_read64(&f->shm->not_found);
-    v->rt.problem_at = (apr_time_t)apr_atomic_read64(&f->shm->problem_at);
-    v->rt.problem = v->rt.problem_at ? apr_pstrndup(r->pool, f->shm->problem,
-                                                    sizeof(f->shm->problem) - 1)
-                                     : NULL;
+    /* every worker counts on its own lines: their sum */
+    prep_traffic_sum(f, &traffic);
+    v->rt.requests = traffic.count[PREP_TRAFFIC_REQUESTS];
+    v->rt.bytes = traffic.count[PREP_TRAFFIC_BYTES];
+    v->rt.not_modified = traffic.count[PREP_TRAFFIC_NOT_MODIFIED];
+    v->rt.not_found = traffic.count[PREP_TRAFFIC_NOT_FOUND];
+    prep_shm_read_problem(f->shm, &problem);
+    v->rt.problem_at = problem.at;
+    v->rt.problem = problem.at ? apr_pstrdup(r->pool, problem.message) : NULL;
     view_intake(&v->rt, f->shm, r->pool);
 }
 

@@ -20,12 +20,19 @@
 #      back the waiting package is published;
 #   e. 50 packages arrive at once: no crash, the newest is taken first and
 #      served, the others refused as older, never an older corte over a
-#      newer one, and the server answers throughout.
+#      newer one, and the server answers throughout;
+#   f. the intake is killed (SIGKILL): mid-load, its loader ends with it
+#      and the intake the parent starts in its place loads the package
+#      again; idle, it is restarted at once (from its other-child callback,
+#      not the monitor's ten-second tick): a package uploaded at the kill is
+#      published within PrepSettleTime + 2 s of it, and the error log says
+#      "restarting it"; killed three times in a row as soon as it starts,
+#      it is restarted by the monitor hook instead, and still publishes.
 #
 # Needs root (skips otherwise): mount, and a server User that permissions
 # bind.  About 2–3 minutes.
 #
-#   tests/faults.sh [TOP] [CASE...]   TOP: the built tree; CASE: a b c d e
+#   tests/faults.sh [TOP] [CASE...]   TOP: the built tree; CASE: a b c d e f
 #
 # Environment: PREP_TEST_USER (prepci), PREP_SO (TOP/.libs/mod_prep.so),
 # PREP_TEST_KEEP=1 keeps the work directory.
@@ -34,7 +41,7 @@ set -euo pipefail
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 shift || true
-CASES=${*:-a b c d e}
+CASES=${*:-a b c d e f}
 GEN="$TOP/tests/genpackage.py"
 # shellcheck source=tests/root-test.sh
 . "$TOP/tests/root-test.sh"
@@ -509,6 +516,99 @@ EOF
     log "OK ($(wc -l <"$C/client.log") answers, all 200, corte times never back; P50 served)"
 }
 
+# ---------------------------------------------------------------- f. intake killed
+# new_intake OLD: waits (up to 5 s) for an intake other than OLD and prints
+# its pid; restart_line PID: the error log's line for intake PID's death.
+new_intake() {
+    local pid end=$((SECONDS + 5))
+    while [ "$SECONDS" -lt "$end" ]; do
+        pid=$(intake_pid)
+        if [ -n "$pid" ] && [ "$pid" != "$1" ]; then
+            echo "$pid"
+            return 0
+        fi
+        sleep 0.02
+    done
+    return 1
+}
+restart_line() { grep "intake process $1 ended (status [0-9-]*); " "$C/logs/error_log" | tail -1; }
+has_intake() { [ -n "$(intake_pid)" ]; }
+# alive PID: PID runs (a zombie has ended)
+alive() {
+    local st
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "${st#Z}" = "$st" ]
+}
+now_ms() { date +%s%3N; }
+
+case_f() {
+    new_case intake
+    start_server
+    publish_first A
+    local a_id big_id intake loader next t0 ms k line
+
+    # Mid-load: the loader ends with its intake; the new intake, which
+    # writes nothing while the old loader lives, loads BIG again.
+    a_id=$(served_id)
+    upload BIG
+    wait_until 60 "the loader of BIG to be mid-load" mid_load || fail "no loader of BIG mid-load within 60 s"
+    intake=$(intake_pid)
+    loader=$(loader_pid)
+    log "killing intake $intake mid-load (loader $loader, $(staging_bytes) bytes in staging)"
+    kill -KILL "$intake"
+    wait_until 2 "the loader of the killed intake to end" eval "! alive $loader" ||
+        fail "loader $loader outlived its intake by 2 s"
+    next=$(new_intake "$intake") || fail "no new intake within 5 s of the kill"
+    PGROUPS+=("$next")
+    line=$(restart_line "$intake")
+    echo "$line" | grep -q 'restarting it' || fail "the error log does not say the intake was restarted: ${line:-nothing}"
+    assert_serves A "after the intake was killed mid-load"
+    wait_until 90 "BIG to be published by the new intake" is_published "$a_id" ||
+        fail "BIG was not published within 90 s of the restart"
+    assert_serves BIG "after the restart"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+    staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    big_id=$(served_id)
+
+    # Idle: restarted at once, F published within PrepSettleTime + 2 s.
+    intake=$next
+    kill -KILL "$intake"
+    t0=$(now_ms)
+    upload F
+    next=$(new_intake "$intake") || fail "no new intake within 5 s of the kill"
+    PGROUPS+=("$next")
+    log "intake $intake killed; intake $next started $(($(now_ms) - t0)) ms later"
+    wait_until 10 "F to be published" is_published "$big_id" || fail "F was not published within 10 s of the kill"
+    ms=$(($(now_ms) - t0))
+    log "F published $ms ms after the kill (PrepSettleTime 1)"
+    [ "$ms" -le 3000 ] || fail "F was published $ms ms after the kill: not within PrepSettleTime + 2 s"
+    assert_serves F "after the restart"
+    line=$(restart_line "$intake")
+    echo "$line" | grep -q 'restarting it' || fail "the error log does not say the intake was restarted: ${line:-nothing}"
+
+    # Killed as soon as it starts (within QUICK_DEATH, 3 s, of its start),
+    # three times in a row: then the monitor restarts it, about ten seconds
+    # later, rather than the death itself.
+    sleep 3.5 # the intake started at F's kill is not killed "as it starts"
+    intake=$next
+    kill -KILL "$intake"
+    for k in 1 2 3; do
+        next=$(new_intake "$intake") || fail "no new intake after kill $k"
+        intake=$next
+        kill -KILL "$intake"
+    done
+    wait_until 3 "the parent to see the third quick death" eval 'restart_line "$intake" | grep -q "keeps ending as soon as it starts"' ||
+        fail "the third quick death in a row is not left to the monitor: $(restart_line "$intake" || true)"
+    ! has_intake || fail "an intake was started at once after the third quick death: $(intake_pid)"
+    wait_until 25 "the monitor to restart the intake" has_intake ||
+        fail "the monitor did not restart the intake within 25 s"
+    PGROUPS+=("$(intake_pid)")
+    upload G
+    wait_until 15 "G to be published" is_published "$(served_id)" || fail "G was not published after the monitor's restart"
+    assert_serves G "after the monitor's restart"
+    log "OK (mid-load: the loader ended with its intake, BIG loaded again; idle: restarted at once, F published in $ms ms; quick deaths: left to the monitor)"
+}
+
 # ---------------------------------------------------------------- run
 package A 21:05 --files 300 --seed 7
 need_big=0
@@ -516,6 +616,11 @@ for c in $CASES; do
     case $c in
     a) package B 21:10 --files 300 --size-mb 2 --seed 8 ;;
     b | c) need_big=1 ;;
+    f)
+        need_big=1
+        package F 21:20 --files 20 --seed 12
+        package G 21:25 --files 20 --seed 13
+        ;;
     d)
         [ -e "$W/pkg/B.tar.gz" ] || package B 21:10 --files 300 --size-mb 2 --seed 8
         package C 21:15 --files 300 --seed 10
