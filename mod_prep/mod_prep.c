@@ -42,8 +42,7 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rv = prep_shm_create(pconf, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     APLOGNO(10602) "cannot create shared memory for %d feeds",
-                     n);
+                     "PREP0102: cannot create shared memory for %d feeds", n);
         return !OK;
     }
     for (i = 0; i < n; i++) {
@@ -61,20 +60,19 @@ static int prep_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             id) {
             prep_shm_publish(f->shm, id);
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                         APLOGNO(10603) "feed %s: serving corte %s",
-                         f->conf.name, id);
+                         "PREP0103: feed %s: serving corte %s", f->conf.name,
+                         id);
         } else {
             ap_log_error(
                 APLOG_MARK, APLOG_NOTICE, 0, s,
-                APLOGNO(
-                    10604) "feed %s: no corte yet; waiting for a package in %s",
+                "PREP0104: feed %s: no corte yet; waiting for a package in %s",
                 f->conf.name, f->conf.incoming);
         }
     }
     rv = prep_intake_start(pconf, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     APLOGNO(10605) "cannot start the intake process");
+                     "PREP0105: cannot start the intake process");
         return !OK;
     }
     return OK;

@@ -537,7 +537,7 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
         }
     }
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10601) "%s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PREP0101: %s", err);
         return !OK;
     }
     return OK;

@@ -257,7 +257,7 @@ apr_status_t prep_shm_create(apr_pool_t *pconf, server_rec *s)
             (prep_feed_shm_t *)base + i;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                 "mod_prep: shared memory of %d feeds, %" APR_SIZE_T_FMT
+                 "PREP0127: shared memory of %d feeds, %" APR_SIZE_T_FMT
                  " bytes (%" APR_SIZE_T_FMT " workers)",
                  n, size, traffic.workers);
     return APR_SUCCESS;
@@ -322,9 +322,10 @@ void prep_corte_child_init(apr_pool_t *p, server_rec *s)
 
         if (rv != APR_SUCCESS) {
             /* this child then serves no corte of the feed (a 503) */
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         "feed %s: cannot create the mutex of its cortes",
-                         f->conf.name);
+            ap_log_error(
+                APLOG_MARK, APLOG_CRIT, rv, s,
+                "PREP0128: feed %s: cannot create the mutex of its cortes",
+                f->conf.name);
             f->mutex = NULL;
         }
         f->attached = NULL;
@@ -374,9 +375,8 @@ static prep_attached_t *attach(prep_feed_rt_t *f, const prep_served_t *served,
     if (rv != APR_SUCCESS) {
         ap_log_error(
             APLOG_MARK, APLOG_ERR, rv, s,
-            APLOGNO(
-                10620) "feed %s: cannot open corte %s (%s/%s); still serving "
-                       "the previous one",
+            "PREP0120: feed %s: cannot open corte %s (%s/%s); still serving "
+            "the previous one",
             f->conf.name, id, dir, what);
         apr_pool_destroy(p);
         return NULL;
@@ -427,7 +427,7 @@ static apr_status_t corte_release(void *data)
         /* the reference stays: a corte kept open, never one closed under
          * a request */
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
-                     "feed %s: cannot lock the mutex of its cortes",
+                     "PREP0129: feed %s: cannot lock the mutex of its cortes",
                      ref->feed->conf.name);
         return APR_SUCCESS;
     }
@@ -435,7 +435,7 @@ static apr_status_t corte_release(void *data)
     rv = apr_thread_mutex_unlock(ref->feed->mutex);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
-                     "feed %s: cannot unlock the mutex of its cortes",
+                     "PREP0130: feed %s: cannot unlock the mutex of its cortes",
                      ref->feed->conf.name);
     }
     if (destroy) {
@@ -458,7 +458,7 @@ prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r)
     rv = apr_thread_mutex_lock(f->mutex);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_CRIT, rv, r,
-                      "feed %s: cannot lock the mutex of its cortes",
+                      "PREP0131: feed %s: cannot lock the mutex of its cortes",
                       f->conf.name);
         return NULL;
     }
@@ -477,9 +477,10 @@ prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r)
     }
     rv = apr_thread_mutex_unlock(f->mutex);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_CRIT, rv, r,
-                      "feed %s: cannot unlock the mutex of its cortes",
-                      f->conf.name);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_CRIT, rv, r,
+            "PREP0132: feed %s: cannot unlock the mutex of its cortes",
+            f->conf.name);
     }
     if (a) {
         ref = apr_palloc(r->pool, sizeof(*ref));

@@ -263,7 +263,7 @@ static int send_rep(request_rec *r, const prep_attached_t *a,
                          r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "mod_prep: cannot send %s from the pack", r->uri);
+                      "PREP0133: cannot send %s from the pack", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -292,10 +292,9 @@ int prep_handler(request_rec *r)
     d = ap_get_module_config(r->per_dir_config, &prep_module);
     f = d->feed;
     if (!f || !f->shm) {
-        ap_log_rerror(
-            APLOG_MARK, APLOG_ERR, 0, r,
-            APLOGNO(10621) "SetHandler prep without a PrepServe for %s",
-            r->uri);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "PREP0121: SetHandler prep without a PrepServe for %s",
+                      r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     t = prep_traffic_of(f, r);

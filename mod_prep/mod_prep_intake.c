@@ -127,8 +127,8 @@ static void load_log(void *baton, int is_error, const char *msg)
     intake_feed_t *in = baton;
 
     ap_log_error(APLOG_MARK, is_error ? APLOG_ERR : APLOG_NOTICE, 0,
-                 ap_server_conf, APLOGNO(10610) "feed %s: %s",
-                 in->feed->conf.name, msg);
+                 ap_server_conf, "PREP0110: feed %s: %s", in->feed->conf.name,
+                 msg);
 }
 
 /* Asks for corte `id` to be published again from its package, retained in
@@ -177,11 +177,10 @@ static void refresh_current(intake_feed_t *in)
     }
     if (fallback) {
         prep_store_current(&current, in->feed->conf.store, in->corte_pool);
-        ap_log_error(
-            APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-            APLOGNO(10621) "feed %s: the current corte %s cannot be read "
-                           "(corte.json or index); serving %s instead",
-            in->feed->conf.name, current ? current : "?", id);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "PREP0126: feed %s: the current corte %s cannot be read "
+                     "(corte.json or index); serving %s instead",
+                     in->feed->conf.name, current ? current : "?", id);
         prep_shm_set_problem(
             in->feed->shm, apr_psprintf(in->corte_pool,
                                         "the current corte %s cannot be read; "
@@ -212,7 +211,7 @@ static void clean_staging_leftovers(intake_feed_t *in, apr_pool_t *p)
     if (prep_store_lock(store, lock_pool) == APR_SUCCESS &&
         prep_store_clean_staging(store, lock_pool) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                     APLOGNO(10608) "feed %s: cannot empty %s/staging",
+                     "PREP0108: feed %s: cannot empty %s/staging",
                      in->feed->conf.name, store);
     }
     apr_pool_destroy(lock_pool); /* and the lock with it */
@@ -227,7 +226,7 @@ static void run_loader(intake_feed_t *in, const char *name,
 
     if (pid < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, ap_server_conf,
-                     APLOGNO(10611) "feed %s: cannot fork a loader",
+                     "PREP0111: feed %s: cannot fork a loader",
                      in->feed->conf.name);
         return;
     }
@@ -287,7 +286,7 @@ static void set_aside_here(intake_feed_t *in, const char *reason,
     v.reason = reason;
     v.message = message;
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                 APLOGNO(10612) "feed %s: package %s refused: %s: %s",
+                 "PREP0112: feed %s: package %s refused: %s: %s",
                  in->feed->conf.name, prep_name_shown(p, in->loading), v.reason,
                  v.message);
     prep_incoming_reject(&in->feed->conf, -1, in->loading, NULL,
@@ -303,8 +302,8 @@ static int loader_crashed(intake_feed_t *in, int status, apr_pool_t *p)
     if (prep_incoming_crashed(&in->crashed, in->loading, &in->loading_id) ==
         PREP_CRASH_TRY_AGAIN) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                     APLOGNO(10609) "feed %s: the loader of %s ended without "
-                                    "a verdict (status %d); trying once more",
+                     "PREP0109: feed %s: the loader of %s ended without "
+                     "a verdict (status %d); trying once more",
                      in->feed->conf.name, shown, status);
         prep_shm_set_problem(
             in->feed->shm,
@@ -374,8 +373,8 @@ static int reap_loader(intake_feed_t *in, apr_pool_t *p)
                   : prep_load_outcome_of(WEXITSTATUS(status));
     if (pid > 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                     APLOGNO(10622) "feed %s: loader of %s ended: peak RSS "
-                                    "%ld KB",
+                     "PREP0122: feed %s: loader of %s ended: peak RSS "
+                     "%ld KB",
                      in->feed->conf.name, prep_name_shown(p, in->loading),
                      ru.ru_maxrss);
     }
@@ -521,8 +520,8 @@ static void corte_damaged(intake_feed_t *in, const char *findings,
     const prep_corte_t *c = in->corte;
 
     ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ap_server_conf,
-                 APLOGNO(10624) "feed %s: corte %s differs from what was "
-                                "published: %s",
+                 "PREP0124: feed %s: corte %s differs from what was "
+                 "published: %s",
                  in->feed->conf.name, c->id, findings);
     show_integrity(in, PREP_INTEGRITY_DAMAGED,
                    apr_psprintf(p, "corte %s: %s", c->id, findings), 0);
@@ -582,9 +581,8 @@ static void warn_if_stale(intake_feed_t *in, apr_time_t now)
         if (!in->stale_warned) {
             ap_log_error(
                 APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                APLOGNO(
-                    10613) "feed %s is stale: no new corte for %" APR_TIME_T_FMT
-                           " s (3 x PrepUpdateInterval); still serving %s",
+                "PREP0113: feed %s is stale: no new corte for %" APR_TIME_T_FMT
+                " s (3 x PrepUpdateInterval); still serving %s",
                 in->feed->conf.name, apr_time_sec(now - in->corte->loaded_at),
                 in->corte->id);
             in->stale_warned = 1;
@@ -604,8 +602,8 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     apr_atomic_set64(&in->feed->shm->last_poll, (apr_uint64_t)now);
     if (!in->loader && in->heal_id[0]) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                     APLOGNO(10625) "feed %s: publishing corte %s again from "
-                                    "%s/" PREP_PROCESSED_DIR "/%s",
+                     "PREP0125: feed %s: publishing corte %s again from "
+                     "%s/" PREP_PROCESSED_DIR "/%s",
                      in->feed->conf.name, in->heal_id, in->feed->conf.store,
                      in->heal_package);
         run_loader(in, apr_pstrdup(p, in->heal_package), NULL,
@@ -643,8 +641,7 @@ static int become_loader(server_rec *s)
         initgroups(user, prep_registry->loader_gid) != 0 ||
         setuid(prep_registry->loader_uid) != 0) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
-                     APLOGNO(10623) "intake: cannot switch to PrepUser %s",
-                     user);
+                     "PREP0123: intake: cannot switch to PrepUser %s", user);
         return -1;
     }
     return 0;
@@ -666,9 +663,8 @@ static void intake_main(server_rec *s)
     setpgid(0, 0); /* so that stopping the intake stops its loader too */
     ap_close_listeners();
     if (become_loader(s) != 0) {
-        ap_log_error(
-            APLOG_MARK, APLOG_CRIT, errno, s,
-            APLOGNO(10614) "intake: cannot switch to the loader account");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
+                     "PREP0114: intake: cannot switch to the loader account");
         _exit(APEXIT_CHILDFATAL);
     }
     /* what the loader writes, the workers read and never write */
@@ -689,15 +685,15 @@ static void intake_main(server_rec *s)
         if (prep_store_prepare(feeds[i].feed->conf.store, pool) !=
             APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
-                         APLOGNO(10615) "feed %s: cannot prepare the store %s",
+                         "PREP0115: feed %s: cannot prepare the store %s",
                          feeds[i].feed->conf.name, feeds[i].feed->conf.store);
         }
         clean_staging_leftovers(&feeds[i], pool);
         refresh_current(&feeds[i]);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 APLOGNO(10616) "intake started (pid %" APR_PID_T_FMT
-                                ", %d feeds, as uid %ld)",
+                 "PREP0116: intake started (pid %" APR_PID_T_FMT
+                 ", %d feeds, as uid %ld)",
                  getpid(), n, (long)geteuid());
     for (;;) {
         if (getppid() != intake_parent) {
@@ -772,7 +768,7 @@ static void intake_restart(server_rec *s, pid_t old_group)
 
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     APLOGNO(10618) "cannot restart the intake process");
+                     "PREP0118: cannot restart the intake process");
     }
 }
 
@@ -801,8 +797,8 @@ static void intake_died(server_rec *s, int status)
                       : "it keeps ending as soon as it starts: the monitor "
                         "restarts it";
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                 APLOGNO(10617) "intake process %" APR_PID_T_FMT
-                                " ended (status %d); %s",
+                 "PREP0117: intake process %" APR_PID_T_FMT
+                 " ended (status %d); %s",
                  pid, status, then);
     if (restart) {
         intake_restart(s, pid);

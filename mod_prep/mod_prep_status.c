@@ -135,7 +135,8 @@ static int parse_query(request_rec *r, status_query_t *q)
         have_format |= !strcmp(pair, "format");
         if (why) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "prep-status: 400 for %s in \"%s\"", why, r->args);
+                          "PREP0134: prep-status: 400 for %s in \"%s\"", why,
+                          r->args);
             return HTTP_BAD_REQUEST;
         }
     }
