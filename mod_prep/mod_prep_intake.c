@@ -359,7 +359,7 @@ static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
 /* Returns 1 when the load ended (and the next one may start). */
 static int reap_loader(intake_feed_t *in, apr_pool_t *p)
 {
-    int status;
+    int status = 0; /* read as a crash when wait4 fails */
     struct rusage ru;
     prep_load_outcome_e outcome;
     pid_t pid = wait4(in->loader, &status, WNOHANG, &ru);
