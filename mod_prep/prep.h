@@ -482,6 +482,20 @@ void prep_index_add(prep_index_builder_t *b, const char *path, apr_time_t mtime,
                     apr_uint32_t flags, const prep_rep_t *reps, int nreps);
 apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
                               apr_pool_t *p);
+/* Whether a path is hidden (a component starts with '.'): never indexed,
+ * never served. */
+int prep_path_hidden(const char *path);
+/* The index phase of a load: the index of a new corte written to `file`.
+ * Every plan's file with its flags, mtime and reps (prep_variants.c's
+ * section), and each directory of `dirs` (const char *, every directory
+ * the package holds; NULL: none) that is no file itself and holds an
+ * index.html among the plans, as a PREP_F_DIR entry: the redirect from
+ * "dir" to "dir/".  A hidden path is never indexed.  APR_SUCCESS, or the
+ * error of the write (APR_ENOSPC: the paths pass 4 GB). */
+struct prep_plan;
+apr_status_t prep_index_write_corte(const struct prep_plan *plans, int nplans,
+                                    const apr_array_header_t *dirs,
+                                    const char *file, apr_pool_t *p);
 
 /* Maps the index; it stays mapped until pool p is cleared. */
 apr_status_t prep_index_open(prep_index_t **idx, const char *file,
@@ -859,8 +873,6 @@ typedef struct prep_plan {
     prep_rep_t *reps;
 } prep_plan_t;
 
-/* Whether a path is hidden (a component starts with '.'): never served. */
-int prep_path_hidden(const char *path);
 /* A plan for every file of u but hidden ones, in archive order (*nplans of
  * them), flagged by its path (PREP_F_NO_STORE, _CORS, _HTML), with room
  * for the reps of nbanners banner slots. */

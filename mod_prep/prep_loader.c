@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
-#include <apr_hash.h>
 #include <apr_portable.h>
 
 #include "prep.h"
@@ -278,38 +277,6 @@ static int is_served(const load_ctx_t *c)
            c->req->mode != PREP_LOAD_REPUBLISH;
 }
 
-/* --- index: the corte's files ------------------------------------- */
-
-/* Every file with its reps, and each directory that has an index.html (a
- * redirect from "dir" to "dir/"), into staging's index. */
-static apr_status_t write_index(load_ctx_t *c)
-{
-    prep_index_builder_t *b = prep_index_builder_create(c->p);
-    const apr_array_header_t *dirs = c->unpacked->dirs;
-    apr_hash_t *files = apr_hash_make(c->p);
-    int i;
-
-    for (i = 0; i < c->nplans; i++) {
-        const prep_plan_t *plan = &c->plans[i];
-
-        prep_index_add(b, plan->entry->path, plan->entry->mtime, plan->flags,
-                       plan->reps, plan->nreps);
-        apr_hash_set(files, plan->entry->path, APR_HASH_KEY_STRING,
-                     plan->entry);
-    }
-    for (i = 0; i < dirs->nelts; i++) {
-        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
-        if (!prep_path_hidden(dir) &&
-            !apr_hash_get(files, dir, APR_HASH_KEY_STRING) &&
-            apr_hash_get(files, apr_pstrcat(c->p, dir, "/index.html", NULL),
-                         APR_HASH_KEY_STRING)) {
-            prep_index_add(b, dir, 0, PREP_F_DIR, NULL, 0);
-        }
-    }
-    return prep_index_write(
-        b, apr_pstrcat(c->p, c->staging, "/" PREP_INDEX_FILE, NULL), c->p);
-}
-
 /* --- the phases ---------------------------------------------------- */
 
 /* check, the store's half (with the lock taken): what an earlier load left
@@ -419,12 +386,16 @@ static apr_status_t phase_compress(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* index: the corte's index in staging. */
+/* index: the corte's index in staging, its files and the redirects of its
+ * directories. */
 static apr_status_t phase_index(load_ctx_t *c)
 {
     apr_status_t rv;
 
-    if ((rv = write_index(c)) != APR_SUCCESS) {
+    if ((rv = prep_index_write_corte(
+             c->plans, c->nplans, c->unpacked->dirs,
+             apr_pstrcat(c->p, c->staging, "/" PREP_INDEX_FILE, NULL), c->p)) !=
+        APR_SUCCESS) {
         return prep_refuse(&c->verdict, c->p, "io",
                            "cannot write the index (%pm)", &rv);
     }
