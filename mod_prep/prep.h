@@ -982,6 +982,14 @@ apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
                                   const unsigned char verified[32],
                                   const unsigned char unpacked[32],
                                   prep_verdict_t *verdict, apr_pool_t *p);
+/* A republish: that the retained package gives again the corte it was
+ * published as, `corte_id` (NULL: any id) and, to the whole SHA-256, not
+ * only the 8 digits an id carries, `corte_sha256` (hex; NULL: none known,
+ * refused).  `corte` is the one it gives.  Refused as "verify" otherwise. */
+apr_status_t prep_verify_republished(const prep_corte_t *corte,
+                                     const char *corte_id,
+                                     const char *corte_sha256,
+                                     prep_verdict_t *verdict, apr_pool_t *p);
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) from one descriptor of it, and sets it

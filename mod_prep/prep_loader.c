@@ -1,11 +1,11 @@
 /* prep_loader.c — one package in, one corte out (or one refusal).  A load
  * is its phases (PREP_PHASE_*), in order, each a function here that hands
  * its work to the room it is named after: verify (prep_verify.c), unpack
- * (prep_package.c), check (the corte time, the corte served, the store's
- * staging), banner (prep_banner.c), compress (prep_variants.c), index
- * (prep_index.c), publish (prep_store.c).  Then how it ended, one
- * prep_load_outcome_e, with the package set aside (prep_incoming.c).  Runs
- * in an unprivileged process of its own. */
+ * (prep_package.c), check (the corte time, prep_cortetime.c; the corte
+ * served; a republish's identity, prep_verify.c; the store's staging), banner
+ * (prep_banner.c), compress (prep_variants.c), index (prep_index.c), publish
+ * (prep_store.c).  Then how it ended, one prep_load_outcome_e, with the package
+ * set aside (prep_incoming.c).  Runs in an unprivileged process of its own. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,22 +254,6 @@ static apr_status_t check_against(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* A republish: the retained package must be the very one published, to
- * the whole SHA-256, not only the 8 digits the id carries. */
-static apr_status_t check_republish(load_ctx_t *c)
-{
-    const prep_load_request_t *req = c->req;
-
-    if (req->mode == PREP_LOAD_REPUBLISH &&
-        ((req->corte_id && strcmp(req->corte_id, c->corte->id)) ||
-         !req->corte_sha256 || strcmp(req->corte_sha256, c->corte->sha256))) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "the retained package gives corte %s, not %s",
-                           c->corte->id, req->corte_id);
-    }
-    return APR_SUCCESS;
-}
-
 /* The corte served, when the package gives it again (not a republish). */
 static int is_served(const load_ctx_t *c)
 {
@@ -332,10 +316,11 @@ static apr_status_t phase_unpack(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* check, the corte's half: the package's checks, its corte's id, and the
- * refusals that need the corte served. */
+/* check, the corte's half: the package's checks, its corte's id, the
+ * refusals that need the corte served, and a republish's identity. */
 static apr_status_t phase_check(load_ctx_t *c)
 {
+    const prep_load_request_t *req = c->req;
     prep_corte_t *corte = c->corte;
 
     if (check_package(c) != APR_SUCCESS) {
@@ -344,7 +329,10 @@ static apr_status_t phase_check(load_ctx_t *c)
     corte->sha256 = prep_hex(c->p, c->unpacked->package_sha256, 32);
     corte->id = prep_corte_id(c->p, c->corte_time, corte->sha256);
     corte->time = c->corte_time;
-    if (check_against(c) != APR_SUCCESS || check_republish(c) != APR_SUCCESS) {
+    if (check_against(c) != APR_SUCCESS ||
+        (req->mode == PREP_LOAD_REPUBLISH &&
+         prep_verify_republished(corte, req->corte_id, req->corte_sha256,
+                                 &c->verdict, c->p) != APR_SUCCESS)) {
         return APR_EGENERAL;
     }
     phase_end(c, PREP_PHASE_CHECK);

@@ -2,7 +2,9 @@
  * is read (a key that cannot be used is a configuration error, not a
  * refusal of every package on election night), the check of one package
  * from its one descriptor against its sidecar (NAME.sha256, NAME.sig), and
- * the check that the bytes unpacked are the bytes verified. */
+ * the check that the bytes unpacked are the bytes verified.  Also the
+ * identity of a package published again: it must give the very corte it
+ * gave. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,4 +228,18 @@ apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
                        "%s changed between its verification and its "
                        "unpacking",
                        prep_name_shown(p, name));
+}
+
+apr_status_t prep_verify_republished(const prep_corte_t *corte,
+                                     const char *corte_id,
+                                     const char *corte_sha256,
+                                     prep_verdict_t *verdict, apr_pool_t *p)
+{
+    if ((corte_id && strcmp(corte_id, corte->id)) || !corte_sha256 ||
+        strcmp(corte_sha256, corte->sha256)) {
+        return prep_refuse(verdict, p, "verify",
+                           "the retained package gives corte %s, not %s",
+                           corte->id, corte_id);
+    }
+    return APR_SUCCESS;
 }

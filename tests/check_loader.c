@@ -1,5 +1,6 @@
 /* check_loader.c — unit tests of a whole load: real packages made with the
- * tar and openssl commands, loaded into a store in a temporary directory. */
+ * tar and openssl commands, loaded into a store in a temporary directory;
+ * and the checks of the load's check phase that need no package, alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,6 +597,99 @@ START_TEST(check_runs_without_a_store)
 }
 END_TEST
 
+/* A republish (the heal of a damaged corte) reads the package retained in
+ * STORE/processed, gives the corte again and replaces it; a package that
+ * gives another corte is refused, and stays where it is. */
+START_TEST(republish_gives_the_very_corte_again_or_is_refused)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *kept =
+        apr_pstrcat(pool, feed.store, "/processed/a.tar.gz", NULL);
+    prep_load_result_t *first = load(pkg), *res;
+    prep_load_request_t req = {"a.tar.gz", NULL, PREP_LOAD_REPUBLISH, NULL,
+                               NULL};
+    const char *other_sha;
+    json_t *state;
+
+    ck_assert_int_eq(first->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert(exists(kept));
+    req.corte_id = first->corte->id;
+    req.corte_sha256 = first->corte->sha256;
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_str_eq(res->corte->id, first->corte->id);
+    ck_assert_str_eq(current_id(), first->corte->id);
+    ck_assert(exists(kept)); /* the retained package stays retained */
+    ck_assert_str_eq(
+        served(res->corte->id, "json/casillas/Querétaro 1.json", 0),
+        "{\"casilla\": 1}\n");
+
+    /* the same id (its 8 digits) but not the whole SHA-256 */
+    other_sha = apr_pstrdup(pool, first->corte->sha256);
+    ((char *)other_sha)[63] = other_sha[63] == '0' ? '1' : '0';
+    req.corte_sha256 = other_sha;
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+    ck_assert_str_eq(res->verdict.message,
+                     apr_psprintf(pool,
+                                  "the retained package gives corte %s, not %s",
+                                  first->corte->id, first->corte->id));
+    /* no SHA-256 known, or another corte asked for */
+    req.corte_sha256 = NULL;
+    ck_assert_int_eq(prep_load_package(&feed, &req, NULL, NULL, pool)->outcome,
+                     PREP_LOAD_REFUSED);
+    req.corte_sha256 = first->corte->sha256;
+    req.corte_id = "20240603T030000Z-00000000";
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+    /* refused, it is neither set aside nor recorded; the corte stays */
+    ck_assert(exists(kept));
+    ck_assert(
+        !exists(apr_pstrcat(pool, feed.store, "/rejected/a.tar.gz", NULL)));
+    state = prep_store_read_state(feed.store, pool);
+    ck_assert_uint_eq(json_array_size(json_object_get(state, "rejected")), 0);
+    json_decref(state);
+    ck_assert_str_eq(current_id(), first->corte->id);
+}
+END_TEST
+
+START_TEST(republished_identity_is_the_whole_sha256_and_the_id)
+{
+    prep_corte_t corte = {0};
+    prep_verdict_t v = {NULL, NULL};
+    const char *sha = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef01"
+                      "23456789";
+
+    corte.id = "20240603T030500Z-abcdef01";
+    corte.sha256 = sha;
+    ck_assert_int_eq(prep_verify_republished(&corte, corte.id, sha, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(v.reason);
+    /* any id, when none is asked for; never without the SHA-256 */
+    ck_assert_int_eq(prep_verify_republished(&corte, NULL, sha, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(prep_verify_republished(&corte, corte.id, NULL, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "verify");
+    v.reason = NULL;
+    ck_assert_int_ne(
+        prep_verify_republished(
+            &corte, corte.id,
+            "abcdef01ffffffffffffffffffffffffffffffffffffffffffffff"
+            "ffffffffff",
+            &v, pool),
+        APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "verify");
+    ck_assert_int_ne(prep_verify_republished(
+                         &corte, "20240603T031000Z-abcdef01", sha, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.message, "the retained package gives corte "
+                                "20240603T030500Z-abcdef01, not "
+                                "20240603T031000Z-abcdef01");
+}
+END_TEST
+
 /* The package of huge_files_are_streamed: two text files over
  * PREP_HUGE_FILE and one of noise, named as text. */
 static const char *make_huge_package(const char *name, const char *corte)
@@ -766,6 +860,8 @@ Suite *suite_loader(void)
     tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
     tcase_add_test(tc, check_runs_without_a_store);
     tcase_add_test(tc, variants_of_unchanged_files_are_reused);
+    tcase_add_test(tc, republish_gives_the_very_corte_again_or_is_refused);
+    tcase_add_test(tc, republished_identity_is_the_whole_sha256_and_the_id);
 
     suite_add_tcase(s, tc);
     /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */
