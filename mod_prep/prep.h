@@ -586,6 +586,11 @@ typedef struct prep_corte {
 /* "<YYYYMMDDTHHMMSSZ of corte time>-<first 8 hex of package sha>": the
  * lexical order of ids is the order of corte times. */
 char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex);
+/* The record of a corte made from `package` (its name as shown), unpacked
+ * into u, of corte time `time`: the package's SHA-256 (hex), the id, the
+ * time, the package and the bytes of its files. */
+void prep_corte_of_package(prep_corte_t *c, const prep_unpacked_t *u,
+                           apr_time_t time, const char *package, apr_pool_t *p);
 /* Creates cortes/ and staging/ if missing. */
 apr_status_t prep_store_prepare(const char *store, apr_pool_t *p);
 /* Removes whatever staging/ holds (a load that did not finish). */

@@ -316,22 +316,19 @@ static apr_status_t phase_unpack(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* check, the corte's half: the package's checks, its corte's id, the
+/* check, the corte's half: the package's checks, its corte's record, the
  * refusals that need the corte served, and a republish's identity. */
 static apr_status_t phase_check(load_ctx_t *c)
 {
     const prep_load_request_t *req = c->req;
-    prep_corte_t *corte = c->corte;
 
     if (check_package(c) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    corte->sha256 = prep_hex(c->p, c->unpacked->package_sha256, 32);
-    corte->id = prep_corte_id(c->p, c->corte_time, corte->sha256);
-    corte->time = c->corte_time;
+    prep_corte_of_package(c->corte, c->unpacked, c->corte_time, c->shown, c->p);
     if (check_against(c) != APR_SUCCESS ||
         (req->mode == PREP_LOAD_REPUBLISH &&
-         prep_verify_republished(corte, req->corte_id, req->corte_sha256,
+         prep_verify_republished(c->corte, req->corte_id, req->corte_sha256,
                                  &c->verdict, c->p) != APR_SUCCESS)) {
         return APR_EGENERAL;
     }
@@ -426,14 +423,13 @@ static prep_load_result_t *not_published(load_ctx_t *c, prep_load_result_t *res,
     return refused(c, res);
 }
 
-/* The record of the corte made: corte.json and the history. */
+/* The rest of the record of the corte made (corte.json and the history):
+ * its label, when it was loaded and how long it took. */
 static void describe_corte(load_ctx_t *c)
 {
     prep_corte_t *corte = c->corte;
 
     corte->label = prep_banner_label(c->p, c->corte_time, &c->feed->zone);
-    corte->package = c->shown;
-    corte->bytes = c->unpacked->bytes;
     corte->loaded_at = apr_time_now();
     corte->load_ms =
         (apr_uint64_t)apr_time_as_msec(corte->loaded_at - c->start);

@@ -35,6 +35,16 @@ char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex)
                         tm.tm_sec, sha256_hex);
 }
 
+void prep_corte_of_package(prep_corte_t *c, const prep_unpacked_t *u,
+                           apr_time_t time, const char *package, apr_pool_t *p)
+{
+    c->sha256 = prep_hex(p, u->package_sha256, 32);
+    c->id = prep_corte_id(p, time, c->sha256);
+    c->time = time;
+    c->package = package;
+    c->bytes = u->bytes;
+}
+
 char *prep_store_corte_dir(apr_pool_t *p, const char *store, const char *id)
 {
     return apr_pstrcat(p, store, "/cortes/", id, NULL);

@@ -224,6 +224,53 @@ START_TEST(good_package_is_published)
 }
 END_TEST
 
+/* The first line of what `cmd` writes, without its newline. */
+static char *output_of(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    char line[256] = "";
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    ck_assert_int_eq(pclose(f), 0);
+    line[strcspn(line, "\n")] = '\0';
+    return apr_pstrdup(pool, line);
+}
+
+/* A corte's record (corte.json) says which package it was made from: its
+ * whole SHA-256, its id from the corte time and that SHA-256, the bytes of
+ * every file the package held. */
+START_TEST(corte_record_is_that_of_its_package)
+{
+    const char *pkg =
+        make_package("qro_2105.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *sha =
+        output_of(apr_psprintf(pool, "sha256sum '%s' | cut -c1-64", pkg));
+    const char *bytes = output_of(apr_psprintf(
+        pool,
+        "find '%s/tree-qro_2105.tar.gz' -type f -printf '%%s\\n' | "
+        "awk '{ n += $1 } END { print n }'",
+        root));
+    prep_load_result_t *res = load(pkg);
+    prep_corte_t *stored;
+
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_int_eq(prep_store_read_corte(
+                         &stored,
+                         prep_store_corte_dir(pool, feed.store, res->corte->id),
+                         pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(stored->sha256, sha);
+    ck_assert_str_eq(stored->id,
+                     apr_psprintf(pool, "20240603T030500Z-%.8s", sha));
+    ck_assert_int_eq(apr_time_sec(stored->time), 1717383900);
+    ck_assert_str_eq(stored->package, "qro_2105.tar.gz");
+    /* .hidden's bytes too: they were unpacked, only not served */
+    ck_assert_uint_eq(stored->bytes, apr_atoi64(bytes));
+    ck_assert_uint_eq(stored->files, 6);
+}
+END_TEST
+
 START_TEST(bad_package_keeps_the_corte)
 {
     const char *good = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
@@ -848,6 +895,7 @@ Suite *suite_loader(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, good_package_is_published);
+    tcase_add_test(tc, corte_record_is_that_of_its_package);
     tcase_add_test(tc, bad_package_keeps_the_corte);
     tcase_add_test(tc, older_future_and_missing_time_are_refused);
     tcase_add_test(tc, future_limit_and_same_time);
