@@ -142,6 +142,24 @@ apr_status_t prep_corte_time_check(apr_time_t *t, const struct prep_feed *feed,
                                    const struct prep_unpacked *u,
                                    apr_os_file_t pack_fd, prep_verdict_t *v,
                                    apr_pool_t *p);
+/* How a new corte stands to the corte served. */
+typedef enum {
+    PREP_CORTE_NEWER = 0, /* later than the corte served, or none is served */
+    PREP_CORTE_SERVED,    /* the corte served itself (its id) */
+    PREP_CORTE_REPLACES   /* the served corte's time with other bytes, taken
+                           * with PrepSameTime accept */
+} prep_corte_order_e;
+/* The refusals of a new corte (its time and id in `corte`) that need the
+ * corte served (`served`; NULL: none): a time older than its (older-corte),
+ * or its time with another id unless PrepSameTime accept (same-time).
+ * APR_SUCCESS with how the corte stands to it in *order, or the refusal
+ * in *v. */
+struct prep_corte;
+apr_status_t prep_corte_time_against(prep_corte_order_e *order,
+                                     const struct prep_feed *feed,
+                                     const struct prep_corte *served,
+                                     const struct prep_corte *corte,
+                                     prep_verdict_t *v, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_banner.c: the "Último corte" banner, rendered once per corte. */

@@ -37,7 +37,8 @@ typedef struct load_ctx {
     apr_time_t corte_time;
     prep_corte_t *current; /* the corte served when the load began, or NULL */
     prep_corte_t *corte;   /* the corte being made, and what its load took */
-    prep_plan_t *plans;    /* its files */
+    prep_corte_order_e order; /* how it stands to the corte served */
+    prep_plan_t *plans;       /* its files */
     int nplans;
     apr_time_t start;
     apr_time_t mark;                  /* end of the last phase timed */
@@ -201,7 +202,7 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
     return ended(c, res, PREP_LOAD_REFUSED);
 }
 
-/* --- check: the corte time and the corte served -------------------- */
+/* --- check: the package's half ------------------------------------ */
 
 /* The checks that need no store (prepctl verify runs them too): the bytes
  * unpacked are those verified, a corte time not too far ahead. */
@@ -218,47 +219,6 @@ static apr_status_t check_package(load_ctx_t *c)
     return prep_corte_time_check(&c->corte_time, c->feed, c->name,
                                  c->identity.mtime, c->unpacked, fd,
                                  &c->verdict, c->p);
-}
-
-/* Refusals that need the served corte: older, or the same time with other
- * bytes. */
-static apr_status_t check_against(load_ctx_t *c)
-{
-    const prep_zone_t *z = &c->feed->zone;
-    const prep_corte_t *current = c->current;
-    apr_time_t corte_time = c->corte_time;
-
-    if (!current || c->req->mode == PREP_LOAD_REPUBLISH) {
-        return APR_SUCCESS;
-    }
-    if (corte_time < current->time) {
-        return prep_refuse(&c->verdict, c->p, "older-corte",
-                           "its corte time %s is older than the corte being "
-                           "served (%s)",
-                           prep_time_iso(c->p, corte_time, z),
-                           prep_time_iso(c->p, current->time, z));
-    }
-    if (corte_time == current->time && strcmp(current->id, c->corte->id)) {
-        if (!c->feed->same_time_accept) {
-            return prep_refuse(&c->verdict, c->p, "same-time",
-                               "its corte time %s is that of the corte being "
-                               "served (%s), with other bytes (PrepSameTime "
-                               "refuse)",
-                               prep_time_iso(c->p, corte_time, z), current->id);
-        }
-        say(c, 1,
-            "package %s has the corte time of the corte being served (%s) "
-            "with other bytes; it replaces it (PrepSameTime accept)",
-            c->shown, current->id);
-    }
-    return APR_SUCCESS;
-}
-
-/* The corte served, when the package gives it again (not a republish). */
-static int is_served(const load_ctx_t *c)
-{
-    return c->current && !strcmp(c->current->id, c->corte->id) &&
-           c->req->mode != PREP_LOAD_REPUBLISH;
 }
 
 /* --- the phases ---------------------------------------------------- */
@@ -317,20 +277,30 @@ static apr_status_t phase_unpack(load_ctx_t *c)
 }
 
 /* check, the corte's half: the package's checks, its corte's record, the
- * refusals that need the corte served, and a republish's identity. */
+ * refusals that need the corte served, and a republish's identity (it
+ * replaces the corte of its id, and is measured against no other). */
 static apr_status_t phase_check(load_ctx_t *c)
 {
     const prep_load_request_t *req = c->req;
+    int republish = req->mode == PREP_LOAD_REPUBLISH;
 
     if (check_package(c) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     prep_corte_of_package(c->corte, c->unpacked, c->corte_time, c->shown, c->p);
-    if (check_against(c) != APR_SUCCESS ||
-        (req->mode == PREP_LOAD_REPUBLISH &&
+    if (prep_corte_time_against(&c->order, c->feed,
+                                republish ? NULL : c->current, c->corte,
+                                &c->verdict, c->p) != APR_SUCCESS ||
+        (republish &&
          prep_verify_republished(c->corte, req->corte_id, req->corte_sha256,
                                  &c->verdict, c->p) != APR_SUCCESS)) {
         return APR_EGENERAL;
+    }
+    if (c->order == PREP_CORTE_REPLACES) {
+        say(c, 1,
+            "package %s has the corte time of the corte being served (%s) "
+            "with other bytes; it replaces it (PrepSameTime accept)",
+            c->shown, c->current->id);
     }
     phase_end(c, PREP_PHASE_CHECK);
     return APR_SUCCESS;
@@ -495,7 +465,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, prep_load_result_t *res)
         phase_check(c) != APR_SUCCESS) {
         return refused(c, res);
     }
-    if (is_served(c)) {
+    if (c->order == PREP_CORTE_SERVED) {
         return same(c, res);
     }
     if (phase_banner(c) != APR_SUCCESS || phase_compress(c) != APR_SUCCESS ||

@@ -737,6 +737,74 @@ START_TEST(republished_identity_is_the_whole_sha256_and_the_id)
 }
 END_TEST
 
+/* A corte of time `sec` (epoch seconds) and id `id`. */
+static prep_corte_t *corte_at(apr_int64_t sec, const char *id)
+{
+    prep_corte_t *c = apr_pcalloc(pool, sizeof(*c));
+
+    c->time = apr_time_from_sec(sec);
+    c->id = id;
+    return c;
+}
+
+/* Against the corte served: older is refused, the same time with other
+ * bytes refused or (PrepSameTime accept) replaces it, its own id is the
+ * corte served, anything later is newer. */
+START_TEST(corte_time_against_the_corte_served)
+{
+    const prep_corte_t *served = corte_at(1717383900, "A");
+    prep_verdict_t v = {NULL, NULL};
+    prep_corte_order_e order = PREP_CORTE_SERVED;
+
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, NULL,
+                                             corte_at(1, "B"), &v, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_NEWER);
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717384200, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_NEWER);
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383900, "A"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_SERVED);
+    ck_assert_ptr_null(v.reason);
+
+    ck_assert_int_ne(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383600, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "older-corte");
+    ck_assert_str_eq(v.message, "its corte time 2024-06-02T21:00:00-06:00 is "
+                                "older than the corte being served "
+                                "(2024-06-02T21:05:00-06:00)");
+    /* older is refused even when it names the corte served */
+    ck_assert_int_ne(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383600, "A"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383900, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "same-time");
+    ck_assert_str_eq(v.message,
+                     "its corte time 2024-06-02T21:05:00-06:00 is that of the "
+                     "corte being served (A), with other bytes (PrepSameTime "
+                     "refuse)");
+    feed.same_time_accept = 1;
+    v.reason = NULL;
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383900, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_REPLACES);
+    ck_assert_ptr_null(v.reason);
+}
+END_TEST
+
 /* The package of huge_files_are_streamed: two text files over
  * PREP_HUGE_FILE and one of noise, named as text. */
 static const char *make_huge_package(const char *name, const char *corte)
@@ -910,6 +978,7 @@ Suite *suite_loader(void)
     tcase_add_test(tc, variants_of_unchanged_files_are_reused);
     tcase_add_test(tc, republish_gives_the_very_corte_again_or_is_refused);
     tcase_add_test(tc, republished_identity_is_the_whole_sha256_and_the_id);
+    tcase_add_test(tc, corte_time_against_the_corte_served);
 
     suite_add_tcase(s, tc);
     /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */
