@@ -359,23 +359,6 @@ static apr_status_t phase_index(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* "verify 0, unpack 812, ... publish 40; variants 120 made, 2400 reused" */
-static const char *phases_text(load_ctx_t *c, const prep_corte_t *corte)
-{
-    const char *text = "";
-    int i;
-
-    for (i = 0; i < PREP_PHASES; i++) {
-        text =
-            apr_psprintf(c->p, "%s%s%s %" APR_UINT64_T_FMT, text, i ? ", " : "",
-                         prep_phase_names[i], corte->phases_ms[i]);
-    }
-    return apr_psprintf(c->p,
-                        "%s; variants %" APR_UINT64_T_FMT
-                        " made, %" APR_UINT64_T_FMT " reused",
-                        text, corte->variants_made, corte->variants_reused);
-}
-
 /* The store did not take the corte: busy when it cannot now (the package
  * is tried again), else refused. */
 static prep_load_result_t *not_published(load_ctx_t *c, prep_load_result_t *res,
@@ -448,7 +431,8 @@ static prep_load_result_t *phase_publish(load_ctx_t *c, prep_load_result_t *res)
         " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT
         " ms (%s; cleanup %" APR_TIME_T_FMT " ms)",
         corte->id, prep_time_iso(c->p, c->corte_time, &feed->zone), c->shown,
-        corte->files, corte->bytes, corte->load_ms, phases_text(c, corte),
+        corte->files, corte->bytes, corte->load_ms,
+        prep_corte_load_text(corte, c->p),
         apr_time_as_msec(apr_time_now() - c->mark));
     res->corte = corte;
     return ended(c, res, PREP_LOAD_PUBLISHED);

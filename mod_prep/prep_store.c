@@ -287,6 +287,21 @@ json_t *prep_corte_to_json(const prep_corte_t *c, const prep_zone_t *shown_in,
     return o;
 }
 
+const char *prep_corte_load_text(const prep_corte_t *c, apr_pool_t *p)
+{
+    const char *text = "";
+    int i;
+
+    for (i = 0; i < PREP_PHASES; i++) {
+        text = apr_psprintf(p, "%s%s%s %" APR_UINT64_T_FMT, text, i ? ", " : "",
+                            prep_phase_names[i], c->phases_ms[i]);
+    }
+    return apr_psprintf(p,
+                        "%s; variants %" APR_UINT64_T_FMT
+                        " made, %" APR_UINT64_T_FMT " reused",
+                        text, c->variants_made, c->variants_reused);
+}
+
 static const char *str_of(const json_t *o, const char *key, apr_pool_t *p)
 {
     const char *s = json_string_value(json_object_get(o, key));

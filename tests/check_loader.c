@@ -1,10 +1,12 @@
 /* check_loader.c — unit tests of a whole load: real packages made with the
- * tar and openssl commands, loaded into a store in a temporary directory;
- * and the checks of the load's check phase that need no package, alone. */
+ * tar and openssl commands, loaded into a store in a temporary directory,
+ * and what the load logs and records of them; and, alone, the checks of the
+ * check phase that need no package. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <unistd.h>
 
 #include <apr_file_io.h>
@@ -268,6 +270,55 @@ START_TEST(corte_record_is_that_of_its_package)
     /* .hidden's bytes too: they were unpacked, only not served */
     ck_assert_uint_eq(stored->bytes, apr_atoi64(bytes));
     ck_assert_uint_eq(stored->files, 6);
+}
+END_TEST
+
+/* Keeps every line a load logs, "E: " before an error's. */
+static void keep_line(void *baton, int is_error, const char *msg)
+{
+    APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) =
+        apr_pstrcat(pool, is_error ? "E: " : "", msg, NULL);
+}
+
+/* The line of a corte published says what it is, where it came from and
+ * what each phase of its load took; the load's time in the text of its
+ * record is the record's. */
+START_TEST(published_line_names_the_corte_and_its_phases)
+{
+    apr_array_header_t *lines = apr_array_make(pool, 4, sizeof(const char *));
+    prep_load_request_t req = {"a.tar.gz", NULL, PREP_LOAD_NEW, NULL, NULL};
+    prep_load_result_t *res;
+    const char *last, *want;
+    prep_corte_t c = {0};
+    regex_t re;
+
+    make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    res = prep_load_package(&feed, &req, keep_line, lines, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_int_eq(lines->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(lines, 0, const char *),
+                     "loading package a.tar.gz");
+    last = APR_ARRAY_IDX(lines, 1, const char *);
+    want = apr_psprintf(
+        pool,
+        "^published corte %s \\(corte time 2024-06-02T21:05:00-06:00\\) "
+        "from a\\.tar\\.gz: 6 files, %" APR_UINT64_T_FMT
+        " bytes in [0-9]+ ms \\(verify [0-9]+, unpack [0-9]+, check [0-9]+, "
+        "banner [0-9]+, compress [0-9]+, index [0-9]+, publish [0-9]+; "
+        "variants [1-9][0-9]* made, 0 reused; cleanup [0-9]+ ms\\)$",
+        res->corte->id, res->corte->bytes);
+    ck_assert_int_eq(regcomp(&re, want, REG_EXTENDED | REG_NOSUB), 0);
+    ck_assert_msg(regexec(&re, last, 0, NULL, 0) == 0, "%s", last);
+    regfree(&re);
+    ck_assert_ptr_nonnull(strstr(last, prep_corte_load_text(res->corte, pool)));
+
+    c.phases_ms[PREP_PHASE_UNPACK] = 812;
+    c.phases_ms[PREP_PHASE_PUBLISH] = 40;
+    c.variants_made = 120;
+    c.variants_reused = 2400;
+    ck_assert_str_eq(prep_corte_load_text(&c, pool),
+                     "verify 0, unpack 812, check 0, banner 0, compress 0, "
+                     "index 0, publish 40; variants 120 made, 2400 reused");
 }
 END_TEST
 
@@ -964,6 +1015,7 @@ Suite *suite_loader(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, good_package_is_published);
     tcase_add_test(tc, corte_record_is_that_of_its_package);
+    tcase_add_test(tc, published_line_names_the_corte_and_its_phases);
     tcase_add_test(tc, bad_package_keeps_the_corte);
     tcase_add_test(tc, older_future_and_missing_time_are_refused);
     tcase_add_test(tc, future_limit_and_same_time);
