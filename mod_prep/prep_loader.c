@@ -1,13 +1,15 @@
 /* prep_loader.c — one package in, one corte out (or one refusal).  A load
  * is its phases (PREP_PHASE_*), in order, each a function here that hands
- * its work to the room it is named after: verify (prep_verify.c), unpack
- * (prep_package.c), check (the corte time, prep_cortetime.c; the corte
- * served; a republish's identity, prep_verify.c; the store's staging), banner
- * (prep_banner.c), compress (prep_variants.c), index (prep_index.c), publish
- * (prep_store.c).  Then how it ended, one prep_load_outcome_e, with the package
- * set aside (prep_incoming.c).  Runs in an unprivileged process of its own. */
+ * its work to the rooms it is named after: verify (prep_verify.c), unpack
+ * (prep_package.c), check (the bytes unpacked are those verified and a
+ * republish's identity, prep_verify.c; the corte time against the clock and
+ * the corte served, prep_cortetime.c; the corte's record and staging,
+ * prep_store.c), banner (prep_banner.c), compress (prep_variants.c), index
+ * (prep_index.c), publish (prep_store.c).  Then how it ended, one
+ * prep_load_outcome_e, with the package set aside (prep_incoming.c).
+ * prepctl verify's offline check runs the same verify, unpack and check
+ * functions.  A load runs in an unprivileged process of its own. */
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -462,14 +464,14 @@ static prep_load_result_t *load_locked(load_ctx_t *c, prep_load_result_t *res)
 /* --- a load, and prepctl's check ----------------------------------- */
 
 static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
-                     const char *package_path, apr_pool_t *p)
+                     const prep_load_request_t *req, const char *name,
+                     apr_pool_t *p)
 {
-    const char *slash = strrchr(package_path, '/');
-
     memset(c, 0, sizeof(*c));
     c->feed = feed;
-    c->name = slash ? slash + 1 : package_path;
-    c->shown = prep_name_shown(p, c->name);
+    c->req = req;
+    c->name = name;
+    c->shown = prep_name_shown(p, name);
     c->dirfd = -1;
     c->p = p;
     c->corte = apr_pcalloc(p, sizeof(*c->corte));
@@ -500,18 +502,19 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
 {
     static const prep_load_request_t offline = {NULL, NULL, PREP_LOAD_NEW, NULL,
                                                 NULL};
+    const char *slash = strrchr(package_path, '/'), *dir = ".";
     load_ctx_t c;
     apr_status_t rv;
-    const char *dir;
 
-    ctx_init(&c, feed, package_path, p);
-    c.req = &offline;
+    if (slash) {
+        dir = slash == package_path
+                  ? "/"
+                  : apr_pstrndup(p, package_path,
+                                 (apr_size_t)(slash - package_path));
+    }
+    ctx_init(&c, feed, &offline, slash ? slash + 1 : package_path, p);
     c.pack.file = pack;
-    dir = c.name == package_path
-              ? "."
-              : apr_pstrndup(p, package_path,
-                             (apr_size_t)(c.name - package_path - 1));
-    if (open_package(&c, *dir ? dir : "/") != APR_SUCCESS) {
+    if (open_package(&c, dir) != APR_SUCCESS) {
         rv = prep_refuse(&c.verdict, p, "io",
                          "%s cannot be opened as a regular file", c.shown);
     } else if ((rv = phase_verify(&c)) == APR_SUCCESS &&
@@ -538,8 +541,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     apr_pool_t *lock_pool;
     apr_status_t rv;
 
-    ctx_init(c, feed, apr_pstrcat(p, feed->incoming, "/", req->name, NULL), p);
-    c->req = req;
+    ctx_init(c, feed, req, req->name, p);
     c->log = log;
     c->baton = baton;
     if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {
