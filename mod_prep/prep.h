@@ -935,11 +935,38 @@ apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
                                prep_variants_count_t *n, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
-/* prep_loader.c: one package → one corte, or one refusal. */
+/* prep_verify.c: PrepVerify, and the identity of a package published
+ * again. */
 
-/* prep_verify.c: whether PUBKEY.pem of `PrepVerify signature` is a PEM
- * public key mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */
+/* Whether PUBKEY.pem of `PrepVerify signature` is a PEM public key
+ * mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */
 const char *prep_verify_key_check(const char *path, apr_pool_t *p);
+/* PrepVerify over the package's one descriptor.  The sidecar (NAME.sha256
+ * or NAME.sig beside it in dirfd) is read without following links, bounded
+ * in size.  On success `sha256` holds the package's SHA-256 as verified:
+ * the unpack must find the same. */
+apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
+                                 const char *name, apr_file_t *package,
+                                 unsigned char sha256[32],
+                                 prep_verdict_t *verdict, apr_pool_t *p);
+/* With PrepVerify, that the package's SHA-256 taken by the unpack is the
+ * one verified (the bytes did not change between the two reads of its
+ * descriptor); refused as "verify" otherwise.  Without, APR_SUCCESS. */
+apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
+                                  const unsigned char verified[32],
+                                  const unsigned char unpacked[32],
+                                  prep_verdict_t *verdict, apr_pool_t *p);
+/* A republish: that the retained package gives again the corte it was
+ * published as, `corte_id` (NULL: any id) and, to the whole SHA-256, not
+ * only the 8 digits an id carries, `corte_sha256` (hex; NULL: none known,
+ * refused).  `corte` is the one it gives.  Refused as "verify" otherwise. */
+apr_status_t prep_verify_republished(const prep_corte_t *corte,
+                                     const char *corte_id,
+                                     const char *corte_sha256,
+                                     prep_verdict_t *verdict, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_loader.c: one package → one corte, or one refusal. */
 
 typedef void prep_log_fn(void *baton, int is_error, const char *msg);
 
@@ -981,9 +1008,9 @@ typedef struct prep_load_result {
 
 /* What a package holds once every check that does not need the store has
  * passed: PrepVerify, the package rules (its files written into `pack`),
- * a readable corte time not further ahead than PrepFutureLimit.  The
- * loader's verify, unpack and check phases and `prepctl verify` run
- * exactly this. */
+ * the bytes unpacked are the bytes verified, a readable corte time not
+ * further ahead than PrepFutureLimit.  `prepctl verify` runs exactly the
+ * functions of the loader's verify, unpack and check phases that do this. */
 typedef struct prep_checked {
     prep_unpacked_t *unpacked;
     apr_time_t corte_time;
@@ -992,31 +1019,6 @@ typedef struct prep_checked {
 apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
                                 const char *package_path, apr_file_t *pack,
                                 prep_verdict_t *verdict, apr_pool_t *p);
-
-/* ------------------------------------------------------------------ */
-/* prep_verify.c: PrepVerify over the package's one descriptor.  The
- * sidecar (NAME.sha256 or NAME.sig beside it in dirfd) is read without
- * following links, bounded in size.  On success `sha256` holds the
- * package's SHA-256 as verified: the unpack must find the same. */
-apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
-                                 const char *name, apr_file_t *package,
-                                 unsigned char sha256[32],
-                                 prep_verdict_t *verdict, apr_pool_t *p);
-/* With PrepVerify, that the package's SHA-256 taken by the unpack is the
- * one verified (the bytes did not change between the two reads of its
- * descriptor); refused as "verify" otherwise.  Without, APR_SUCCESS. */
-apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
-                                  const unsigned char verified[32],
-                                  const unsigned char unpacked[32],
-                                  prep_verdict_t *verdict, apr_pool_t *p);
-/* A republish: that the retained package gives again the corte it was
- * published as, `corte_id` (NULL: any id) and, to the whole SHA-256, not
- * only the 8 digits an id carries, `corte_sha256` (hex; NULL: none known,
- * refused).  `corte` is the one it gives.  Refused as "verify" otherwise. */
-apr_status_t prep_verify_republished(const prep_corte_t *corte,
-                                     const char *corte_id,
-                                     const char *corte_sha256,
-                                     prep_verdict_t *verdict, apr_pool_t *p);
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) from one descriptor of it, and sets it
