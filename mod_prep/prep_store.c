@@ -3,8 +3,9 @@
  * small file, each step atomic, so a crash at any point leaves either the
  * old corte or the new one served, never a mix.  Every file the store
  * writes whole (corte.json, index.prep, current, state.json) goes through
- * one write-then-rename, prep_store_write_atomic.  Also the corte record,
- * the one JSON mapping of a corte (corte.json, the history, the status),
+ * one write-then-rename, prep_store_write_atomic.  Also the corte record
+ * (made from its package; the one JSON mapping of a corte, for corte.json,
+ * the history and the status; what its load measured, as text for the log),
  * and the feed's recent history and refusals (state.json). */
 #include <fcntl.h>
 #include <sys/file.h>
