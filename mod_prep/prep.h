@@ -935,8 +935,9 @@ apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
                                prep_variants_count_t *n, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
-/* prep_verify.c: PrepVerify, and the identity of a package published
- * again. */
+/* prep_verify.c: PrepVerify; the checks of a package that need no store
+ * (a load's verify, unpack and check phases, and prepctl verify); and the
+ * identity of a package published again. */
 
 /* Whether PUBKEY.pem of `PrepVerify signature` is a PEM public key
  * mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */
@@ -956,6 +957,43 @@ apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
                                   const unsigned char verified[32],
                                   const unsigned char unpacked[32],
                                   prep_verdict_t *verdict, apr_pool_t *p);
+/* The unpack phase of a load: the feed's package rules (PrepLimits,
+ * PrepStripComponents, PrepFormats) over the package's one descriptor,
+ * every file's bytes into `pack`.  An unpack that fails without a verdict
+ * is refused as "io". */
+apr_status_t prep_verify_unpack(prep_unpacked_t **unpacked,
+                                const prep_feed_t *feed, apr_file_t *package,
+                                apr_file_t *pack, prep_verdict_t *verdict,
+                                apr_pool_t *p);
+/* The package's half of a load's check phase: the bytes unpacked are the
+ * bytes verified (prep_verify_unpacked), and its corte time, read from where
+ * the feed says (its files' bytes in `pack`; `mtime`: the package's), is not
+ * further ahead than PrepFutureLimit (prep_corte_time_check). */
+apr_status_t prep_verify_checked(apr_time_t *corte_time,
+                                 const prep_feed_t *feed, const char *name,
+                                 apr_time_t mtime,
+                                 const unsigned char verified[32],
+                                 const prep_unpacked_t *unpacked,
+                                 apr_file_t *pack, prep_verdict_t *verdict,
+                                 apr_pool_t *p);
+
+/* What a package holds once every check that does not need the store has
+ * passed: PrepVerify, the package rules (its files written into `pack`),
+ * the bytes unpacked are the bytes verified, a readable corte time not
+ * further ahead than PrepFutureLimit. */
+typedef struct prep_checked {
+    prep_unpacked_t *unpacked;
+    apr_time_t corte_time;
+} prep_checked_t;
+
+/* `prepctl verify`: the package at package_path opened once, as a load
+ * opens it, then exactly the functions of a load's verify, unpack and check
+ * phases that need no store (prep_verify_package, prep_verify_unpack,
+ * prep_verify_checked), in that order.  *out always (unpacked NULL when
+ * the unpack was not reached); APR_SUCCESS, or the refusal in *verdict. */
+apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
+                                const char *package_path, apr_file_t *pack,
+                                prep_verdict_t *verdict, apr_pool_t *p);
 /* A republish: that the retained package gives again the corte it was
  * published as, `corte_id` (NULL: any id) and, to the whole SHA-256, not
  * only the 8 digits an id carries, `corte_sha256` (hex; NULL: none known,
@@ -1005,20 +1043,6 @@ typedef struct prep_load_result {
     prep_verdict_t verdict; /* reason NULL: published or the same corte */
     prep_corte_t *corte;    /* the corte served after the load */
 } prep_load_result_t;
-
-/* What a package holds once every check that does not need the store has
- * passed: PrepVerify, the package rules (its files written into `pack`),
- * the bytes unpacked are the bytes verified, a readable corte time not
- * further ahead than PrepFutureLimit.  `prepctl verify` runs exactly the
- * functions of the loader's verify, unpack and check phases that do this. */
-typedef struct prep_checked {
-    prep_unpacked_t *unpacked;
-    apr_time_t corte_time;
-} prep_checked_t;
-
-apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
-                                const char *package_path, apr_file_t *pack,
-                                prep_verdict_t *verdict, apr_pool_t *p);
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) from one descriptor of it, and sets it

@@ -1,14 +1,15 @@
 /* prep_loader.c — one package in, one corte out (or one refusal).  A load
  * is its phases (PREP_PHASE_*), in order, each a function here that hands
- * its work to the rooms it is named after: verify (prep_verify.c), unpack
- * (prep_package.c), check (the bytes unpacked are those verified and a
- * republish's identity, prep_verify.c; the corte time against the clock and
- * the corte served, prep_cortetime.c; the corte's record and staging,
- * prep_store.c), banner (prep_banner.c), compress (prep_variants.c), index
- * (prep_index.c), publish (prep_store.c).  Then how it ended, one
- * prep_load_outcome_e, with the package set aside (prep_incoming.c).
- * prepctl verify's offline check runs the same verify, unpack and check
- * functions.  A load runs in an unprivileged process of its own. */
+ * its work to the rooms it is named after: verify and unpack (prep_verify.c,
+ * over the package rules of prep_package.c), check (the bytes unpacked are
+ * those verified and a republish's identity, prep_verify.c; the corte time
+ * against the clock and the corte served, prep_cortetime.c; the corte's
+ * record and staging, prep_store.c), banner (prep_banner.c), compress
+ * (prep_variants.c), index (prep_index.c), publish (prep_store.c).  Then how
+ * it ended, one prep_load_outcome_e, with the package set aside
+ * (prep_incoming.c).  prepctl verify's check (prep_package_check,
+ * prep_verify.c) runs the same verify, unpack and check functions.  A load
+ * runs in an unprivileged process of its own. */
 #include <stdarg.h>
 #include <string.h>
 #include <errno.h>
@@ -204,25 +205,6 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
     return ended(c, res, PREP_LOAD_REFUSED);
 }
 
-/* --- check: the package's half ------------------------------------ */
-
-/* The checks that need no store (prepctl verify runs them too): the bytes
- * unpacked are those verified, a corte time not too far ahead. */
-static apr_status_t check_package(load_ctx_t *c)
-{
-    apr_os_file_t fd;
-
-    if (prep_verify_unpacked(c->feed, c->name, c->verified_sha256,
-                             c->unpacked->package_sha256, &c->verdict,
-                             c->p) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    apr_os_file_get(&fd, c->pack.file);
-    return prep_corte_time_check(&c->corte_time, c->feed, c->name,
-                                 c->identity.mtime, c->unpacked, fd,
-                                 &c->verdict, c->p);
-}
-
 /* --- the phases ---------------------------------------------------- */
 
 /* check, the store's half (with the lock taken): what an earlier load left
@@ -263,14 +245,8 @@ static apr_status_t phase_verify(load_ctx_t *c)
 /* unpack: the package rules, every file's bytes into the pack. */
 static apr_status_t phase_unpack(load_ctx_t *c)
 {
-    const prep_feed_t *feed = c->feed;
-
-    if (prep_package_unpack_file(&c->unpacked, c->package, c->pack.file,
-                                 &feed->limits, feed->strip, &c->verdict,
-                                 c->p) != APR_SUCCESS) {
-        if (!c->verdict.reason) {
-            prep_refuse(&c->verdict, c->p, "io", "the package cannot be read");
-        }
+    if (prep_verify_unpack(&c->unpacked, c->feed, c->package, c->pack.file,
+                           &c->verdict, c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     c->pack.end = c->unpacked->pack_size;
@@ -278,7 +254,8 @@ static apr_status_t phase_unpack(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* check, the corte's half: the package's checks, its corte's record, the
+/* check, the corte's half: the package's checks (the bytes unpacked are
+ * those verified, a corte time not too far ahead), its corte's record, the
  * refusals that need the corte served, and a republish's identity (it
  * replaces the corte of its id, and is measured against no other). */
 static apr_status_t phase_check(load_ctx_t *c)
@@ -286,7 +263,9 @@ static apr_status_t phase_check(load_ctx_t *c)
     const prep_load_request_t *req = c->req;
     int republish = req->mode == PREP_LOAD_REPUBLISH;
 
-    if (check_package(c) != APR_SUCCESS) {
+    if (prep_verify_checked(&c->corte_time, c->feed, c->name, c->identity.mtime,
+                            c->verified_sha256, c->unpacked, c->pack.file,
+                            &c->verdict, c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     prep_corte_of_package(c->corte, c->unpacked, c->corte_time, c->shown, c->p);
@@ -461,7 +440,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, prep_load_result_t *res)
     return phase_publish(c, res);
 }
 
-/* --- a load, and prepctl's check ----------------------------------- */
+/* --- a load -------------------------------------------------------- */
 
 static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
                      const prep_load_request_t *req, const char *name,
@@ -493,41 +472,6 @@ static apr_status_t open_package(load_ctx_t *c, const char *dir)
         close(c->dirfd);
         c->dirfd = -1;
     }
-    return rv;
-}
-
-apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
-                                const char *package_path, apr_file_t *pack,
-                                prep_verdict_t *verdict, apr_pool_t *p)
-{
-    static const prep_load_request_t offline = {NULL, NULL, PREP_LOAD_NEW, NULL,
-                                                NULL};
-    const char *slash = strrchr(package_path, '/'), *dir = ".";
-    load_ctx_t c;
-    apr_status_t rv;
-
-    if (slash) {
-        dir = slash == package_path
-                  ? "/"
-                  : apr_pstrndup(p, package_path,
-                                 (apr_size_t)(slash - package_path));
-    }
-    ctx_init(&c, feed, &offline, slash ? slash + 1 : package_path, p);
-    c.pack.file = pack;
-    if (open_package(&c, dir) != APR_SUCCESS) {
-        rv = prep_refuse(&c.verdict, p, "io",
-                         "%s cannot be opened as a regular file", c.shown);
-    } else if ((rv = phase_verify(&c)) == APR_SUCCESS &&
-               (rv = phase_unpack(&c)) == APR_SUCCESS) {
-        rv = check_package(&c);
-    }
-    *out = apr_pcalloc(p, sizeof(**out));
-    (*out)->unpacked = c.unpacked;
-    (*out)->corte_time = c.corte_time;
-    if (c.dirfd >= 0) {
-        close(c.dirfd);
-    }
-    *verdict = c.verdict;
     return rv;
 }
 

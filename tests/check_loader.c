@@ -695,6 +695,67 @@ START_TEST(check_runs_without_a_store)
 }
 END_TEST
 
+/* prepctl's check of package `pkg`: its verdict (reason NULL: accepted). */
+static prep_verdict_t checked_verdict(const char *pkg)
+{
+    prep_checked_t *checked;
+    prep_verdict_t v = {"unset", "unset"};
+    apr_file_t *pack;
+
+    ck_assert_int_eq(
+        apr_file_open(&pack, apr_pstrcat(pool, root, "/pack", NULL),
+                      APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE | APR_FOPEN_READ |
+                          APR_FOPEN_WRITE | APR_FOPEN_BINARY,
+                      APR_FPROT_OS_DEFAULT, pool),
+        APR_SUCCESS);
+    prep_package_check(&checked, &feed, pkg, pack, &v, pool);
+    apr_file_close(pack);
+    ck_assert_ptr_nonnull(checked);
+    return v;
+}
+
+/* prepctl verify runs a load's own checks: for each refusal that needs no
+ * store, its check gives the very verdict the load gives, sentence and
+ * all, and a package it accepts is published. */
+START_TEST(check_refuses_what_a_load_refuses)
+{
+    static const char *const times[] = {
+        "2024-06-02T21:05:00-06:00", "no es una fecha", "2099-01-01T00:00:00Z",
+        "2024-06-02T21:10:00-06:00", "2024-06-02T21:15:00-06:00"};
+    static const char *const reasons[] = {NULL, "no-corte-time", "future-corte",
+                                          "verify", "truncated"};
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        const char *name = apr_psprintf(pool, "p%d.tar.gz", i);
+        const char *pkg = make_package(name, times[i]);
+        prep_verdict_t checked;
+        prep_load_result_t *res;
+
+        feed.verify = i == 3 ? PREP_VERIFY_SHA256 : PREP_VERIFY_NONE;
+        if (i == 3) { /* a sidecar of other bytes */
+            run(apr_psprintf(pool, "printf '%%064d  %s\\n' 0 > '%s.sha256'",
+                             name, pkg));
+        }
+        if (i == 4) { /* cut short */
+            run(apr_psprintf(pool, "truncate -s 2000 '%s'", pkg));
+        }
+        checked = checked_verdict(pkg);
+        res = load_as(pkg, NULL, PREP_LOAD_FINAL);
+        if (!reasons[i]) {
+            ck_assert_ptr_null(checked.reason);
+            ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+            continue;
+        }
+        ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+        ck_assert_str_eq(res->verdict.reason, reasons[i]);
+        ck_assert_msg(checked.reason != NULL, "%s: the check accepts it", name);
+        ck_assert_str_eq(checked.reason, res->verdict.reason);
+        ck_assert_str_eq(checked.message, res->verdict.message);
+    }
+}
+END_TEST
+
 /* A republish (the heal of a damaged corte) reads the package retained in
  * STORE/processed, gives the corte again and replaces it; a package that
  * gives another corte is refused, and stays where it is. */
@@ -1027,6 +1088,7 @@ Suite *suite_loader(void)
     tcase_add_test(tc, verify_sha256_sidecar);
     tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
     tcase_add_test(tc, check_runs_without_a_store);
+    tcase_add_test(tc, check_refuses_what_a_load_refuses);
     tcase_add_test(tc, variants_of_unchanged_files_are_reused);
     tcase_add_test(tc, republish_gives_the_very_corte_again_or_is_refused);
     tcase_add_test(tc, republished_identity_is_the_whole_sha256_and_the_id);
