@@ -142,6 +142,24 @@ apr_status_t prep_corte_time_check(apr_time_t *t, const struct prep_feed *feed,
                                    const struct prep_unpacked *u,
                                    apr_os_file_t pack_fd, prep_verdict_t *v,
                                    apr_pool_t *p);
+/* How a new corte stands to the corte served. */
+typedef enum {
+    PREP_CORTE_NEWER = 0, /* later than the corte served, or none is served */
+    PREP_CORTE_SERVED,    /* the corte served itself (its id) */
+    PREP_CORTE_REPLACES   /* the served corte's time with other bytes, taken
+                           * with PrepSameTime accept */
+} prep_corte_order_e;
+/* The refusals of a new corte (its time and id in `corte`) that need the
+ * corte served (`served`; NULL: none): a time older than its (older-corte),
+ * or its time with another id unless PrepSameTime accept (same-time).
+ * APR_SUCCESS with how the corte stands to it in *order, or the refusal
+ * in *v. */
+struct prep_corte;
+apr_status_t prep_corte_time_against(prep_corte_order_e *order,
+                                     const struct prep_feed *feed,
+                                     const struct prep_corte *served,
+                                     const struct prep_corte *corte,
+                                     prep_verdict_t *v, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_banner.c: the "Último corte" banner, rendered once per corte. */
@@ -482,6 +500,20 @@ void prep_index_add(prep_index_builder_t *b, const char *path, apr_time_t mtime,
                     apr_uint32_t flags, const prep_rep_t *reps, int nreps);
 apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
                               apr_pool_t *p);
+/* Whether a path is hidden (a component starts with '.'): never indexed,
+ * never served. */
+int prep_path_hidden(const char *path);
+/* The index phase of a load: the index of a new corte written to `file`.
+ * Every plan's file with its flags, mtime and reps (prep_variants.c's
+ * section), and each directory of `dirs` (const char *, every directory
+ * the package holds; NULL: none) that is no file itself and holds an
+ * index.html among the plans, as a PREP_F_DIR entry: the redirect from
+ * "dir" to "dir/".  A hidden path is never indexed.  APR_SUCCESS, or the
+ * error of the write (APR_ENOSPC: the paths pass 4 GB). */
+struct prep_plan;
+apr_status_t prep_index_write_corte(const struct prep_plan *plans, int nplans,
+                                    const apr_array_header_t *dirs,
+                                    const char *file, apr_pool_t *p);
 
 /* Maps the index; it stays mapped until pool p is cleared. */
 apr_status_t prep_index_open(prep_index_t **idx, const char *file,
@@ -572,6 +604,11 @@ typedef struct prep_corte {
 /* "<YYYYMMDDTHHMMSSZ of corte time>-<first 8 hex of package sha>": the
  * lexical order of ids is the order of corte times. */
 char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex);
+/* The record of a corte made from `package` (its name as shown), unpacked
+ * into u, of corte time `time`: the package's SHA-256 (hex), the id, the
+ * time, the package and the bytes of its files. */
+void prep_corte_of_package(prep_corte_t *c, const prep_unpacked_t *u,
+                           apr_time_t time, const char *package, apr_pool_t *p);
 /* Creates cortes/ and staging/ if missing. */
 apr_status_t prep_store_prepare(const char *store, apr_pool_t *p);
 /* Removes whatever staging/ holds (a load that did not finish). */
@@ -682,6 +719,10 @@ struct json_t *prep_corte_to_json(const prep_corte_t *c,
  * version does. */
 apr_status_t prep_corte_from_json(prep_corte_t **c, const struct json_t *json,
                                   apr_pool_t *p);
+/* What the load of c measured, as text for a log line: "verify 0, unpack
+ * 812, check 3, banner 95, compress 1200, index 20, publish 40; variants
+ * 120 made, 2400 reused" (milliseconds). */
+const char *prep_corte_load_text(const prep_corte_t *c, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_incoming.c: what happens in PrepIncoming, a directory the uploader
@@ -859,8 +900,6 @@ typedef struct prep_plan {
     prep_rep_t *reps;
 } prep_plan_t;
 
-/* Whether a path is hidden (a component starts with '.'): never served. */
-int prep_path_hidden(const char *path);
 /* A plan for every file of u but hidden ones, in archive order (*nplans of
  * them), flagged by its path (PREP_F_NO_STORE, _CORS, _HTML), with room
  * for the reps of nbanners banner slots. */
@@ -896,11 +935,76 @@ apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
                                prep_variants_count_t *n, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
-/* prep_loader.c: one package → one corte, or one refusal. */
+/* prep_verify.c: PrepVerify; the checks of a package that need no store
+ * (a load's verify, unpack and check phases, and prepctl verify); and the
+ * identity of a package published again. */
 
-/* prep_verify.c: whether PUBKEY.pem of `PrepVerify signature` is a PEM
- * public key mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */
+/* Whether PUBKEY.pem of `PrepVerify signature` is a PEM public key
+ * mod_prep can verify with (RSA, ECDSA, Ed25519); error or NULL. */
 const char *prep_verify_key_check(const char *path, apr_pool_t *p);
+/* PrepVerify over the package's one descriptor.  The sidecar (NAME.sha256
+ * or NAME.sig beside it in dirfd) is read without following links, bounded
+ * in size.  On success `sha256` holds the package's SHA-256 as verified:
+ * the unpack must find the same. */
+apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
+                                 const char *name, apr_file_t *package,
+                                 unsigned char sha256[32],
+                                 prep_verdict_t *verdict, apr_pool_t *p);
+/* With PrepVerify, that the package's SHA-256 taken by the unpack is the
+ * one verified (the bytes did not change between the two reads of its
+ * descriptor); refused as "verify" otherwise.  Without, APR_SUCCESS. */
+apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
+                                  const unsigned char verified[32],
+                                  const unsigned char unpacked[32],
+                                  prep_verdict_t *verdict, apr_pool_t *p);
+/* The unpack phase of a load: the feed's package rules (PrepLimits,
+ * PrepStripComponents, PrepFormats) over the package's one descriptor,
+ * every file's bytes into `pack`.  An unpack that fails without a verdict
+ * is refused as "io". */
+apr_status_t prep_verify_unpack(prep_unpacked_t **unpacked,
+                                const prep_feed_t *feed, apr_file_t *package,
+                                apr_file_t *pack, prep_verdict_t *verdict,
+                                apr_pool_t *p);
+/* The package's half of a load's check phase: the bytes unpacked are the
+ * bytes verified (prep_verify_unpacked), and its corte time, read from where
+ * the feed says (its files' bytes in `pack`; `mtime`: the package's), is not
+ * further ahead than PrepFutureLimit (prep_corte_time_check). */
+apr_status_t prep_verify_checked(apr_time_t *corte_time,
+                                 const prep_feed_t *feed, const char *name,
+                                 apr_time_t mtime,
+                                 const unsigned char verified[32],
+                                 const prep_unpacked_t *unpacked,
+                                 apr_file_t *pack, prep_verdict_t *verdict,
+                                 apr_pool_t *p);
+
+/* What a package holds once every check that does not need the store has
+ * passed: PrepVerify, the package rules (its files written into `pack`),
+ * the bytes unpacked are the bytes verified, a readable corte time not
+ * further ahead than PrepFutureLimit. */
+typedef struct prep_checked {
+    prep_unpacked_t *unpacked;
+    apr_time_t corte_time;
+} prep_checked_t;
+
+/* `prepctl verify`: the package at package_path opened once, as a load
+ * opens it, then exactly the functions of a load's verify, unpack and check
+ * phases that need no store (prep_verify_package, prep_verify_unpack,
+ * prep_verify_checked), in that order.  *out always (unpacked NULL when
+ * the unpack was not reached); APR_SUCCESS, or the refusal in *verdict. */
+apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
+                                const char *package_path, apr_file_t *pack,
+                                prep_verdict_t *verdict, apr_pool_t *p);
+/* A republish: that the retained package gives again the corte it was
+ * published as, `corte_id` (NULL: any id) and, to the whole SHA-256, not
+ * only the 8 digits an id carries, `corte_sha256` (hex; NULL: none known,
+ * refused).  `corte` is the one it gives.  Refused as "verify" otherwise. */
+apr_status_t prep_verify_republished(const prep_corte_t *corte,
+                                     const char *corte_id,
+                                     const char *corte_sha256,
+                                     prep_verdict_t *verdict, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_loader.c: one package → one corte, or one refusal. */
 
 typedef void prep_log_fn(void *baton, int is_error, const char *msg);
 
@@ -939,37 +1043,6 @@ typedef struct prep_load_result {
     prep_verdict_t verdict; /* reason NULL: published or the same corte */
     prep_corte_t *corte;    /* the corte served after the load */
 } prep_load_result_t;
-
-/* What a package holds once every check that does not need the store has
- * passed: PrepVerify, the package rules (its files written into `pack`),
- * a readable corte time not further ahead than PrepFutureLimit.  The
- * loader's verify, unpack and check phases and `prepctl verify` run
- * exactly this. */
-typedef struct prep_checked {
-    prep_unpacked_t *unpacked;
-    apr_time_t corte_time;
-} prep_checked_t;
-
-apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
-                                const char *package_path, apr_file_t *pack,
-                                prep_verdict_t *verdict, apr_pool_t *p);
-
-/* ------------------------------------------------------------------ */
-/* prep_verify.c: PrepVerify over the package's one descriptor.  The
- * sidecar (NAME.sha256 or NAME.sig beside it in dirfd) is read without
- * following links, bounded in size.  On success `sha256` holds the
- * package's SHA-256 as verified: the unpack must find the same. */
-apr_status_t prep_verify_package(const prep_feed_t *feed, int dirfd,
-                                 const char *name, apr_file_t *package,
-                                 unsigned char sha256[32],
-                                 prep_verdict_t *verdict, apr_pool_t *p);
-/* With PrepVerify, that the package's SHA-256 taken by the unpack is the
- * one verified (the bytes did not change between the two reads of its
- * descriptor); refused as "verify" otherwise.  Without, APR_SUCCESS. */
-apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
-                                  const unsigned char verified[32],
-                                  const unsigned char unpacked[32],
-                                  prep_verdict_t *verdict, apr_pool_t *p);
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) from one descriptor of it, and sets it

@@ -3,7 +3,10 @@
  * reads like "02/06/2024 21:05 (UTC-6)"), the package's file name, or its
  * mtime; and the ways such a time is written.  JSON and CSV files are read
  * by one streaming reader, from memory or from the pack a block at a time,
- * so a 1 GB main.json costs a few hundred KB, not the whole file. */
+ * so a 1 GB main.json costs a few hundred KB, not the whole file.  Last, the
+ * refusals of a corte for its time: none found, too far ahead of the clock
+ * (PrepFutureLimit), older than the corte served, or the time of the corte
+ * served with other bytes (PrepSameTime). */
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
@@ -1245,6 +1248,40 @@ apr_status_t prep_corte_time_check(apr_time_t *t, const prep_feed_t *feed,
                            prep_time_iso(p, *t, &feed->zone),
                            apr_time_sec(ahead) / 60,
                            apr_time_sec(feed->future_limit) / 60);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_corte_time_against(prep_corte_order_e *order,
+                                     const prep_feed_t *feed,
+                                     const prep_corte_t *served,
+                                     const prep_corte_t *corte,
+                                     prep_verdict_t *v, apr_pool_t *p)
+{
+    const prep_zone_t *z = &feed->zone;
+
+    *order = PREP_CORTE_NEWER;
+    if (!served) {
+        return APR_SUCCESS;
+    }
+    if (corte->time < served->time) {
+        return prep_refuse(v, p, "older-corte",
+                           "its corte time %s is older than the corte being "
+                           "served (%s)",
+                           prep_time_iso(p, corte->time, z),
+                           prep_time_iso(p, served->time, z));
+    }
+    if (corte->time == served->time && strcmp(served->id, corte->id)) {
+        if (!feed->same_time_accept) {
+            return prep_refuse(v, p, "same-time",
+                               "its corte time %s is that of the corte being "
+                               "served (%s), with other bytes (PrepSameTime "
+                               "refuse)",
+                               prep_time_iso(p, corte->time, z), served->id);
+        }
+        *order = PREP_CORTE_REPLACES;
+    } else if (!strcmp(served->id, corte->id)) {
+        *order = PREP_CORTE_SERVED;
     }
     return APR_SUCCESS;
 }

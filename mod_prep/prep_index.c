@@ -1,13 +1,14 @@
-/* prep_index.c — the index of one corte: written once by the loader (laid
- * out, filled, then written with the store's prep_store_write_atomic), then
- * memory-mapped read-only by every httpd child (the pages are shared), so
- * a request is answered with one hash lookup and no per-child build.
+/* prep_index.c — the index of one corte: written once by the loader's index
+ * phase (a new corte's files from their plans, the directories that redirect
+ * "dir" to "dir/", never a hidden path; laid out, filled, then written with
+ * the store's prep_store_write_atomic), then memory-mapped read-only by
+ * every httpd child (the pages are shared), so a request is answered with
+ * one hash lookup and no per-child build.
  *
  * Layout, every section 8-byte aligned:
  *   header | buckets (uint32: entry number + 1, 0 = empty) | entries |
  *   reps (prep_rep_t) | strings (NUL-terminated paths and types) */
 #include <string.h>
-#include <unistd.h>
 
 #include <apr_hash.h>
 #include <apr_mmap.h>
@@ -227,6 +228,54 @@ apr_status_t prep_index_write(prep_index_builder_t *b, const char *file,
     }
     index_fill(buf, &h, b, p);
     return prep_store_write_atomic(file, buf, (apr_size_t)h.file_size, p);
+}
+
+/* --- the index of a new corte --------------------------------------- */
+
+int prep_path_hidden(const char *path)
+{
+    const char *s;
+
+    for (s = path; *s; s++) {
+        if (*s == '.' && (s == path || s[-1] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t prep_index_write_corte(const prep_plan_t *plans, int nplans,
+                                    const apr_array_header_t *dirs,
+                                    const char *file, apr_pool_t *p)
+{
+    prep_index_builder_t *b = prep_index_builder_create(p);
+    apr_hash_t *files = apr_hash_make(p);
+    int i;
+
+    for (i = 0; i < nplans; i++) {
+        const prep_plan_t *plan = &plans[i];
+
+        if (prep_path_hidden(plan->entry->path)) {
+            continue; /* never served */
+        }
+        prep_index_add(b, plan->entry->path, plan->entry->mtime, plan->flags,
+                       plan->reps, plan->nreps);
+        apr_hash_set(files, plan->entry->path, APR_HASH_KEY_STRING,
+                     plan->entry);
+    }
+    /* A directory that holds an index.html and is no file itself: "dir"
+     * is redirected to "dir/". */
+    for (i = 0; dirs && i < dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
+
+        if (!prep_path_hidden(dir) &&
+            !apr_hash_get(files, dir, APR_HASH_KEY_STRING) &&
+            apr_hash_get(files, apr_pstrcat(p, dir, "/index.html", NULL),
+                         APR_HASH_KEY_STRING)) {
+            prep_index_add(b, dir, 0, PREP_F_DIR, NULL, 0);
+        }
+    }
+    return prep_index_write(b, file, p);
 }
 
 /* Every offset inside the file, every string terminated: a damaged index is

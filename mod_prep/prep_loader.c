@@ -1,20 +1,22 @@
 /* prep_loader.c — one package in, one corte out (or one refusal).  A load
  * is its phases (PREP_PHASE_*), in order, each a function here that hands
- * its work to the room it is named after: verify (prep_verify.c), unpack
- * (prep_package.c), check (the corte time, the corte served, the store's
- * staging), banner (prep_banner.c), compress (prep_variants.c), index
- * (prep_index.c), publish (prep_store.c).  Then how it ended, one
- * prep_load_outcome_e, with the package set aside (prep_incoming.c).  Runs
- * in an unprivileged process of its own. */
+ * its work to the rooms it is named after: verify and unpack (prep_verify.c,
+ * over the package rules of prep_package.c), check (the bytes unpacked are
+ * those verified and a republish's identity, prep_verify.c; the corte time
+ * against the clock and the corte served, prep_cortetime.c; the corte's
+ * record and staging, prep_store.c), banner (prep_banner.c), compress
+ * (prep_variants.c), index (prep_index.c), publish (prep_store.c).  Then how
+ * it ended, one prep_load_outcome_e, with the package set aside
+ * (prep_incoming.c).  prepctl verify's check (prep_package_check,
+ * prep_verify.c) runs the same verify, unpack and check functions.  A load
+ * runs in an unprivileged process of its own. */
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
-#include <apr_hash.h>
 #include <apr_portable.h>
 
 #include "prep.h"
@@ -38,7 +40,8 @@ typedef struct load_ctx {
     apr_time_t corte_time;
     prep_corte_t *current; /* the corte served when the load began, or NULL */
     prep_corte_t *corte;   /* the corte being made, and what its load took */
-    prep_plan_t *plans;    /* its files */
+    prep_corte_order_e order; /* how it stands to the corte served */
+    prep_plan_t *plans;       /* its files */
     int nplans;
     apr_time_t start;
     apr_time_t mark;                  /* end of the last phase timed */
@@ -202,114 +205,6 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
     return ended(c, res, PREP_LOAD_REFUSED);
 }
 
-/* --- check: the corte time and the corte served -------------------- */
-
-/* The checks that need no store (prepctl verify runs them too): the bytes
- * unpacked are those verified, a corte time not too far ahead. */
-static apr_status_t check_package(load_ctx_t *c)
-{
-    apr_os_file_t fd;
-
-    if (prep_verify_unpacked(c->feed, c->name, c->verified_sha256,
-                             c->unpacked->package_sha256, &c->verdict,
-                             c->p) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    apr_os_file_get(&fd, c->pack.file);
-    return prep_corte_time_check(&c->corte_time, c->feed, c->name,
-                                 c->identity.mtime, c->unpacked, fd,
-                                 &c->verdict, c->p);
-}
-
-/* Refusals that need the served corte: older, or the same time with other
- * bytes. */
-static apr_status_t check_against(load_ctx_t *c)
-{
-    const prep_zone_t *z = &c->feed->zone;
-    const prep_corte_t *current = c->current;
-    apr_time_t corte_time = c->corte_time;
-
-    if (!current || c->req->mode == PREP_LOAD_REPUBLISH) {
-        return APR_SUCCESS;
-    }
-    if (corte_time < current->time) {
-        return prep_refuse(&c->verdict, c->p, "older-corte",
-                           "its corte time %s is older than the corte being "
-                           "served (%s)",
-                           prep_time_iso(c->p, corte_time, z),
-                           prep_time_iso(c->p, current->time, z));
-    }
-    if (corte_time == current->time && strcmp(current->id, c->corte->id)) {
-        if (!c->feed->same_time_accept) {
-            return prep_refuse(&c->verdict, c->p, "same-time",
-                               "its corte time %s is that of the corte being "
-                               "served (%s), with other bytes (PrepSameTime "
-                               "refuse)",
-                               prep_time_iso(c->p, corte_time, z), current->id);
-        }
-        say(c, 1,
-            "package %s has the corte time of the corte being served (%s) "
-            "with other bytes; it replaces it (PrepSameTime accept)",
-            c->shown, current->id);
-    }
-    return APR_SUCCESS;
-}
-
-/* A republish: the retained package must be the very one published, to
- * the whole SHA-256, not only the 8 digits the id carries. */
-static apr_status_t check_republish(load_ctx_t *c)
-{
-    const prep_load_request_t *req = c->req;
-
-    if (req->mode == PREP_LOAD_REPUBLISH &&
-        ((req->corte_id && strcmp(req->corte_id, c->corte->id)) ||
-         !req->corte_sha256 || strcmp(req->corte_sha256, c->corte->sha256))) {
-        return prep_refuse(&c->verdict, c->p, "verify",
-                           "the retained package gives corte %s, not %s",
-                           c->corte->id, req->corte_id);
-    }
-    return APR_SUCCESS;
-}
-
-/* The corte served, when the package gives it again (not a republish). */
-static int is_served(const load_ctx_t *c)
-{
-    return c->current && !strcmp(c->current->id, c->corte->id) &&
-           c->req->mode != PREP_LOAD_REPUBLISH;
-}
-
-/* --- index: the corte's files ------------------------------------- */
-
-/* Every file with its reps, and each directory that has an index.html (a
- * redirect from "dir" to "dir/"), into staging's index. */
-static apr_status_t write_index(load_ctx_t *c)
-{
-    prep_index_builder_t *b = prep_index_builder_create(c->p);
-    const apr_array_header_t *dirs = c->unpacked->dirs;
-    apr_hash_t *files = apr_hash_make(c->p);
-    int i;
-
-    for (i = 0; i < c->nplans; i++) {
-        const prep_plan_t *plan = &c->plans[i];
-
-        prep_index_add(b, plan->entry->path, plan->entry->mtime, plan->flags,
-                       plan->reps, plan->nreps);
-        apr_hash_set(files, plan->entry->path, APR_HASH_KEY_STRING,
-                     plan->entry);
-    }
-    for (i = 0; i < dirs->nelts; i++) {
-        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
-        if (!prep_path_hidden(dir) &&
-            !apr_hash_get(files, dir, APR_HASH_KEY_STRING) &&
-            apr_hash_get(files, apr_pstrcat(c->p, dir, "/index.html", NULL),
-                         APR_HASH_KEY_STRING)) {
-            prep_index_add(b, dir, 0, PREP_F_DIR, NULL, 0);
-        }
-    }
-    return prep_index_write(
-        b, apr_pstrcat(c->p, c->staging, "/" PREP_INDEX_FILE, NULL), c->p);
-}
-
 /* --- the phases ---------------------------------------------------- */
 
 /* check, the store's half (with the lock taken): what an earlier load left
@@ -350,14 +245,8 @@ static apr_status_t phase_verify(load_ctx_t *c)
 /* unpack: the package rules, every file's bytes into the pack. */
 static apr_status_t phase_unpack(load_ctx_t *c)
 {
-    const prep_feed_t *feed = c->feed;
-
-    if (prep_package_unpack_file(&c->unpacked, c->package, c->pack.file,
-                                 &feed->limits, feed->strip, &c->verdict,
-                                 c->p) != APR_SUCCESS) {
-        if (!c->verdict.reason) {
-            prep_refuse(&c->verdict, c->p, "io", "the package cannot be read");
-        }
+    if (prep_verify_unpack(&c->unpacked, c->feed, c->package, c->pack.file,
+                           &c->verdict, c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     c->pack.end = c->unpacked->pack_size;
@@ -365,20 +254,34 @@ static apr_status_t phase_unpack(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* check, the corte's half: the package's checks, its corte's id, and the
- * refusals that need the corte served. */
+/* check, the corte's half: the package's checks (the bytes unpacked are
+ * those verified, a corte time not too far ahead), its corte's record, the
+ * refusals that need the corte served, and a republish's identity (it
+ * replaces the corte of its id, and is measured against no other). */
 static apr_status_t phase_check(load_ctx_t *c)
 {
-    prep_corte_t *corte = c->corte;
+    const prep_load_request_t *req = c->req;
+    int republish = req->mode == PREP_LOAD_REPUBLISH;
 
-    if (check_package(c) != APR_SUCCESS) {
+    if (prep_verify_checked(&c->corte_time, c->feed, c->name, c->identity.mtime,
+                            c->verified_sha256, c->unpacked, c->pack.file,
+                            &c->verdict, c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    corte->sha256 = prep_hex(c->p, c->unpacked->package_sha256, 32);
-    corte->id = prep_corte_id(c->p, c->corte_time, corte->sha256);
-    corte->time = c->corte_time;
-    if (check_against(c) != APR_SUCCESS || check_republish(c) != APR_SUCCESS) {
+    prep_corte_of_package(c->corte, c->unpacked, c->corte_time, c->shown, c->p);
+    if (prep_corte_time_against(&c->order, c->feed,
+                                republish ? NULL : c->current, c->corte,
+                                &c->verdict, c->p) != APR_SUCCESS ||
+        (republish &&
+         prep_verify_republished(c->corte, req->corte_id, req->corte_sha256,
+                                 &c->verdict, c->p) != APR_SUCCESS)) {
         return APR_EGENERAL;
+    }
+    if (c->order == PREP_CORTE_REPLACES) {
+        say(c, 1,
+            "package %s has the corte time of the corte being served (%s) "
+            "with other bytes; it replaces it (PrepSameTime accept)",
+            c->shown, c->current->id);
     }
     phase_end(c, PREP_PHASE_CHECK);
     return APR_SUCCESS;
@@ -419,35 +322,22 @@ static apr_status_t phase_compress(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
-/* index: the corte's index in staging. */
+/* index: the corte's index in staging, its files and the redirects of its
+ * directories. */
 static apr_status_t phase_index(load_ctx_t *c)
 {
     apr_status_t rv;
 
-    if ((rv = write_index(c)) != APR_SUCCESS) {
+    if ((rv = prep_index_write_corte(
+             c->plans, c->nplans, c->unpacked->dirs,
+             apr_pstrcat(c->p, c->staging, "/" PREP_INDEX_FILE, NULL), c->p)) !=
+        APR_SUCCESS) {
         return prep_refuse(&c->verdict, c->p, "io",
                            "cannot write the index (%pm)", &rv);
     }
     c->corte->files = (apr_uint64_t)c->nplans;
     phase_end(c, PREP_PHASE_INDEX);
     return APR_SUCCESS;
-}
-
-/* "verify 0, unpack 812, ... publish 40; variants 120 made, 2400 reused" */
-static const char *phases_text(load_ctx_t *c, const prep_corte_t *corte)
-{
-    const char *text = "";
-    int i;
-
-    for (i = 0; i < PREP_PHASES; i++) {
-        text =
-            apr_psprintf(c->p, "%s%s%s %" APR_UINT64_T_FMT, text, i ? ", " : "",
-                         prep_phase_names[i], corte->phases_ms[i]);
-    }
-    return apr_psprintf(c->p,
-                        "%s; variants %" APR_UINT64_T_FMT
-                        " made, %" APR_UINT64_T_FMT " reused",
-                        text, corte->variants_made, corte->variants_reused);
 }
 
 /* The store did not take the corte: busy when it cannot now (the package
@@ -467,14 +357,13 @@ static prep_load_result_t *not_published(load_ctx_t *c, prep_load_result_t *res,
     return refused(c, res);
 }
 
-/* The record of the corte made: corte.json and the history. */
+/* The rest of the record of the corte made (corte.json and the history):
+ * its label, when it was loaded and how long it took. */
 static void describe_corte(load_ctx_t *c)
 {
     prep_corte_t *corte = c->corte;
 
     corte->label = prep_banner_label(c->p, c->corte_time, &c->feed->zone);
-    corte->package = c->shown;
-    corte->bytes = c->unpacked->bytes;
     corte->loaded_at = apr_time_now();
     corte->load_ms =
         (apr_uint64_t)apr_time_as_msec(corte->loaded_at - c->start);
@@ -523,7 +412,8 @@ static prep_load_result_t *phase_publish(load_ctx_t *c, prep_load_result_t *res)
         " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT
         " ms (%s; cleanup %" APR_TIME_T_FMT " ms)",
         corte->id, prep_time_iso(c->p, c->corte_time, &feed->zone), c->shown,
-        corte->files, corte->bytes, corte->load_ms, phases_text(c, corte),
+        corte->files, corte->bytes, corte->load_ms,
+        prep_corte_load_text(corte, c->p),
         apr_time_as_msec(apr_time_now() - c->mark));
     res->corte = corte;
     return ended(c, res, PREP_LOAD_PUBLISHED);
@@ -540,7 +430,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, prep_load_result_t *res)
         phase_check(c) != APR_SUCCESS) {
         return refused(c, res);
     }
-    if (is_served(c)) {
+    if (c->order == PREP_CORTE_SERVED) {
         return same(c, res);
     }
     if (phase_banner(c) != APR_SUCCESS || phase_compress(c) != APR_SUCCESS ||
@@ -550,17 +440,17 @@ static prep_load_result_t *load_locked(load_ctx_t *c, prep_load_result_t *res)
     return phase_publish(c, res);
 }
 
-/* --- a load, and prepctl's check ----------------------------------- */
+/* --- a load -------------------------------------------------------- */
 
 static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
-                     const char *package_path, apr_pool_t *p)
+                     const prep_load_request_t *req, const char *name,
+                     apr_pool_t *p)
 {
-    const char *slash = strrchr(package_path, '/');
-
     memset(c, 0, sizeof(*c));
     c->feed = feed;
-    c->name = slash ? slash + 1 : package_path;
-    c->shown = prep_name_shown(p, c->name);
+    c->req = req;
+    c->name = name;
+    c->shown = prep_name_shown(p, name);
     c->dirfd = -1;
     c->p = p;
     c->corte = apr_pcalloc(p, sizeof(*c->corte));
@@ -585,40 +475,6 @@ static apr_status_t open_package(load_ctx_t *c, const char *dir)
     return rv;
 }
 
-apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
-                                const char *package_path, apr_file_t *pack,
-                                prep_verdict_t *verdict, apr_pool_t *p)
-{
-    static const prep_load_request_t offline = {NULL, NULL, PREP_LOAD_NEW, NULL,
-                                                NULL};
-    load_ctx_t c;
-    apr_status_t rv;
-    const char *dir;
-
-    ctx_init(&c, feed, package_path, p);
-    c.req = &offline;
-    c.pack.file = pack;
-    dir = c.name == package_path
-              ? "."
-              : apr_pstrndup(p, package_path,
-                             (apr_size_t)(c.name - package_path - 1));
-    if (open_package(&c, *dir ? dir : "/") != APR_SUCCESS) {
-        rv = prep_refuse(&c.verdict, p, "io",
-                         "%s cannot be opened as a regular file", c.shown);
-    } else if ((rv = phase_verify(&c)) == APR_SUCCESS &&
-               (rv = phase_unpack(&c)) == APR_SUCCESS) {
-        rv = check_package(&c);
-    }
-    *out = apr_pcalloc(p, sizeof(**out));
-    (*out)->unpacked = c.unpacked;
-    (*out)->corte_time = c.corte_time;
-    if (c.dirfd >= 0) {
-        close(c.dirfd);
-    }
-    *verdict = c.verdict;
-    return rv;
-}
-
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       const prep_load_request_t *req,
                                       prep_log_fn *log, void *baton,
@@ -629,8 +485,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     apr_pool_t *lock_pool;
     apr_status_t rv;
 
-    ctx_init(c, feed, apr_pstrcat(p, feed->incoming, "/", req->name, NULL), p);
-    c->req = req;
+    ctx_init(c, feed, req, req->name, p);
     c->log = log;
     c->baton = baton;
     if ((rv = prep_store_prepare(feed->store, p)) != APR_SUCCESS) {

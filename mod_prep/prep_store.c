@@ -3,8 +3,9 @@
  * small file, each step atomic, so a crash at any point leaves either the
  * old corte or the new one served, never a mix.  Every file the store
  * writes whole (corte.json, index.prep, current, state.json) goes through
- * one write-then-rename, prep_store_write_atomic.  Also the corte record,
- * the one JSON mapping of a corte (corte.json, the history, the status),
+ * one write-then-rename, prep_store_write_atomic.  Also the corte record
+ * (made from its package; the one JSON mapping of a corte, for corte.json,
+ * the history and the status; what its load measured, as text for the log),
  * and the feed's recent history and refusals (state.json). */
 #include <fcntl.h>
 #include <sys/file.h>
@@ -33,6 +34,16 @@ char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex)
     return apr_psprintf(p, "%04d%02d%02dT%02d%02d%02dZ-%.8s", tm.tm_year + 1900,
                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                         tm.tm_sec, sha256_hex);
+}
+
+void prep_corte_of_package(prep_corte_t *c, const prep_unpacked_t *u,
+                           apr_time_t time, const char *package, apr_pool_t *p)
+{
+    c->sha256 = prep_hex(p, u->package_sha256, 32);
+    c->id = prep_corte_id(p, time, c->sha256);
+    c->time = time;
+    c->package = package;
+    c->bytes = u->bytes;
 }
 
 char *prep_store_corte_dir(apr_pool_t *p, const char *store, const char *id)
@@ -275,6 +286,21 @@ json_t *prep_corte_to_json(const prep_corte_t *c, const prep_zone_t *shown_in,
         load_details_to_json(o, c);
     }
     return o;
+}
+
+const char *prep_corte_load_text(const prep_corte_t *c, apr_pool_t *p)
+{
+    const char *text = "";
+    int i;
+
+    for (i = 0; i < PREP_PHASES; i++) {
+        text = apr_psprintf(p, "%s%s%s %" APR_UINT64_T_FMT, text, i ? ", " : "",
+                            prep_phase_names[i], c->phases_ms[i]);
+    }
+    return apr_psprintf(p,
+                        "%s; variants %" APR_UINT64_T_FMT
+                        " made, %" APR_UINT64_T_FMT " reused",
+                        text, c->variants_made, c->variants_reused);
 }
 
 static const char *str_of(const json_t *o, const char *key, apr_pool_t *p)

@@ -21,18 +21,6 @@
 
 /* --- the plan of a new corte's files -------------------------------- */
 
-int prep_path_hidden(const char *path)
-{
-    const char *s;
-
-    for (s = path; *s; s++) {
-        if (*s == '.' && (s == path || s[-1] == '/')) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static apr_uint32_t flags_for(const char *path)
 {
     const char *dot = strrchr(path, '.');

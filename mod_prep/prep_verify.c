@@ -2,11 +2,16 @@
  * is read (a key that cannot be used is a configuration error, not a
  * refusal of every package on election night), the check of one package
  * from its one descriptor against its sidecar (NAME.sha256, NAME.sig), and
- * the check that the bytes unpacked are the bytes verified. */
+ * the check that the bytes unpacked are the bytes verified.  Then the whole
+ * of what a package is checked for without a store, the work of a load's
+ * verify and unpack phases and of its check phase's first half, which
+ * prepctl verify runs as they are (prep_package_check); and the identity of
+ * a package published again: it must give the very corte it gave. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <apr_lib.h>
@@ -226,4 +231,96 @@ apr_status_t prep_verify_unpacked(const prep_feed_t *feed, const char *name,
                        "%s changed between its verification and its "
                        "unpacking",
                        prep_name_shown(p, name));
+}
+
+/* --- the checks that need no store --------------------------------- */
+
+apr_status_t prep_verify_unpack(prep_unpacked_t **unpacked,
+                                const prep_feed_t *feed, apr_file_t *package,
+                                apr_file_t *pack, prep_verdict_t *verdict,
+                                apr_pool_t *p)
+{
+    if (prep_package_unpack_file(unpacked, package, pack, &feed->limits,
+                                 feed->strip, verdict, p) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (!verdict->reason) {
+        prep_refuse(verdict, p, "io", "the package cannot be read");
+    }
+    return APR_EGENERAL;
+}
+
+apr_status_t prep_verify_checked(apr_time_t *corte_time,
+                                 const prep_feed_t *feed, const char *name,
+                                 apr_time_t mtime,
+                                 const unsigned char verified[32],
+                                 const prep_unpacked_t *unpacked,
+                                 apr_file_t *pack, prep_verdict_t *verdict,
+                                 apr_pool_t *p)
+{
+    apr_os_file_t fd;
+
+    if (prep_verify_unpacked(feed, name, verified, unpacked->package_sha256,
+                             verdict, p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    apr_os_file_get(&fd, pack);
+    return prep_corte_time_check(corte_time, feed, name, mtime, unpacked, fd,
+                                 verdict, p);
+}
+
+apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
+                                const char *package_path, apr_file_t *pack,
+                                prep_verdict_t *verdict, apr_pool_t *p)
+{
+    const char *slash = strrchr(package_path, '/'), *dir = ".";
+    const char *name = slash ? slash + 1 : package_path;
+    unsigned char verified[32] = {0};
+    prep_file_identity_t id;
+    apr_file_t *package;
+    apr_status_t rv;
+    int dirfd;
+
+    if (slash) {
+        dir = slash == package_path
+                  ? "/"
+                  : apr_pstrndup(p, package_path,
+                                 (apr_size_t)(slash - package_path));
+    }
+    *out = apr_pcalloc(p, sizeof(**out));
+    verdict->reason = verdict->message = NULL;
+    /* One open, as a load opens it: a regular file, never through a link. */
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0 || prep_incoming_open(&package, &id, dirfd, name, NULL, p) !=
+                         APR_SUCCESS) {
+        rv = prep_refuse(verdict, p, "io",
+                         "%s cannot be opened as a regular file",
+                         prep_name_shown(p, name));
+    } else if ((rv = prep_verify_package(feed, dirfd, name, package, verified,
+                                         verdict, p)) == APR_SUCCESS &&
+               (rv = prep_verify_unpack(&(*out)->unpacked, feed, package, pack,
+                                        verdict, p)) == APR_SUCCESS) {
+        rv = prep_verify_checked(&(*out)->corte_time, feed, name, id.mtime,
+                                 verified, (*out)->unpacked, pack, verdict, p);
+    }
+    if (dirfd >= 0) {
+        close(dirfd);
+    }
+    return rv;
+}
+
+/* --- a republish ---------------------------------------------------- */
+
+apr_status_t prep_verify_republished(const prep_corte_t *corte,
+                                     const char *corte_id,
+                                     const char *corte_sha256,
+                                     prep_verdict_t *verdict, apr_pool_t *p)
+{
+    if ((corte_id && strcmp(corte_id, corte->id)) || !corte_sha256 ||
+        strcmp(corte_sha256, corte->sha256)) {
+        return prep_refuse(verdict, p, "verify",
+                           "the retained package gives corte %s, not %s",
+                           corte->id, corte_id);
+    }
+    return APR_SUCCESS;
 }

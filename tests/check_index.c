@@ -1,6 +1,8 @@
 /* check_index.c — unit tests of a corte's index (prep_index.c): built,
  * written, mapped and looked up; representations by banner slot and
- * encoding; ETags; and damaged files refused at open, never a crash. */
+ * encoding; ETags; the index of a new corte from its plans (the load's
+ * index phase: directory redirects, hidden paths never indexed); and
+ * damaged files refused at open, never a crash. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +454,184 @@ START_TEST(index_write_into_a_missing_dir_fails)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* the index of a new corte, from its plans (the index phase of a load) */
+
+/* Plan i of `paths` for file entry i: its mtime and flags from i, and
+ * (i % 3) + 1 reps, each with an offset, length and ETag of its own. */
+static prep_plan_t *plans_of(const char *const *paths, int n)
+{
+    prep_plan_t *plans = apr_pcalloc(pool, (apr_size_t)n * sizeof(*plans));
+    int i, k;
+
+    for (i = 0; i < n; i++) {
+        prep_entry_t *e = apr_pcalloc(pool, sizeof(*e));
+
+        e->path = paths[i];
+        e->mtime = mtime_of(i);
+        plans[i].entry = e;
+        plans[i].flags = flags_of(i) & ~PREP_F_DIR;
+        plans[i].nreps = i % 3 + 1;
+        plans[i].reps =
+            apr_pcalloc(pool, (apr_size_t)plans[i].nreps * sizeof(prep_rep_t));
+        for (k = 0; k < plans[i].nreps; k++) {
+            rep_of(&plans[i].reps[k], i, k);
+        }
+    }
+    return plans;
+}
+
+static apr_array_header_t *dirs_of(const char *const *dirs, int n)
+{
+    apr_array_header_t *a = apr_array_make(pool, n, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(a, const char *) = dirs[i];
+    }
+    return a;
+}
+
+/* Whether entry e is plan's file: its flags, mtime and every rep, in
+ * order. */
+static int is_plan(const prep_index_t *idx, const prep_index_entry_t *e,
+                   const prep_plan_t *plan)
+{
+    int k;
+
+    if (!e || prep_index_entry_flags(e) != plan->flags ||
+        prep_index_entry_mtime(e) != plan->entry->mtime ||
+        prep_index_entry_nreps(e) != (apr_uint32_t)plan->nreps) {
+        return 0;
+    }
+    for (k = 0; k < plan->nreps; k++) {
+        const prep_rep_t *r = prep_index_entry_rep_at(idx, e, (apr_uint32_t)k);
+
+        if (memcmp(r, &plan->reps[k], sizeof(*r))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The redirect entry of a directory: PREP_F_DIR alone, no reps, mtime 0. */
+static int is_redirect(const prep_index_entry_t *e)
+{
+    return e && prep_index_entry_flags(e) == PREP_F_DIR &&
+           prep_index_entry_nreps(e) == 0 && prep_index_entry_mtime(e) == 0;
+}
+
+START_TEST(corte_index_redirects_each_directory_that_has_an_index_html)
+{
+    static const char *const paths[] = {"index.html",
+                                        "distritos/index.html",
+                                        "distritos/01/index.html",
+                                        "datos/año 2024.csv",
+                                        "distritos/01/mapa.png",
+                                        "casillas",
+                                        "casillas/index.html"};
+    static const char *const dirs[] = {
+        "distritos", "distritos/01", "datos", "vacío", "casillas", "img/fotos"};
+    const char *file = apr_pstrcat(pool, root, "/corte.prep", NULL);
+    prep_plan_t *plans = plans_of(paths, 7);
+    prep_index_t *idx;
+    int i;
+
+    ck_assert_int_eq(
+        prep_index_write_corte(plans, 7, dirs_of(dirs, 6), file, pool),
+        APR_SUCCESS);
+    idx = open_index(file);
+    /* every file as planned */
+    for (i = 0; i < 7; i++) {
+        ck_assert_msg(is_plan(idx, lookup(idx, paths[i]), &plans[i]),
+                      "%s is not as planned", paths[i]);
+    }
+    /* "distritos" and "distritos/01" redirect to their index.html */
+    ck_assert(is_redirect(lookup(idx, "distritos")));
+    ck_assert(is_redirect(lookup(idx, "distritos/01")));
+    /* no index.html in it, nothing in it, or a file of that name: no
+     * redirect */
+    ck_assert_ptr_null(lookup(idx, "datos"));
+    ck_assert_ptr_null(lookup(idx, "vacío"));
+    ck_assert_ptr_null(lookup(idx, "img/fotos"));
+    ck_assert(is_plan(idx, lookup(idx, "casillas"), &plans[5]));
+    /* a directory is looked up without its slash */
+    ck_assert_ptr_null(lookup(idx, "distritos/"));
+    ck_assert_uint_eq(prep_index_count(idx), 7 + 2);
+
+    /* no directories: the files alone */
+    ck_assert_int_eq(prep_index_write_corte(plans, 7, NULL, file, pool),
+                     APR_SUCCESS);
+    idx = open_index(file);
+    ck_assert_uint_eq(prep_index_count(idx), 7);
+    ck_assert_ptr_null(lookup(idx, "distritos"));
+}
+END_TEST
+
+START_TEST(corte_index_never_holds_a_hidden_path)
+{
+    static const char *const paths[] = {"index.html",
+                                        ".htaccess",
+                                        "a/.git/config",
+                                        "a/.git/index.html",
+                                        ".well-known/index.html",
+                                        "b/.x/index.html",
+                                        "b/index.html",
+                                        "c/..d/index.html",
+                                        "c/d.e/index.html"};
+    static const char *const dirs[] = {"a/.git", ".well-known", "b/.x", "c/..d",
+                                       "b",      "c/d.e",       "a",    "c"};
+    static const int visible[] = {0, 6, 8}, hidden[] = {1, 2, 3, 4, 5, 7};
+    const char *file = apr_pstrcat(pool, root, "/corte.prep", NULL);
+    prep_plan_t *plans = plans_of(paths, 9);
+    prep_index_t *idx;
+    int i;
+
+    ck_assert_int_eq(
+        prep_index_write_corte(plans, 9, dirs_of(dirs, 8), file, pool),
+        APR_SUCCESS);
+    idx = open_index(file);
+    for (i = 0; i < 3; i++) {
+        ck_assert(
+            is_plan(idx, lookup(idx, paths[visible[i]]), &plans[visible[i]]));
+    }
+    ck_assert(is_redirect(lookup(idx, "b")));
+    ck_assert(is_redirect(lookup(idx, "c/d.e")));
+    /* a path with a component that starts with '.' is never indexed, a
+     * file's or a directory's: none of them is found, and they are not
+     * counted */
+    for (i = 0; i < 6; i++) {
+        ck_assert_msg(!lookup(idx, paths[hidden[i]]), "%s is indexed",
+                      paths[hidden[i]]);
+    }
+    for (i = 0; i < 4; i++) {
+        ck_assert_msg(!lookup(idx, dirs[i]), "%s is indexed", dirs[i]);
+    }
+    /* nor does a hidden index.html make its parent a redirect */
+    ck_assert_ptr_null(lookup(idx, "a"));
+    ck_assert_ptr_null(lookup(idx, "c"));
+    ck_assert_uint_eq(prep_index_count(idx), 3 + 2);
+    /* the rule itself */
+    ck_assert(prep_path_hidden(".x"));
+    ck_assert(prep_path_hidden("a/.x"));
+    ck_assert(prep_path_hidden("a/../b"));
+    ck_assert(!prep_path_hidden("a.b/c."));
+    ck_assert(!prep_path_hidden("a/b"));
+}
+END_TEST
+
+START_TEST(corte_index_into_a_missing_dir_fails)
+{
+    static const char *const paths[] = {"index.html"};
+
+    ck_assert_int_ne(prep_index_write_corte(
+                         plans_of(paths, 1), 1, NULL,
+                         apr_pstrcat(pool, root, "/no/such/dir/i.prep", NULL),
+                         pool),
+                     APR_SUCCESS);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* damaged files */
 
 static char *slurp(const char *file, apr_size_t *len)
@@ -852,6 +1032,10 @@ Suite *suite_index(void)
     tcase_add_test(tc, empty_index_finds_nothing);
     tcase_add_test(tc, one_entry_and_colliding_buckets_are_found);
     tcase_add_test(tc, index_write_into_a_missing_dir_fails);
+    tcase_add_test(tc,
+                   corte_index_redirects_each_directory_that_has_an_index_html);
+    tcase_add_test(tc, corte_index_never_holds_a_hidden_path);
+    tcase_add_test(tc, corte_index_into_a_missing_dir_fails);
     tcase_add_test(tc, truncated_or_longer_index_is_refused_at_open);
     tcase_add_test(tc, damaged_header_is_refused_at_open);
     tcase_add_test(tc, damaged_entries_and_buckets_are_refused_at_open);

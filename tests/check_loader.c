@@ -1,9 +1,12 @@
 /* check_loader.c — unit tests of a whole load: real packages made with the
- * tar and openssl commands, loaded into a store in a temporary directory. */
+ * tar and openssl commands, loaded into a store in a temporary directory,
+ * and what the load logs and records of them; and, alone, the checks of the
+ * check phase that need no package. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <unistd.h>
 
 #include <apr_file_io.h>
@@ -220,6 +223,102 @@ START_TEST(good_package_is_published)
     ck_assert(!exists(pkg));
     ck_assert(exists(
         apr_pstrcat(pool, feed.store, "/processed/qro_2105.tar.gz", NULL)));
+}
+END_TEST
+
+/* The first line of what `cmd` writes, without its newline. */
+static char *output_of(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    char line[256] = "";
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    ck_assert_int_eq(pclose(f), 0);
+    line[strcspn(line, "\n")] = '\0';
+    return apr_pstrdup(pool, line);
+}
+
+/* A corte's record (corte.json) says which package it was made from: its
+ * whole SHA-256, its id from the corte time and that SHA-256, the bytes of
+ * every file the package held. */
+START_TEST(corte_record_is_that_of_its_package)
+{
+    const char *pkg =
+        make_package("qro_2105.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *sha =
+        output_of(apr_psprintf(pool, "sha256sum '%s' | cut -c1-64", pkg));
+    const char *bytes = output_of(apr_psprintf(
+        pool,
+        "find '%s/tree-qro_2105.tar.gz' -type f -printf '%%s\\n' | "
+        "awk '{ n += $1 } END { print n }'",
+        root));
+    prep_load_result_t *res = load(pkg);
+    prep_corte_t *stored;
+
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_int_eq(prep_store_read_corte(
+                         &stored,
+                         prep_store_corte_dir(pool, feed.store, res->corte->id),
+                         pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(stored->sha256, sha);
+    ck_assert_str_eq(stored->id,
+                     apr_psprintf(pool, "20240603T030500Z-%.8s", sha));
+    ck_assert_int_eq(apr_time_sec(stored->time), 1717383900);
+    ck_assert_str_eq(stored->package, "qro_2105.tar.gz");
+    /* .hidden's bytes too: they were unpacked, only not served */
+    ck_assert_uint_eq(stored->bytes, apr_atoi64(bytes));
+    ck_assert_uint_eq(stored->files, 6);
+}
+END_TEST
+
+/* Keeps every line a load logs, "E: " before an error's. */
+static void keep_line(void *baton, int is_error, const char *msg)
+{
+    APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) =
+        apr_pstrcat(pool, is_error ? "E: " : "", msg, NULL);
+}
+
+/* The line of a corte published says what it is, where it came from and
+ * what each phase of its load took; the load's time in the text of its
+ * record is the record's. */
+START_TEST(published_line_names_the_corte_and_its_phases)
+{
+    apr_array_header_t *lines = apr_array_make(pool, 4, sizeof(const char *));
+    prep_load_request_t req = {"a.tar.gz", NULL, PREP_LOAD_NEW, NULL, NULL};
+    prep_load_result_t *res;
+    const char *last, *want;
+    prep_corte_t c = {0};
+    regex_t re;
+
+    make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    res = prep_load_package(&feed, &req, keep_line, lines, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_int_eq(lines->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(lines, 0, const char *),
+                     "loading package a.tar.gz");
+    last = APR_ARRAY_IDX(lines, 1, const char *);
+    want = apr_psprintf(
+        pool,
+        "^published corte %s \\(corte time 2024-06-02T21:05:00-06:00\\) "
+        "from a\\.tar\\.gz: 6 files, %" APR_UINT64_T_FMT
+        " bytes in [0-9]+ ms \\(verify [0-9]+, unpack [0-9]+, check [0-9]+, "
+        "banner [0-9]+, compress [0-9]+, index [0-9]+, publish [0-9]+; "
+        "variants [1-9][0-9]* made, 0 reused; cleanup [0-9]+ ms\\)$",
+        res->corte->id, res->corte->bytes);
+    ck_assert_int_eq(regcomp(&re, want, REG_EXTENDED | REG_NOSUB), 0);
+    ck_assert_msg(regexec(&re, last, 0, NULL, 0) == 0, "%s", last);
+    regfree(&re);
+    ck_assert_ptr_nonnull(strstr(last, prep_corte_load_text(res->corte, pool)));
+
+    c.phases_ms[PREP_PHASE_UNPACK] = 812;
+    c.phases_ms[PREP_PHASE_PUBLISH] = 40;
+    c.variants_made = 120;
+    c.variants_reused = 2400;
+    ck_assert_str_eq(prep_corte_load_text(&c, pool),
+                     "verify 0, unpack 812, check 0, banner 0, compress 0, "
+                     "index 0, publish 40; variants 120 made, 2400 reused");
 }
 END_TEST
 
@@ -596,6 +695,228 @@ START_TEST(check_runs_without_a_store)
 }
 END_TEST
 
+/* prepctl's check of package `pkg`: its verdict (reason NULL: accepted). */
+static prep_verdict_t checked_verdict(const char *pkg)
+{
+    prep_checked_t *checked;
+    prep_verdict_t v = {"unset", "unset"};
+    apr_file_t *pack;
+
+    ck_assert_int_eq(
+        apr_file_open(&pack, apr_pstrcat(pool, root, "/pack", NULL),
+                      APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE | APR_FOPEN_READ |
+                          APR_FOPEN_WRITE | APR_FOPEN_BINARY,
+                      APR_FPROT_OS_DEFAULT, pool),
+        APR_SUCCESS);
+    prep_package_check(&checked, &feed, pkg, pack, &v, pool);
+    apr_file_close(pack);
+    ck_assert_ptr_nonnull(checked);
+    return v;
+}
+
+/* prepctl verify runs a load's own checks: for each refusal that needs no
+ * store, its check gives the very verdict the load gives, sentence and
+ * all, and a package it accepts is published. */
+START_TEST(check_refuses_what_a_load_refuses)
+{
+    static const char *const times[] = {
+        "2024-06-02T21:05:00-06:00", "no es una fecha", "2099-01-01T00:00:00Z",
+        "2024-06-02T21:10:00-06:00", "2024-06-02T21:15:00-06:00"};
+    static const char *const reasons[] = {NULL, "no-corte-time", "future-corte",
+                                          "verify", "truncated"};
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        const char *name = apr_psprintf(pool, "p%d.tar.gz", i);
+        const char *pkg = make_package(name, times[i]);
+        prep_verdict_t checked;
+        prep_load_result_t *res;
+
+        feed.verify = i == 3 ? PREP_VERIFY_SHA256 : PREP_VERIFY_NONE;
+        if (i == 3) { /* a sidecar of other bytes */
+            run(apr_psprintf(pool, "printf '%%064d  %s\\n' 0 > '%s.sha256'",
+                             name, pkg));
+        }
+        if (i == 4) { /* cut short */
+            run(apr_psprintf(pool, "truncate -s 2000 '%s'", pkg));
+        }
+        checked = checked_verdict(pkg);
+        res = load_as(pkg, NULL, PREP_LOAD_FINAL);
+        if (!reasons[i]) {
+            ck_assert_ptr_null(checked.reason);
+            ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+            continue;
+        }
+        ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+        ck_assert_str_eq(res->verdict.reason, reasons[i]);
+        ck_assert_msg(checked.reason != NULL, "%s: the check accepts it", name);
+        ck_assert_str_eq(checked.reason, res->verdict.reason);
+        ck_assert_str_eq(checked.message, res->verdict.message);
+    }
+}
+END_TEST
+
+/* A republish (the heal of a damaged corte) reads the package retained in
+ * STORE/processed, gives the corte again and replaces it; a package that
+ * gives another corte is refused, and stays where it is. */
+START_TEST(republish_gives_the_very_corte_again_or_is_refused)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    const char *kept =
+        apr_pstrcat(pool, feed.store, "/processed/a.tar.gz", NULL);
+    prep_load_result_t *first = load(pkg), *res;
+    prep_load_request_t req = {"a.tar.gz", NULL, PREP_LOAD_REPUBLISH, NULL,
+                               NULL};
+    const char *other_sha;
+    json_t *state;
+
+    ck_assert_int_eq(first->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert(exists(kept));
+    req.corte_id = first->corte->id;
+    req.corte_sha256 = first->corte->sha256;
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_str_eq(res->corte->id, first->corte->id);
+    ck_assert_str_eq(current_id(), first->corte->id);
+    ck_assert(exists(kept)); /* the retained package stays retained */
+    ck_assert_str_eq(
+        served(res->corte->id, "json/casillas/Querétaro 1.json", 0),
+        "{\"casilla\": 1}\n");
+
+    /* the same id (its 8 digits) but not the whole SHA-256 */
+    other_sha = apr_pstrdup(pool, first->corte->sha256);
+    ((char *)other_sha)[63] = other_sha[63] == '0' ? '1' : '0';
+    req.corte_sha256 = other_sha;
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+    ck_assert_str_eq(res->verdict.message,
+                     apr_psprintf(pool,
+                                  "the retained package gives corte %s, not %s",
+                                  first->corte->id, first->corte->id));
+    /* no SHA-256 known, or another corte asked for */
+    req.corte_sha256 = NULL;
+    ck_assert_int_eq(prep_load_package(&feed, &req, NULL, NULL, pool)->outcome,
+                     PREP_LOAD_REFUSED);
+    req.corte_sha256 = first->corte->sha256;
+    req.corte_id = "20240603T030000Z-00000000";
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_str_eq(res->verdict.reason, "verify");
+    /* refused, it is neither set aside nor recorded; the corte stays */
+    ck_assert(exists(kept));
+    ck_assert(
+        !exists(apr_pstrcat(pool, feed.store, "/rejected/a.tar.gz", NULL)));
+    state = prep_store_read_state(feed.store, pool);
+    ck_assert_uint_eq(json_array_size(json_object_get(state, "rejected")), 0);
+    json_decref(state);
+    ck_assert_str_eq(current_id(), first->corte->id);
+}
+END_TEST
+
+START_TEST(republished_identity_is_the_whole_sha256_and_the_id)
+{
+    prep_corte_t corte = {0};
+    prep_verdict_t v = {NULL, NULL};
+    const char *sha = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef01"
+                      "23456789";
+
+    corte.id = "20240603T030500Z-abcdef01";
+    corte.sha256 = sha;
+    ck_assert_int_eq(prep_verify_republished(&corte, corte.id, sha, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(v.reason);
+    /* any id, when none is asked for; never without the SHA-256 */
+    ck_assert_int_eq(prep_verify_republished(&corte, NULL, sha, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(prep_verify_republished(&corte, corte.id, NULL, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "verify");
+    v.reason = NULL;
+    ck_assert_int_ne(
+        prep_verify_republished(
+            &corte, corte.id,
+            "abcdef01ffffffffffffffffffffffffffffffffffffffffffffff"
+            "ffffffffff",
+            &v, pool),
+        APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "verify");
+    ck_assert_int_ne(prep_verify_republished(
+                         &corte, "20240603T031000Z-abcdef01", sha, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.message, "the retained package gives corte "
+                                "20240603T030500Z-abcdef01, not "
+                                "20240603T031000Z-abcdef01");
+}
+END_TEST
+
+/* A corte of time `sec` (epoch seconds) and id `id`. */
+static prep_corte_t *corte_at(apr_int64_t sec, const char *id)
+{
+    prep_corte_t *c = apr_pcalloc(pool, sizeof(*c));
+
+    c->time = apr_time_from_sec(sec);
+    c->id = id;
+    return c;
+}
+
+/* Against the corte served: older is refused, the same time with other
+ * bytes refused or (PrepSameTime accept) replaces it, its own id is the
+ * corte served, anything later is newer. */
+START_TEST(corte_time_against_the_corte_served)
+{
+    const prep_corte_t *served = corte_at(1717383900, "A");
+    prep_verdict_t v = {NULL, NULL};
+    prep_corte_order_e order = PREP_CORTE_SERVED;
+
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, NULL,
+                                             corte_at(1, "B"), &v, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_NEWER);
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717384200, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_NEWER);
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383900, "A"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_SERVED);
+    ck_assert_ptr_null(v.reason);
+
+    ck_assert_int_ne(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383600, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "older-corte");
+    ck_assert_str_eq(v.message, "its corte time 2024-06-02T21:00:00-06:00 is "
+                                "older than the corte being served "
+                                "(2024-06-02T21:05:00-06:00)");
+    /* older is refused even when it names the corte served */
+    ck_assert_int_ne(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383600, "A"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383900, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v.reason, "same-time");
+    ck_assert_str_eq(v.message,
+                     "its corte time 2024-06-02T21:05:00-06:00 is that of the "
+                     "corte being served (A), with other bytes (PrepSameTime "
+                     "refuse)");
+    feed.same_time_accept = 1;
+    v.reason = NULL;
+    ck_assert_int_eq(prep_corte_time_against(&order, &feed, served,
+                                             corte_at(1717383900, "B"), &v,
+                                             pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(order, PREP_CORTE_REPLACES);
+    ck_assert_ptr_null(v.reason);
+}
+END_TEST
+
 /* The package of huge_files_are_streamed: two text files over
  * PREP_HUGE_FILE and one of noise, named as text. */
 static const char *make_huge_package(const char *name, const char *corte)
@@ -754,6 +1075,8 @@ Suite *suite_loader(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, good_package_is_published);
+    tcase_add_test(tc, corte_record_is_that_of_its_package);
+    tcase_add_test(tc, published_line_names_the_corte_and_its_phases);
     tcase_add_test(tc, bad_package_keeps_the_corte);
     tcase_add_test(tc, older_future_and_missing_time_are_refused);
     tcase_add_test(tc, future_limit_and_same_time);
@@ -765,7 +1088,11 @@ Suite *suite_loader(void)
     tcase_add_test(tc, verify_sha256_sidecar);
     tcase_add_loop_test(tc, verify_signature_keys, 0, 3);
     tcase_add_test(tc, check_runs_without_a_store);
+    tcase_add_test(tc, check_refuses_what_a_load_refuses);
     tcase_add_test(tc, variants_of_unchanged_files_are_reused);
+    tcase_add_test(tc, republish_gives_the_very_corte_again_or_is_refused);
+    tcase_add_test(tc, republished_identity_is_the_whole_sha256_and_the_id);
+    tcase_add_test(tc, corte_time_against_the_corte_served);
 
     suite_add_tcase(s, tc);
     /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */
