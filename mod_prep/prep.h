@@ -379,8 +379,7 @@ typedef enum {
  * line; the sentence of what is wrong (without the directive's name), or
  * NULL. */
 typedef const char *prep_feed_parse_fn(void *field, int argc,
-                                       const char *const *argv,
-                                       apr_pool_t *p);
+                                       const char *const *argv, apr_pool_t *p);
 
 /* A parser whose field is the whole feed (it sets more than one field). */
 #define PREP_FEED_WHOLE 0

@@ -1,8 +1,8 @@
 /* prep_audit.c — checks that a published corte still holds exactly the
  * bytes its load published: every representation in content.pack is read
  * again and hashed, and compared with the hash recorded in its ETag (the
- * first 16 bytes of the SHA-256 of exactly those bytes, see pack_append in
- * prep_loader.c).  The reading is done in slices of a bounded number of
+ * first 16 bytes of the SHA-256 of exactly those bytes, see prep_pack_append
+ * in prep_variants.c).  The reading is done in slices of a bounded number of
  * bytes through one 64 KB buffer, so the intake can audit the served corte
  * a little at a time between polls; prepctl audit runs it to the end.
  * Cheap checks of the index and corte.json are done at open. */
