@@ -31,13 +31,8 @@ static void setup(void)
     apr_pool_create(&pool, NULL);
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     root = apr_pstrdup(pool, tmpl);
-    prep_feed_defaults(&feed, pool);
-    feed.name = "qro";
-    feed.incoming = apr_pstrcat(pool, root, "/incoming", NULL);
-    feed.store = apr_pstrcat(pool, root, "/store", NULL);
+    test_feed_in(&feed, root, pool);
     feed.settle = SETTLE;
-    ck_assert_int_eq(mkdir(feed.incoming, 0755), 0);
-    ck_assert_int_eq(mkdir(feed.store, 0755), 0);
 }
 
 static void teardown(void)

@@ -102,12 +102,7 @@ static void setup(void)
     apr_pool_create(&pool, NULL);
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     root = apr_pstrdup(pool, tmpl);
-    prep_feed_defaults(&feed, pool);
-    feed.name = "qro";
-    feed.incoming = apr_pstrcat(pool, root, "/incoming", NULL);
-    feed.store = apr_pstrcat(pool, root, "/store", NULL);
-    apr_dir_make(feed.incoming, APR_FPROT_OS_DEFAULT, pool);
-    apr_dir_make(feed.store, APR_FPROT_OS_DEFAULT, pool);
+    test_feed_in(&feed, root, pool);
     feed.corte.source = PREP_CORTE_JSON;
     feed.corte.file = "json/main.json";
     feed.corte.pointer = "/fechaCorte";

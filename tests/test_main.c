@@ -1,8 +1,20 @@
 /* test_main.c — runs every suite of the core library's unit tests. */
 #include <stdlib.h>
 #include <locale.h>
+#include <sys/stat.h>
 #include <apr_general.h>
+#include <apr_strings.h>
 #include "test_prep.h"
+
+void test_feed_in(prep_feed_t *feed, const char *root, apr_pool_t *p)
+{
+    prep_feed_defaults(feed, p);
+    feed->name = "qro";
+    feed->incoming = apr_pstrcat(p, root, "/incoming", NULL);
+    feed->store = apr_pstrcat(p, root, "/store", NULL);
+    ck_assert_int_eq(mkdir(feed->incoming, 0755), 0);
+    ck_assert_int_eq(mkdir(feed->store, 0755), 0);
+}
 
 int main(void)
 {

@@ -3,6 +3,13 @@
 #define TEST_PREP_H
 
 #include <check.h>
+#include <apr_pools.h>
+
+#include "prep.h"
+
+/* A feed "qro" with the defaults whose incoming/ and store/ are made in
+ * the directory root (test_main.c). */
+void test_feed_in(prep_feed_t *feed, const char *root, apr_pool_t *p);
 
 Suite *suite_util(void);
 Suite *suite_feed(void);
