@@ -383,6 +383,11 @@ const command_rec prep_cmds[] = {
                "archive formats and compressions read: tar zip 7z cpio "
                "iso9660 cab lha rar ar gzip bzip2 xz zstd lzma lzip lz4 "
                "compress"),
+    FEED_TAKE1("PrepPublishUntil", PREP_FEED_PUBLISH_UNTIL,
+               "ISO-8601 time the operation ends: the feed is closed after "
+               "it, the last corte served [none]"),
+    FEED_TAKE1("PrepDrill", PREP_FEED_DRILL,
+               "on | off: the feed runs a drill (simulacro) [off]"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

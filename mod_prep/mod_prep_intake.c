@@ -577,7 +577,7 @@ static void audit_slice(intake_feed_t *in, apr_time_t now, apr_pool_t *p)
 
 static void warn_if_stale(intake_feed_t *in, apr_time_t now)
 {
-    if (prep_feed_state(&in->feed->conf, in->corte, now) == PREP_FEED_STALE) {
+    if (prep_feed_state(&in->feed->conf, in->corte, NULL, now) == PREP_FEED_STALE) {
         if (!in->stale_warned) {
             ap_log_error(
                 APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,

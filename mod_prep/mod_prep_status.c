@@ -64,7 +64,7 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
 
     v->feed = f;
     v->corte = a ? a->corte : NULL;
-    v->rt.state = prep_feed_state(&f->conf, v->corte, now);
+    v->rt.state = prep_feed_state(&f->conf, v->corte, NULL, now);
     v->rt.last_poll = (apr_time_t)apr_atomic_read64(&f->shm->last_poll);
     /* every worker counts on its own lines: their sum */
     prep_traffic_sum(f, &traffic);

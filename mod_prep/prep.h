@@ -167,10 +167,21 @@ apr_status_t prep_corte_time_against(prep_corte_order_e *order,
 /* Text of the label: "Último corte: 02/06/2024 21:05 (Tiempo del Centro,
  * UTC-06:00)" */
 char *prep_banner_label(apr_pool_t *p, apr_time_t corte, const prep_zone_t *z);
+/* What a banner says besides the corte time: bits of a corte's
+ * banner_state. */
+enum {
+    PREP_BANNER_STATE_DRILL = 1u << 0, /* a drill: "SIMULACRO" before it */
+    PREP_BANNER_STATE_CLOSED = 1u << 1 /* the operation has ended */
+};
+/* The {{estado}} of a banner state: "" (none), "SIMULACRO",
+ * "Cierre del PREP", "SIMULACRO · Cierre del PREP". */
+const char *prep_banner_estado(unsigned state);
 /* The HTML to insert.  template NULL → the default banner (a <div> holding
- * the label).  Placeholders {{fecha}} {{hora}} {{zona}} {{iso}}. */
+ * the label, "SIMULACRO" before it in a drill, the close after it once
+ * closed).  Placeholders {{fecha}} {{hora}} {{zona}} {{iso}} {{estado}}. */
 char *prep_banner_render(apr_pool_t *p, const char *template_text,
-                         apr_time_t corte, const prep_zone_t *z);
+                         apr_time_t corte, const prep_zone_t *z,
+                         unsigned state);
 /* Inserts banner right after the first opening <body…> tag of html.
  * Returns the new document (length in *out_len), or NULL when html has no
  * body tag (the file is then served unchanged). */
@@ -188,7 +199,8 @@ apr_status_t prep_banner_add_reps(struct prep_pack *pack,
                                   struct prep_plan *plans, int nplans,
                                   const apr_array_header_t *banners,
                                   apr_time_t corte, const prep_zone_t *z,
-                                  prep_verdict_t *v, apr_pool_t *p);
+                                  unsigned state, prep_verdict_t *v,
+                                  apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_package.c: reads a package with libarchive under the package rules
@@ -321,6 +333,12 @@ typedef struct prep_feed {
     /* PrepAuditInterval: the served corte is re-hashed, at a bounded rate,
      * again this long after each complete pass; < 0: never. */
     apr_interval_time_t audit_interval;
+    /* PrepPublishUntil: the end of the operation; from then on the feed is
+     * `closed` (0: no stated end). */
+    apr_time_t publish_until;
+    /* PrepDrill on|off: the feed runs a drill (simulacro) unless prepctl
+     * drill says otherwise (prep_feed_drill). */
+    int drill;
 } prep_feed_t;
 
 void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);
@@ -415,6 +433,8 @@ enum {
     PREP_FEED_AUDIT_INTERVAL,
     PREP_FEED_SAME_TIME,
     PREP_FEED_FORMATS,
+    PREP_FEED_PUBLISH_UNTIL,
+    PREP_FEED_DRILL,
     PREP_FEED_DIRECTIVES
 };
 /* Indexed by PREP_FEED_*. */
@@ -589,6 +609,11 @@ typedef struct prep_corte {
     apr_uint64_t variants_made;
     apr_uint64_t variants_reused;
     apr_uint32_t compress_threads; /* of them, threads that compressed */
+    /* What its banner says besides the corte time (PREP_BANNER_STATE_*
+     * bits): written as "drill": true and "closed": true when set.  The
+     * intake publishes a corte again from its package when the feed's
+     * state asks for another banner (prep_feed_banner_state). */
+    unsigned banner_state;
 } prep_corte_t;
 
 #define PREP_CURRENT_FILE "current"
@@ -706,6 +731,8 @@ apr_status_t prep_store_write_atomic(const char *path, const void *data,
 #define PREP_CORTE_KEY_MADE      "made"
 #define PREP_CORTE_KEY_REUSED    "reused"
 #define PREP_CORTE_KEY_THREADS   "threads"
+#define PREP_CORTE_KEY_DRILL     "drill"  /* true: banner says SIMULACRO */
+#define PREP_CORTE_KEY_CLOSED    "closed" /* true: banner says the close */
 
 /* The record of c.  shown_in NULL: as stored (times as integers); else as
  * the status shows it, the times as ISO-8601 text in that zone (null when
@@ -1018,7 +1045,9 @@ typedef enum {
                         * file: not set aside, examined again once settled */
     PREP_LOAD_HELD,    /* truncated but still recent (a stalled upload):
                         * left in incoming until it changes or the wait ends */
-    PREP_LOAD_CRASHED  /* no verdict: the loader died (intake only) */
+    PREP_LOAD_CRASHED, /* no verdict: the loader died (intake only) */
+    PREP_LOAD_RETAINED /* the feed is pinned: the new corte is kept in
+                        * STORE/cortes, not served */
 } prep_load_outcome_e;
 
 /* What the intake asks of a loader. */
@@ -1172,13 +1201,19 @@ typedef enum {
     PREP_FEED_WAITING = 0, /* no corte yet */
     PREP_FEED_EMBARGOED,   /* before PrepPublishFrom */
     PREP_FEED_SERVING,
-    PREP_FEED_STALE, /* no new corte for 3 x PrepUpdateInterval */
+    PREP_FEED_STALE,  /* no new corte for 3 x PrepUpdateInterval */
+    PREP_FEED_PINNED, /* prepctl pin or rollback: new cortes are kept, not
+                       * served */
+    PREP_FEED_CLOSED, /* after prepctl close or PrepPublishUntil: the last
+                       * corte stays served, never stale */
     PREP_FEED_STATES
 } prep_feed_state_e;
 
-/* "waiting", "embargoed", "serving", "stale": the one table of the JSON
- * and Prometheus writers. */
+/* "waiting", "embargoed", "serving", "stale", "pinned", "closed": the one
+ * table of the JSON and Prometheus writers and of prepctl. */
 const char *prep_feed_state_text(prep_feed_state_e s);
+
+struct prep_control;
 
 typedef struct prep_feed_runtime {
     prep_feed_state_e state;
@@ -1193,16 +1228,265 @@ typedef struct prep_feed_runtime {
     prep_integrity_e integrity;
     apr_time_t audited_at, integrity_at;
     const char *integrity_detail;
+    /* the operator's part (prep_operator.c): the feed's control as the
+     * intake last read it (NULL: none read), the newest retained corte
+     * (shown as "newest" while pinned, else NULL) */
+    const struct prep_control *control;
+    const prep_corte_t *newest;
+    /* how the intake watches PrepIncoming: "poll" (issue 13: "inotify") */
+    const char *watch;
 } prep_feed_runtime_t;
 
-/* The state a feed is in at `now` given its current corte (or NULL). */
+/* The state a feed is in at `now` given its current corte (or NULL) and
+ * its control (NULL: the defaults), in this order: closed (prep_feed_
+ * closed_at passed), pinned, embargoed (before PrepPublishFrom, never in
+ * a drill), waiting (no corte), stale (no new corte for 3 x
+ * PrepUpdateInterval), serving. */
 prep_feed_state_e prep_feed_state(const prep_feed_t *f,
-                                  const prep_corte_t *current, apr_time_t now);
+                                  const prep_corte_t *current,
+                                  const struct prep_control *ctl,
+                                  apr_time_t now);
+/* Whether a health check (?check=FEED) of a feed in that state is good:
+ * serving, pinned and closed are. */
+int prep_feed_state_healthy(prep_feed_state_e s);
+/* How many journal lines the status shows as "events". */
+#define PREP_STATUS_EVENTS 20
 /* One feed's object of the status document; the caller json_decref()s it
- * or hands it on. */
+ * or hands it on.  Besides the corte and the intake's part: "pinned",
+ * "newest" (the newest retained corte while pinned, else null), "drill",
+ * "publish_until", "closed_at", "watch", and "events", the last
+ * PREP_STATUS_EVENTS lines of the feed's journal (prep_journal_tail). */
 struct json_t *prep_status_feed(const prep_feed_t *f,
                                 const prep_corte_t *current,
                                 const prep_feed_runtime_t *rt, apr_time_t now,
                                 apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_journal.c: the journal of a feed, STORE/journal.jsonl: one JSON
+ * object per line, appended and fsync'd, never rewritten; rotated by size
+ * to journal.jsonl.1 (the newest), .2, ...; a rotated file is removed only
+ * once its newest line is older than PREP_JOURNAL_KEEP.  Every line has
+ * "at" (ISO-8601 with milliseconds, in the feed's zone), "feed", "event"
+ * and, in a drill, "drill": true; the fields of each event are in
+ * docs/journal.md.  Writers (the intake, the loaders, prepctl) take
+ * STORE/journal.lock around each append; readers take it shared while
+ * they open the files. */
+
+typedef enum {
+    PREP_EVENT_START = 0,      /* the server started: what it serves */
+    PREP_EVENT_GRACEFUL,       /* a graceful restart: what it serves */
+    PREP_EVENT_INTAKE_RESTART, /* the intake died and was started again */
+    PREP_EVENT_SEEN,           /* a package settled and is being loaded */
+    PREP_EVENT_PUBLISHED,      /* a new corte is served */
+    PREP_EVENT_RETAINED,       /* pinned: a new corte is kept, not served */
+    PREP_EVENT_REPUBLISHED,    /* a corte rebuilt from its package */
+    PREP_EVENT_REFUSED,        /* a package set aside with its reason */
+    PREP_EVENT_SAME_CORTE,     /* a package that is the corte served */
+    PREP_EVENT_STALE,          /* no new corte for 3 x PrepUpdateInterval */
+    PREP_EVENT_FRESH,          /* a new corte after a stale period */
+    PREP_EVENT_EMBARGO_LIFTED, /* PrepPublishFrom passed */
+    PREP_EVENT_STORE_PROBLEM,  /* the store cannot take a corte */
+    PREP_EVENT_STORE_OK,       /* ... and can again */
+    PREP_EVENT_LOADER_CRASH,   /* a loader died without a verdict */
+    PREP_EVENT_DAMAGED,        /* the served corte's bytes differ */
+    PREP_EVENT_HEALED,         /* ... and it was published again */
+    PREP_EVENT_ROLLBACK,       /* prepctl rollback */
+    PREP_EVENT_PIN,            /* prepctl pin */
+    PREP_EVENT_UNPIN,          /* prepctl unpin */
+    PREP_EVENT_RESET,          /* prepctl reset */
+    PREP_EVENT_DRILL,          /* prepctl drill on|off */
+    PREP_EVENT_CLOSED,         /* prepctl close or PrepPublishUntil */
+    PREP_EVENT_NOTIFY,         /* a PrepNotify command ran (issue 11) */
+    PREP_EVENTS
+} prep_event_e;
+
+/* "start", "graceful", "intake-restart", "seen", "published", "retained",
+ * "republished", "refused", "same-corte", "stale", "fresh",
+ * "embargo-lifted", "store-problem", "store-ok", "loader-crash",
+ * "damaged", "healed", "rollback", "pin", "unpin", "reset", "drill",
+ * "closed", "notify". */
+const char *prep_event_name(prep_event_e e);
+/* The event of a name, or PREP_EVENTS for none. */
+prep_event_e prep_event_of_name(const char *name);
+
+#define PREP_JOURNAL_FILE   "journal.jsonl"
+#define PREP_JOURNAL_LOCK   "journal.lock"
+#define PREP_JOURNAL_ROTATE (8 * 1024 * 1024)
+#define PREP_JOURNAL_KEEP   apr_time_from_sec(30 * 24 * 3600)
+/* A journal line is at most this long (longer fields are cut). */
+#define PREP_JOURNAL_LINE_MAX (16 * 1024)
+
+/* The keys of journal lines. */
+#define PREP_JOURNAL_KEY_AT      "at"
+#define PREP_JOURNAL_KEY_FEED    "feed"
+#define PREP_JOURNAL_KEY_EVENT   "event"
+#define PREP_JOURNAL_KEY_DRILL   "drill"
+#define PREP_JOURNAL_KEY_USER    "user"    /* operator events: who */
+#define PREP_JOURNAL_KEY_CORTE   "corte"   /* a corte record, shown */
+#define PREP_JOURNAL_KEY_PACKAGE "package" /* a package's name, shown */
+#define PREP_JOURNAL_KEY_REASON  "reason"
+#define PREP_JOURNAL_KEY_MESSAGE "message"
+
+/* A feed's journal as one writer sees it. */
+typedef struct prep_journal {
+    const char *store;
+    const char *feed;
+    prep_zone_t zone;
+    int drill;                /* its lines carry "drill": true */
+    apr_off_t rotate_bytes;   /* PREP_JOURNAL_ROTATE unless set (tests) */
+    apr_interval_time_t keep; /* PREP_JOURNAL_KEEP unless set (tests) */
+} prep_journal_t;
+
+/* The journal of feed f; drill: whether its lines are marked. */
+void prep_journal_init(prep_journal_t *j, const prep_feed_t *f, int drill);
+/* A new line {"at", "feed", "event"[, "drill"]} of event e at `at`, for the
+ * caller to add its fields to and hand to prep_journal_append. */
+struct json_t *prep_journal_line(const prep_journal_t *j, prep_event_e e,
+                                 apr_time_t at);
+/* Appends `line` (its reference is taken) as one line: under
+ * STORE/journal.lock, rotated first when journal.jsonl has passed
+ * rotate_bytes, one write(2) with O_APPEND, then fsync (and the
+ * directory's when the file is new).  A write cut short (a full disk) is
+ * undone by truncating the file back: the journal holds whole lines only.
+ * The error, else APR_SUCCESS; it never waits for the lock more than a
+ * second, and a failure is the caller's to log, never a reason to stop. */
+apr_status_t prep_journal_append(const prep_journal_t *j, struct json_t *line,
+                                 apr_pool_t *p);
+/* A line of event e now, with the fields of the object `fields` (its
+ * reference is taken; NULL: none), appended. */
+apr_status_t prep_journal_event(const prep_journal_t *j, prep_event_e e,
+                                struct json_t *fields, apr_pool_t *p);
+/* The same with "corte": the record of c shown in the journal's zone
+ * (prep_corte_to_json), when c is not NULL. */
+apr_status_t prep_journal_corte(const prep_journal_t *j, prep_event_e e,
+                                const prep_corte_t *c, struct json_t *fields,
+                                apr_pool_t *p);
+/* "refused" with "package" (shown), "reason" and "message". */
+apr_status_t prep_journal_refused(const prep_journal_t *j, const char *package,
+                                  const prep_verdict_t *v, apr_pool_t *p);
+
+/* Reads the "at" of a line (ISO-8601 with an offset, with or without a
+ * fraction of a second). */
+apr_status_t prep_journal_time(apr_time_t *t, const char *iso);
+/* Called for each line, oldest first; the line is borrowed.  Anything but
+ * APR_SUCCESS stops the walk and is returned. */
+typedef apr_status_t prep_journal_fn(void *baton, struct json_t *line);
+/* Every line of the feed's journal (the rotated files, oldest first, then
+ * journal.jsonl) whose "at" is at or after `since` (0: all), to fn.
+ * Lines that are not JSON objects with a readable "at" are skipped and
+ * counted in *bad (when not NULL).  A store without a journal has none. */
+apr_status_t prep_journal_each(const char *store, apr_time_t since,
+                               prep_journal_fn *fn, void *baton,
+                               apr_uint64_t *bad, apr_pool_t *p);
+/* The last n lines, oldest first, as a JSON array (empty when there is no
+ * journal); reads only the end of the files. */
+struct json_t *prep_journal_tail(const char *store, int n, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_operator.c: what the operator decides for a feed, kept in its store
+ * (STORE/control.json, written by prepctl under the store's lock, read by
+ * the intake at every poll and by each load), and the operator's actions:
+ * rollback, pin, unpin, reset, close, drill.  Each takes STORE/loader.lock
+ * (refused while a load holds it), acts, and is journaled with its user. */
+
+#define PREP_CONTROL_FILE "control.json"
+/* Where prepctl reset moves a feed's cortes and packages:
+ * STORE/archive/<YYYYMMDD-HHMMSS in the feed's zone>[-N]/. */
+#define PREP_ARCHIVE_DIR "archive"
+
+/* prep_control_t.drill */
+#define PREP_DRILL_AS_CONFIGURED (-1)
+
+typedef struct prep_control {
+    const char *pin;      /* the corte the feed is pinned at, or NULL */
+    apr_time_t pinned_at; /* 0 unless pinned */
+    int drill;            /* PREP_DRILL_AS_CONFIGURED (PrepDrill), 0, 1 */
+    apr_time_t closed_at; /* prepctl close; 0: not closed by hand */
+} prep_control_t;
+
+void prep_control_default(prep_control_t *c);
+/* STORE/control.json into *c.  A store without one has the defaults
+ * (APR_SUCCESS); one that cannot be read or parsed gives the defaults and
+ * its error (APR_EINVAL when it is not a control record). */
+apr_status_t prep_control_read(prep_control_t *c, const char *store,
+                               apr_pool_t *p);
+/* Replaces STORE/control.json (prep_store_write_atomic). */
+apr_status_t prep_control_write(const char *store, const prep_control_t *c,
+                                apr_pool_t *p);
+/* Whether the feed runs a drill: prepctl drill's word, else PrepDrill. */
+int prep_feed_drill(const prep_feed_t *f, const prep_control_t *c);
+/* When the operation ended or ends: the earlier of prepctl close and
+ * PrepPublishUntil; 0: no end known.  c NULL: PrepPublishUntil alone. */
+apr_time_t prep_feed_closed_at(const prep_feed_t *f, const prep_control_t *c);
+/* The banner state (PREP_BANNER_STATE_*) a corte of the feed shows at
+ * `now`: drill, closed. */
+unsigned prep_feed_banner_state(const prep_feed_t *f, const prep_control_t *c,
+                                apr_time_t now);
+
+/* The retained cortes that can be served (prep_store_corte_usable), oldest
+ * first, as prep_corte_t *. */
+apr_array_header_t *prep_store_cortes(const char *store, apr_pool_t *p);
+/* The newest of them, or NULL. */
+prep_corte_t *prep_store_newest(const char *store, apr_pool_t *p);
+/* Makes corte `id` (in STORE/cortes) current, replacing `current`
+ * atomically (synced). */
+apr_status_t prep_store_set_current(const char *store, const char *id,
+                                    apr_pool_t *p);
+
+/* How an operator's action ended; prepctl exits 0 for PREP_OP_DONE, 1 for
+ * the rest. */
+typedef enum {
+    PREP_OP_DONE = 0,
+    PREP_OP_UNKNOWN_CORTE,  /* no retained, usable corte of that id */
+    PREP_OP_NOTHING_BEFORE, /* rollback: no retained corte before the one
+                             * served */
+    PREP_OP_NO_CORTE,       /* the feed serves no corte (pin, rollback) */
+    PREP_OP_LOAD_RUNNING,   /* a load holds the store's lock */
+    PREP_OP_PERMISSION,     /* this user may not write the store */
+    PREP_OP_FAILED          /* an I/O error: the message says which */
+} prep_op_status_e;
+
+/* Who acts on which feed, and when. */
+typedef struct prep_op {
+    const prep_feed_t *feed;
+    const char *user; /* the Unix user who ran prepctl */
+    apr_time_t now;
+} prep_op_t;
+
+typedef struct prep_op_result {
+    prep_op_status_e status;
+    const char *message; /* one sentence: what was done, or why not */
+    const char *served;  /* the corte served after it, or NULL */
+    const char *archive; /* reset: the folder everything went to */
+} prep_op_result_t;
+
+/* Serves the retained corte before the one served (id NULL) or corte id,
+ * at once, and pins the feed there.  Journaled as "rollback" with "from",
+ * "to" and "corte". */
+prep_op_status_e prep_op_rollback(const prep_op_t *op, const char *id,
+                                  prep_op_result_t *res, apr_pool_t *p);
+/* Pins the feed at the corte served (id NULL) or at corte id (served at
+ * once).  New packages are still checked, loaded and retained
+ * (PREP_LOAD_RETAINED), not published.  "pin" with "corte". */
+prep_op_status_e prep_op_pin(const prep_op_t *op, const char *id,
+                             prep_op_result_t *res, apr_pool_t *p);
+/* Ends the pin and serves the newest retained corte.  A feed that was not
+ * pinned is left as it is (PREP_OP_DONE, said in the message).  "unpin"
+ * with "from", "to" and "corte". */
+prep_op_status_e prep_op_unpin(const prep_op_t *op, prep_op_result_t *res,
+                               apr_pool_t *p);
+/* Moves every corte, the processed and rejected packages, state.json,
+ * current and control.json into STORE/archive/<time>/ (nothing deleted;
+ * the journal stays): the feed is back to waiting (or embargoed).
+ * "reset" with "archive", "cortes" and "packages" (counts). */
+prep_op_status_e prep_op_reset(const prep_op_t *op, prep_op_result_t *res,
+                               apr_pool_t *p);
+/* Ends the operation now: the feed is closed.  "closed" with "by":
+ * "prepctl". */
+prep_op_status_e prep_op_close(const prep_op_t *op, prep_op_result_t *res,
+                               apr_pool_t *p);
+/* A drill on or off, whatever PrepDrill says.  "drill" with "on". */
+prep_op_status_e prep_op_drill(const prep_op_t *op, int on,
+                               prep_op_result_t *res, apr_pool_t *p);
 
 #endif /* PREP_H */

@@ -78,12 +78,14 @@ static const char *escape_html(apr_pool_t *p, const char *s)
     "{{hora}} ({{zona}})</div>"
 
 char *prep_banner_render(apr_pool_t *p, const char *template_text,
-                         apr_time_t corte, const prep_zone_t *z)
+                         apr_time_t corte, const prep_zone_t *z, unsigned state)
 {
     static const char *const names[] = {"{{fecha}}", "{{hora}}", "{{zona}}",
                                         "{{iso}}"};
     banner_fields_t f;
     const char *values[4], *c;
+
+    (void)state; /* issue 10: {{estado}} */
     /* struct iovec: as many as the template needs */
     apr_array_header_t *parts = apr_array_make(p, 16, sizeof(struct iovec));
     struct iovec *part;
@@ -283,7 +285,8 @@ static apr_status_t add_page_reps(prep_pack_t *pack, prep_plan_t *plan,
 apr_status_t prep_banner_add_reps(prep_pack_t *pack, prep_plan_t *plans,
                                   int nplans, const apr_array_header_t *banners,
                                   apr_time_t corte, const prep_zone_t *z,
-                                  prep_verdict_t *v, apr_pool_t *p)
+                                  unsigned state, prep_verdict_t *v,
+                                  apr_pool_t *p)
 {
     int nbanners = banners ? banners->nelts : 0;
     const char **rendered = apr_pcalloc(p, (nbanners + 1) * sizeof(char *));
@@ -292,7 +295,7 @@ apr_status_t prep_banner_add_reps(prep_pack_t *pack, prep_plan_t *plans,
 
     for (n = 0; n < nbanners; n++) {
         rendered[n] = prep_banner_render(
-            p, APR_ARRAY_IDX(banners, n, const char *), corte, z);
+            p, APR_ARRAY_IDX(banners, n, const char *), corte, z, state);
     }
     for (i = 0; i < nplans && nbanners; i++) {
         if ((plans[i].flags & PREP_F_HTML) &&

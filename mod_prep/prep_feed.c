@@ -547,6 +547,22 @@ static const char *parse_same_time(void *field, int argc,
     return NULL;
 }
 
+/* PrepDrill on|off */
+static const char *parse_drill(void *field, int argc, const char *const *argv,
+                               apr_pool_t *p)
+{
+    (void)argc;
+    (void)p;
+    if (!strcasecmp(argv[0], "on")) {
+        *(int *)field = 1;
+    } else if (!strcasecmp(argv[0], "off")) {
+        *(int *)field = 0;
+    } else {
+        return "use on or off";
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* The directive table */
 
@@ -590,6 +606,11 @@ const prep_feed_directive_t prep_feed_directives[PREP_FEED_DIRECTIVES] = {
                              FIELD(same_time_accept), parse_same_time, 0, 0},
     [PREP_FEED_FORMATS] = {"PrepFormats", PREP_ARGS_SOME, FIELD(limits.formats),
                            parse_formats, 0, 0},
+    [PREP_FEED_PUBLISH_UNTIL] = {"PrepPublishUntil", PREP_ARGS_ONE,
+                                 FIELD(publish_until), parse_publish_from, 0,
+                                 0},
+    [PREP_FEED_DRILL] = {"PrepDrill", PREP_ARGS_ONE, FIELD(drill), parse_drill,
+                         0, 0},
 };
 
 /* What httpd says of a directive given the wrong number of words (it adds

@@ -296,7 +296,7 @@ static apr_status_t phase_banner(load_ctx_t *c)
     return timed(c, PREP_PHASE_BANNER,
                  prep_banner_add_reps(&c->pack, c->plans, c->nplans,
                                       c->feed->banners, c->corte_time,
-                                      &c->feed->zone, &c->verdict, c->p));
+                                      &c->feed->zone, 0, &c->verdict, c->p));
 }
 
 /* compress: the gzip and br variants, reused from the corte served when

@@ -10,15 +10,18 @@
 
 const char *prep_feed_state_text(prep_feed_state_e s)
 {
-    static const char *const names[PREP_FEED_STATES] = {"waiting", "embargoed",
-                                                        "serving", "stale"};
+    static const char *const names[PREP_FEED_STATES] = {
+        "waiting", "embargoed", "serving", "stale", "pinned", "closed"};
 
     return s < PREP_FEED_STATES ? names[s] : names[PREP_FEED_WAITING];
 }
 
 prep_feed_state_e prep_feed_state(const prep_feed_t *f,
-                                  const prep_corte_t *current, apr_time_t now)
+                                  const prep_corte_t *current,
+                                  const struct prep_control *ctl,
+                                  apr_time_t now)
 {
+    (void)ctl;
     if (f->publish_from && now < f->publish_from) {
         return PREP_FEED_EMBARGOED;
     }

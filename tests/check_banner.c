@@ -61,7 +61,7 @@ END_TEST
 
 START_TEST(default_banner_is_a_div_with_the_label)
 {
-    const char *html = prep_banner_render(pool, NULL, CORTE, &centro);
+    const char *html = prep_banner_render(pool, NULL, CORTE, &centro, 0);
     const char *label = prep_banner_label(pool, CORTE, &centro);
     const char *tail = apr_pstrcat(pool, ">", label, "</div>", NULL);
 
@@ -71,7 +71,7 @@ START_TEST(default_banner_is_a_div_with_the_label)
     ck_assert_ptr_null(strstr(html, "{{"));
     ck_assert_ptr_null(strstr(html, "}}"));
     /* the default banner follows the zone */
-    html = prep_banner_render(pool, NULL, CORTE, &pacifico);
+    html = prep_banner_render(pool, NULL, CORTE, &pacifico, 0);
     ck_assert_ptr_nonnull(
         strstr(html, ">Último corte: 02/06/2024 20:05 (Tiempo del Pacífico, "
                      "UTC-07:00)</div>"));
@@ -85,33 +85,34 @@ START_TEST(template_placeholders_are_filled_in_the_zone)
                            "<aside class=\"aviso-corte\" data-iso=\"{{iso}}\">"
                            "Corte del {{fecha}} a las {{hora}} horas "
                            "({{zona}})</aside>",
-                           CORTE, &centro),
+                           CORTE, &centro, 0),
         "<aside class=\"aviso-corte\" data-iso=\"2024-06-02T21:05:00-06:00\">"
         "Corte del 02/06/2024 a las 21:05 horas (Tiempo del Centro, "
         "UTC-06:00)</aside>");
     ck_assert_str_eq(prep_banner_render(pool,
                                         "{{fecha}}|{{hora}}|{{zona}}|{{iso}}",
-                                        CORTE, &pacifico),
+                                        CORTE, &pacifico, 0),
                      "02/06/2024|20:05|Tiempo del Pacífico, "
                      "UTC-07:00|2024-06-02T20:05:00-07:00");
     /* repeated, adjacent, at both ends */
-    ck_assert_str_eq(
-        prep_banner_render(pool, "{{hora}}{{hora}} {{hora}}", CORTE, &centro),
-        "21:0521:05 21:05");
+    ck_assert_str_eq(prep_banner_render(pool, "{{hora}}{{hora}} {{hora}}",
+                                        CORTE, &centro, 0),
+                     "21:0521:05 21:05");
     /* no placeholder: the template as written */
-    ck_assert_str_eq(
-        prep_banner_render(pool, "<b>Resultados &amp; más</b>", CORTE, &centro),
-        "<b>Resultados &amp; más</b>");
-    ck_assert_str_eq(prep_banner_render(pool, "", CORTE, &centro), "");
+    ck_assert_str_eq(prep_banner_render(pool, "<b>Resultados &amp; más</b>",
+                                        CORTE, &centro, 0),
+                     "<b>Resultados &amp; más</b>");
+    ck_assert_str_eq(prep_banner_render(pool, "", CORTE, &centro, 0), "");
     /* unknown or unfinished placeholders stay as written */
+    ck_assert_str_eq(prep_banner_render(pool, "{{otro}} {{hora}} {{FECHA}}",
+                                        CORTE, &centro, 0),
+                     "{{otro}} 21:05 {{FECHA}}");
     ck_assert_str_eq(
-        prep_banner_render(pool, "{{otro}} {{hora}} {{FECHA}}", CORTE, &centro),
-        "{{otro}} 21:05 {{FECHA}}");
-    ck_assert_str_eq(
-        prep_banner_render(pool, "{{hora {{fecha} {{", CORTE, &centro),
+        prep_banner_render(pool, "{{hora {{fecha} {{", CORTE, &centro, 0),
         "{{hora {{fecha} {{");
-    ck_assert_str_eq(prep_banner_render(pool, "{ {hora}} }}", CORTE, &centro),
-                     "{ {hora}} }}");
+    ck_assert_str_eq(
+        prep_banner_render(pool, "{ {hora}} }}", CORTE, &centro, 0),
+        "{ {hora}} }}");
 }
 END_TEST
 
@@ -129,7 +130,7 @@ START_TEST(template_may_hold_hundreds_of_placeholders)
     for (o = want, i = 0; i < 300; i++) {
         o = stpcpy(o, "21:05.");
     }
-    out = prep_banner_render(pool, tpl, CORTE, &centro);
+    out = prep_banner_render(pool, tpl, CORTE, &centro, 0);
     ck_assert_ptr_null(strstr(out, "{{"));
     ck_assert_str_eq(out, want);
 }
@@ -143,11 +144,11 @@ START_TEST(zone_name_is_escaped_in_templates_and_the_default)
     /* the zone name is text: escaped in templates and in the default */
     ck_assert_str_eq(
         prep_banner_render(pool, "<span title='{{zona}}'>{{zona}}</span>",
-                           CORTE, &odd),
+                           CORTE, &odd, 0),
         "<span title='A&amp;B &lt;Zona&gt; &quot;centro&quot; l&#39;heure, "
         "UTC-06:00'>A&amp;B &lt;Zona&gt; &quot;centro&quot; l&#39;heure, "
         "UTC-06:00</span>");
-    html = prep_banner_render(pool, NULL, CORTE, &odd);
+    html = prep_banner_render(pool, NULL, CORTE, &odd, 0);
     ck_assert_ptr_nonnull(strstr(html, "(A&amp;B &lt;Zona&gt; &quot;centro"
                                        "&quot; l&#39;heure, UTC-06:00)</div>"));
     ck_assert_ptr_null(strstr(html, "<Zona>"));
@@ -157,7 +158,7 @@ START_TEST(zone_name_is_escaped_in_templates_and_the_default)
                      "l'heure, UTC-06:00)");
     /* the template itself is the operator's HTML: kept as written */
     ck_assert_str_eq(
-        prep_banner_render(pool, "<i a=\"&lt;\">&amp;</i>", CORTE, &odd),
+        prep_banner_render(pool, "<i a=\"&lt;\">&amp;</i>", CORTE, &odd, 0),
         "<i a=\"&lt;\">&amp;</i>");
 }
 END_TEST
@@ -454,16 +455,16 @@ START_TEST(the_banner_phase_appends_each_page_with_its_banners)
     plans = prep_plans_make(u, 2, &n, pool);
     ck_assert_int_eq(n, 3);
     /* no banner: nothing added */
-    ck_assert_int_eq(
-        prep_banner_add_reps(&pack, plans, n, NULL, CORTE, &centro, &v, pool),
-        APR_SUCCESS);
+    ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, NULL, CORTE, &centro,
+                                          0, &v, pool),
+                     APR_SUCCESS);
     ck_assert(pack.end == end);
     ck_assert_int_eq(plans[0].nreps, 1);
     /* slot 1: the default banner, slot 2: a template */
     APR_ARRAY_PUSH(banners, const char *) = NULL;
     APR_ARRAY_PUSH(banners, const char *) = "<b>{{hora}}</b>";
     ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, banners, CORTE,
-                                          &centro, &v, pool),
+                                          &centro, 0, &v, pool),
                      APR_SUCCESS);
     ck_assert_ptr_null(v.reason);
     ck_assert_int_eq(plans[0].nreps, 3);

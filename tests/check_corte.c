@@ -340,11 +340,13 @@ END_TEST
 
 START_TEST(test_feed_state_texts)
 {
-    ck_assert_int_eq(PREP_FEED_STATES, 4);
+    ck_assert_int_eq(PREP_FEED_STATES, 6);
     ck_assert_str_eq(prep_feed_state_text(PREP_FEED_WAITING), "waiting");
     ck_assert_str_eq(prep_feed_state_text(PREP_FEED_EMBARGOED), "embargoed");
     ck_assert_str_eq(prep_feed_state_text(PREP_FEED_SERVING), "serving");
     ck_assert_str_eq(prep_feed_state_text(PREP_FEED_STALE), "stale");
+    ck_assert_str_eq(prep_feed_state_text(PREP_FEED_PINNED), "pinned");
+    ck_assert_str_eq(prep_feed_state_text(PREP_FEED_CLOSED), "closed");
     /* not a state: the first, never a wild pointer */
     ck_assert_str_eq(prep_feed_state_text(PREP_FEED_STATES), "waiting");
     ck_assert_str_eq(prep_feed_state_text((prep_feed_state_e)99), "waiting");
@@ -359,18 +361,20 @@ START_TEST(test_feed_state_of_a_feed)
 
     memset(&f, 0, sizeof(f));
     f.interval = apr_time_from_sec(60);
-    ck_assert_int_eq(prep_feed_state(&f, NULL, now), PREP_FEED_WAITING);
-    ck_assert_int_eq(prep_feed_state(&f, &c, now), PREP_FEED_SERVING);
+    ck_assert_int_eq(prep_feed_state(&f, NULL, NULL, now), PREP_FEED_WAITING);
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now), PREP_FEED_SERVING);
     /* stale past three intervals without a new corte */
-    ck_assert_int_eq(prep_feed_state(&f, &c, now + apr_time_from_sec(180)),
-                     PREP_FEED_SERVING);
-    ck_assert_int_eq(prep_feed_state(&f, &c, now + apr_time_from_sec(180) + 1),
-                     PREP_FEED_STALE);
+    ck_assert_int_eq(
+        prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(180)),
+        PREP_FEED_SERVING);
+    ck_assert_int_eq(
+        prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(180) + 1),
+        PREP_FEED_STALE);
     /* an embargo comes first, corte or not */
     f.publish_from = now + 1;
-    ck_assert_int_eq(prep_feed_state(&f, &c, now), PREP_FEED_EMBARGOED);
-    ck_assert_int_eq(prep_feed_state(&f, NULL, now), PREP_FEED_EMBARGOED);
-    ck_assert_int_eq(prep_feed_state(&f, &c, now + 1), PREP_FEED_SERVING);
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now), PREP_FEED_EMBARGOED);
+    ck_assert_int_eq(prep_feed_state(&f, NULL, NULL, now), PREP_FEED_EMBARGOED);
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now + 1), PREP_FEED_SERVING);
 }
 END_TEST
 

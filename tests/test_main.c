@@ -35,6 +35,8 @@ int main(void)
     srunner_add_suite(sr, suite_incoming());
     srunner_add_suite(sr, suite_compress());
     srunner_add_suite(sr, suite_audit());
+    srunner_add_suite(sr, suite_journal());
+    srunner_add_suite(sr, suite_operator());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

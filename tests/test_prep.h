@@ -23,5 +23,7 @@ Suite *suite_loader(void);
 Suite *suite_incoming(void);
 Suite *suite_compress(void);
 Suite *suite_audit(void);
+Suite *suite_journal(void);
+Suite *suite_operator(void);
 
 #endif
