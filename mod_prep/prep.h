@@ -656,6 +656,10 @@ apr_status_t prep_store_promote(const char *store, const char *id,
  * healed). */
 apr_status_t prep_store_publish(const char *store, const char *staging,
                                 const char *id, apr_pool_t *p);
+/* The same for a corte of a pinned feed: promoted into STORE/cortes under
+ * its id, `current` left as it is (the corte is retained, not served). */
+apr_status_t prep_store_retain(const char *store, const char *staging,
+                               const char *id, apr_pool_t *p);
 /* Makes this load's own staging directory (staging/load-<pid>) and its
  * empty content.pack, opened to read and write: its path in *dir. */
 apr_status_t prep_store_stage(const char **dir, apr_file_t **pack,
