@@ -227,12 +227,11 @@ static void status_close(FILE *out, const prep_feed_t *f,
 
     if (!at) {
         fprintf(out, "  %-10s -\n", "closed");
-    } else {
-        fprintf(out, "  %-10s %s %s%s\n", "closed", at <= now ? "at" : "from",
-                shown_time(p, at, &f->zone),
-                ctl->closed_at == at ? " (prepctl close)"
-                                     : " (PrepPublishUntil)");
+        return;
     }
+    fprintf(out, "  %-10s %s %s (%s)\n", "closed",
+            at <= now ? "at" : "no; closes at", shown_time(p, at, &f->zone),
+            ctl->closed_at == at ? "prepctl close" : "PrepPublishUntil");
 }
 
 /* The last refusals of state.json, newest first. */
@@ -335,7 +334,7 @@ int prepctl_show_status(FILE *out, const prepctl_view_t *v, apr_pool_t *p)
     }
     fprintf(out, "  %-10s %s\n", "drill",
             prep_feed_drill(f, &n.control) ? "yes (SIMULACRO)" : "no");
-    if (f->publish_from && v->now < f->publish_from) {
+    if (n.state == PREP_FEED_EMBARGOED) {
         fprintf(out, "  %-10s until %s\n", "embargo",
                 shown_time(p, f->publish_from, &f->zone));
     }

@@ -52,14 +52,14 @@ own() { if [ -n "$OWNER" ]; then chown -R "$OWNER:" "$@"; fi; }
 USER_NAME=$(id -un)
 
 STORE=$W/qro/store
-mkdir -p "$W/qro/incoming" "$W/jal/store"
+mkdir -p "$W/qro/incoming" "$W/jal/store" "$W/pue/store" "$W/yuc/store"
 IDS=()
 for t in 21:00 21:05 21:10; do
     pkg=$W/qro/incoming/PREP_QRO_${t/:/}.tar.gz
     python3 "$HERE/genpackage.py" --files 30 --seed "${t/:/}" --corte "2024-06-02T$t:00-06:00" "$pkg" >/dev/null 2>&1
     IDS+=("$("$MKCORTE" "$STORE" "$pkg" 'json json/main.json /fechaCorte' 2>"$W/err")")
 done
-own "$W/qro" "$W/jal"
+own "$W/qro" "$W/jal" "$W/pue" "$W/yuc"
 [ "${#IDS[@]}" = 3 ] && ok "three cortes loaded: ${IDS[*]}" || not_ok "mkcorte made no three cortes"
 
 FEEDS=$W/mod_prep-feeds.json
@@ -71,7 +71,13 @@ cat >"$FEEDS" <<EOF
    "publish_from": null, "publish_until": null, "drill": false, "keep": 12, "user": "nobody"},
   {"name": "jal", "incoming": "$W/jal/incoming", "store": "$W/jal/store",
    "zone": {"offset": "-06:00", "name": "Tiempo del Centro"}, "update_interval_s": 300,
-   "publish_from": "2024-06-02T20:00:00-06:00", "publish_until": null, "drill": false, "keep": 12, "user": "nobody"}
+   "publish_from": "2099-06-02T20:00:00-06:00", "publish_until": null, "drill": false, "keep": 12, "user": "nobody"},
+  {"name": "pue", "incoming": "$W/pue/incoming", "store": "$W/pue/store",
+   "zone": {"offset": "-06:00", "name": "Tiempo del Centro"}, "update_interval_s": 300,
+   "publish_from": "2099-06-02T20:00:00-06:00", "publish_until": "2099-06-03T08:00:00-06:00", "drill": true, "keep": 12, "user": "nobody"},
+  {"name": "yuc", "incoming": "$W/yuc/incoming", "store": "$W/yuc/store",
+   "zone": {"offset": "-05:00", "name": "Tiempo del Sureste"}, "update_interval_s": 900,
+   "publish_from": "2099-06-02T19:00:00-05:00", "publish_until": "2024-06-03T08:00:00-06:00", "drill": false, "keep": 12, "user": "nobody"}
  ]}
 EOF
 F=(--feeds "$FEEDS")
@@ -94,10 +100,17 @@ has '^  pinned +no$' "not pinned"
 has '^  drill +no$' "no drill"
 expect 0 "status without FEED shows every feed" status "${F[@]}"
 has '^qro  SERVING' "qro"
-has '^jal  (WAITING|EMBARGOED)' "and jal"
+has '^jal  EMBARGOED' "and jal, before its PrepPublishFrom"
+has '^  embargo +until 2099-06-02 20:00:00$' "until when"
+has '^pue  WAITING' "pue, a drill, is not embargoed"
+has '^  drill +yes \(SIMULACRO\)$' "its drill is PrepDrill's"
+has '^  closed +no; closes at 2099-06-03 08:00:00 \(PrepPublishUntil\)$' "it closes at its PrepPublishUntil"
+has '^yuc  CLOSED  \(times in Tiempo del Sureste, UTC-05:00\)$' "yuc, past its PrepPublishUntil, is closed (before any embargo), in its own zone"
+has '^  closed +at 2024-06-03 09:00:00 \(PrepPublishUntil\)$' "closed at its PrepPublishUntil, in its zone"
+same "$(grep -c '^  embargo' "$W/out")" 1 "only jal is shown embargoed (not pue in a drill, not yuc closed)"
 expect 0 "status --json" status "${F[@]}" --json
 same "$(json "$W/out" '[(f["name"], f["state"]) for f in d["feeds"]]')" \
-    "[('qro', 'serving'), ('jal', 'waiting')]" "the status document's feeds and states"
+    "[('qro', 'serving'), ('jal', 'embargoed'), ('pue', 'waiting'), ('yuc', 'closed')]" "the status document's feeds and states"
 same "$(json "$W/out" '(d["feeds"][0]["pinned"], d["feeds"][0]["drill"])')" "(False, False)" "qro neither pinned nor in a drill"
 same "$(json "$W/out" 'd["feeds"][0]["corte"]["id"]')" "${IDS[2]}" "with the corte served"
 
@@ -242,7 +255,7 @@ same "$(find "$STORE/archive" -mindepth 1 -maxdepth 1 -type d | wc -l)" 2 "in a 
 
 # --- finding the feed -------------------------------------------------
 expect 1 "an unknown feed" status nope "${F[@]}"
-has_err "^prepctl: no feed nope in $FEEDS \(feeds: qro, jal\)$" "it names the file and the feeds it has"
+has_err "^prepctl: no feed nope in $FEEDS \(feeds: qro, jal, pue, yuc\)$" "it names the file and the feeds it has"
 expect 1 "an unknown feed for an action" rollback nope "${F[@]}"
 PREP_FEEDS_FILE=$FEEDS expect 0 "PREP_FEEDS_FILE names the runtime file" status qro
 PREP_FEEDS_FILE=$W/none.json expect 1 "no runtime file" status qro
@@ -272,6 +285,18 @@ if [ -n "$OWNER" ]; then
     SUDO_USER=alice expect 0 "run under sudo" drill qro on "${F[@]}"
     same "$(tail -1 "$STORE/journal.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"])')" \
         "root (sudo alice)" "the journal says root (sudo alice)"
+    # another account, not root: may read the store, not write it
+    AS_OTHER=(setpriv --reuid=daemon --regid=daemon --clear-groups)
+    rc=0; "${AS_OTHER[@]}" "$PREPCTL" rollback qro "${F[@]}" >"$W/out" 2>"$W/err" || rc=$?
+    same "$rc" 1 "a user who may not write the store: rollback refused"
+    has_err '^prepctl: user daemon may not write the store' "with the permission sentence"
+    rc=0; "${AS_OTHER[@]}" "$PREPCTL" status qro "${F[@]}" >"$W/out" 2>"$W/err" || rc=$?
+    same "$rc" 0 "but may read its status"
+    chmod 700 "$STORE"
+    rc=0; "${AS_OTHER[@]}" "$PREPCTL" events qro "${F[@]}" >"$W/out" 2>"$W/err" || rc=$?
+    same "$rc" 1 "a user who may not read the store: events refused"
+    has_err "^prepctl: the store $STORE of feed qro cannot be read: Permission denied$" "saying so"
+    chmod 755 "$STORE"
     chown -R root: "$STORE"
     expect 1 "a store owned by root" drill qro off "${F[@]}"
     has_err "^prepctl: the store $STORE is owned by root; it must be owned by the loader account$" "it says so"
