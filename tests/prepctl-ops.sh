@@ -167,7 +167,8 @@ expect 0 "pin qro before a new package" pin qro "${F[@]}"
 pkg=$W/qro/incoming/PREP_QRO_2115.tar.gz
 python3 "$HERE/genpackage.py" --files 30 --seed 2115 --corte 2024-06-02T21:15:00-06:00 "$pkg" >/dev/null 2>&1
 own "$W/qro"
-as_owner "$MKCORTE" "$STORE" "$pkg" 'json json/main.json /fechaCorte' >/dev/null 2>&1 || true # retained: not "published"
+as_owner "$MKCORTE" "$STORE" "$pkg" 'json json/main.json /fechaCorte' >/dev/null 2>&1 ||
+    not_ok "mkcorte did not load the package while pinned"
 NEW=$(ls "$STORE/cortes" | grep '^20240603T031500Z-' || true)
 [ -n "$NEW" ] && ok "the new corte is retained: $NEW" || not_ok "no corte of 21:15 in cortes/"
 same "$(served)" "${IDS[2]}" "the pinned corte is still served"
