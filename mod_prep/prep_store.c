@@ -7,7 +7,9 @@
  * (made from its package; the one JSON mapping of a corte, for corte.json,
  * the history and the status; what its load measured, as text for the log),
  * and the feed's recent history and refusals (state.json). */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* renameat2 */
 #include <sys/file.h>
 #include <sys/statvfs.h>
 #include <stdlib.h>
@@ -437,6 +439,39 @@ static apr_status_t write_current(const char *store, const char *id,
 
 /* fsyncs staging/<id> and renames it to cortes/<id>; then, when
  * make_current, replaces current with its id. */
+/* Puts staged, a synced directory, at final in one step: a corte of that
+ * id already there (left by an interrupted load, or being rebuilt: healed,
+ * a new banner) is exchanged with it (renameat2 RENAME_EXCHANGE), so that
+ * the name never points at nothing, not even for a moment: a child that
+ * attaches the corte then opens the old one or the new one, never none.
+ * The old one ends in staging/old-<id>, emptied at the next load.  A file
+ * system without the exchange gets the two renames. */
+static apr_status_t move_into_place(const char *store, const char *id,
+                                    const char *staged, const char *final,
+                                    apr_pool_t *p)
+{
+    const char *old =
+        prep_store_staging_dir(p, store, apr_psprintf(p, "old-%s", id));
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    if (apr_stat(&fi, final, APR_FINFO_TYPE | APR_FINFO_LINK, p) !=
+        APR_SUCCESS) {
+        return apr_file_rename(staged, final, p);
+    }
+    remove_tree(old, p); /* one an earlier rebuild left */
+    if (renameat2(AT_FDCWD, staged, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
+        return apr_file_rename(staged, old, p);
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        return errno;
+    }
+    if ((rv = apr_file_rename(final, old, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    return apr_file_rename(staged, final, p);
+}
+
 static apr_status_t promote(const char *store, const char *id, int make_current,
                             apr_pool_t *p)
 {
@@ -455,7 +490,7 @@ static apr_status_t promote(const char *store, const char *id, int make_current,
         }
     }
     if ((rv = sync_path(staged)) != APR_SUCCESS ||
-        (rv = apr_file_rename(staged, final, p)) != APR_SUCCESS ||
+        (rv = move_into_place(store, id, staged, final, p)) != APR_SUCCESS ||
         (rv = sync_path(apr_pstrcat(p, store, "/cortes", NULL))) !=
             APR_SUCCESS ||
         !make_current) {
@@ -562,26 +597,17 @@ apr_status_t prep_store_serving(const char **id, prep_corte_t **c,
 static apr_status_t place(const char *store, const char *staging,
                           const char *id, int make_current, apr_pool_t *p)
 {
-    const char *final = prep_store_corte_dir(p, store, id);
     const char *named = prep_store_staging_dir(p, store, id);
-    apr_finfo_t fi;
     apr_status_t rv;
 
-    /* A corte of this id (left by an interrupted load, or being healed) is
-     * replaced: the old one moves to staging, emptied at the next load. */
-    if (apr_stat(&fi, final, APR_FINFO_TYPE | APR_FINFO_LINK, p) ==
-            APR_SUCCESS &&
-        (rv = apr_file_rename(
-             final,
-             prep_store_staging_dir(p, store, apr_psprintf(p, "old-%s", id)),
-             p)) != APR_SUCCESS) {
-        return rv;
+    /* a staging/<id> left by a load that died between its two renames */
+    if (apr_file_rename(staging, named, p) != APR_SUCCESS) {
+        remove_tree(named, p);
+        if ((rv = apr_file_rename(staging, named, p)) != APR_SUCCESS) {
+            return rv;
+        }
     }
-    rv = apr_file_rename(staging, named, p);
-    if (rv == APR_SUCCESS) {
-        rv = promote(store, id, make_current, p);
-    }
-    return rv;
+    return promote(store, id, make_current, p);
 }
 
 apr_status_t prep_store_publish(const char *store, const char *staging,

@@ -358,7 +358,9 @@ static int since_of(invocation_t *inv, const char *text, apr_pool_t *p)
 {
     apr_interval_time_t back;
 
-    if (!prep_parse_iso_time(&inv->since, text)) {
+    /* a time as the journal writes it (with milliseconds) or as the
+     * directives take it */
+    if (prep_journal_time(&inv->since, text) == APR_SUCCESS) {
         return PREPCTL_GO_ON;
     }
     if (!prep_parse_duration(&back, text)) {

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_file_io.h>
@@ -465,6 +467,65 @@ START_TEST(retain_keeps_a_corte_without_serving_it)
 }
 END_TEST
 
+/* A corte rebuilt under its own id (healed, a new banner) takes the place
+ * of the old one in one step: a child attaching it meanwhile opens one or
+ * the other, never nothing.  A second process opens the index over and
+ * over while the corte is published again and again. */
+START_TEST(republish_under_its_id_never_leaves_the_name_empty)
+{
+    const char *id, *load, *index;
+    int i, status;
+    pid_t pid;
+
+    ck_assert_int_eq(prep_store_prepare(store, pool), APR_SUCCESS);
+    id = publish(CORTE, SHA);
+    index = apr_pstrcat(pool, prep_store_corte_dir(pool, store, id),
+                        "/" PREP_INDEX_FILE, NULL);
+    pid = fork();
+    if (pid == 0) {
+        apr_time_t until = apr_time_now() + apr_time_from_sec(20);
+        int misses = 0, fd;
+
+        while (apr_time_now() < until && !misses) {
+            fd = open(index, O_RDONLY);
+            if (fd < 0) {
+                misses++;
+            } else {
+                close(fd);
+            }
+            if (access(apr_pstrcat(pool, store, "/done", NULL), F_OK) == 0) {
+                break;
+            }
+        }
+        _exit(misses ? 1 : 0);
+    }
+    for (i = 0; i < 300; i++) {
+        load = stage_as_load(CORTE, SHA, &id);
+        write_file(apr_pstrcat(pool, load, "/" PREP_PACK_FILE, NULL),
+                   apr_psprintf(pool, "again %d", i));
+        /* and a staging/<id> left by a load that died halfway */
+        if (i == 7) {
+            ck_assert_int_eq(
+                apr_dir_make(prep_store_staging_dir(pool, store, id),
+                             APR_FPROT_OS_DEFAULT, pool),
+                APR_SUCCESS);
+        }
+        ck_assert_int_eq(prep_store_publish(store, load, id, pool),
+                         APR_SUCCESS);
+    }
+    write_file(apr_pstrcat(pool, store, "/done", NULL), "");
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the index of the corte was missing while it was "
+                  "published again");
+    ck_assert_str_eq(
+        read_file(apr_pstrcat(pool, prep_store_corte_dir(pool, store, id),
+                              "/" PREP_PACK_FILE, NULL)),
+        "again 299");
+    ck_assert_str_eq(current(), id);
+}
+END_TEST
+
 START_TEST(current_names_the_corte_served_blanks_aside)
 {
     const char *cur = apr_pstrcat(pool, store, "/" PREP_CURRENT_FILE, NULL);
@@ -788,6 +849,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, write_atomic_replaces_a_file_whole_or_leaves_it);
     tcase_add_test(tc, promote_makes_a_staged_corte_the_current_one);
     tcase_add_test(tc, retain_keeps_a_corte_without_serving_it);
+    tcase_add_test(tc, republish_under_its_id_never_leaves_the_name_empty);
     tcase_add_test(tc, current_names_the_corte_served_blanks_aside);
     tcase_add_test(tc, prune_keeps_the_newest);
     tcase_add_test(tc, prune_never_removes_the_current_corte);

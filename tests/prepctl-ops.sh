@@ -212,6 +212,10 @@ expect 0 "events --since 1h" events qro --since 1h "${F[@]}"
 same "$(wc -l <"$W/out")" "$EVENTS" "everything happened in the last hour"
 expect 0 "events --since a time ahead" events qro --since 2099-01-01T00:00:00-06:00 "${F[@]}"
 same "$(wc -l <"$W/out")" 0 "nothing after 2099"
+# an "at" pasted from the journal, with its milliseconds
+FIRST_AT=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["at"])' "$STORE/journal.jsonl")
+expect 0 "events --since the journal's first at" events qro --since "$FIRST_AT" "${F[@]}"
+same "$(wc -l <"$W/out")" "$EVENTS" "every line from the first one on"
 expect 0 "events --json" events qro --json "${F[@]}"
 same "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if "event" in json.loads(l)))' "$W/out")" \
     "$EVENTS" "one JSON object per line, each with its event"
