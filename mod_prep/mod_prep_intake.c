@@ -615,7 +615,7 @@ static void run_loader(intake_feed_t *in, const char *name,
         req.mode = mode;
         req.corte_id = corte_id;
         req.corte_sha256 = corte_sha256;
-        (void)why; /* WHY */
+        req.why = why;
         res = prep_load_package(&in->feed->conf, &req, load_log, in, p);
         if (res->outcome == PREP_LOAD_BUSY) {
             prep_shm_set_problem(in->feed->shm, res->verdict.message);
