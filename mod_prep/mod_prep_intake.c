@@ -71,7 +71,8 @@ typedef struct intake_feed {
     prep_control_t control;
     int control_bad; /* control.json could not be read (logged) */
     file_stamp_t control_stamp, current_stamp;
-    int store_dirty;          /* read current and control at the next poll */
+    int store_dirty; /* read current and control at the next poll */
+    int after_load;  /* ... as a load left them (it logged its corte) */
     char newest[PREP_ID_MAX]; /* while pinned: the newest retained corte */
     int published;            /* the slot holds published_id, published_ctl */
     char published_id[PREP_ID_MAX];
@@ -479,7 +480,7 @@ static void publish_served(intake_feed_t *in, apr_pool_t *p)
     if (in->published && !id_changed && !control_changed) {
         return;
     }
-    if (in->published && id_changed) {
+    if (in->published && id_changed && !in->after_load) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                      "PREP0142: feed %s: serving %s%s", f->name,
                      *id ? "corte " : "no corte (the store has none to serve)",
@@ -522,7 +523,6 @@ static void follow_store(intake_feed_t *in, apr_pool_t *p)
     if (in->store_dirty || current_changed) {
         refresh_current(in, p);
     }
-    in->store_dirty = 0;
     in->newest[0] = '\0';
     if (in->control.pin) {
         prep_corte_t *newest = prep_store_newest(store, p);
@@ -532,6 +532,8 @@ static void follow_store(intake_feed_t *in, apr_pool_t *p)
         }
     }
     publish_served(in, p);
+    in->store_dirty = 0;
+    in->after_load = 0;
 }
 
 /* The times the configuration names: PrepPublishFrom passing while the
@@ -712,6 +714,7 @@ static void load_ended(intake_feed_t *in, apr_pool_t *p)
     show_loading(in, NULL, 0);
     /* what the load left: current (published or not), the newest corte */
     in->store_dirty = 1;
+    in->after_load = 1;
     follow_store(in, p);
     /* a new or rebuilt corte is audited from its start, at once */
     if (in->audit) {
