@@ -59,7 +59,7 @@ sub index_of {
 # ---------------------------------------------------------------- start
 my $start = wait_journal($feed, 15, sub { $_[0]{event} eq 'start' });
 ok $start, 'after the server starts, the journal has a "start" line'
-    or give_up('no journal: ' . join("\n", journal_lines($feed)));
+    or diag 'journal: ' . join("\n", journal_lines($feed));
 journal_well_formed('after start');
 
 # ---------------------------------------------------------------- a package
