@@ -324,8 +324,9 @@ static void plan_banner(intake_feed_t *in, apr_time_t now)
     in->banner_state = want;
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                  "PREP0145: feed %s: publishing corte %s again from its "
-                 "package for its banner (\"%s\")",
-                 in->feed->conf.name, c->id, prep_banner_estado(want));
+                 "package for its banner (%s)",
+                 in->feed->conf.name, c->id,
+                 want ? prep_banner_estado(want) : "the corte time alone");
     apr_cpystrn(in->heal_id, c->id, sizeof(in->heal_id));
     apr_cpystrn(in->heal_package, c->package, sizeof(in->heal_package));
     apr_cpystrn(in->heal_sha256, c->sha256, sizeof(in->heal_sha256));
@@ -476,10 +477,14 @@ static void publish_served(intake_feed_t *in, apr_pool_t *p)
     prep_served_control_make(&sc, f, &in->control,
                              in->newest[0] ? in->newest : NULL);
     id_changed = strcmp(in->published_id, id) != 0;
-    control_changed = memcmp(&sc, &in->published_ctl, sizeof(sc)) != 0;
-    if (in->published && !id_changed && !control_changed) {
+    if (in->published && !id_changed &&
+        !memcmp(&sc, &in->published_ctl, sizeof(sc))) {
         return;
     }
+    /* the operator's word, not the newest corte a pinned feed retains */
+    control_changed = strcmp(sc.pin, in->published_ctl.pin) ||
+                      sc.drill != in->published_ctl.drill ||
+                      sc.closed_at != in->published_ctl.closed_at;
     if (in->published && id_changed && !in->after_load) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                      "PREP0142: feed %s: serving %s%s", f->name,
