@@ -690,7 +690,8 @@ int prep_store_corte_usable(prep_corte_t **c, const char *store, const char *id,
 apr_status_t prep_store_serving(const char **id, prep_corte_t **c,
                                 int *fallback, const char *store,
                                 apr_pool_t *p);
-/* Removes the oldest cortes so that `keep` remain; never `current`. */
+/* Removes the oldest cortes so that `keep` remain; never `current`, nor the
+ * newest (a pinned feed's current is older: unpin serves the newest). */
 apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p);
 /* state.json, newest first: the last 20 rejections ("package", "reason",
  * "message", "at" in epoch seconds) and the records of the last 20 cortes

@@ -270,10 +270,12 @@ static prep_op_status_e op_failed(const op_ctx_t *x, apr_status_t rv,
         apr_psprintf(p, "cannot %s in the store %s: %pm", what, x->store, &rv));
 }
 
-/* Takes the store's lock (held until p is cleared), reads control.json and
- * the corte served.  PREP_OP_DONE to go on, else the refusal in *res. */
+/* Takes the store's lock (held until lock_pool is cleared), reads
+ * control.json and the corte served.  PREP_OP_DONE to go on, else the refusal
+ * in *res. */
 static prep_op_status_e op_begin(op_ctx_t *x, const prep_op_t *op,
-                                 prep_op_result_t *res, apr_pool_t *p)
+                                 prep_op_result_t *res, apr_pool_t *lock_pool,
+                                 apr_pool_t *p)
 {
     int fallback;
     apr_status_t rv;
@@ -289,7 +291,7 @@ static prep_op_status_e op_begin(op_ctx_t *x, const prep_op_t *op,
         (errno == EACCES || errno == EPERM || errno == EROFS)) {
         return op_permission(x, res, p);
     }
-    rv = prep_store_lock(x->store, p);
+    rv = prep_store_lock(x->store, lock_pool);
     if (APR_STATUS_IS_EAGAIN(rv)) {
         return op_end(res, PREP_OP_LOAD_RUNNING,
                       apr_psprintf(p,
@@ -396,32 +398,29 @@ static apr_status_t apply(const op_ctx_t *x, const prep_control_t *next,
 /* ------------------------------------------------------------------ */
 /* rollback, pin, unpin */
 
-prep_op_status_e prep_op_rollback(const prep_op_t *op, const char *id,
-                                  prep_op_result_t *res, apr_pool_t *p)
+static prep_op_status_e op_rollback(const op_ctx_t *x, const char *id,
+                                    prep_op_result_t *res, apr_pool_t *p)
 {
+    const prep_op_t *op = x->op;
     const char *name = op->feed->name, *what;
     apr_array_header_t *cortes;
     prep_corte_t *target = NULL;
     prep_control_t next;
-    op_ctx_t x;
     json_t *fields;
     apr_status_t rv;
     int i;
 
-    if (op_begin(&x, op, res, p) != PREP_OP_DONE) {
-        return res->status;
-    }
-    if (!x.served) {
+    if (!x->served) {
         return op_end(res, PREP_OP_NO_CORTE,
                       apr_psprintf(p,
                                    "feed %s serves no corte: there is nothing "
                                    "to roll back from",
                                    name));
     }
-    cortes = prep_store_cortes(x.store, p);
+    cortes = prep_store_cortes(x->store, p);
     if (id) {
         if (!(target = retained(cortes, id))) {
-            return op_unknown(&x, id, res, p);
+            return op_unknown(x, id, res, p);
         }
     } else {
         /* the newest of those older than the one served: ids sort by
@@ -429,7 +428,7 @@ prep_op_status_e prep_op_rollback(const prep_op_t *op, const char *id,
         for (i = 0; i < cortes->nelts; i++) {
             prep_corte_t *c = APR_ARRAY_IDX(cortes, i, prep_corte_t *);
 
-            if (strcmp(c->id, x.served_id) < 0) {
+            if (strcmp(c->id, x->served_id) < 0) {
                 target = c;
             }
         }
@@ -440,14 +439,14 @@ prep_op_status_e prep_op_rollback(const prep_op_t *op, const char *id,
                              "feed %s keeps no corte older than the one "
                              "served (%s): nothing to roll back to; see them "
                              "with \"prepctl cortes %s\"",
-                             name, x.served_id, name));
+                             name, x->served_id, name));
         }
     }
-    next = x.control;
+    next = x->control;
     next.pin = target->id;
     next.pinned_at = op->now;
-    if ((rv = apply(&x, &next, target->id, &what, p)) != APR_SUCCESS) {
-        return op_failed(&x, rv, what, res, p);
+    if ((rv = apply(x, &next, target->id, &what, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, what, res, p);
     }
     res->served = target->id;
     op_end(res, PREP_OP_DONE,
@@ -455,53 +454,50 @@ prep_op_status_e prep_op_rollback(const prep_op_t *op, const char *id,
                         "feed %s now serves corte %s (corte time %s) instead "
                         "of %s, and is pinned there until \"prepctl unpin "
                         "%s\"",
-                        name, target->id, shown_time(&x, target->time, p),
-                        x.served_id, name));
+                        name, target->id, shown_time(x, target->time, p),
+                        x->served_id, name));
     fields = json_object();
-    json_object_set_new(fields, "from", json_string(x.served_id));
+    json_object_set_new(fields, "from", json_string(x->served_id));
     json_object_set_new(fields, "to", json_string(target->id));
-    op_journal(&x, PREP_EVENT_ROLLBACK, feed_drill(&x), target, fields, res, p);
+    op_journal(x, PREP_EVENT_ROLLBACK, feed_drill(x), target, fields, res, p);
     return PREP_OP_DONE;
 }
 
-prep_op_status_e prep_op_pin(const prep_op_t *op, const char *id,
-                             prep_op_result_t *res, apr_pool_t *p)
+static prep_op_status_e op_pin(const op_ctx_t *x, const char *id,
+                               prep_op_result_t *res, apr_pool_t *p)
 {
+    const prep_op_t *op = x->op;
     const char *name = op->feed->name, *what;
     prep_corte_t *target;
     prep_control_t next;
-    op_ctx_t x;
     apr_status_t rv;
 
-    if (op_begin(&x, op, res, p) != PREP_OP_DONE) {
-        return res->status;
-    }
     if (id) {
-        if (!(target = retained(prep_store_cortes(x.store, p), id))) {
-            return op_unknown(&x, id, res, p);
+        if (!(target = retained(prep_store_cortes(x->store, p), id))) {
+            return op_unknown(x, id, res, p);
         }
-    } else if (!(target = x.served)) {
+    } else if (!(target = x->served)) {
         return op_end(res, PREP_OP_NO_CORTE,
                       apr_psprintf(p,
                                    "feed %s serves no corte: there is nothing "
                                    "to pin",
                                    name));
     }
-    if (x.control.pin && !strcmp(x.control.pin, target->id) && x.served &&
-        !strcmp(x.served_id, target->id)) {
+    if (x->control.pin && !strcmp(x->control.pin, target->id) && x->served &&
+        !strcmp(x->served_id, target->id)) {
         res->served = target->id;
         return op_end(res, PREP_OP_DONE,
                       apr_psprintf(p,
                                    "feed %s was already pinned at corte %s "
                                    "(since %s); nothing changed",
                                    name, target->id,
-                                   shown_time(&x, x.control.pinned_at, p)));
+                                   shown_time(x, x->control.pinned_at, p)));
     }
-    next = x.control;
+    next = x->control;
     next.pin = target->id;
     next.pinned_at = op->now;
-    if ((rv = apply(&x, &next, target->id, &what, p)) != APR_SUCCESS) {
-        return op_failed(&x, rv, what, res, p);
+    if ((rv = apply(x, &next, target->id, &what, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, what, res, p);
     }
     res->served = target->id;
     op_end(res, PREP_OP_DONE,
@@ -509,38 +505,35 @@ prep_op_status_e prep_op_pin(const prep_op_t *op, const char *id,
                         "feed %s is pinned at corte %s (corte time %s): new "
                         "packages are loaded and kept, not published, until "
                         "\"prepctl unpin %s\"",
-                        name, target->id, shown_time(&x, target->time, p),
+                        name, target->id, shown_time(x, target->time, p),
                         name));
-    op_journal(&x, PREP_EVENT_PIN, feed_drill(&x), target, NULL, res, p);
+    op_journal(x, PREP_EVENT_PIN, feed_drill(x), target, NULL, res, p);
     return PREP_OP_DONE;
 }
 
-prep_op_status_e prep_op_unpin(const prep_op_t *op, prep_op_result_t *res,
-                               apr_pool_t *p)
+static prep_op_status_e op_unpin(const op_ctx_t *x, prep_op_result_t *res,
+                                 apr_pool_t *p)
 {
+    const prep_op_t *op = x->op;
     const char *name = op->feed->name, *what;
     prep_corte_t *newest;
     prep_control_t next;
-    op_ctx_t x;
     json_t *fields;
     apr_status_t rv;
 
-    if (op_begin(&x, op, res, p) != PREP_OP_DONE) {
-        return res->status;
-    }
-    if (!x.control.pin) {
-        res->served = x.served_id;
+    if (!x->control.pin) {
+        res->served = x->served_id;
         return op_end(
             res, PREP_OP_DONE,
             apr_psprintf(p, "feed %s was not pinned; nothing changed", name));
     }
-    newest = prep_store_newest(x.store, p);
-    next = x.control;
+    newest = prep_store_newest(x->store, p);
+    next = x->control;
     next.pin = NULL;
     next.pinned_at = 0;
-    if ((rv = apply(&x, &next, newest ? newest->id : NULL, &what, p)) !=
+    if ((rv = apply(x, &next, newest ? newest->id : NULL, &what, p)) !=
         APR_SUCCESS) {
-        return op_failed(&x, rv, what, res, p);
+        return op_failed(x, rv, what, res, p);
     }
     res->served = newest ? newest->id : NULL;
     op_end(res, PREP_OP_DONE,
@@ -548,17 +541,17 @@ prep_op_status_e prep_op_unpin(const prep_op_t *op, prep_op_result_t *res,
                ? apr_psprintf(p,
                               "feed %s is no longer pinned and serves its "
                               "newest corte, %s (corte time %s)",
-                              name, newest->id, shown_time(&x, newest->time, p))
+                              name, newest->id, shown_time(x, newest->time, p))
                : apr_psprintf(p,
                               "feed %s is no longer pinned; it keeps no "
                               "corte that can be served",
                               name));
     fields = json_object();
     json_object_set_new(fields, "from",
-                        x.served_id ? json_string(x.served_id) : json_null());
+                        x->served_id ? json_string(x->served_id) : json_null());
     json_object_set_new(fields, "to",
                         newest ? json_string(newest->id) : json_null());
-    op_journal(&x, PREP_EVENT_UNPIN, feed_drill(&x), newest, fields, res, p);
+    op_journal(x, PREP_EVENT_UNPIN, feed_drill(x), newest, fields, res, p);
     return PREP_OP_DONE;
 }
 
@@ -631,39 +624,36 @@ static apr_status_t make_archive(const char **dir, const op_ctx_t *x,
     return APR_EEXIST;
 }
 
-prep_op_status_e prep_op_reset(const prep_op_t *op, prep_op_result_t *res,
-                               apr_pool_t *p)
+static prep_op_status_e op_reset(const op_ctx_t *x, prep_op_result_t *res,
+                                 apr_pool_t *p)
 {
+    const prep_op_t *op = x->op;
     /* current first: from then on nothing names a corte being moved */
     static const char *const moved[] = {PREP_CURRENT_FILE,  PREP_CONTROL_FILE,
                                         "state.json",       "cortes",
                                         PREP_PROCESSED_DIR, PREP_REJECTED_DIR};
     const char *name = op->feed->name, *archive;
     apr_uint64_t ncortes, npackages;
-    op_ctx_t x;
     json_t *fields;
     apr_status_t rv;
     size_t i;
 
-    if (op_begin(&x, op, res, p) != PREP_OP_DONE) {
-        return res->status;
-    }
-    ncortes = count_in(apr_pstrcat(p, x.store, "/cortes", NULL), 1, p);
+    ncortes = count_in(apr_pstrcat(p, x->store, "/cortes", NULL), 1, p);
     npackages =
-        count_in(apr_pstrcat(p, x.store, "/" PREP_PROCESSED_DIR, NULL), 0, p) +
-        count_in(apr_pstrcat(p, x.store, "/" PREP_REJECTED_DIR, NULL), 0, p);
-    if ((rv = make_archive(&archive, &x, p)) != APR_SUCCESS) {
-        return op_failed(&x, rv, "make the archive folder", res, p);
+        count_in(apr_pstrcat(p, x->store, "/" PREP_PROCESSED_DIR, NULL), 0, p) +
+        count_in(apr_pstrcat(p, x->store, "/" PREP_REJECTED_DIR, NULL), 0, p);
+    if ((rv = make_archive(&archive, x, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, "make the archive folder", res, p);
     }
     for (i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
-        const char *from = apr_pstrcat(p, x.store, "/", moved[i], NULL);
+        const char *from = apr_pstrcat(p, x->store, "/", moved[i], NULL);
 
         if (path_exists(from, p) &&
             (rv = apr_file_rename(from,
                                   apr_pstrcat(p, archive, "/", moved[i], NULL),
                                   p)) != APR_SUCCESS) {
             return op_failed(
-                &x, rv,
+                x, rv,
                 apr_psprintf(p,
                              "move %s into %s (what was moved before it "
                              "is there)",
@@ -672,12 +662,12 @@ prep_op_status_e prep_op_reset(const prep_op_t *op, prep_op_result_t *res,
         }
     }
     /* staging holds only what an unfinished load left: nothing to keep */
-    prep_store_clean_staging(x.store, p);
-    if ((rv = prep_store_prepare(x.store, p)) != APR_SUCCESS) {
-        return op_failed(&x, rv, "make the empty cortes folder", res, p);
+    prep_store_clean_staging(x->store, p);
+    if ((rv = prep_store_prepare(x->store, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, "make the empty cortes folder", res, p);
     }
     {
-        int fd = open(x.store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = open(x->store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd >= 0) { /* the renames survive a crash */
             fsync(fd);
@@ -697,72 +687,66 @@ prep_op_status_e prep_op_reset(const prep_op_t *op, prep_op_result_t *res,
     json_object_set_new(fields, "cortes", json_integer((json_int_t)ncortes));
     json_object_set_new(fields, "packages",
                         json_integer((json_int_t)npackages));
-    op_journal(&x, PREP_EVENT_RESET, feed_drill(&x), NULL, fields, res, p);
+    op_journal(x, PREP_EVENT_RESET, feed_drill(x), NULL, fields, res, p);
     return PREP_OP_DONE;
 }
 
 /* ------------------------------------------------------------------ */
 /* close, drill */
 
-prep_op_status_e prep_op_close(const prep_op_t *op, prep_op_result_t *res,
-                               apr_pool_t *p)
+static prep_op_status_e op_close(const op_ctx_t *x, prep_op_result_t *res,
+                                 apr_pool_t *p)
 {
+    const prep_op_t *op = x->op;
     const char *name = op->feed->name;
     apr_time_t closed_at;
     prep_control_t next;
-    op_ctx_t x;
     json_t *fields;
     apr_status_t rv;
 
-    if (op_begin(&x, op, res, p) != PREP_OP_DONE) {
-        return res->status;
-    }
-    res->served = x.served_id;
-    closed_at = prep_feed_closed_at(op->feed, &x.control);
+    res->served = x->served_id;
+    closed_at = prep_feed_closed_at(op->feed, &x->control);
     if (closed_at && op->now >= closed_at) {
         return op_end(res, PREP_OP_DONE,
                       apr_psprintf(p,
                                    "feed %s was already closed, since %s; "
                                    "nothing changed",
-                                   name, shown_time(&x, closed_at, p)));
+                                   name, shown_time(x, closed_at, p)));
     }
-    next = x.control;
+    next = x->control;
     next.closed_at = op->now;
-    if ((rv = prep_control_write(x.store, &next, p)) != APR_SUCCESS) {
-        return op_failed(&x, rv, "write " PREP_CONTROL_FILE, res, p);
+    if ((rv = prep_control_write(x->store, &next, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, "write " PREP_CONTROL_FILE, res, p);
     }
     op_end(res, PREP_OP_DONE,
-           x.served_id
+           x->served_id
                ? apr_psprintf(p,
                               "feed %s is closed since %s: it keeps serving "
                               "corte %s and is never stale",
-                              name, shown_time(&x, op->now, p), x.served_id)
+                              name, shown_time(x, op->now, p), x->served_id)
                : apr_psprintf(p,
                               "feed %s is closed since %s; it serves no corte",
-                              name, shown_time(&x, op->now, p)));
+                              name, shown_time(x, op->now, p)));
     fields = json_object();
     json_object_set_new(fields, "by", json_string("prepctl"));
-    op_journal(&x, PREP_EVENT_CLOSED, feed_drill(&x), x.served, fields, res, p);
+    op_journal(x, PREP_EVENT_CLOSED, feed_drill(x), x->served, fields, res, p);
     return PREP_OP_DONE;
 }
 
-prep_op_status_e prep_op_drill(const prep_op_t *op, int on,
-                               prep_op_result_t *res, apr_pool_t *p)
+static prep_op_status_e op_drill(const op_ctx_t *x, int on,
+                                 prep_op_result_t *res, apr_pool_t *p)
 {
+    const prep_op_t *op = x->op;
     const char *name = op->feed->name;
     prep_control_t next;
-    op_ctx_t x;
     json_t *fields;
     apr_status_t rv;
 
-    if (op_begin(&x, op, res, p) != PREP_OP_DONE) {
-        return res->status;
-    }
-    res->served = x.served_id;
-    next = x.control;
+    res->served = x->served_id;
+    next = x->control;
     next.drill = on ? 1 : 0;
-    if ((rv = prep_control_write(x.store, &next, p)) != APR_SUCCESS) {
-        return op_failed(&x, rv, "write " PREP_CONTROL_FILE, res, p);
+    if ((rv = prep_control_write(x->store, &next, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, "write " PREP_CONTROL_FILE, res, p);
     }
     op_end(res, PREP_OP_DONE,
            on ? apr_psprintf(p,
@@ -776,6 +760,96 @@ prep_op_status_e prep_op_drill(const prep_op_t *op, int on,
     fields = json_object();
     json_object_set_new(fields, "on", json_boolean(on));
     /* the line of a drill's start is marked, its end is not */
-    op_journal(&x, PREP_EVENT_DRILL, on ? 1 : 0, NULL, fields, res, p);
+    op_journal(x, PREP_EVENT_DRILL, on ? 1 : 0, NULL, fields, res, p);
     return PREP_OP_DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Each action under the store's lock, released before it returns */
+
+typedef struct op_args {
+    enum { OP_ROLLBACK, OP_PIN, OP_UNPIN, OP_RESET, OP_CLOSE, OP_DRILL } what;
+    const char *id;
+    int on;
+} op_args_t;
+
+static prep_op_status_e run(const prep_op_t *op, const op_args_t *a,
+                            prep_op_result_t *res, apr_pool_t *p)
+{
+    apr_pool_t *lock_pool;
+    op_ctx_t x;
+
+    apr_pool_create(&lock_pool, p);
+    if (op_begin(&x, op, res, lock_pool, p) == PREP_OP_DONE) {
+        switch (a->what) {
+            case OP_ROLLBACK:
+                op_rollback(&x, a->id, res, p);
+                break;
+            case OP_PIN:
+                op_pin(&x, a->id, res, p);
+                break;
+            case OP_UNPIN:
+                op_unpin(&x, res, p);
+                break;
+            case OP_RESET:
+                op_reset(&x, res, p);
+                break;
+            case OP_CLOSE:
+                op_close(&x, res, p);
+                break;
+            case OP_DRILL:
+                op_drill(&x, a->on, res, p);
+                break;
+        }
+    }
+    apr_pool_destroy(lock_pool); /* and the lock with its descriptor */
+    return res->status;
+}
+
+prep_op_status_e prep_op_rollback(const prep_op_t *op, const char *id,
+                                  prep_op_result_t *res, apr_pool_t *p)
+{
+    op_args_t a = {OP_ROLLBACK, id, 0};
+
+    return run(op, &a, res, p);
+}
+
+prep_op_status_e prep_op_pin(const prep_op_t *op, const char *id,
+                             prep_op_result_t *res, apr_pool_t *p)
+{
+    op_args_t a = {OP_PIN, id, 0};
+
+    return run(op, &a, res, p);
+}
+
+prep_op_status_e prep_op_unpin(const prep_op_t *op, prep_op_result_t *res,
+                               apr_pool_t *p)
+{
+    op_args_t a = {OP_UNPIN, NULL, 0};
+
+    return run(op, &a, res, p);
+}
+
+prep_op_status_e prep_op_reset(const prep_op_t *op, prep_op_result_t *res,
+                               apr_pool_t *p)
+{
+    op_args_t a = {OP_RESET, NULL, 0};
+
+    return run(op, &a, res, p);
+}
+
+prep_op_status_e prep_op_close(const prep_op_t *op, prep_op_result_t *res,
+                               apr_pool_t *p)
+{
+    op_args_t a = {OP_CLOSE, NULL, 0};
+
+    return run(op, &a, res, p);
+}
+
+prep_op_status_e prep_op_drill(const prep_op_t *op, int on,
+                               prep_op_result_t *res, apr_pool_t *p)
+{
+    op_args_t a = {OP_DRILL, NULL, on};
+
+    return run(op, &a, res, p);
 }

@@ -663,8 +663,10 @@ apr_status_t prep_store_prune(const char *store, int keep, apr_pool_t *p)
     if (keep < 1) {
         keep = 1;
     }
-    /* oldest first: ids sort by corte time */
-    for (i = 0; i < names->nelts && left > keep; i++) {
+    /* Oldest first: ids sort by corte time.  Never current (the corte
+     * served, or the one a pinned feed holds) and never the newest (the one
+     * a pinned feed's unpin will serve), whatever `keep` says. */
+    for (i = 0; i < names->nelts - 1 && left > keep; i++) {
         const char *name = APR_ARRAY_IDX(names, i, char *);
         if (current && !strcmp(name, current)) {
             continue;
