@@ -368,6 +368,88 @@ START_TEST(the_intake_refuses_with_a_reason_into_the_store)
 }
 END_TEST
 
+/* Every line of the feed's journal, oldest first, into the array baton. */
+static apr_status_t keep_journal_line(void *baton, json_t *line)
+{
+    json_array_append((json_t *)baton, line);
+    return APR_SUCCESS;
+}
+
+/* The one path that refuses a package for good journals it, as a drill's
+ * when the feed runs one; a journal that cannot be written never keeps the
+ * package from being set aside. */
+START_TEST(a_refusal_is_journaled_with_its_package_and_reason)
+{
+    prep_verdict_t v = {"timeout", "the load ran longer than 5 min"};
+    prep_control_t control;
+    prep_file_identity_t id;
+    apr_status_t journaled = APR_EGENERAL;
+    json_t *lines = json_array(), *line;
+    int dirfd;
+
+    put("a \x01.tar.gz", "package", apr_time_now());
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(prep_incoming_classify(dirfd, "a \x01.tar.gz", &id),
+                     PREP_INCOMING_PACKAGE);
+    close(dirfd);
+    ck_assert_int_eq(prep_incoming_reject_journaled(&feed, -1, "a \x01.tar.gz",
+                                                    NULL, &id, &v, &journaled,
+                                                    pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(journaled, APR_SUCCESS);
+    /* in a drill */
+    prep_control_default(&control);
+    control.drill = 1;
+    ck_assert_int_eq(prep_control_write(feed.store, &control, pool),
+                     APR_SUCCESS);
+    put("b.tar.gz", "package", apr_time_now());
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(prep_incoming_classify(dirfd, "b.tar.gz", &id),
+                     PREP_INCOMING_PACKAGE);
+    close(dirfd);
+    ck_assert_int_eq(
+        prep_incoming_reject(&feed, -1, "b.tar.gz", NULL, &id, &v, pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        prep_journal_each(feed.store, 0, keep_journal_line, lines, NULL, pool),
+        APR_SUCCESS);
+    ck_assert_uint_eq(json_array_size(lines), 2);
+    line = json_array_get(lines, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(line, "event")),
+                     "refused");
+    ck_assert_str_eq(json_string_value(json_object_get(line, "feed")), "qro");
+    ck_assert_str_eq(json_string_value(json_object_get(line, "package")),
+                     "a \\x01.tar.gz");
+    ck_assert_str_eq(json_string_value(json_object_get(line, "reason")),
+                     "timeout");
+    ck_assert_str_eq(json_string_value(json_object_get(line, "message")),
+                     "the load ran longer than 5 min");
+    ck_assert_ptr_null(json_object_get(line, "drill"));
+    line = json_array_get(lines, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(line, "package")),
+                     "b.tar.gz");
+    ck_assert(json_is_true(json_object_get(line, "drill")));
+    json_decref(lines);
+    /* no journal can be written: set aside all the same, the error told */
+    ck_assert_int_eq(system(apr_psprintf(pool,
+                                         "rm -f '%s/journal.jsonl' && "
+                                         "mkdir '%s/journal.jsonl'",
+                                         feed.store, feed.store)),
+                     0);
+    put("c.tar.gz", "package", apr_time_now());
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(prep_incoming_classify(dirfd, "c.tar.gz", &id),
+                     PREP_INCOMING_PACKAGE);
+    close(dirfd);
+    ck_assert_int_eq(prep_incoming_reject_journaled(&feed, -1, "c.tar.gz", NULL,
+                                                    &id, &v, &journaled, pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(journaled, APR_SUCCESS);
+    ck_assert(exists(apr_pstrcat(pool, feed.store,
+                                 "/" PREP_REJECTED_DIR "/c.tar.gz", NULL)));
+}
+END_TEST
+
 START_TEST(a_package_that_grows_while_read_has_changed)
 {
     const char *path = apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL);
@@ -409,6 +491,7 @@ Suite *suite_incoming(void)
     tcase_add_test(tc, a_crash_is_tried_once_more_then_set_aside);
     tcase_add_test(tc, a_crash_says_how_the_loader_ended);
     tcase_add_test(tc, a_loader_tells_its_outcome_by_its_exit_status);
+    tcase_add_test(tc, a_refusal_is_journaled_with_its_package_and_reason);
     tcase_add_test(tc, the_intake_refuses_with_a_reason_into_the_store);
     tcase_add_test(tc, a_package_that_grows_while_read_has_changed);
     suite_add_tcase(s, tc);

@@ -1062,6 +1062,427 @@ START_TEST(variants_of_unchanged_files_are_reused)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The operator's control (prep_operator.c) as a load obeys it, and the
+ * journal of what each load did. */
+
+/* Every line of the feed's journal, oldest first. */
+static apr_status_t keep_journal_line(void *baton, json_t *line)
+{
+    json_array_append((json_t *)baton, line);
+    return APR_SUCCESS;
+}
+
+static json_t *journal_lines(void)
+{
+    json_t *lines = json_array();
+    apr_uint64_t bad = 0;
+
+    ck_assert_int_eq(
+        prep_journal_each(feed.store, 0, keep_journal_line, lines, &bad, pool),
+        APR_SUCCESS);
+    ck_assert_uint_eq(bad, 0);
+    return lines;
+}
+
+/* The events of the journal's lines, separated by spaces. */
+static const char *journal_events(json_t *lines)
+{
+    const char *out = "";
+    size_t i;
+    json_t *line;
+
+    json_array_foreach(lines, i, line)
+    {
+        out = apr_pstrcat(
+            pool, out, *out ? " " : "",
+            json_string_value(json_object_get(line, PREP_JOURNAL_KEY_EVENT)),
+            NULL);
+    }
+    return out;
+}
+
+/* The last line of event `event` (borrowed from lines), which must be. */
+static json_t *journal_last(json_t *lines, const char *event)
+{
+    size_t i = json_array_size(lines);
+
+    while (i-- > 0) {
+        json_t *line = json_array_get(lines, i);
+
+        if (!strcmp(json_string_value(
+                        json_object_get(line, PREP_JOURNAL_KEY_EVENT)),
+                    event)) {
+            return line;
+        }
+    }
+    ck_abort_msg("no \"%s\" in the journal: %s", event, journal_events(lines));
+    return NULL;
+}
+
+static const char *line_str(const json_t *line, const char *key)
+{
+    const char *s = json_string_value(json_object_get(line, key));
+
+    ck_assert_msg(s != NULL, "no \"%s\" in the line", key);
+    return s;
+}
+
+/* The id of the corte record a journal line carries. */
+static const char *line_corte_id(const json_t *line)
+{
+    return line_str(json_object_get(line, PREP_JOURNAL_KEY_CORTE),
+                    PREP_CORTE_KEY_ID);
+}
+
+/* What prepctl would do, as user "test", now. */
+static prep_op_t op_now(void)
+{
+    prep_op_t op = {&feed, "test", apr_time_now()};
+
+    return op;
+}
+
+/* Pins the feed at corte id as prepctl pin does (served at once); the
+ * store's lock it takes goes with its pool, as when prepctl exits. */
+static void pin_at(const char *id)
+{
+    prep_op_t op = op_now();
+    prep_op_result_t r;
+    apr_pool_t *op_pool;
+
+    apr_pool_create(&op_pool, pool);
+    ck_assert_int_eq(prep_op_pin(&op, id, &r, op_pool), PREP_OP_DONE);
+    apr_pool_destroy(op_pool);
+    ck_assert_str_eq(current_id(), id);
+}
+
+/* A drill on, as prepctl drill FEED on does. */
+static void drill_on(void)
+{
+    prep_op_t op = op_now();
+    prep_op_result_t r;
+    apr_pool_t *op_pool;
+
+    apr_pool_create(&op_pool, pool);
+    ck_assert_int_eq(prep_op_drill(&op, 1, &r, op_pool), PREP_OP_DONE);
+    apr_pool_destroy(op_pool);
+}
+
+static int cortes_hold(const char *id)
+{
+    return prep_store_corte_usable(NULL, feed.store, id, pool);
+}
+
+/* Pinned: the new corte is loaded, indexed and kept in cortes/, recorded
+ * in the history and set aside, but current stays the corte pinned; it is
+ * measured against the newest corte retained, not the one served. */
+START_TEST(pinned_feed_retains_new_cortes_and_serves_the_pinned_one)
+{
+    prep_load_result_t *a, *b, *res;
+    prep_corte_t *recorded;
+    json_t *lines, *line;
+    const char *html;
+
+    a = load(make_package("a.tar.gz", "2024-06-02T21:05:00-06:00"));
+    b = load(make_package("b.tar.gz", "2024-06-02T21:10:00-06:00"));
+    ck_assert_int_eq(b->outcome, PREP_LOAD_PUBLISHED);
+    pin_at(a->corte->id);
+
+    res = load(make_package("c.tar.gz", "2024-06-02T21:15:00-06:00"));
+    ck_assert_msg(res->verdict.reason == NULL, "refused: %s",
+                  res->verdict.message);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_RETAINED);
+    ck_assert(!strncmp(res->corte->id, "20240603T031500Z-", 17));
+    ck_assert_str_eq(current_id(), a->corte->id);
+    ck_assert(cortes_hold(res->corte->id));
+    html = served(res->corte->id, "index.html", 1);
+    ck_assert_ptr_nonnull(strstr(html, "02/06/2024 21:15"));
+    ck_assert_int_eq(
+        prep_store_history_find(&recorded, feed.store, res->corte->id, pool),
+        APR_SUCCESS);
+    ck_assert_str_eq(recorded->package, "c.tar.gz");
+    ck_assert(
+        exists(apr_pstrcat(pool, feed.store, "/processed/c.tar.gz", NULL)));
+    ck_assert(!exists(apr_pstrcat(pool, feed.incoming, "/c.tar.gz", NULL)));
+    ck_assert_str_eq(prep_store_newest(feed.store, pool)->id, res->corte->id);
+
+    /* newer than the corte pinned, older than the newest retained */
+    res = load(make_package("d.tar.gz", "2024-06-02T21:07:00-06:00"));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+    ck_assert_str_eq(res->verdict.reason, "older-corte");
+    ck_assert_msg(strstr(res->verdict.message, "newest corte retained") &&
+                      strstr(res->verdict.message, a->corte->id),
+                  "%s", res->verdict.message);
+    ck_assert(
+        exists(apr_pstrcat(pool, feed.store, "/rejected/d.tar.gz", NULL)));
+    /* the newest retained again: the same corte, nothing loaded */
+    run(apr_psprintf(pool, "cp '%s/processed/c.tar.gz' '%s/c3.tar.gz'",
+                     feed.store, feed.incoming));
+    res = load(apr_pstrcat(pool, feed.incoming, "/c3.tar.gz", NULL));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_SAME);
+    ck_assert_str_eq(current_id(), a->corte->id);
+
+    lines = journal_lines();
+    ck_assert_str_eq(journal_events(lines), "published published pin retained "
+                                            "refused same-corte");
+    line = journal_last(lines, "retained");
+    ck_assert_str_eq(line_corte_id(line),
+                     prep_store_newest(feed.store, pool)->id);
+    ck_assert_str_eq(line_str(line, "served"), a->corte->id);
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_FEED), "qro");
+    ck_assert_ptr_null(json_object_get(line, PREP_JOURNAL_KEY_DRILL));
+    line = json_array_get(lines, 4);
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_PACKAGE), "d.tar.gz");
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_REASON), "older-corte");
+    ck_assert_str_eq(
+        line_str(line, PREP_JOURNAL_KEY_MESSAGE),
+        apr_psprintf(pool,
+                     "its corte time "
+                     "2024-06-02T21:07:00-06:00 is older "
+                     "than the newest corte retained (%s, "
+                     "2024-06-02T21:15:00-06:00) while the "
+                     "feed is pinned at %s",
+                     line_corte_id(journal_last(lines, "retained")),
+                     a->corte->id));
+    line = journal_last(lines, "same-corte");
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_PACKAGE), "c3.tar.gz");
+    ck_assert_str_eq(line_corte_id(line),
+                     line_corte_id(journal_last(lines, "retained")));
+    json_decref(lines);
+}
+END_TEST
+
+/* A republish replaces the corte of its id and keeps it current, pinned or
+ * not; the journal says why. */
+START_TEST(republish_of_the_pinned_corte_keeps_it_served)
+{
+    prep_load_request_t req = {"a.tar.gz", NULL, PREP_LOAD_REPUBLISH,
+                               NULL,       NULL, "banner"};
+    prep_load_result_t *a, *res;
+    json_t *lines, *line;
+
+    a = load(make_package("a.tar.gz", "2024-06-02T21:05:00-06:00"));
+    load(make_package("b.tar.gz", "2024-06-02T21:10:00-06:00"));
+    pin_at(a->corte->id);
+    req.corte_id = a->corte->id;
+    req.corte_sha256 = a->corte->sha256;
+    res = prep_load_package(&feed, &req, NULL, NULL, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_str_eq(res->corte->id, a->corte->id);
+    ck_assert_str_eq(current_id(), a->corte->id);
+    /* a heal (why NULL) */
+    req.why = NULL;
+    ck_assert_int_eq(prep_load_package(&feed, &req, NULL, NULL, pool)->outcome,
+                     PREP_LOAD_PUBLISHED);
+    /* and one that fails: refused, journaled with its package and reason */
+    req.corte_id = "20240603T030000Z-00000000";
+    ck_assert_int_eq(prep_load_package(&feed, &req, NULL, NULL, pool)->outcome,
+                     PREP_LOAD_REFUSED);
+    lines = journal_lines();
+    ck_assert_str_eq(journal_events(lines), "published published pin "
+                                            "republished republished refused");
+    line = json_array_get(lines, 3);
+    ck_assert_str_eq(line_str(line, "why"), "banner");
+    ck_assert_str_eq(line_corte_id(line), a->corte->id);
+    ck_assert_str_eq(line_str(json_array_get(lines, 4), "why"), "healed");
+    line = journal_last(lines, "refused");
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_PACKAGE), "a.tar.gz");
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_REASON), "verify");
+    json_decref(lines);
+}
+END_TEST
+
+/* While pinned the prune keeps the corte pinned and the newest retained,
+ * even with PrepKeep 1. */
+START_TEST(pinned_prune_keeps_the_pinned_and_the_newest_corte)
+{
+    prep_load_result_t *a, *b, *c;
+
+    feed.keep = 1;
+    a = load(make_package("a.tar.gz", "2024-06-02T21:05:00-06:00"));
+    pin_at(a->corte->id);
+    b = load(make_package("b.tar.gz", "2024-06-02T21:10:00-06:00"));
+    ck_assert_int_eq(b->outcome, PREP_LOAD_RETAINED);
+    ck_assert(cortes_hold(a->corte->id));
+    ck_assert(cortes_hold(b->corte->id));
+    c = load(make_package("c.tar.gz", "2024-06-02T21:15:00-06:00"));
+    ck_assert_int_eq(c->outcome, PREP_LOAD_RETAINED);
+    ck_assert(cortes_hold(a->corte->id));
+    ck_assert(!cortes_hold(b->corte->id));
+    ck_assert(cortes_hold(c->corte->id));
+    ck_assert_str_eq(current_id(), a->corte->id);
+}
+END_TEST
+
+/* A drill takes corte times ahead of the clock (drill packages carry the
+ * election day's times), its banner says SIMULACRO before the corte time,
+ * its corte records it and its journal lines are marked. */
+START_TEST(drill_accepts_a_corte_a_day_ahead_and_says_simulacro)
+{
+    const char *ahead = iso_from_now(24 * 3600);
+    prep_load_result_t *res;
+    prep_corte_t *c;
+    json_t *lines, *line;
+    const char *html;
+
+    res = load(make_package("a.tar.gz", ahead));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED);
+    ck_assert_str_eq(res->verdict.reason, "future-corte");
+    drill_on();
+    res = load(make_package("b.tar.gz", ahead));
+    ck_assert_msg(res->verdict.reason == NULL, "refused: %s",
+                  res->verdict.message);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_uint_eq(res->corte->banner_state, PREP_BANNER_STATE_DRILL);
+    ck_assert_int_eq(
+        prep_store_read_corte(
+            &c, prep_store_corte_dir(pool, feed.store, current_id()), pool),
+        APR_SUCCESS);
+    ck_assert_uint_eq(c->banner_state, PREP_BANNER_STATE_DRILL);
+    html = served(current_id(), "index.html", 1);
+    ck_assert_msg(strstr(html, "<strong>SIMULACRO</strong> · Último corte: ") !=
+                      NULL,
+                  "%s", html);
+    /* the feed's own limit is untouched by the drill */
+    ck_assert(feed.future_limit > 0);
+
+    lines = journal_lines();
+    ck_assert_str_eq(journal_events(lines), "refused drill published");
+    ck_assert_ptr_null(
+        json_object_get(json_array_get(lines, 0), PREP_JOURNAL_KEY_DRILL));
+    line = journal_last(lines, "published");
+    ck_assert(json_is_true(json_object_get(line, PREP_JOURNAL_KEY_DRILL)));
+    ck_assert_str_eq(line_corte_id(line), res->corte->id);
+    ck_assert(json_is_true(json_object_get(
+        json_object_get(line, PREP_JOURNAL_KEY_CORTE), PREP_CORTE_KEY_DRILL)));
+    json_decref(lines);
+}
+END_TEST
+
+/* PrepDrill on alone is a drill too; once PrepPublishUntil has passed the
+ * banner says the close after the corte time. */
+START_TEST(configured_drill_and_close_are_in_the_banner_and_the_record)
+{
+    prep_load_result_t *res;
+    json_t *line;
+    const char *html;
+
+    feed.drill = 1;
+    feed.publish_until = apr_time_now() - apr_time_from_sec(60);
+    res = load(make_package("a.tar.gz", iso_from_now(3600)));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_uint_eq(res->corte->banner_state,
+                      PREP_BANNER_STATE_DRILL | PREP_BANNER_STATE_CLOSED);
+    html = served(current_id(), "index.html", 1);
+    ck_assert_msg(strstr(html, "<strong>SIMULACRO</strong> · Último corte: ") &&
+                      strstr(html, " · Cierre del PREP</div>"),
+                  "%s", html);
+    /* a template's {{estado}} */
+    feed.drill = 0;
+    APR_ARRAY_IDX(feed.banners, 1, const char *) = "<b>{{estado}}</b>";
+    res = load(make_package("b.tar.gz", "2024-06-02T21:05:00-06:00"));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED); /* older, no drill */
+    res = load(make_package("c.tar.gz", iso_from_now(2 * 3600)));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_REFUSED); /* future, no drill */
+    feed.future_limit = -1;
+    res = load(make_package("d.tar.gz", iso_from_now(2 * 3600)));
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_uint_eq(res->corte->banner_state, PREP_BANNER_STATE_CLOSED);
+    ck_assert_ptr_nonnull(strstr(served(current_id(), "index.html", 2),
+                                 "<b>Cierre del PREP</b>"));
+    line = journal_last(journal_lines(), "published");
+    ck_assert(json_is_true(json_object_get(
+        json_object_get(line, PREP_JOURNAL_KEY_CORTE), PREP_CORTE_KEY_CLOSED)));
+    ck_assert_ptr_null(json_object_get(line, PREP_JOURNAL_KEY_DRILL));
+}
+END_TEST
+
+/* Each load journals what it did, with the fields of its event. */
+START_TEST(loads_are_journaled_published_refused_same_corte)
+{
+    prep_load_result_t *a, *res;
+    json_t *lines, *line, *corte;
+
+    a = load(make_package("a.tar.gz", "2024-06-02T21:05:00-06:00"));
+    res = load(make_package("b.tar.gz", "no es una fecha"));
+    ck_assert_str_eq(res->verdict.reason, "no-corte-time");
+    run(apr_psprintf(pool, "cp '%s/processed/a.tar.gz' '%s/a2.tar.gz'",
+                     feed.store, feed.incoming));
+    ck_assert_int_eq(
+        load(apr_pstrcat(pool, feed.incoming, "/a2.tar.gz", NULL))->outcome,
+        PREP_LOAD_SAME);
+    lines = journal_lines();
+    ck_assert_str_eq(journal_events(lines), "published refused same-corte");
+    line = json_array_get(lines, 0);
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_FEED), "qro");
+    ck_assert_ptr_nonnull(line_str(line, PREP_JOURNAL_KEY_AT));
+    corte = json_object_get(line, PREP_JOURNAL_KEY_CORTE);
+    ck_assert_str_eq(line_str(corte, PREP_CORTE_KEY_ID), a->corte->id);
+    ck_assert_str_eq(line_str(corte, PREP_CORTE_KEY_TIME),
+                     "2024-06-02T21:05:00-06:00");
+    ck_assert_str_eq(line_str(corte, PREP_CORTE_KEY_PACKAGE), "a.tar.gz");
+    ck_assert_str_eq(line_str(corte, PREP_CORTE_KEY_SHA256), a->corte->sha256);
+    ck_assert_int_eq(json_integer_value(json_object_get(corte, "files")), 6);
+    ck_assert(json_is_integer(json_object_get(corte, "bytes")));
+    ck_assert(json_is_integer(json_object_get(corte, "load_ms")));
+    line = json_array_get(lines, 1);
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_PACKAGE), "b.tar.gz");
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_REASON), "no-corte-time");
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_MESSAGE),
+                     res->verdict.message);
+    line = json_array_get(lines, 2);
+    ck_assert_str_eq(line_str(line, PREP_JOURNAL_KEY_PACKAGE), "a2.tar.gz");
+    ck_assert_str_eq(line_corte_id(line), a->corte->id);
+    json_decref(lines);
+}
+END_TEST
+
+/* A journal that cannot be written is logged as an error and the load goes
+ * on. */
+START_TEST(a_journal_that_cannot_be_written_never_stops_a_load)
+{
+    apr_array_header_t *lines = apr_array_make(pool, 4, sizeof(const char *));
+    prep_load_request_t req = {"a.tar.gz", NULL, PREP_LOAD_NEW,
+                               NULL,       NULL, NULL};
+    prep_load_result_t *res;
+    int i, said = 0;
+
+    /* a directory where the journal should be */
+    ck_assert_int_eq(
+        apr_dir_make(apr_pstrcat(pool, feed.store, "/" PREP_JOURNAL_FILE, NULL),
+                     APR_FPROT_OS_DEFAULT, pool),
+        APR_SUCCESS);
+    make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    res = prep_load_package(&feed, &req, keep_line, lines, pool);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
+    ck_assert_str_eq(current_id(), res->corte->id);
+    for (i = 0; i < lines->nelts; i++) {
+        said |= !strncmp(APR_ARRAY_IDX(lines, i, const char *),
+                         "E: cannot write \"published\" to the journal ", 43);
+    }
+    ck_assert_msg(said, "no journal error logged");
+}
+END_TEST
+
+/* A control that cannot be read is no reason to publish past a pin: the
+ * store is busy and the package waits in incoming. */
+START_TEST(an_unreadable_control_keeps_the_package_waiting)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    prep_load_result_t *res;
+
+    write_file(apr_pstrcat(pool, feed.store, "/" PREP_CONTROL_FILE, NULL),
+               "{\"pin\": ");
+    res = load(pkg);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_BUSY);
+    ck_assert_msg(strstr(res->verdict.message, PREP_CONTROL_FILE) != NULL, "%s",
+                  res->verdict.message);
+    ck_assert(exists(pkg));
+    ck_assert_ptr_null(current_id());
+}
+END_TEST
+
 Suite *suite_loader(void)
 {
     Suite *s = suite_create("loader");
@@ -1088,6 +1509,16 @@ Suite *suite_loader(void)
     tcase_add_test(tc, republish_gives_the_very_corte_again_or_is_refused);
     tcase_add_test(tc, republished_identity_is_the_whole_sha256_and_the_id);
     tcase_add_test(tc, corte_time_against_the_corte_served);
+    tcase_add_test(tc,
+                   pinned_feed_retains_new_cortes_and_serves_the_pinned_one);
+    tcase_add_test(tc, republish_of_the_pinned_corte_keeps_it_served);
+    tcase_add_test(tc, pinned_prune_keeps_the_pinned_and_the_newest_corte);
+    tcase_add_test(tc, drill_accepts_a_corte_a_day_ahead_and_says_simulacro);
+    tcase_add_test(tc,
+                   configured_drill_and_close_are_in_the_banner_and_the_record);
+    tcase_add_test(tc, loads_are_journaled_published_refused_same_corte);
+    tcase_add_test(tc, a_journal_that_cannot_be_written_never_stops_a_load);
+    tcase_add_test(tc, an_unreadable_control_keeps_the_package_waiting);
 
     suite_add_tcase(s, tc);
     /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */
