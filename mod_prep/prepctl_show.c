@@ -129,6 +129,9 @@ static const char *field_words(apr_pool_t *p, const char *key, const json_t *v)
     if (!strcmp(key, PREP_JOURNAL_KEY_USER)) {
         return apr_pstrcat(p, "by ", s, NULL);
     }
+    if (!strcmp(key, "from")) {
+        return apr_pstrcat(p, "from ", s, NULL);
+    }
     if (!strcmp(key, PREP_JOURNAL_KEY_PACKAGE) ||
         !strcmp(key, PREP_JOURNAL_KEY_REASON) ||
         !strcmp(key, PREP_JOURNAL_KEY_MESSAGE)) {
@@ -142,6 +145,8 @@ static const char *event_detail(apr_pool_t *p, json_t *line)
     const char *detail =
         json_is_true(json_object_get(line, PREP_JOURNAL_KEY_DRILL)) ? "[drill]"
                                                                     : "";
+    const char *corte_id = json_string_value(json_object_get(
+        json_object_get(line, PREP_JOURNAL_KEY_CORTE), PREP_CORTE_KEY_ID));
     const char *key;
     json_t *v;
 
@@ -154,6 +159,10 @@ static const char *event_detail(apr_pool_t *p, json_t *line)
             !strcmp(key, PREP_JOURNAL_KEY_EVENT) ||
             !strcmp(key, PREP_JOURNAL_KEY_DRILL)) {
             continue;
+        }
+        if (!strcmp(key, "to") && json_is_string(v) &&
+            !strcmp(json_string_value(v), corte_id ? corte_id : "")) {
+            continue; /* the corte it names is shown already */
         }
         if ((w = field_words(p, key, v))) {
             detail = *detail ? apr_pstrcat(p, detail, " ", w, NULL) : w;
@@ -218,12 +227,11 @@ static void status_close(FILE *out, const prep_feed_t *f,
 
     if (!at) {
         fprintf(out, "  %-10s -\n", "closed");
-    } else {
-        fprintf(out, "  %-10s %s %s%s\n", "closed", at <= now ? "at" : "from",
-                shown_time(p, at, &f->zone),
-                ctl->closed_at == at ? " (prepctl close)"
-                                     : " (PrepPublishUntil)");
+        return;
     }
+    fprintf(out, "  %-10s %s %s (%s)\n", "closed",
+            at <= now ? "at" : "no; closes at", shown_time(p, at, &f->zone),
+            ctl->closed_at == at ? "prepctl close" : "PrepPublishUntil");
 }
 
 /* The last refusals of state.json, newest first. */
@@ -326,7 +334,7 @@ int prepctl_show_status(FILE *out, const prepctl_view_t *v, apr_pool_t *p)
     }
     fprintf(out, "  %-10s %s\n", "drill",
             prep_feed_drill(f, &n.control) ? "yes (SIMULACRO)" : "no");
-    if (f->publish_from && v->now < f->publish_from) {
+    if (n.state == PREP_FEED_EMBARGOED) {
         fprintf(out, "  %-10s until %s\n", "embargo",
                 shown_time(p, f->publish_from, &f->zone));
     }
@@ -391,8 +399,8 @@ int prepctl_show_cortes(FILE *out, const prepctl_view_t *v, apr_pool_t *p)
     }
     fprintf(out, "%s: %d corte(s) retained, * served (times in %s)\n",
             v->feed->name, cortes->nelts, zone_text(p, z));
-    fprintf(out, "  %-25s  %-19s  %-*s  %-12s  %6s  %-19s\n", "ID",
-            "CORTE TIME", wpkg, "PACKAGE", "SHA256", "FILES", "LOADED AT");
+    fprintf(out, "  %-25s  %-19s  %-*s  %-12s  %6s  %s\n", "ID", "CORTE TIME",
+            wpkg, "PACKAGE", "SHA256", "FILES", "LOADED AT");
     for (i = 0; i < cortes->nelts; i++) {
         int is_served, is_newest;
 
