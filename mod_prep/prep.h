@@ -1078,7 +1078,8 @@ typedef struct prep_load_request {
 typedef struct prep_load_result {
     prep_load_outcome_e outcome;
     prep_verdict_t verdict; /* reason NULL: published or the same corte */
-    prep_corte_t *corte;    /* the corte served after the load */
+    prep_corte_t *corte;    /* the corte served after the load; RETAINED:
+                             * the corte retained */
 } prep_load_result_t;
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
@@ -1189,13 +1190,10 @@ apr_status_t prep_incoming_reject(const prep_feed_t *feed, int dirfd,
                                   const prep_verdict_t *v, apr_pool_t *p);
 /* The same, with the journal's error in *journaled (APR_SUCCESS: the line
  * is written), for the caller to log. */
-apr_status_t prep_incoming_reject_journaled(const prep_feed_t *feed, int dirfd,
-                                            const char *name,
-                                            apr_file_t *package,
-                                            const prep_file_identity_t *id,
-                                            const prep_verdict_t *v,
-                                            apr_status_t *journaled,
-                                            apr_pool_t *p);
+apr_status_t prep_incoming_reject_journaled(
+    const prep_feed_t *feed, int dirfd, const char *name, apr_file_t *package,
+    const prep_file_identity_t *id, const prep_verdict_t *v,
+    apr_status_t *journaled, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_status.c: the status document. */

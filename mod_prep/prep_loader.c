@@ -506,14 +506,6 @@ static void journal_promoted(load_ctx_t *c)
     }
 }
 
-/* What the prune keeps.  While pinned, `current` is the corte pinned, which
- * the prune never removes, and the corte just retained must not be the one
- * it removes to keep PrepKeep 1. */
-static int prune_keep(const load_ctx_t *c)
-{
-    return c->pinned && c->feed->keep < 2 ? 2 : c->feed->keep;
-}
-
 /* publish: from bytes that did not move while read, corte.json, the corte
  * promoted and made current (replacing one of its id), or only retained
  * when the feed is pinned; then the journal, the history, the prune, the
@@ -551,7 +543,9 @@ static prep_load_result_t *phase_publish(load_ctx_t *c, prep_load_result_t *res)
     phase_end(c, PREP_PHASE_PUBLISH);
     journal_promoted(c);
     prep_store_record_history(feed->store, corte, c->p);
-    prep_store_prune(feed->store, prune_keep(c), c->p);
+    /* never the corte pinned (current) nor the one just retained (the
+     * newest) */
+    prep_store_prune(feed->store, feed->keep, c->p);
     prep_store_clean_staging(feed->store, c->p);
     set_aside(c, PREP_ASIDE_PROCESSED);
     prep_incoming_prune_processed(feed, c->p);

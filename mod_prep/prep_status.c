@@ -176,8 +176,8 @@ static void status_operator(json_t *doc, const prep_feed_t *f,
     }
     json_object_set_new(doc, "watch",
                         json_string(rt->watch ? rt->watch : "poll"));
-    /* TODO(journal): prep_journal_tail once prep_journal.c lands on main. */
-    json_object_set_new(doc, "events", json_array());
+    json_object_set_new(doc, "events",
+                        prep_journal_tail(f->store, PREP_STATUS_EVENTS, p));
 }
 
 json_t *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,

@@ -208,7 +208,7 @@ static int view_as_owner(char **text, const invocation_t *inv,
         char *s;
         apr_size_t len, size;
     } t = {NULL, 0, 0};
-    int fds[2], status, rc;
+    int fds[2], status = -1, rc;
     pid_t pid;
     ssize_t n;
 

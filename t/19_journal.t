@@ -77,7 +77,8 @@ is $c->{id}, $id, 'published: corte.id is the corte served';
 is $c->{time}, $iso, 'published: corte.time, in the feed\'s zone';
 is $c->{package}, 'PREP_diario_2105.tar.gz', 'published: corte.package';
 is $c->{sha256}, sha256_file($pkg), 'published: corte.sha256 of the package';
-ok(($c->{files} // 0) >= 300, 'published: corte.files (' . ($c->{files} // 'none') . ')');
+is $c->{files}, $f->{corte}{files}, 'published: corte.files, as the status counts them';
+cmp_ok $c->{files} // 0, '>', 250, 'published: corte.files (' . ($c->{files} // 'none') . ')';
 ok(($c->{bytes} // 0) > 0, 'published: corte.bytes');
 ok defined $c->{load_ms} && $c->{load_ms} =~ /^\d+(?:\.\d+)?$/, 'published: corte.load_ms';
 
@@ -155,9 +156,15 @@ sub decode_events {
               [map { "$_->{event} $_->{at}" } @j], 'prints every line of the journal, as JSON'
         or diag $r->{out};
 
+    # --since the published line's time, to the second (as an operator
+    # types it), then exactly as the journal writes it (with milliseconds).
     my $since = $pub ? $pub->{at} : $iso;
+    (my $since_s = $since) =~ s/\.\d+(?=[+-]\d\d:\d\d$)//;
     $r = prepctl('events', $feed, '--since', $since, '--json');
-    is $r->{rc}, 0, 'prepctl events --since AT --json: exit 0' or diag "$r->{cmd}: $r->{err}";
+    is $r->{rc}, 0, "prepctl events --since $since (the journal's own \"at\") --json: exit 0"
+        or diag "$r->{cmd}: $r->{err}";
+    $r = prepctl('events', $feed, '--since', $since_s, '--json');
+    is $r->{rc}, 0, "prepctl events --since $since_s --json: exit 0" or diag "$r->{cmd}: $r->{err}";
     @e = decode_events($r->{out});
     ok !(grep { ($_->{event} // '') eq 'start' } @e), '--since: the earlier "start" is left out';
     ok((grep { ($_->{event} // '') eq 'published' } @e), '--since: "published" is printed');

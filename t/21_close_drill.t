@@ -23,6 +23,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use POSIX ();
 use Time::HiRes qw(time sleep);
 use PrepTest;
 
@@ -70,7 +71,7 @@ sub inserted {
     my $ins = inserted("/estado/cierre/index.html", $tree1);
     ok defined $ins && $ins !~ /\Q$CIERRE\E/, 'before the close {{estado}} does not say the close';
 
-    my $r = prepctl('close', $feed);
+    my $r = prepctl_idle('close', $feed);
     ok_result($r, 'prepctl close cierre');
     ok wait_for(2, sub { state_of($feed) eq 'closed' }, 0.1), 'within 2 s the state is closed';
     is http(GET => "/prep-status?check=$feed")->code, 200, '?check=cierre → 200 when closed';
@@ -169,7 +170,7 @@ sub inserted {
     is_deeply [map { $_ ? $_->{event} : 'unparsed' } @unmarked], [], 'every journal line carries "drill": true';
     ok((grep { $_ && $_->{event} eq 'published' } @j), 'among them "published"');
 
-    $r = prepctl('reset', $feed, '--yes');
+    $r = prepctl_idle('reset', $feed, '--yes');
     ok_result($r, 'prepctl reset simulacro --yes');
     ok wait_for(2, sub { state_of($feed) eq 'waiting' }, 0.1), 'after the drill, reset leaves the feed waiting';
 }
@@ -188,7 +189,32 @@ sub inserted {
     my $ins = inserted("/prep/$feed/index.html", $tree);
     ok defined $ins && $ins !~ /SIMULACRO/, 'the banner does not say SIMULACRO';
 
-    $r = prepctl('drill', $feed, 'on');
+    # A client requests all along the drill on and off and their banner
+    # republishes (the corte's id stays, its pack is rebuilt): every
+    # answer is a 200 of that corte.
+    my $stop = "$tmp/stop-ensayo";
+    my $log = "$tmp/ensayo-client.log";
+    my $client = fork // die "fork: $!";
+    if (!$client) {
+        open my $out, '>', $log or POSIX::_exit(2);
+        my $fd = select $out; $| = 1; select $fd;
+        my $deadline = time + 75;
+        my $i = 0;
+        while (!-e $stop && time < $deadline) {
+            my $path = $i++ % 2 ? 'index.html' : 'json/main.json';
+            my $a = eval { http(GET => "/prep/$feed/$path") };
+            my $why = !$a ? "died: $@"
+                    : $a->code != 200 ? 'status ' . $a->code
+                    : ($a->header('X-PREP-Corte') // '') ne $iso ? 'X-PREP-Corte ' . ($a->header('X-PREP-Corte') // 'none')
+                    : $path eq 'json/main.json' && $a->content ne slurp("$tree/json/main.json") ? 'not the corte\'s bytes'
+                    : undef;
+            print $out $why ? "FAIL $path: $why\n" : "OK $path\n";
+        }
+        close $out;
+        POSIX::_exit(0);
+    }
+
+    $r = prepctl_idle('drill', $feed, 'on');
     ok_result($r, 'prepctl drill ensayo on');
     ok wait_for(2, sub { (http(GET => "/prep/$feed/json/main.json")->header('X-PREP-Drill') // '') eq '1' }, 0.1),
         'within 2 s: X-PREP-Drill: 1';
@@ -202,7 +228,7 @@ sub inserted {
     is $j && $j->{user}, $me, "journal: drill by $me";
     ok $j && $j->{on}, 'journal: on';
 
-    $r = prepctl('drill', $feed, 'off');
+    $r = prepctl_idle('drill', $feed, 'off');
     ok_result($r, 'prepctl drill ensayo off');
     ok wait_for(2, sub { !defined http(GET => "/prep/$feed/json/main.json")->header('X-PREP-Drill') }, 0.1),
         'within 2 s: no X-PREP-Drill';
@@ -210,11 +236,18 @@ sub inserted {
     ok wait_for(20, sub { my $i = inserted("/prep/$feed/index.html", $tree); defined $i && $i =~ /\Q$label\E/ && $i !~ /SIMULACRO/ }),
         'after its republish the banner no longer says SIMULACRO';
     ok wait_journal($feed, 5, sub { $_[0]{event} eq 'drill' && !$_[0]{on} }), 'journal: drill off';
+    spit($stop, 1);
+    waitpid($client, 0);
+    my @lines = -e $log ? split /\n/, slurp($log) : ();
+    my @fail = grep { /^FAIL/ } @lines;
+    cmp_ok scalar(@lines), '>=', 50, 'a client requested all along (' . scalar(@lines) . ' requests)';
+    is_deeply [@fail[0 .. ($#fail < 4 ? $#fail : 4)]], [],
+        'no request failed while the drill banner was republished, on and off' or diag scalar(@fail) . ' failures';
 
-    $r = prepctl('drill', $feed, 'on');
+    $r = prepctl_idle('drill', $feed, 'on');
     ok_result($r, 'prepctl drill ensayo on (again)');
     ok wait_for(2, sub { (status_feed($feed) || {})->{drill} }, 0.1), 'a drill again';
-    $r = prepctl('reset', $feed, '--yes');
+    $r = prepctl_idle('reset', $feed, '--yes');
     ok_result($r, 'prepctl reset ensayo --yes after the drill');
     my $s = wait_for(2, sub { my $s = status_feed($feed); $s && $s->{state} eq 'waiting' ? $s : undef }, 0.1);
     ok $s, 'the feed is waiting for the real night';

@@ -485,6 +485,195 @@ START_TEST(test_status_shows_the_records_in_the_feed_zone)
 }
 END_TEST
 
+START_TEST(test_feed_state_closed_beats_pinned_beats_stale)
+{
+    prep_feed_t f;
+    prep_corte_t c = full_corte(0);
+    prep_control_t ctl;
+    apr_time_t now = c.loaded_at, late = now + apr_time_from_sec(3600);
+
+    memset(&f, 0, sizeof(f));
+    f.interval = apr_time_from_sec(60);
+    prep_control_default(&ctl);
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_STALE);
+    /* pinned: the operator chose the corte, no age makes it stale */
+    ctl.pin = c.id;
+    ctl.pinned_at = now;
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_PINNED);
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, now), PREP_FEED_PINNED);
+    /* before an embargo too: the pin is said first */
+    f.publish_from = late + 1;
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_PINNED);
+    f.publish_from = 0;
+    /* closed by hand beats pinned, from its time on */
+    ctl.closed_at = now + 10;
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, now + 9), PREP_FEED_PINNED);
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, now + 10), PREP_FEED_CLOSED);
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_CLOSED);
+    /* without a corte as well */
+    ck_assert_int_eq(prep_feed_state(&f, NULL, &ctl, late), PREP_FEED_CLOSED);
+}
+END_TEST
+
+START_TEST(test_feed_state_closed_by_publish_until_is_never_stale)
+{
+    prep_feed_t f;
+    prep_corte_t c = full_corte(0);
+    apr_time_t now = c.loaded_at;
+    apr_time_t weeks = now + apr_time_from_sec(21 * 24 * 3600);
+
+    memset(&f, 0, sizeof(f));
+    f.interval = apr_time_from_sec(60);
+    f.publish_until = now + apr_time_from_sec(30);
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now), PREP_FEED_SERVING);
+    ck_assert_int_eq(
+        prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(30) - 1),
+        PREP_FEED_SERVING);
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(30)),
+                     PREP_FEED_CLOSED);
+    /* weeks later, no new corte: still closed, never stale */
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, weeks), PREP_FEED_CLOSED);
+    /* a stale feed that reaches its end is closed */
+    f.publish_until = now + apr_time_from_sec(600);
+    ck_assert_int_eq(
+        prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(599)),
+        PREP_FEED_STALE);
+    ck_assert_int_eq(
+        prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(600)),
+        PREP_FEED_CLOSED);
+}
+END_TEST
+
+START_TEST(test_feed_state_drill_ignores_the_embargo)
+{
+    prep_feed_t f;
+    prep_corte_t c = full_corte(0);
+    prep_control_t ctl;
+    apr_time_t now = c.loaded_at;
+
+    memset(&f, 0, sizeof(f));
+    f.interval = apr_time_from_sec(60);
+    f.publish_from = now + apr_time_from_sec(86400); /* election day */
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now), PREP_FEED_EMBARGOED);
+    /* PrepDrill on */
+    f.drill = 1;
+    ck_assert_int_eq(prep_feed_state(&f, &c, NULL, now), PREP_FEED_SERVING);
+    ck_assert_int_eq(prep_feed_state(&f, NULL, NULL, now), PREP_FEED_WAITING);
+    ck_assert_int_eq(
+        prep_feed_state(&f, &c, NULL, now + apr_time_from_sec(181)),
+        PREP_FEED_STALE);
+    /* prepctl drill off beats PrepDrill on, and on beats off */
+    prep_control_default(&ctl);
+    ctl.drill = 0;
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, now), PREP_FEED_EMBARGOED);
+    f.drill = 0;
+    ctl.drill = 1;
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, now), PREP_FEED_SERVING);
+}
+END_TEST
+
+START_TEST(test_feed_state_healthy)
+{
+    ck_assert(prep_feed_state_healthy(PREP_FEED_SERVING));
+    ck_assert(prep_feed_state_healthy(PREP_FEED_PINNED));
+    ck_assert(prep_feed_state_healthy(PREP_FEED_CLOSED));
+    ck_assert(!prep_feed_state_healthy(PREP_FEED_WAITING));
+    ck_assert(!prep_feed_state_healthy(PREP_FEED_EMBARGOED));
+    ck_assert(!prep_feed_state_healthy(PREP_FEED_STALE));
+    ck_assert(!prep_feed_state_healthy(PREP_FEED_STATES));
+}
+END_TEST
+
+START_TEST(test_status_shows_the_operator_part)
+{
+    prep_feed_t f;
+    prep_feed_runtime_t rt;
+    prep_corte_t c0 = full_corte(0), c1 = full_corte(1);
+    prep_control_t ctl;
+    prep_journal_t j;
+    apr_time_t now = c1.loaded_at;
+    json_t *doc, *want, *events;
+    int i;
+
+    prep_feed_defaults(&f, pool);
+    f.name = "prep_qro";
+    f.store = store;
+    f.zone = zone;
+    memset(&rt, 0, sizeof(rt));
+    /* nothing decided: not pinned, no drill, no end, polled */
+    doc = prep_status_feed(&f, &c0, &rt, now, pool);
+    ck_assert(json_is_false(json_object_get(doc, "pinned")));
+    ck_assert(json_is_null(json_object_get(doc, "newest")));
+    ck_assert(json_is_false(json_object_get(doc, "drill")));
+    ck_assert(json_is_null(json_object_get(doc, "publish_until")));
+    ck_assert(json_is_null(json_object_get(doc, "closed_at")));
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "watch")), "poll");
+    ck_assert(json_is_array(json_object_get(doc, "events")));
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "events")), 0);
+    json_decref(doc);
+
+    /* pinned at c0 with c1 kept: both shown */
+    prep_control_default(&ctl);
+    ctl.pin = c0.id;
+    ctl.pinned_at = now;
+    ctl.drill = 1;
+    rt.control = &ctl;
+    rt.newest = &c1;
+    rt.watch = "inotify";
+    f.publish_until = now + apr_time_from_sec(3600);
+    doc = prep_status_feed(&f, &c0, &rt, now, pool);
+    ck_assert(json_is_true(json_object_get(doc, "pinned")));
+    want = prep_corte_to_json(&c1, &zone, pool);
+    ck_assert(json_equal(json_object_get(doc, "newest"), want));
+    json_decref(want);
+    ck_assert(json_is_true(json_object_get(doc, "drill")));
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "publish_until")),
+                     prep_time_iso(pool, f.publish_until, &zone));
+    /* PrepPublishUntil ahead is not a close yet */
+    ck_assert(json_is_null(json_object_get(doc, "closed_at")));
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "watch")),
+                     "inotify");
+    json_decref(doc);
+    /* once passed, it is */
+    doc = prep_status_feed(&f, &c0, &rt, f.publish_until, pool);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "closed_at")),
+                     prep_time_iso(pool, f.publish_until, &zone));
+    json_decref(doc);
+    /* prepctl close, earlier, shown at once */
+    ctl.closed_at = now + 5;
+    ctl.pin = NULL;
+    doc = prep_status_feed(&f, &c0, &rt, now, pool);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "closed_at")),
+                     prep_time_iso(pool, now + 5, &zone));
+    /* not pinned: no newest, even when the intake knows one */
+    ck_assert(json_is_false(json_object_get(doc, "pinned")));
+    ck_assert(json_is_null(json_object_get(doc, "newest")));
+    json_decref(doc);
+
+    /* the last PREP_STATUS_EVENTS lines of the journal, oldest first */
+    prep_journal_init(&j, &f, 0);
+    for (i = 0; i < PREP_STATUS_EVENTS + 5; i++) {
+        json_t *fields = json_object();
+
+        json_object_set_new(fields, "n", json_integer(i));
+        ck_assert_int_eq(prep_journal_event(&j, PREP_EVENT_SEEN, fields, pool),
+                         APR_SUCCESS);
+    }
+    doc = prep_status_feed(&f, &c0, &rt, now, pool);
+    events = json_object_get(doc, "events");
+    ck_assert_uint_eq(json_array_size(events), PREP_STATUS_EVENTS);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_array_get(events, 0), "n")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_array_get(events, PREP_STATUS_EVENTS - 1), "n")),
+                     PREP_STATUS_EVENTS + 4);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(events, 0), "event")),
+        "seen");
+    json_decref(doc);
+}
+END_TEST
+
 Suite *suite_corte(void)
 {
     Suite *s = suite_create("corte");
@@ -505,6 +694,11 @@ Suite *suite_corte(void)
     tcase_add_test(tc, test_feed_state_texts);
     tcase_add_test(tc, test_feed_state_of_a_feed);
     tcase_add_test(tc, test_status_shows_the_records_in_the_feed_zone);
+    tcase_add_test(tc, test_feed_state_closed_beats_pinned_beats_stale);
+    tcase_add_test(tc, test_feed_state_closed_by_publish_until_is_never_stale);
+    tcase_add_test(tc, test_feed_state_drill_ignores_the_embargo);
+    tcase_add_test(tc, test_feed_state_healthy);
+    tcase_add_test(tc, test_status_shows_the_operator_part);
     suite_add_tcase(s, tc);
     return s;
 }

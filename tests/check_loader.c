@@ -1465,6 +1465,24 @@ START_TEST(a_journal_that_cannot_be_written_never_stops_a_load)
 }
 END_TEST
 
+/* A control that cannot be read is no reason to publish past a pin: the
+ * store is busy and the package waits in incoming. */
+START_TEST(an_unreadable_control_keeps_the_package_waiting)
+{
+    const char *pkg = make_package("a.tar.gz", "2024-06-02T21:05:00-06:00");
+    prep_load_result_t *res;
+
+    write_file(apr_pstrcat(pool, feed.store, "/" PREP_CONTROL_FILE, NULL),
+               "{\"pin\": ");
+    res = load(pkg);
+    ck_assert_int_eq(res->outcome, PREP_LOAD_BUSY);
+    ck_assert_msg(strstr(res->verdict.message, PREP_CONTROL_FILE) != NULL, "%s",
+                  res->verdict.message);
+    ck_assert(exists(pkg));
+    ck_assert_ptr_null(current_id());
+}
+END_TEST
+
 Suite *suite_loader(void)
 {
     Suite *s = suite_create("loader");
@@ -1500,6 +1518,7 @@ Suite *suite_loader(void)
                    configured_drill_and_close_are_in_the_banner_and_the_record);
     tcase_add_test(tc, loads_are_journaled_published_refused_same_corte);
     tcase_add_test(tc, a_journal_that_cannot_be_written_never_stops_a_load);
+    tcase_add_test(tc, an_unreadable_control_keeps_the_package_waiting);
 
     suite_add_tcase(s, tc);
     /* files over PREP_HUGE_FILE: tagged "large", not run under valgrind */

@@ -62,13 +62,15 @@ int main(int argc, const char *const *argv)
         rc = 2;
     } else {
         const char *slash = strrchr(argv[2], '/');
-        prep_load_request_t req = {slash ? slash + 1 : argv[2], NULL,
-                                   PREP_LOAD_NEW, NULL, NULL};
+        prep_load_request_t req = {
+            slash ? slash + 1 : argv[2], NULL, PREP_LOAD_NEW, NULL, NULL, NULL};
 
         APR_ARRAY_PUSH(feed.banners, const char *) = NULL; /* slot 1 */
         res = prep_load_package(&feed, &req, log_line, NULL, p);
+        /* a pinned store retains the corte: made all the same */
         if (res->outcome != PREP_LOAD_PUBLISHED &&
-            res->outcome != PREP_LOAD_SAME) {
+            res->outcome != PREP_LOAD_SAME &&
+            res->outcome != PREP_LOAD_RETAINED) {
             if (!res->verdict.reason) {
                 res->verdict.reason = "not-loaded";
                 res->verdict.message = "the package changed or was held";

@@ -166,8 +166,16 @@ pctl_as() {
     "$who" "$PREPCTL" "$cmd" --feeds "$C/run/mod_prep-feeds.json" "$@" </dev/null >"$C/pctl.out" 2>"$C/pctl.err"
     PCTL_RC=$?
 }
+# pctl_ok: the command must succeed; a refusal because a load runs (a
+# banner republished after drill or close holds the lock) is retried for
+# up to 20 s, as an operator would.
 pctl_ok() {
+    local end=$((SECONDS + 20))
     pctl "$@"
+    while [ "$PCTL_RC" = 1 ] && grep -qi 'load is running' "$C/pctl.err" && [ "$SECONDS" -lt "$end" ]; do
+        sleep 0.5
+        pctl "$@"
+    done
     [ "$PCTL_RC" = 0 ] || bad "prepctl $*: exit $PCTL_RC: $(head -c 300 "$C/pctl.err")"
 }
 

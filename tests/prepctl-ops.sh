@@ -49,6 +49,12 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 OWNER=
 if [ "$(id -u)" = 0 ]; then OWNER=nobody; fi
 own() { if [ -n "$OWNER" ]; then chown -R "$OWNER:" "$@"; fi; }
+# as_owner CMD...: a load into the store as the loader account would run it
+as_owner() {
+    if [ -n "$OWNER" ]; then
+        setpriv --reuid="$OWNER" --regid="$(id -g "$OWNER")" --clear-groups "$@"
+    else "$@"; fi
+}
 USER_NAME=$(id -un)
 
 STORE=$W/qro/store
@@ -155,6 +161,25 @@ expect 0 "unpin qro" unpin qro "${F[@]}"
 same "$(served)" "${IDS[2]}" "the newest again"
 expect 0 "unpin of a feed not pinned" unpin qro "${F[@]}"
 
+# While pinned a new package is loaded and retained, not served; unpin
+# serves it.
+expect 0 "pin qro before a new package" pin qro "${F[@]}"
+pkg=$W/qro/incoming/PREP_QRO_2115.tar.gz
+python3 "$HERE/genpackage.py" --files 30 --seed 2115 --corte 2024-06-02T21:15:00-06:00 "$pkg" >/dev/null 2>&1
+own "$W/qro"
+as_owner "$MKCORTE" "$STORE" "$pkg" 'json json/main.json /fechaCorte' >/dev/null 2>&1 ||
+    not_ok "mkcorte did not load the package while pinned"
+NEW=$(ls "$STORE/cortes" | grep '^20240603T031500Z-' || true)
+[ -n "$NEW" ] && ok "the new corte is retained: $NEW" || not_ok "no corte of 21:15 in cortes/"
+same "$(served)" "${IDS[2]}" "the pinned corte is still served"
+expect 0 "cortes while pinned" cortes qro "${F[@]}"
+has "^\* ${IDS[2]} " "the pinned corte is marked served"
+has "^  $NEW  2024-06-02 21:15:00 .*newest$" "the new one is marked newest"
+expect 0 "status while pinned" status qro "${F[@]}"
+has "^  newest +$NEW  2024-06-02 21:15:00" "status shows the newest corte"
+expect 0 "unpin" unpin qro "${F[@]}"
+same "$(served)" "$NEW" "unpin serves the newest retained corte"
+
 # --- a load running ---------------------------------------------------
 exec 9>>"$STORE/loader.lock"
 flock -x 9
@@ -162,7 +187,7 @@ expect 1 "rollback while a load holds loader.lock" rollback qro "${F[@]}"
 has_err 'load is running' "it says a load is running"
 expect 1 "drill while a load holds loader.lock" drill qro on "${F[@]}"
 exec 9>&-
-same "$(served)" "${IDS[2]}" "nothing changed"
+same "$(served)" "$NEW" "nothing changed"
 
 # --- drill ------------------------------------------------------------
 expect 0 "drill qro on" drill qro on "${F[@]}"
@@ -236,9 +261,9 @@ expect 0 "reset qro --yes" reset qro --yes "${F[@]}"
 ARCHIVE=$(find "$STORE/archive" -mindepth 1 -maxdepth 1 -type d | head -1)
 [ -n "$ARCHIVE" ] && ok "an archive folder: ${ARCHIVE#"$STORE"/}" || not_ok "no archive folder"
 same "$(ls "$STORE/cortes" | wc -l)" 0 "no corte left in cortes/"
-same "$(find "$ARCHIVE" -name corte.json | wc -l)" 3 "the three cortes are in the archive"
+same "$(find "$ARCHIVE" -name corte.json | wc -l)" 4 "the four cortes are in the archive"
 same "$(ls "$STORE/processed" 2>/dev/null | wc -l)" 0 "no package left in processed/"
-same "$(find "$ARCHIVE" -name 'PREP_QRO_*.tar.gz' | wc -l)" 3 "the packages are in the archive"
+same "$(find "$ARCHIVE" -name 'PREP_QRO_*.tar.gz' | wc -l)" 4 "the packages are in the archive"
 expect 0 "status after reset" status qro "${F[@]}"
 has '^qro  WAITING' "the feed is waiting"
 has '^  corte +none served' "with no corte"
@@ -246,8 +271,7 @@ expect 0 "cortes after reset" cortes qro "${F[@]}"
 has '^qro: 0 corte' "no corte retained"
 python3 "$HERE/genpackage.py" --files 10 --seed 99 --corte 2024-06-02T21:30:00-06:00 "$W/qro/incoming/P.tar.gz" >/dev/null 2>&1
 own "$W/qro"
-ID=$("$MKCORTE" "$STORE" "$W/qro/incoming/P.tar.gz" 'json json/main.json /fechaCorte' 2>/dev/null) || true
-own "$W/qro"
+ID=$(as_owner "$MKCORTE" "$STORE" "$W/qro/incoming/P.tar.gz" 'json json/main.json /fechaCorte' 2>/dev/null) || true
 rc=0; at_terminal qro >"$W/out" 2>"$W/err" || rc=$?
 same "$rc" 0 "at a terminal, the feed's name typed: reset"
 same "$(ls "$STORE/cortes" | wc -l)" 0 "the new corte ($ID) is archived too"

@@ -36,7 +36,7 @@ our @EXPORT = qw(
     status status_feed wait_for wait_new_corte wait_rejected ensure_corte corte_id
     iso_in_zone corte_label iso_to_epoch banner_split store_current store_cortes
     error_log_size error_log_since server_pid give_up
-    feeds_file prepctl journal_lines journal wait_journal unix_user
+    feeds_file prepctl prepctl_idle journal_lines journal wait_journal unix_user
     restart_graceful
 );
 
@@ -509,6 +509,23 @@ sub prepctl {
     }
     return { rc => $rc, out => slurp($out), err => slurp($err),
              cmd => join(' ', 'prepctl', @args) };
+}
+
+# prepctl_idle(ARGS…): prepctl, retried for up to 20 s while it is refused
+# because a load runs (a banner republished after drill or close holds the
+# store's lock), as an operator would.  The last result, with {tries}.
+sub prepctl_idle {
+    my $deadline = Time::HiRes::time() + 20;
+    my ($r, $tries) = (undef, 0);
+    while (1) {
+        $r = prepctl(@_);
+        $tries++;
+        last unless $r->{rc} == 1 && $r->{err} =~ /load is running/i;
+        last if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.5);
+    }
+    $r->{tries} = $tries;
+    return $r;
 }
 
 # The lines of the feed's journal, STORE/journal.jsonl, as written (the
