@@ -42,7 +42,8 @@ is ref $doc->{feeds}, 'ARRAY', 'feeds is an array';
 my %feeds = map { $_->{name} => $_ } grep { ref $_ eq 'HASH' && defined $_->{name} } @{ $doc->{feeds} || [] };
 is_deeply [sort keys %feeds],
     [sort qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
-             hostil sumas firma-rsa firma-ec firma-ed integro formatos plazo)],
+             hostil sumas firma-rsa firma-ec firma-ed integro formatos plazo
+             diario reversa fijo reinicio cierre plazofin simulacro ensayo)],
     'one object per configured feed';
 
 my $q = $feeds{qro} || {};

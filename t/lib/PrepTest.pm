@@ -36,6 +36,8 @@ our @EXPORT = qw(
     status status_feed wait_for wait_new_corte wait_rejected ensure_corte corte_id
     iso_in_zone corte_label iso_to_epoch banner_split store_current store_cortes
     error_log_size error_log_since server_pid give_up
+    feeds_file prepctl prepctl_idle journal_lines journal wait_journal unix_user
+    restart_graceful
 );
 
 # ---------------------------------------------------------------- places
@@ -451,6 +453,121 @@ sub error_log_since {
     my $text = <$fh>;
     close $fh;
     return $text // '';
+}
+
+# ---------------------------------------------------------------- operator
+
+# The file the module writes at each start naming its feeds
+# (mod_prep-feeds.json in Apache's runtime directory: DefaultRuntimeDir,
+# which Apache::Test leaves at ServerRoot/logs, i.e. t/logs).
+sub feeds_file {
+    for my $f (Apache::Test::vars('t_logs') . '/mod_prep-feeds.json',
+               t_dir() . '/mod_prep-feeds.json') {
+        return $f if -e $f;
+    }
+    return Apache::Test::vars('t_logs') . '/mod_prep-feeds.json';
+}
+
+# The Unix user this test runs as: the one the journal names for prepctl.
+sub unix_user { scalar getpwuid($<) }
+
+# prepctl(ARGS…): runs the built ./prepctl with ARGS, the feeds file of
+# this server given explicitly (--feeds FILE after the command word),
+# stdin from /dev/null (no terminal), bounded to 30 s.  Returns
+# { rc, out, err }.  prepctl(\%o, ARGS…): o{raw} passes ARGS as they are;
+# o{stdin} a file for its stdin.
+sub prepctl {
+    my $o = ref $_[0] eq 'HASH' ? shift : {};
+    my @args = @_;
+    if (!$o->{raw} && @args) {
+        my $cmd = shift @args;
+        @args = ($cmd, '--feeds', feeds_file(), @args);
+    }
+    my $dir = tmp_dir();
+    my ($out, $err) = ("$dir/out", "$dir/err");
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', $o->{stdin} // '/dev/null' or POSIX::_exit(126);
+        open STDOUT, '>', $out or POSIX::_exit(126);
+        open STDERR, '>', $err or POSIX::_exit(126);
+        POSIX::setsid();    # no controlling terminal either
+        { exec top_dir() . '/prepctl', @args };
+        POSIX::_exit(127);
+    }
+    my $rc;
+    my $deadline = Time::HiRes::time() + ($o->{timeout} // 30);
+    while (1) {
+        my $w = waitpid($pid, POSIX::WNOHANG());
+        if ($w == $pid) { $rc = $? >> 8; $rc = 128 + ($? & 127) if $? & 127; last }
+        if (Time::HiRes::time() > $deadline) {
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+            $rc = -1;
+            last;
+        }
+        Time::HiRes::sleep(0.02);
+    }
+    return { rc => $rc, out => slurp($out), err => slurp($err),
+             cmd => join(' ', 'prepctl', @args) };
+}
+
+# prepctl_idle(ARGS…): prepctl, retried for up to 20 s while it is refused
+# because a load runs (a banner republished after drill or close holds the
+# store's lock), as an operator would.  The last result, with {tries}.
+sub prepctl_idle {
+    my $deadline = Time::HiRes::time() + 20;
+    my ($r, $tries) = (undef, 0);
+    while (1) {
+        $r = prepctl(@_);
+        $tries++;
+        last unless $r->{rc} == 1 && $r->{err} =~ /load is running/i;
+        last if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.5);
+    }
+    $r->{tries} = $tries;
+    return $r;
+}
+
+# The lines of the feed's journal, STORE/journal.jsonl, as written (the
+# last one included even when it has no newline: callers check that).
+sub journal_lines {
+    my $feed = shift;
+    my $file = store($feed) . '/journal.jsonl';
+    return () unless -e $file;
+    my $text = slurp($file);
+    return split /\n/, $text;
+}
+
+# The feed's journal decoded: a list of hashes (undef for a line that is
+# not a JSON object).
+sub journal {
+    my $feed = shift;
+    return map { my $l = $_; my $d = eval { $JSON->decode($l) }; ref $d eq 'HASH' ? $d : undef }
+        journal_lines($feed);
+}
+
+# wait_journal(FEED, SECONDS, sub { $_[0] is a line }, FROM): the first
+# line at index FROM (0) or later for which the sub is true, or undef.
+sub wait_journal {
+    my ($feed, $timeout, $cb, $from) = @_;
+    return wait_for($timeout, sub {
+        my @j = journal($feed);
+        for my $i (($from // 0) .. $#j) {
+            next unless $j[$i];
+            return $j[$i] if $cb->($j[$i]);
+        }
+        return undef;
+    });
+}
+
+# A graceful restart (SIGUSR1, what `apachectl graceful` sends): waits
+# until the server answers again.  Returns the parent's pid.
+sub restart_graceful {
+    my $pid = server_pid() or return undef;
+    kill 'USR1', $pid;
+    Time::HiRes::sleep(1);
+    wait_for(30, sub { my $r = http(GET => '/prep-status'); $r->code == 200 }, 0.1);
+    return $pid;
 }
 
 1;
