@@ -2,7 +2,8 @@
  * its object in the status document (/prep-status): the corte served and
  * the recent history as corte records shown in the feed's zone, how old
  * the corte is, what was refused lately, what the intake does and the
- * traffic. */
+ * traffic; and the operator's part: pinned (and the newest corte kept),
+ * drill, the close, and the last events of the feed's journal. */
 #include <apr_strings.h>
 #include <jansson.h>
 
@@ -21,8 +22,19 @@ prep_feed_state_e prep_feed_state(const prep_feed_t *f,
                                   const struct prep_control *ctl,
                                   apr_time_t now)
 {
-    (void)ctl;
-    if (f->publish_from && now < f->publish_from) {
+    apr_time_t closed_at = prep_feed_closed_at(f, ctl);
+
+    /* Once the operation has ended the last corte stays served for weeks:
+     * never stale, whatever else holds. */
+    if (closed_at && now >= closed_at) {
+        return PREP_FEED_CLOSED;
+    }
+    /* The operator chose the corte served: no age makes it stale. */
+    if (ctl && ctl->pin) {
+        return PREP_FEED_PINNED;
+    }
+    /* A drill publishes the election day's cortes before their day. */
+    if (f->publish_from && now < f->publish_from && !prep_feed_drill(f, ctl)) {
         return PREP_FEED_EMBARGOED;
     }
     if (!current) {
@@ -32,6 +44,12 @@ prep_feed_state_e prep_feed_state(const prep_feed_t *f,
         return PREP_FEED_STALE;
     }
     return PREP_FEED_SERVING;
+}
+
+int prep_feed_state_healthy(prep_feed_state_e s)
+{
+    return s == PREP_FEED_SERVING || s == PREP_FEED_PINNED ||
+           s == PREP_FEED_CLOSED;
 }
 
 static json_t *iso_or_null(apr_pool_t *p, apr_time_t t, const prep_zone_t *z)
@@ -130,6 +148,38 @@ static void status_intake(json_t *doc, const prep_feed_t *f,
     json_object_set_new(doc, "integrity", o);
 }
 
+/* "pinned", "newest", "drill", "publish_until", "closed_at", "watch" and
+ * "events": what the operator decided and what the feed's journal says. */
+static void status_operator(json_t *doc, const prep_feed_t *f,
+                            const prep_feed_runtime_t *rt, apr_time_t now,
+                            apr_pool_t *p)
+{
+    const prep_control_t *ctl = rt->control;
+    int pinned = ctl && ctl->pin;
+    apr_time_t closed_at = prep_feed_closed_at(f, ctl);
+
+    json_object_set_new(doc, "pinned", json_boolean(pinned));
+    json_object_set_new(doc, "newest",
+                        pinned && rt->newest
+                            ? prep_corte_to_json(rt->newest, &f->zone, p)
+                            : json_null());
+    json_object_set_new(doc, "drill", json_boolean(prep_feed_drill(f, ctl)));
+    json_object_set_new(doc, "publish_until",
+                        iso_or_null(p, f->publish_until, &f->zone));
+    /* A PrepPublishUntil still ahead is shown as publish_until alone; a
+     * prepctl close is shown at once. */
+    if (closed_at && (now >= closed_at || (ctl && ctl->closed_at))) {
+        json_object_set_new(doc, "closed_at",
+                            iso_or_null(p, closed_at, &f->zone));
+    } else {
+        json_object_set_new(doc, "closed_at", json_null());
+    }
+    json_object_set_new(doc, "watch",
+                        json_string(rt->watch ? rt->watch : "poll"));
+    /* TODO(journal): prep_journal_tail once prep_journal.c lands on main. */
+    json_object_set_new(doc, "events", json_array());
+}
+
 json_t *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
                          const prep_feed_runtime_t *rt, apr_time_t now,
                          apr_pool_t *p)
@@ -158,6 +208,7 @@ json_t *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
     } else {
         json_object_set_new(doc, "problem", json_null());
     }
+    status_operator(doc, f, rt, now, p);
     status_intake(doc, f, rt, now, p);
     json_object_set_new(doc, "update_interval_s",
                         json_integer(apr_time_sec(f->interval)));

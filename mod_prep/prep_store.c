@@ -394,6 +394,22 @@ apr_status_t prep_store_read_corte(prep_corte_t **out, const char *dir,
     return rv == APR_SUCCESS ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* Replaces STORE/current with `id`, then syncs the store's directory so
+ * that the rename survives a crash: the one writer of current, for a load's
+ * promotion and for the operator's rollback, pin and unpin. */
+static apr_status_t write_current(const char *store, const char *id,
+                                  apr_pool_t *p)
+{
+    apr_status_t rv = prep_store_write_atomic(
+        apr_pstrcat(p, store, "/" PREP_CURRENT_FILE, NULL),
+        apr_pstrcat(p, id, "\n", NULL), strlen(id) + 1, p);
+
+    if (rv == APR_SUCCESS) {
+        rv = sync_path(store);
+    }
+    return rv;
+}
+
 apr_status_t prep_store_promote(const char *store, const char *id,
                                 apr_pool_t *p)
 {
@@ -417,13 +433,7 @@ apr_status_t prep_store_promote(const char *store, const char *id,
             APR_SUCCESS) {
         return rv;
     }
-    rv = prep_store_write_atomic(
-        apr_pstrcat(p, store, "/" PREP_CURRENT_FILE, NULL),
-        apr_pstrcat(p, id, "\n", NULL), strlen(id) + 1, p);
-    if (rv == APR_SUCCESS) {
-        rv = sync_path(store);
-    }
-    return rv;
+    return write_current(store, id, p);
 }
 
 apr_status_t prep_store_current(const char **id, const char *store,
@@ -698,4 +708,65 @@ apr_status_t prep_store_history_find(prep_corte_t **c, const char *store,
     }
     json_decref(state);
     return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* The retained cortes, for the operator (prep_operator.c) */
+
+apr_array_header_t *prep_store_cortes(const char *store, apr_pool_t *p)
+{
+    apr_array_header_t *names =
+        list_dir(apr_pstrcat(p, store, "/cortes", NULL), p);
+    apr_array_header_t *cortes = apr_array_make(
+        p, names->nelts ? names->nelts : 1, sizeof(prep_corte_t *));
+    int i;
+
+    /* oldest first: ids sort by corte time */
+    for (i = 0; i < names->nelts; i++) {
+        prep_corte_t *c;
+
+        if (prep_store_corte_usable(&c, store, APR_ARRAY_IDX(names, i, char *),
+                                    p)) {
+            APR_ARRAY_PUSH(cortes, prep_corte_t *) = c;
+        }
+    }
+    return cortes;
+}
+
+prep_corte_t *prep_store_newest(const char *store, apr_pool_t *p)
+{
+    apr_array_header_t *names =
+        list_dir(apr_pstrcat(p, store, "/cortes", NULL), p);
+    int i;
+
+    for (i = names->nelts - 1; i >= 0; i--) {
+        prep_corte_t *c;
+
+        if (prep_store_corte_usable(&c, store, APR_ARRAY_IDX(names, i, char *),
+                                    p)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+apr_status_t prep_store_set_current(const char *store, const char *id,
+                                    apr_pool_t *p)
+{
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    /* current never names what is not a corte of the store */
+    if (!id || !*id || strchr(id, '/') || !strcmp(id, "..") ||
+        !strcmp(id, ".")) {
+        return APR_EINVAL;
+    }
+    if ((rv = apr_stat(&fi, prep_store_corte_dir(p, store, id), APR_FINFO_TYPE,
+                       p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (fi.filetype != APR_DIR) {
+        return APR_ENOTDIR;
+    }
+    return write_current(store, id, p);
 }
