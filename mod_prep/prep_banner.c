@@ -71,21 +71,52 @@ static const char *escape_html(apr_pool_t *p, const char *s)
     return out;
 }
 
-#define DEFAULT_BANNER                                                         \
+/* The default banner is this head, what the state puts before the label,
+ * the label, what it puts after, and the tail. */
+#define DEFAULT_BANNER_HEAD                                                    \
     "<div id=\"prep-corte\" role=\"status\" style=\"margin:0;padding:6px "     \
     "12px;background:#1d3557;color:#fff;font:600 15px/1.4 "                    \
-    "system-ui,sans-serif;text-align:center\">Último corte: {{fecha}} "       \
-    "{{hora}} ({{zona}})</div>"
+    "system-ui,sans-serif;text-align:center\">"
+#define DEFAULT_BANNER_LABEL "Último corte: {{fecha}} {{hora}} ({{zona}})"
+#define DEFAULT_BANNER_TAIL  "</div>"
+
+#define ESTADO_DRILL  "SIMULACRO"
+#define ESTADO_CLOSED "Cierre del PREP"
+
+const char *prep_banner_estado(unsigned state)
+{
+    int drill = (state & PREP_BANNER_STATE_DRILL) != 0;
+    int closed = (state & PREP_BANNER_STATE_CLOSED) != 0;
+
+    return drill && closed ? ESTADO_DRILL " · " ESTADO_CLOSED
+           : drill         ? ESTADO_DRILL
+           : closed        ? ESTADO_CLOSED
+                           : "";
+}
+
+/* The default banner's template for a state: a drill is said before the
+ * corte time, so that nobody reads the time before the word; the close
+ * comes after it.  State 0 gives the banner of every earlier version. */
+static const char *default_banner(apr_pool_t *p, unsigned state)
+{
+    return apr_pstrcat(p, DEFAULT_BANNER_HEAD,
+                       (state & PREP_BANNER_STATE_DRILL)
+                           ? "<strong>" ESTADO_DRILL "</strong> · "
+                           : "",
+                       DEFAULT_BANNER_LABEL,
+                       (state & PREP_BANNER_STATE_CLOSED) ? " · " ESTADO_CLOSED
+                                                          : "",
+                       DEFAULT_BANNER_TAIL, NULL);
+}
 
 char *prep_banner_render(apr_pool_t *p, const char *template_text,
                          apr_time_t corte, const prep_zone_t *z, unsigned state)
 {
     static const char *const names[] = {"{{fecha}}", "{{hora}}", "{{zona}}",
-                                        "{{iso}}"};
+                                        "{{iso}}", "{{estado}}"};
+    enum { NAMES = sizeof(names) / sizeof(names[0]) };
     banner_fields_t f;
-    const char *values[4], *c;
-
-    (void)state; /* issue 10: {{estado}} */
+    const char *values[NAMES], *c;
     /* struct iovec: as many as the template needs */
     apr_array_header_t *parts = apr_array_make(p, 16, sizeof(struct iovec));
     struct iovec *part;
@@ -96,14 +127,15 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
     values[1] = escape_html(p, f.hora);
     values[2] = escape_html(p, f.zona);
     values[3] = escape_html(p, f.iso);
-    c = template_text ? template_text : DEFAULT_BANNER;
+    values[4] = escape_html(p, prep_banner_estado(state));
+    c = template_text ? template_text : default_banner(p, state);
     while (*c) {
         const char *next = strstr(c, "{{");
 
         if (!next) {
             break;
         }
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < NAMES; i++) {
             if (!strncmp(next, names[i], strlen(names[i]))) {
                 break;
             }
@@ -112,8 +144,8 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
          * placeholder stays as written) */
         part = apr_array_push(parts);
         part->iov_base = (void *)c;
-        part->iov_len = (size_t)(next - c) + (i == 4 ? 2 : 0);
-        if (i < 4) {
+        part->iov_len = (size_t)(next - c) + (i == NAMES ? 2 : 0);
+        if (i < NAMES) {
             part = apr_array_push(parts);
             part->iov_base = (void *)values[i];
             part->iov_len = strlen(values[i]);

@@ -616,6 +616,8 @@ int prep_load_exit_status(prep_load_outcome_e o)
             return 3;
         case PREP_LOAD_HELD:
             return 4;
+        case PREP_LOAD_RETAINED:
+            return 5;
         case PREP_LOAD_BUSY:
             return 75;
         default:
@@ -627,7 +629,8 @@ prep_load_outcome_e prep_load_outcome_of(int exit_status)
 {
     static const prep_load_outcome_e known[] = {
         PREP_LOAD_PUBLISHED, PREP_LOAD_REFUSED, PREP_LOAD_SAME,
-        PREP_LOAD_CHANGED,   PREP_LOAD_HELD,    PREP_LOAD_BUSY};
+        PREP_LOAD_CHANGED,   PREP_LOAD_HELD,    PREP_LOAD_RETAINED,
+        PREP_LOAD_BUSY};
     size_t i;
 
     for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {

@@ -266,6 +266,19 @@ static void load_details_to_json(json_t *o, const prep_corte_t *c)
     json_object_set_new(o, PREP_CORTE_KEY_VARIANTS, variants);
 }
 
+/* "drill": true and "closed": true, each only when its bit is set: a corte
+ * record without them is one whose banner says nothing but its time, as
+ * every record written before them. */
+static void banner_state_to_json(json_t *o, unsigned state)
+{
+    if (state & PREP_BANNER_STATE_DRILL) {
+        json_object_set_new(o, PREP_CORTE_KEY_DRILL, json_true());
+    }
+    if (state & PREP_BANNER_STATE_CLOSED) {
+        json_object_set_new(o, PREP_CORTE_KEY_CLOSED, json_true());
+    }
+}
+
 json_t *prep_corte_to_json(const prep_corte_t *c, const prep_zone_t *shown_in,
                            apr_pool_t *p)
 {
@@ -285,6 +298,7 @@ json_t *prep_corte_to_json(const prep_corte_t *c, const prep_zone_t *shown_in,
     if (c->has_phases) {
         load_details_to_json(o, c);
     }
+    banner_state_to_json(o, c->banner_state);
     return o;
 }
 
@@ -348,6 +362,16 @@ static void load_details_from_json(prep_corte_t *c, const json_t *o)
     }
 }
 
+static unsigned banner_state_of(const json_t *o)
+{
+    return (json_is_true(json_object_get(o, PREP_CORTE_KEY_DRILL))
+                ? PREP_BANNER_STATE_DRILL
+                : 0u) |
+           (json_is_true(json_object_get(o, PREP_CORTE_KEY_CLOSED))
+                ? PREP_BANNER_STATE_CLOSED
+                : 0u);
+}
+
 apr_status_t prep_corte_from_json(prep_corte_t **out, const json_t *o,
                                   apr_pool_t *p)
 {
@@ -368,6 +392,7 @@ apr_status_t prep_corte_from_json(prep_corte_t **out, const json_t *o,
     c->loaded_at = time_of(o, PREP_CORTE_KEY_LOADED_AT);
     c->load_ms = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_LOAD_MS);
     load_details_from_json(c, o);
+    c->banner_state = banner_state_of(o);
     *out = c;
     return APR_SUCCESS;
 }
@@ -410,8 +435,10 @@ static apr_status_t write_current(const char *store, const char *id,
     return rv;
 }
 
-apr_status_t prep_store_promote(const char *store, const char *id,
-                                apr_pool_t *p)
+/* fsyncs staging/<id> and renames it to cortes/<id>; then, when
+ * make_current, replaces current with its id. */
+static apr_status_t promote(const char *store, const char *id, int make_current,
+                            apr_pool_t *p)
 {
     const char *staged = prep_store_staging_dir(p, store, id);
     const char *final = prep_store_corte_dir(p, store, id);
@@ -430,10 +457,17 @@ apr_status_t prep_store_promote(const char *store, const char *id,
     if ((rv = sync_path(staged)) != APR_SUCCESS ||
         (rv = apr_file_rename(staged, final, p)) != APR_SUCCESS ||
         (rv = sync_path(apr_pstrcat(p, store, "/cortes", NULL))) !=
-            APR_SUCCESS) {
+            APR_SUCCESS ||
+        !make_current) {
         return rv;
     }
     return write_current(store, id, p);
+}
+
+apr_status_t prep_store_promote(const char *store, const char *id,
+                                apr_pool_t *p)
+{
+    return promote(store, id, 1, p);
 }
 
 apr_status_t prep_store_current(const char **id, const char *store,
@@ -523,8 +557,10 @@ apr_status_t prep_store_serving(const char **id, prep_corte_t **c,
     return APR_ENOENT;
 }
 
-apr_status_t prep_store_publish(const char *store, const char *staging,
-                                const char *id, apr_pool_t *p)
+/* Names the staging directory staging/<id> and promotes it (made current
+ * when make_current), replacing a corte of the same id. */
+static apr_status_t place(const char *store, const char *staging,
+                          const char *id, int make_current, apr_pool_t *p)
 {
     const char *final = prep_store_corte_dir(p, store, id);
     const char *named = prep_store_staging_dir(p, store, id);
@@ -543,9 +579,21 @@ apr_status_t prep_store_publish(const char *store, const char *staging,
     }
     rv = apr_file_rename(staging, named, p);
     if (rv == APR_SUCCESS) {
-        rv = prep_store_promote(store, id, p);
+        rv = promote(store, id, make_current, p);
     }
     return rv;
+}
+
+apr_status_t prep_store_publish(const char *store, const char *staging,
+                                const char *id, apr_pool_t *p)
+{
+    return place(store, staging, id, 1, p);
+}
+
+apr_status_t prep_store_retain(const char *store, const char *staging,
+                               const char *id, apr_pool_t *p)
+{
+    return place(store, staging, id, 0, p);
 }
 
 apr_status_t prep_store_stage(const char **dir, apr_file_t **pack,

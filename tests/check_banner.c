@@ -492,6 +492,116 @@ START_TEST(the_banner_phase_appends_each_page_with_its_banners)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* the banner state: drill and close */
+
+/* The default banner of every version before issue 10, byte for byte. */
+#define DEFAULT_BANNER_2105                                                    \
+    "<div id=\"prep-corte\" role=\"status\" style=\"margin:0;padding:6px "     \
+    "12px;background:#1d3557;color:#fff;font:600 15px/1.4 "                    \
+    "system-ui,sans-serif;text-align:center\">Último corte: 02/06/2024 "      \
+    "21:05 (Tiempo del Centro, UTC-06:00)</div>"
+
+START_TEST(estado_names_the_drill_and_the_close)
+{
+    ck_assert_str_eq(prep_banner_estado(0), "");
+    ck_assert_str_eq(prep_banner_estado(PREP_BANNER_STATE_DRILL), "SIMULACRO");
+    ck_assert_str_eq(prep_banner_estado(PREP_BANNER_STATE_CLOSED),
+                     "Cierre del PREP");
+    ck_assert_str_eq(
+        prep_banner_estado(PREP_BANNER_STATE_DRILL | PREP_BANNER_STATE_CLOSED),
+        "SIMULACRO · Cierre del PREP");
+    /* bits no version knows say nothing */
+    ck_assert_str_eq(prep_banner_estado(1u << 7), "");
+}
+END_TEST
+
+START_TEST(default_banner_without_state_is_the_banner_as_before)
+{
+    ck_assert_str_eq(prep_banner_render(pool, NULL, CORTE, &centro, 0),
+                     DEFAULT_BANNER_2105);
+}
+END_TEST
+
+START_TEST(default_banner_says_simulacro_before_the_time_and_the_close_after)
+{
+    const char *drill =
+        prep_banner_render(pool, NULL, CORTE, &centro, PREP_BANNER_STATE_DRILL);
+    const char *closed = prep_banner_render(pool, NULL, CORTE, &centro,
+                                            PREP_BANNER_STATE_CLOSED);
+    const char *both =
+        prep_banner_render(pool, NULL, CORTE, &centro,
+                           PREP_BANNER_STATE_DRILL | PREP_BANNER_STATE_CLOSED);
+    const char *label = prep_banner_label(pool, CORTE, &centro);
+
+    ck_assert_ptr_nonnull(
+        strstr(drill, apr_pstrcat(pool, "><strong>SIMULACRO</strong> · ", label,
+                                  "</div>", NULL)));
+    ck_assert_msg(!strncmp(drill, "<div id=\"prep-corte\"", 20), "%s", drill);
+    ck_assert_ptr_nonnull(
+        strstr(closed, apr_pstrcat(pool, ">", label, " · Cierre del PREP</div>",
+                                   NULL)));
+    ck_assert_ptr_null(strstr(closed, "SIMULACRO"));
+    ck_assert_ptr_nonnull(
+        strstr(both, apr_pstrcat(pool, "><strong>SIMULACRO</strong> · ", label,
+                                 " · Cierre del PREP</div>", NULL)));
+}
+END_TEST
+
+START_TEST(estado_placeholder_is_filled_in_templates)
+{
+    ck_assert_str_eq(prep_banner_render(pool, "<b>{{estado}}</b> {{hora}}",
+                                        CORTE, &centro,
+                                        PREP_BANNER_STATE_DRILL),
+                     "<b>SIMULACRO</b> 21:05");
+    ck_assert_str_eq(prep_banner_render(pool, "{{hora}}|{{estado}}|", CORTE,
+                                        &centro, PREP_BANNER_STATE_CLOSED),
+                     "21:05|Cierre del PREP|");
+    /* no state: the placeholder is empty, not left as written */
+    ck_assert_str_eq(prep_banner_render(pool, "<b>{{estado}}</b>{{hora}}",
+                                        CORTE, &centro, 0),
+                     "<b></b>21:05");
+    /* the state says nothing unless the template asks for it */
+    ck_assert_str_eq(prep_banner_render(pool, "{{hora}}", CORTE, &centro,
+                                        PREP_BANNER_STATE_DRILL),
+                     "21:05");
+}
+END_TEST
+
+START_TEST(the_banner_phase_renders_the_state_into_each_page)
+{
+    static const char *const paths[] = {"index.html"};
+    static const char *const texts[] = {"<html><body>A</body></html>"};
+    apr_array_header_t *banners = apr_array_make(pool, 2, sizeof(char *));
+    prep_verdict_t v = {NULL, NULL};
+    prep_pack_t pack = {NULL, 0};
+    prep_unpacked_t *u;
+    prep_plan_t *plans;
+    int n;
+
+    ck_assert_int_eq(
+        apr_file_mktemp(&pack.file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
+                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
+                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
+                        pool),
+        APR_SUCCESS);
+    u = pack_files(&pack, paths, texts, 1);
+    plans = prep_plans_make(u, 2, &n, pool);
+    APR_ARRAY_PUSH(banners, const char *) = NULL;
+    APR_ARRAY_PUSH(banners, const char *) = "<i>{{estado}}</i>";
+    ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, banners, CORTE,
+                                          &centro, PREP_BANNER_STATE_DRILL, &v,
+                                          pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(plans[0].nreps, 3);
+    ck_assert_ptr_nonnull(strstr(rep_bytes(&pack, &plans[0].reps[1]),
+                                 "<strong>SIMULACRO</strong> · Último corte"));
+    ck_assert_str_eq(rep_bytes(&pack, &plans[0].reps[2]),
+                     "<html><body><i>SIMULACRO</i>A</body></html>");
+    apr_file_close(pack.file);
+}
+END_TEST
+
 Suite *suite_banner(void)
 {
     Suite *s = suite_create("banner");
@@ -514,6 +624,12 @@ Suite *suite_banner(void)
     tcase_add_test(tc, page_ending_inside_a_tag_is_not_read_past);
     tcase_add_test(tc, banner_is_found_after_a_megabyte_of_head);
     tcase_add_test(tc, the_banner_phase_appends_each_page_with_its_banners);
+    tcase_add_test(tc, estado_names_the_drill_and_the_close);
+    tcase_add_test(tc, default_banner_without_state_is_the_banner_as_before);
+    tcase_add_test(
+        tc, default_banner_says_simulacro_before_the_time_and_the_close_after);
+    tcase_add_test(tc, estado_placeholder_is_filled_in_templates);
+    tcase_add_test(tc, the_banner_phase_renders_the_state_into_each_page);
     suite_add_tcase(s, tc);
     return s;
 }

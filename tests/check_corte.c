@@ -88,6 +88,7 @@ static void same_corte(const prep_corte_t *a, const prep_corte_t *b)
     ck_assert_uint_eq(a->variants_made, b->variants_made);
     ck_assert_uint_eq(a->variants_reused, b->variants_reused);
     ck_assert_uint_eq(a->compress_threads, b->compress_threads);
+    ck_assert_uint_eq(a->banner_state, b->banner_state);
 }
 
 /* The keys of object o, in order, separated by spaces. */
@@ -153,6 +154,61 @@ START_TEST(test_record_without_phases_has_no_load_details)
                                  "loaded_at load_ms");
     ck_assert_int_eq(prep_corte_from_json(&back, j, pool), APR_SUCCESS);
     same_corte(back, &c);
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(test_record_round_trips_its_banner_state)
+{
+    static const unsigned states[] = {
+        PREP_BANNER_STATE_DRILL, PREP_BANNER_STATE_CLOSED,
+        PREP_BANNER_STATE_DRILL | PREP_BANNER_STATE_CLOSED};
+    const char *dir = apr_pstrcat(pool, root, "/one", NULL);
+    prep_corte_t c = full_corte(3), *back = NULL;
+    json_t *j;
+    size_t i;
+
+    /* no state: no key, as every record written before it */
+    j = prep_corte_to_json(&c, NULL, pool);
+    ck_assert_ptr_null(json_object_get(j, PREP_CORTE_KEY_DRILL));
+    ck_assert_ptr_null(json_object_get(j, PREP_CORTE_KEY_CLOSED));
+    ck_assert_int_eq(prep_corte_from_json(&back, j, pool), APR_SUCCESS);
+    ck_assert_uint_eq(back->banner_state, 0);
+    json_decref(j);
+    for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        c.banner_state = states[i];
+        j = prep_corte_to_json(&c, NULL, pool);
+        ck_assert_str_eq(
+            keys_of(j),
+            states[i] == PREP_BANNER_STATE_DRILL
+                ? "id time label package sha256 files bytes loaded_at "
+                  "load_ms phases variants drill"
+            : states[i] == PREP_BANNER_STATE_CLOSED
+                ? "id time label package sha256 files bytes loaded_at "
+                  "load_ms phases variants closed"
+                : "id time label package sha256 files bytes loaded_at "
+                  "load_ms phases variants drill closed");
+        ck_assert_int_eq(prep_corte_from_json(&back, j, pool), APR_SUCCESS);
+        same_corte(back, &c);
+        json_decref(j);
+        /* the same through corte.json, and shown in a zone */
+        ck_assert_int_eq(
+            apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, pool),
+            APR_SUCCESS);
+        ck_assert_int_eq(prep_store_write_corte(dir, &c, pool), APR_SUCCESS);
+        ck_assert_int_eq(prep_store_read_corte(&back, dir, pool), APR_SUCCESS);
+        same_corte(back, &c);
+        j = prep_corte_to_json(&c, &zone, pool);
+        ck_assert(json_is_true(json_object_get(j, PREP_CORTE_KEY_DRILL)) ==
+                  ((states[i] & PREP_BANNER_STATE_DRILL) != 0));
+        ck_assert(json_is_true(json_object_get(j, PREP_CORTE_KEY_CLOSED)) ==
+                  ((states[i] & PREP_BANNER_STATE_CLOSED) != 0));
+        json_decref(j);
+    }
+    /* false, or a value of another type, is no state */
+    j = parse("{\"id\": \"x\", \"drill\": false, \"closed\": 1}");
+    ck_assert_int_eq(prep_corte_from_json(&back, j, pool), APR_SUCCESS);
+    ck_assert_uint_eq(back->banner_state, 0);
     json_decref(j);
 }
 END_TEST
@@ -437,6 +493,7 @@ Suite *suite_corte(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_record_round_trips_with_phases);
     tcase_add_test(tc, test_record_without_phases_has_no_load_details);
+    tcase_add_test(tc, test_record_round_trips_its_banner_state);
     tcase_add_test(tc, test_record_shown_in_a_zone);
     tcase_add_test(tc, test_from_json_refuses_a_record_without_its_id);
     tcase_add_test(tc,

@@ -301,8 +301,8 @@ END_TEST
 START_TEST(a_loader_tells_its_outcome_by_its_exit_status)
 {
     static const prep_load_outcome_e all[] = {
-        PREP_LOAD_PUBLISHED, PREP_LOAD_SAME,    PREP_LOAD_REFUSED,
-        PREP_LOAD_BUSY,      PREP_LOAD_CHANGED, PREP_LOAD_HELD};
+        PREP_LOAD_PUBLISHED, PREP_LOAD_SAME, PREP_LOAD_REFUSED, PREP_LOAD_BUSY,
+        PREP_LOAD_CHANGED,   PREP_LOAD_HELD, PREP_LOAD_RETAINED};
     size_t i, j;
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -315,6 +315,9 @@ START_TEST(a_loader_tells_its_outcome_by_its_exit_status)
     }
     ck_assert_int_eq(prep_load_exit_status(PREP_LOAD_PUBLISHED), 0);
     ck_assert_int_eq(prep_load_exit_status(PREP_LOAD_BUSY), 75);
+    /* a retained corte is no crash, whatever the intake does with it */
+    ck_assert_int_eq(prep_load_exit_status(PREP_LOAD_RETAINED), 5);
+    ck_assert_int_ne(prep_load_outcome_of(5), PREP_LOAD_CRASHED);
     /* what no loader exits with: it died */
     ck_assert_int_eq(prep_load_outcome_of(70), PREP_LOAD_CRASHED);
     ck_assert_int_eq(prep_load_outcome_of(139), PREP_LOAD_CRASHED);

@@ -410,6 +410,61 @@ START_TEST(promote_makes_a_staged_corte_the_current_one)
 }
 END_TEST
 
+/* Stages a corte of time t under a load's own name, staging/load-7, as a
+ * load leaves it before the publish. */
+static const char *stage_as_load(apr_time_t t, const char *sha, const char **id)
+{
+    const char *load = prep_store_staging_dir(pool, store, "load-7");
+
+    *id = stage(t, sha);
+    ck_assert_int_eq(
+        apr_file_rename(prep_store_staging_dir(pool, store, *id), load, pool),
+        APR_SUCCESS);
+    return load;
+}
+
+START_TEST(retain_keeps_a_corte_without_serving_it)
+{
+    const char *served, *id, *load, *dir;
+
+    ck_assert_int_eq(prep_store_prepare(store, pool), APR_SUCCESS);
+    served = publish(CORTE, SHA);
+    load = stage_as_load(CORTE + apr_time_from_sec(300), SHA, &id);
+    ck_assert_int_eq(prep_store_retain(store, load, id, pool), APR_SUCCESS);
+    /* in cortes/, whole, and usable; current names the corte it named */
+    dir = prep_store_corte_dir(pool, store, id);
+    ck_assert_str_eq(
+        read_file(apr_pstrcat(pool, dir, "/" PREP_PACK_FILE, NULL)), id);
+    ck_assert_str_eq(current(), served);
+    ck_assert_str_eq(
+        read_file(apr_pstrcat(pool, store, "/" PREP_CURRENT_FILE, NULL)),
+        apr_pstrcat(pool, served, "\n", NULL));
+    ck_assert_str_eq(names_in(apr_pstrcat(pool, store, "/staging", NULL)), "");
+    ck_assert_str_eq(names_in(apr_pstrcat(pool, store, "/cortes", NULL)),
+                     apr_pstrcat(pool, served, " ", id, " ", NULL));
+    /* retained again under its id: replaced, still not served */
+    load = stage_as_load(CORTE + apr_time_from_sec(300), SHA, &id);
+    write_file(apr_pstrcat(pool, load, "/" PREP_PACK_FILE, NULL), "again");
+    ck_assert_int_eq(prep_store_retain(store, load, id, pool), APR_SUCCESS);
+    ck_assert_str_eq(
+        read_file(apr_pstrcat(pool, dir, "/" PREP_PACK_FILE, NULL)), "again");
+    ck_assert_str_eq(current(), served);
+    /* a store that serves nothing yet: retained, and still nothing served */
+    ck_assert_int_eq(
+        apr_file_remove(apr_pstrcat(pool, store, "/" PREP_CURRENT_FILE, NULL),
+                        pool),
+        APR_SUCCESS);
+    load = stage_as_load(CORTE + apr_time_from_sec(600), SHA, &id);
+    ck_assert_int_eq(prep_store_retain(store, load, id, pool), APR_SUCCESS);
+    ck_assert(is_dir(prep_store_corte_dir(pool, store, id)));
+    ck_assert_ptr_null(current());
+    /* nothing staged: an error */
+    ck_assert_int_ne(
+        prep_store_retain(store, load, "20990101T000000Z-00000000", pool),
+        APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(current_names_the_corte_served_blanks_aside)
 {
     const char *cur = apr_pstrcat(pool, store, "/" PREP_CURRENT_FILE, NULL);
@@ -729,6 +784,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, corte_json_damaged_or_incomplete_is_refused);
     tcase_add_test(tc, write_atomic_replaces_a_file_whole_or_leaves_it);
     tcase_add_test(tc, promote_makes_a_staged_corte_the_current_one);
+    tcase_add_test(tc, retain_keeps_a_corte_without_serving_it);
     tcase_add_test(tc, current_names_the_corte_served_blanks_aside);
     tcase_add_test(tc, prune_keeps_the_newest);
     tcase_add_test(tc, prune_never_removes_the_current_corte);
