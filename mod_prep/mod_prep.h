@@ -38,12 +38,26 @@ typedef struct prep_intake_info {
     char integrity_detail[256];
 } prep_intake_info_t;
 
-/* The corte a feed serves, as published. */
+/* What the children and the status need of the operator's control
+ * (STORE/control.json as the intake last read it), in effect: the
+ * configuration's PrepDrill and PrepPublishUntil already applied. */
+typedef struct prep_served_control {
+    char pin[PREP_ID_MAX];    /* the corte the feed is pinned at; "": none */
+    char newest[PREP_ID_MAX]; /* the newest retained corte; "": none */
+    apr_time_t pinned_at;     /* 0 unless pinned */
+    apr_time_t closed_at;     /* prep_feed_closed_at; 0: no end known */
+    apr_int32_t drill;        /* prep_feed_drill: 0 or 1 */
+} prep_served_control_t;
+
+/* The corte a feed serves, as published, and the operator's control it is
+ * served under: one part, so that a child never sees a rollback's corte
+ * without its pin. */
 typedef struct prep_served {
     char id[PREP_ID_MAX]; /* "": none */
     /* Bumped when the corte is rebuilt under the same id (healed): the
      * children attach it again. */
     apr_uint32_t renewed;
+    prep_served_control_t control;
 } prep_served_t;
 
 /* The last problem that kept a package from being loaded (store not
@@ -107,6 +121,10 @@ typedef struct prep_feed_rt {
     apr_thread_mutex_t *mutex;
     prep_attached_t *attached;
     apr_uint32_t attached_seq;
+    /* the slot's control as this child last followed it (under mutex);
+     * `drill` alone is also read without it (prep_corte_drill) */
+    prep_served_control_t control;
+    int drill;
 } prep_feed_rt_t;
 
 typedef struct prep_cache_rule {
@@ -169,6 +187,9 @@ typedef struct prep_registry {
     apr_array_header_t *serves;    /* prep_serve_t */
     apr_shm_t *shm;
     pid_t intake_pid;
+    /* 1 at the first start of httpd, then 2, 3, ... at each restart (the
+     * process pool's count of real post_config passes) */
+    int generation;
 } prep_registry_t;
 
 extern prep_registry_t *prep_registry;
@@ -181,6 +202,10 @@ prep_feed_rt_t *prep_feed_find(const char *name);
 /* Checks what can only be checked once everything is read (unknown feeds,
  * stores writable by the User); logs and returns !OK on error. */
 int prep_check_feeds(apr_pool_t *ptemp, server_rec *s);
+
+/* mod_prep.c: the runtime file (mod_prep-feeds.json in Apache's runtime
+ * directory) that tells prepctl where the feeds are. */
+#define PREP_RUNTIME_FILE "mod_prep-feeds.json"
 
 /* mod_prep_intake.c: the unprivileged process that polls incoming
  * directories and runs loads. */
@@ -201,6 +226,20 @@ void prep_shm_publish(prep_feed_shm_t *shm, const char *id);
 /* The same for a corte rebuilt under its own id: children attach it
  * again. */
 void prep_shm_publish_renewed(prep_feed_shm_t *shm, const char *id);
+/* Publishes corte `id` (NULL or "": none) and the control it is served
+ * under together (the intake, when either changed). */
+void prep_shm_publish_control(prep_feed_shm_t *shm, const char *id,
+                              const prep_served_control_t *control);
+/* Copies the control out of the slot (all zero when no stable copy). */
+void prep_shm_read_control(prep_feed_shm_t *shm,
+                           prep_served_control_t *control);
+/* The control in effect for feed f under the operator's word c and with
+ * `newest` the newest retained corte (NULL: none). */
+void prep_served_control_make(prep_served_control_t *out, const prep_feed_t *f,
+                              const prep_control_t *c, const char *newest);
+/* The operator's control of the slot's copy, as prep_feed_state takes it. */
+prep_control_t *prep_served_control_to(const prep_served_control_t *sc,
+                                       apr_pool_t *p);
 /* Shows a problem in the status (and clears it with NULL). */
 void prep_shm_set_problem(prep_feed_shm_t *shm, const char *msg);
 /* Copies the problem out of the slot (problem->at 0: none). */
@@ -215,6 +254,13 @@ void prep_corte_child_init(apr_pool_t *p, server_rec *s);
 /* Takes a reference on the feed's current corte for this request (released
  * with r->pool), attaching a newly published one if needed; NULL if none. */
 prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r);
+
+/* Whether the feed runs a drill, as this child last followed its slot
+ * (prep_corte_acquire follows it): read without a lock. */
+static APR_INLINE int prep_corte_drill(const prep_feed_rt_t *f)
+{
+    return __atomic_load_n(&f->drill, __ATOMIC_RELAXED);
+}
 
 /* The counters of the feed for the worker that runs request r. */
 prep_traffic_t *prep_traffic_of(const prep_feed_rt_t *f, request_rec *r);

@@ -1,8 +1,9 @@
 /* mod_prep_corte.c — the served corte's room: each feed's slot in shared
- * memory (the corte it serves, its last problem, the intake's part of its
- * status), the cortes a child attaches to answer requests from, and the
- * traffic counters of every worker.  Used by the handler, the status and
- * the intake; it uses none of them.
+ * memory (the corte it serves and the operator's control it is served
+ * under, its last problem, the intake's part of its status), the cortes a
+ * child attaches to answer requests from, and the traffic counters of
+ * every worker.  Used by the handler, the status and the intake; it uses
+ * none of them.
  *
  * The slot's protocol.  Each of its three parts (served, problem, info)
  * is under a sequence lock of its own.  A writer makes the sequence odd,
@@ -15,10 +16,14 @@
  * There is one writer at a time, never two:
  *  - the parent publishes the corte served at startup, before it forks the
  *    intake;
- *  - the intake publishes the corte and sets the problem of a feed only
- *    while no loader of that feed runs: at its start, and once it has
- *    reaped (or killed and reaped) the loader;
- *  - a loader publishes the corte it made, and sets or clears the problem,
+ *  - the intake publishes the corte and the operator's control (what it
+ *    read in STORE/current and STORE/control.json after a prepctl action,
+ *    the newest retained corte) and sets the problem of a feed only while
+ *    no loader of that feed runs: at its start, at each poll between
+ *    loads, and once it has reaped (or killed and reaped) the loader;
+ *  - a loader publishes the corte it made (only when it published one: a
+ *    pinned feed's loader retains its corte and publishes nothing), keeping
+ *    the control as the intake left it, and sets or clears the problem,
  *    while the intake waits for it to end;
  *  - the intake's part of the status is the intake's alone;
  *  - when the intake dies, the parent kills its process group (its
@@ -26,9 +31,13 @@
  *    started in its place writes nothing before that group is gone
  *    (mod_prep_intake.c).
  * `renewed` counts the times the corte served was rebuilt under its own id
- * (a damaged corte published again from its package).  It is published
- * with the id, under the same sequence, so that a child that sees the id
- * it has attached with another count attaches the corte again.
+ * (a damaged corte published again from its package, or with the banner a
+ * drill or the close asks for).  It is published with the id, under the
+ * same sequence, so that a child that sees the id it has attached with
+ * another count attaches the corte again.  The control (pin, newest,
+ * drill, closed_at) is published with the id too: a child copies it each
+ * time it follows the slot, the id changed or not, and its handler reads
+ * the drill from that copy without a lock of its own.
  *
  * Memory order, right on ARM as on x86 (H.-J. Boehm, "Can seqlocks get
  * along with programming language memory models?", 2012): the writer
@@ -138,7 +147,9 @@ static apr_status_t read_part(const apr_uint32_t *seq, void *data,
 
 /* --- the slot's parts ---------------------------------------------- */
 
-static void publish(prep_feed_shm_t *shm, const char *id, int renew)
+/* control NULL: the one the slot holds stays. */
+static void publish(prep_feed_shm_t *shm, const char *id, int renew,
+                    const prep_served_control_t *control)
 {
     prep_served_t served;
 
@@ -147,17 +158,26 @@ static void publish(prep_feed_shm_t *shm, const char *id, int renew)
     memset(served.id, 0, sizeof(served.id));
     apr_cpystrn(served.id, id ? id : "", sizeof(served.id));
     served.renewed += renew ? 1 : 0;
+    if (control) {
+        served.control = *control;
+    }
     write_part(&shm->seq, &shm->served, &served, sizeof(served));
 }
 
 void prep_shm_publish(prep_feed_shm_t *shm, const char *id)
 {
-    publish(shm, id, 0);
+    publish(shm, id, 0, NULL);
 }
 
 void prep_shm_publish_renewed(prep_feed_shm_t *shm, const char *id)
 {
-    publish(shm, id, 1);
+    publish(shm, id, 1, NULL);
+}
+
+void prep_shm_publish_control(prep_feed_shm_t *shm, const char *id,
+                              const prep_served_control_t *control)
+{
+    publish(shm, id, 0, control);
 }
 
 /* The corte published, and the sequence it belongs to. */
@@ -168,7 +188,46 @@ static apr_status_t read_served(prep_feed_shm_t *shm, prep_served_t *served,
         read_part(&shm->seq, served, &shm->served, sizeof(*served), seq);
 
     served->id[sizeof(served->id) - 1] = '\0';
+    served->control.pin[sizeof(served->control.pin) - 1] = '\0';
+    served->control.newest[sizeof(served->control.newest) - 1] = '\0';
     return rv;
+}
+
+void prep_shm_read_control(prep_feed_shm_t *shm, prep_served_control_t *control)
+{
+    prep_served_t served;
+
+    if (read_served(shm, &served, NULL) != APR_SUCCESS) {
+        memset(&served.control, 0, sizeof(served.control));
+    }
+    *control = served.control;
+}
+
+void prep_served_control_make(prep_served_control_t *out, const prep_feed_t *f,
+                              const prep_control_t *c, const char *newest)
+{
+    memset(out, 0, sizeof(*out));
+    if (c && c->pin) {
+        apr_cpystrn(out->pin, c->pin, sizeof(out->pin));
+        out->pinned_at = c->pinned_at;
+    }
+    apr_cpystrn(out->newest, newest ? newest : "", sizeof(out->newest));
+    out->closed_at = prep_feed_closed_at(f, c);
+    out->drill = prep_feed_drill(f, c) ? 1 : 0;
+}
+
+prep_control_t *prep_served_control_to(const prep_served_control_t *sc,
+                                       apr_pool_t *p)
+{
+    prep_control_t *c = apr_pcalloc(p, sizeof(*c));
+
+    /* the effective values: prep_feed_drill and prep_feed_closed_at give
+     * them back as they are */
+    c->pin = sc->pin[0] ? apr_pstrdup(p, sc->pin) : NULL;
+    c->pinned_at = c->pin ? sc->pinned_at : 0;
+    c->drill = sc->drill ? 1 : 0;
+    c->closed_at = sc->closed_at;
+    return c;
 }
 
 void prep_shm_set_problem(prep_feed_shm_t *shm, const char *msg)
@@ -330,6 +389,8 @@ void prep_corte_child_init(apr_pool_t *p, server_rec *s)
         }
         f->attached = NULL;
         f->attached_seq = 0;
+        memset(&f->control, 0, sizeof(f->control));
+        f->drill = 0;
     }
 }
 
@@ -399,6 +460,10 @@ static prep_attached_t *follow_slot(prep_feed_rt_t *f, server_rec *s)
         return NULL; /* no stable copy: tried again at the next request */
     }
     f->attached_seq = seq;
+    /* the control changes without the corte (a drill, a close, a pin at
+     * the corte served): copied whatever the id */
+    f->control = served.control;
+    __atomic_store_n(&f->drill, served.control.drill ? 1 : 0, __ATOMIC_RELAXED);
     /* a corte healed under its own id is attached again */
     if (old && !strcmp(old->id, served.id) && old->renewed == served.renewed) {
         return NULL;

@@ -284,7 +284,7 @@ int prep_handler(request_rec *r)
     const prep_rep_t *rep;
     const char *path;
     apr_time_t now;
-    int is_root, rc, vary;
+    int is_root, rc, vary, drill;
 
     if (!r->handler || strcmp(r->handler, "prep")) {
         return DECLINED;
@@ -300,13 +300,21 @@ int prep_handler(request_rec *r)
     t = prep_traffic_of(f, r);
     prep_traffic_add(t, PREP_TRAFFIC_REQUESTS, 1);
     now = apr_time_now();
-    if (f->conf.publish_from && now < f->conf.publish_from &&
+    /* first, as it follows the slot: whether the feed runs a drill */
+    a = prep_corte_acquire(f, r);
+    drill = prep_corte_drill(f);
+    if (drill) {
+        /* every answer of a drill says so, errors and redirects too */
+        apr_table_setn(r->err_headers_out, "X-PREP-Drill", "1");
+    }
+    /* a drill serves its cortes before PrepPublishFrom: it is rehearsed
+     * before the night */
+    if (f->conf.publish_from && now < f->conf.publish_from && !drill &&
         d->ignore_embargo != 1) {
         /* nothing of the corte, not even its time, before publication */
         set_common_headers(r, d, NULL);
         return send_embargo(r, f, now);
     }
-    a = prep_corte_acquire(f, r);
     set_common_headers(r, d, a);
     ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {

@@ -1,8 +1,9 @@
 /* mod_prep_status.c — `SetHandler prep-status`: the state of every feed as
  * JSON (default), as Prometheus text (?format=prometheus), or as a health
  * check for load balancers and monitoring (?check=FEED: 200 when the feed
- * serves a fresh corte, 503 otherwise, 404 for an unknown feed, 400 for a
- * query that names no feed or format). */
+ * is healthy (serving a fresh corte, pinned by the operator, or closed),
+ * 503 otherwise, 404 for an unknown feed, 400 for a query that names no
+ * feed or format). */
 #include "httpd.h"
 #include <jansson.h>
 
@@ -55,6 +56,26 @@ static void view_intake(prep_feed_runtime_t *rt, prep_feed_shm_t *shm,
         info.integrity_detail[0] ? apr_pstrdup(p, info.integrity_detail) : NULL;
 }
 
+/* The operator's part: the control the intake published with the corte,
+ * and while pinned the newest retained corte, read from its record. */
+static void view_control(prep_feed_runtime_t *rt, prep_feed_rt_t *f,
+                         apr_pool_t *p)
+{
+    prep_served_control_t sc;
+    prep_corte_t *newest = NULL;
+
+    prep_shm_read_control(f->shm, &sc);
+    rt->control = prep_served_control_to(&sc, p);
+    if (sc.pin[0] && sc.newest[0] &&
+        prep_store_read_corte(&newest,
+                              prep_store_corte_dir(p, f->conf.store, sc.newest),
+                              p) != APR_SUCCESS) {
+        newest = NULL;
+    }
+    rt->newest = newest;
+    rt->watch = "poll";
+}
+
 static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
                       apr_time_t now)
 {
@@ -64,7 +85,8 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
 
     v->feed = f;
     v->corte = a ? a->corte : NULL;
-    v->rt.state = prep_feed_state(&f->conf, v->corte, NULL, now);
+    view_control(&v->rt, f, r->pool);
+    v->rt.state = prep_feed_state(&f->conf, v->corte, v->rt.control, now);
     v->rt.last_poll = (apr_time_t)apr_atomic_read64(&f->shm->last_poll);
     /* every worker counts on its own lines: their sum */
     prep_traffic_sum(f, &traffic);
@@ -145,11 +167,11 @@ static int parse_query(request_rec *r, status_query_t *q)
 
 static int send_check(request_rec *r, const feed_view_t *v)
 {
-    int fresh = v->rt.state == PREP_FEED_SERVING;
+    int healthy = prep_feed_state_healthy(v->rt.state);
 
     ap_set_content_type(r, "text/plain; charset=utf-8");
-    r->status = fresh ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE;
-    ap_rprintf(r, "%s %s %s%s\n", fresh ? "OK" : "FAIL", v->feed->conf.name,
+    r->status = healthy ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE;
+    ap_rprintf(r, "%s %s %s%s\n", healthy ? "OK" : "FAIL", v->feed->conf.name,
                prep_feed_state_text(v->rt.state),
                v->corte ? apr_pstrcat(r->pool, " ", v->corte->id, NULL) : "");
     return OK;
@@ -171,6 +193,22 @@ static void send_prometheus(request_rec *r, const feed_view_t *views, int n,
                        prep_feed_state_text((prep_feed_state_e)k),
                        views[i].rt.state == (prep_feed_state_e)k);
         }
+    }
+    ap_rputs("# HELP prep_feed_drill 1 while the feed runs a drill "
+             "(simulacro).\n"
+             "# TYPE prep_feed_drill gauge\n"
+             "# HELP prep_feed_pinned 1 while the operator pins the feed at a "
+             "corte.\n"
+             "# TYPE prep_feed_pinned gauge\n",
+             r);
+    for (i = 0; i < n; i++) {
+        const prep_control_t *c = views[i].rt.control;
+
+        ap_rprintf(r,
+                   "prep_feed_drill{feed=\"%s\"} %d\n"
+                   "prep_feed_pinned{feed=\"%s\"} %d\n",
+                   views[i].feed->conf.name, c && c->drill == 1,
+                   views[i].feed->conf.name, c && c->pin != NULL);
     }
     ap_rputs("# HELP prep_corte_time_seconds Corte time of the served corte.\n"
              "# TYPE prep_corte_time_seconds gauge\n"
