@@ -1,4 +1,7 @@
-/* prepctl.c — the command-line companion of mod_prep.  `prepctl verify`
+/* prepctl.c — the command-line companion of mod_prep: its usage, the
+ * dispatch of its commands, and the two that need no live feed.  The
+ * commands on a live feed (status, cortes, events, rollback, pin, unpin,
+ * reset, close, drill) are in prepctl_ops.c.  `prepctl verify`
  * runs exactly the module's package checks (the same library code) on a
  * package offline, so an operator can try a drill package before election
  * night; its options are <PrepFeed> directives, read by the directives'
@@ -14,19 +17,77 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "prep.h"
+#include "prepctl.h"
 
 static const char usage[] =
     "NAME\n"
-    "    prepctl - check PREP packages the way mod_prep does, and the cortes\n"
-    "    it published\n"
+    "    prepctl - act on mod_prep's feeds on election night, and check PREP\n"
+    "    packages the way mod_prep does, and the cortes it published\n"
     "\n"
     "SYNOPSIS\n"
+    "    prepctl status [FEED] [--json]\n"
+    "    prepctl cortes FEED [--json]\n"
+    "    prepctl events FEED [--since TIME] [--json]\n"
+    "    prepctl rollback FEED [ID]\n"
+    "    prepctl pin FEED [ID]\n"
+    "    prepctl unpin FEED\n"
+    "    prepctl reset FEED [--yes]\n"
+    "    prepctl close FEED\n"
+    "    prepctl drill FEED on|off\n"
     "    prepctl verify [OPTIONS] PACKAGE\n"
     "    prepctl audit [FEED] --store DIR [ID]\n"
     "    prepctl --help | --version\n"
+    "    Every command on a FEED also takes --feeds FILE and --store DIR.\n"
     "\n"
-    "DESCRIPTION\n"
+    "FINDING A FEED\n"
+    "    FEED is the name of a <PrepFeed>. At each start the module writes where\n"
+    "    its feeds are (name, incoming, store, zone...) to mod_prep-feeds.json in\n"
+    "    Apache's runtime directory; prepctl reads the file named by --feeds\n"
+    "    FILE or $PREP_FEEDS_FILE, else the first found of\n"
+    "    $APACHE_RUN_DIR/, /var/run/apache2/, /run/apache2/, /run/httpd/ and\n"
+    "    /usr/local/apache2/logs/. --store DIR names the feed's PrepStore\n"
+    "    directly: FEED need not be in the runtime file then (its times are\n"
+    "    shown in -06:00 unless the runtime file knows the feed), and the\n"
+    "    commands work while Apache is stopped.\n"
+    "\n"
+    "THE COMMANDS\n"
+    "    status      one screen per feed (every feed without FEED): its state\n"
+    "                (WAITING, EMBARGOED, SERVING, STALE, PINNED, CLOSED), the\n"
+    "                corte served (id, corte time, age), pinned or not (and the\n"
+    "                newest corte when pinned), drill, when it closed, the last\n"
+    "                3 refusals and the last 5 events of the journal. --json: the\n"
+    "                status document of /prep-status for those feeds, without\n"
+    "                what only the running server knows (traffic, last poll).\n"
+    "    cortes      the retained cortes: id, corte time, package, SHA-256 (its\n"
+    "                first 12 digits), files, loaded at; * marks the one served,\n"
+    "                \"newest\" the newest. --json: the corte records.\n"
+    "    events      the journal (STORE/journal.jsonl and its rotated files),\n"
+    "                one line per event: TIME EVENT detail. --since TIME: from\n"
+    "                TIME (ISO-8601 with an offset, 2024-06-02T20:00:00-06:00)\n"
+    "                or from a duration back from now (30m, 2h, 1d). --json:\n"
+    "                each journal line as it is written, one per line.\n"
+    "    rollback    serves the retained corte before the one served (or corte\n"
+    "                ID, as `cortes` shows it) at once; the feed is pinned there.\n"
+    "    pin         pins the feed at the corte served (or serves corte ID and\n"
+    "                pins it there): new packages are still checked, loaded and\n"
+    "                retained, not published. A pin survives restarts.\n"
+    "    unpin       ends the pin and serves the newest good corte.\n"
+    "    reset       after the drills: moves every corte and every processed and\n"
+    "                rejected package into STORE/archive/<time>/ (nothing is\n"
+    "                deleted; the journal stays) and the feed goes back to\n"
+    "                waiting (or embargoed), without stopping Apache. It asks\n"
+    "                for the feed's name on a terminal; --yes (or -y) does not\n"
+    "                ask. Without a terminal and without --yes it refuses.\n"
+    "    close       ends the operation now: the feed is closed, the last corte\n"
+    "                stays served, it is never stale again.\n"
+    "    drill       a drill (simulacro) on or off, whatever PrepDrill says: the\n"
+    "                banner says SIMULACRO, the embargo does not apply.\n"
+    "    Each action takes the store's lock (refused while a load holds it), is\n"
+    "    journaled with the user who ran prepctl, takes effect on the running\n"
+    "    server within 2 s, and prints one line: what was done. Run as root,\n"
+    "    prepctl acts as the owner of the store (the loader account), so that\n"
+    "    nothing it writes there is root's; a store owned by root is refused.\n"
+    "\n"
     "    verify reads PACKAGE (tar, tar.gz, zip, or a format --formats\n"
     "    allows) under mod_prep's package rules: no absolute paths, no '..',\n"
     "    no links, devices, FIFOs, duplicates, encrypted entries or control\n"
@@ -51,17 +112,22 @@ static const char usage[] =
     "    word that is not a corte id, is printed; --store is required. It\n"
     "    only reads, and can run while the feed is served.\n"
     "\n"
+    "OPTIONS OF THE COMMANDS ON A FEED\n"
+    "    --feeds FILE   the module's runtime file (mod_prep-feeds.json)\n"
+    "    --store DIR    the feed's PrepStore, instead of the runtime file's\n"
+    "    --json         status, cortes, events: JSON instead of text\n"
+    "    --since TIME   events: from TIME, or a duration back (30m, 2h, 1d)\n"
+    "    --yes, -y      reset: do not ask\n"
+    "\n"
     "OPTIONS OF VERIFY\n"
-    "    Each option is the <PrepFeed> directive named beside it: its value "
-    "is\n"
+    "    Each option is the <PrepFeed> directive named beside it: its value is\n"
     "    the rest of the directive's line, split into words as httpd.conf is\n"
     "    (a word with spaces in double or single quotes), and it is accepted\n"
     "    or refused as `apachectl configtest` does, with the same sentence.\n"
     "    --corte-time 'json FILE POINTER' | 'csv FILE LINE' |\n"
     "                 'filename REGEX' | mtime      PrepCorteTime [mtime]\n"
     "    --zone 'OFFSET [NAME]'     PrepTimeZone, e.g. '-07:00 Pacifico' or\n"
-    "                               '-07:00 \"Tiempo del Pacifico\"'  "
-    "[-06:00]\n"
+    "                               '-07:00 \"Tiempo del Pacifico\"'  [-06:00]\n"
     "    --limits 'files=N bytes=SIZE file=SIZE ratio=N depth=N'  PrepLimits\n"
     "                               [files=100000 bytes=2G file=512M\n"
     "                                ratio=200 depth=32]\n"
@@ -76,6 +142,12 @@ static const char usage[] =
     "                               as given); needs PACKAGE.sig beside it\n"
     "\n"
     "EXIT STATUS\n"
+    "    status, cortes, events and the actions: 0 done; 1 refused, with one\n"
+    "    sentence on standard error (an unknown feed, no runtime file, an\n"
+    "    unknown corte ID, nothing to roll back to, no corte served, a load\n"
+    "    running, a user who may not write or read the store, a store owned by\n"
+    "    root, a reset not confirmed); 2 wrong usage (an unknown command or\n"
+    "    option, no FEED, a drill word other than on or off, a bad --since).\n"
     "    verify: 0 the package would be accepted; 1 it would be refused;\n"
     "    2 wrong usage, such as an option's value that configtest refuses.\n"
     "    audit: 0 every byte is as published; 1 something differs, cannot be\n"
@@ -83,11 +155,22 @@ static const char usage[] =
     "    2 wrong usage, a store without a current corte, or no corte ID.\n"
     "\n"
     "EXAMPLES\n"
+    "    prepctl status\n"
+    "    prepctl cortes qro\n"
+    "    prepctl events qro --since 2h\n"
+    "    prepctl events qro --since 2024-06-02T20:00:00-06:00 --json\n"
+    "    sudo prepctl rollback qro\n"
+    "    sudo prepctl rollback qro 20240603T030500Z-0123abcd\n"
+    "    sudo prepctl pin qro && sudo prepctl unpin qro\n"
+    "    sudo prepctl drill qro on\n"
+    "    sudo prepctl reset qro\n"
+    "    sudo prepctl close qro\n"
+    "    prepctl status qro --store /srv/prep/qro/store\n"
     "    prepctl verify --corte-time 'json json/main.json /fechaCorte' \\\n"
     "        /srv/prep/qro/incoming/PREP_QRO_2024.tar.gz\n"
     "    prepctl audit qro --store /srv/prep/qro/store\n";
 
-static int fail_usage(const char *msg)
+int prepctl_fail_usage(const char *msg)
 {
     fprintf(stderr, "prepctl: %s\nTry 'prepctl --help'.\n", msg);
     return 2;
@@ -146,23 +229,24 @@ static int verify_args(prep_feed_t *feed, const char **package, int argc,
 
         if (opt[0] != '-') {
             if (*package) {
-                return fail_usage("verify takes one package");
+                return prepctl_fail_usage("verify takes one package");
             }
             *package = opt;
             continue;
         }
         if (i + 1 >= argc) {
-            return fail_usage(apr_psprintf(p, "%s needs a value", opt));
+            return prepctl_fail_usage(apr_psprintf(p, "%s needs a value", opt));
         }
         if ((err = set_option(feed, opt, argv[++i], &known, p))) {
-            return fail_usage(err);
+            return prepctl_fail_usage(err);
         }
         if (!known) {
-            return fail_usage(apr_psprintf(p, "unknown option %s", opt));
+            return prepctl_fail_usage(
+                apr_psprintf(p, "unknown option %s", opt));
         }
     }
     if (!*package) {
-        return fail_usage("verify needs a PACKAGE");
+        return prepctl_fail_usage("verify needs a PACKAGE");
     }
     return -1;
 }
@@ -318,29 +402,30 @@ static int audit_args(audit_request_t *req, int argc, const char *const *argv,
 
         if (!strcmp(w, "--store")) {
             if (i + 1 >= argc) {
-                return fail_usage("--store needs a value");
+                return prepctl_fail_usage("--store needs a value");
             }
             req->store = argv[++i];
         } else if (w[0] == '-') {
-            return fail_usage(apr_psprintf(p, "unknown option %s", w));
+            return prepctl_fail_usage(apr_psprintf(p, "unknown option %s", w));
         } else if (corte_id_shaped(w)) {
             if (req->id) {
-                return fail_usage("audit takes one corte ID");
+                return prepctl_fail_usage("audit takes one corte ID");
             }
             req->id = w;
         } else {
             if (req->feed) {
-                return fail_usage("audit takes one FEED");
+                return prepctl_fail_usage("audit takes one FEED");
             }
             req->feed = w;
         }
     }
     if (!req->store) {
-        return fail_usage("audit needs --store DIR (the feed's PrepStore)");
+        return prepctl_fail_usage(
+            "audit needs --store DIR (the feed's PrepStore)");
     }
     if (apr_stat(&fi, req->store, APR_FINFO_TYPE, p) != APR_SUCCESS ||
         fi.filetype != APR_DIR) {
-        return fail_usage(
+        return prepctl_fail_usage(
             apr_psprintf(p, "the store %s is not a directory", req->store));
     }
     return -1;
@@ -429,7 +514,7 @@ int main(int argc, const char *const *argv)
 
     setlocale(LC_CTYPE, "C.UTF-8");
     if (argc < 2) {
-        return fail_usage("missing command");
+        return prepctl_fail_usage("missing command");
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
@@ -440,14 +525,19 @@ int main(int argc, const char *const *argv)
         printf("prepctl %s\n", PREP_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "verify") && strcmp(argv[1], "audit")) {
-        fprintf(stderr, "prepctl: unknown command %s\n", argv[1]);
-        return fail_usage("the commands are verify and audit");
-    }
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
-    rc = !strcmp(argv[1], "audit") ? audit(argc - 2, argv + 2, p)
-                                   : verify(argc - 2, argv + 2, p);
+    if (!strcmp(argv[1], "audit")) {
+        rc = audit(argc - 2, argv + 2, p);
+    } else if (!strcmp(argv[1], "verify")) {
+        rc = verify(argc - 2, argv + 2, p);
+    } else if ((rc = prepctl_live(argv[1], argc - 2, argv + 2, p)) ==
+               PREPCTL_GO_ON) {
+        fprintf(stderr, "prepctl: unknown command %s\n", argv[1]);
+        rc = prepctl_fail_usage(
+            "the commands are status, cortes, events, rollback, pin, unpin, "
+            "reset, close, drill, verify and audit");
+    }
     apr_pool_destroy(p);
     apr_terminate();
     return rc;

@@ -1,0 +1,70 @@
+/* prepctl.h — what prepctl's files share: how a command on a live feed
+ * finds it (the module's runtime file, or --store; prepctl_feeds.c), who
+ * runs it and as which account it acts (prepctl_feeds.c), and the commands
+ * themselves (prepctl_ops.c, prepctl_show.c). */
+#ifndef PREPCTL_H
+#define PREPCTL_H
+
+#include <stdio.h>
+
+#include "prep.h"
+
+/* The file the module writes at each start in Apache's runtime directory. */
+#define PREPCTL_FEEDS_FILE "mod_prep-feeds.json"
+
+/* Exit statuses: done, refused (a message on stderr), wrong usage. */
+enum { PREPCTL_DONE = 0, PREPCTL_REFUSED = 1, PREPCTL_USAGE = 2 };
+/* What the helpers return when the command goes on. */
+#define PREPCTL_GO_ON (-1)
+
+/* prepctl.c: "prepctl: MSG" and the hint to --help on stderr; 2. */
+int prepctl_fail_usage(const char *msg);
+/* prepctl_feeds.c: "prepctl: ..." on stderr; 1. */
+int prepctl_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Where a command looks for its feeds: --feeds FILE and --store DIR. */
+typedef struct prepctl_where {
+    const char *feeds_file;
+    const char *store;
+} prepctl_where_t;
+
+/* The feeds a command acts on (prep_feed_t *): the one named, or every
+ * feed of the runtime file when name is NULL (status).  With --store the
+ * feed's store is DIR, and the runtime file is only asked for the rest of
+ * its configuration (its zone...) when it knows the feed.  PREPCTL_GO_ON,
+ * or the exit status after the refusal is said. */
+int prepctl_feeds_find(apr_array_header_t **feeds, const prepctl_where_t *w,
+                       const char *name, apr_pool_t *p);
+
+/* The user who runs prepctl, as the journal records it, read before any
+ * switch of account: the real user's name, "root (sudo NAME)" under sudo. */
+const char *prepctl_user(apr_pool_t *p);
+/* Run as root, becomes the owner of the store (its groups, gid, uid), so
+ * that nothing prepctl writes or creates there is root's: refused when
+ * the store is owned by root.  Another user stays as it is.  PREPCTL_GO_ON
+ * or the exit status after the refusal is said. */
+int prepctl_become_store_owner(const char *store, apr_pool_t *p);
+
+/* prepctl_ops.c: a command on a live feed (status, cortes, events,
+ * rollback, pin, unpin, reset, close, drill) with the words after it;
+ * its exit status, or PREPCTL_GO_ON when cmd is none of them. */
+int prepctl_live(const char *cmd, int argc, const char *const *argv,
+                 apr_pool_t *p);
+
+/* prepctl_show.c: the read-only views of one feed, written to out. */
+typedef struct prepctl_view {
+    const prep_feed_t *feed;
+    apr_time_t now;
+    int json;
+    apr_time_t since; /* events: 0 for all */
+} prepctl_view_t;
+
+/* `status`: the one-screen summary, or (json) the feed's object of the
+ * status document as the module writes it, without the intake's part. */
+int prepctl_show_status(FILE *out, const prepctl_view_t *v, apr_pool_t *p);
+/* `cortes`: the retained cortes, the one served marked. */
+int prepctl_show_cortes(FILE *out, const prepctl_view_t *v, apr_pool_t *p);
+/* `events`: the journal's lines since v->since, one per line. */
+int prepctl_show_events(FILE *out, const prepctl_view_t *v, apr_pool_t *p);
+
+#endif /* PREPCTL_H */
