@@ -1068,6 +1068,10 @@ typedef struct prep_load_request {
     prep_load_mode_e mode;
     const char *corte_id;     /* REPUBLISH: the corte it must give again */
     const char *corte_sha256; /* and that corte's package SHA-256 (hex) */
+    /* REPUBLISH: why, as the journal's "republished" says it: "healed" (the
+     * served corte's bytes were damaged) or "banner" (the feed's state asks
+     * for another banner); NULL: "healed". */
+    const char *why;
 } prep_load_request_t;
 
 typedef struct prep_load_result {
@@ -1171,14 +1175,26 @@ prep_crash_e prep_incoming_crashed(prep_crash_memory_t *m, const char *name,
 /* The message of a crash from the loader's wait status: "the loader died
  * of signal 11", "the loader exited with status 70". */
 const char *prep_incoming_crash_message(int status, apr_pool_t *p);
-/* Refuses a package for good with verdict v: recorded in state.json and
- * set aside in STORE/rejected with NAME.reason (prep_incoming_set_aside,
- * moved only while `name` in dirfd names `id`).  dirfd < 0: the feed's
- * incoming directory is opened for it. */
+/* Refuses a package for good with verdict v: recorded in state.json, set
+ * aside in STORE/rejected with NAME.reason (prep_incoming_set_aside, moved
+ * only while `name` in dirfd names `id`), and journaled as "refused"
+ * (prep_journal_refused; marked as a drill when the feed runs one).
+ * dirfd < 0: the feed's incoming directory is opened for it.  The
+ * set-aside's error, else APR_SUCCESS; a journal that cannot be written
+ * never keeps the package from being set aside. */
 apr_status_t prep_incoming_reject(const prep_feed_t *feed, int dirfd,
                                   const char *name, apr_file_t *package,
                                   const prep_file_identity_t *id,
                                   const prep_verdict_t *v, apr_pool_t *p);
+/* The same, with the journal's error in *journaled (APR_SUCCESS: the line
+ * is written), for the caller to log. */
+apr_status_t prep_incoming_reject_journaled(const prep_feed_t *feed, int dirfd,
+                                            const char *name,
+                                            apr_file_t *package,
+                                            const prep_file_identity_t *id,
+                                            const prep_verdict_t *v,
+                                            apr_status_t *journaled,
+                                            apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_status.c: the status document. */

@@ -492,27 +492,55 @@ const char *prep_name_shown(apr_pool_t *p, const char *name)
     return out;
 }
 
+/* The "refused" line of a package: a drill's when the feed runs one, as
+ * the operator's control says now. */
+static apr_status_t journal_refused(const prep_feed_t *feed, const char *shown,
+                                    const prep_verdict_t *v, apr_pool_t *p)
+{
+    prep_control_t control;
+    prep_journal_t j;
+
+    prep_control_read(&control, feed->store, p); /* the defaults if not */
+    prep_journal_init(&j, feed, prep_feed_drill(feed, &control));
+    return prep_journal_refused(&j, shown, v, p);
+}
+
+apr_status_t prep_incoming_reject_journaled(
+    const prep_feed_t *feed, int dirfd, const char *name, apr_file_t *package,
+    const prep_file_identity_t *id, const prep_verdict_t *v,
+    apr_status_t *journaled, apr_pool_t *p)
+{
+    const char *shown = prep_name_shown(p, name);
+    int own = -1;
+    apr_status_t rv;
+
+    prep_store_record_rejected(feed->store, shown, v, apr_time_now(), p);
+    if (dirfd < 0 &&
+        (dirfd = own =
+             open(feed->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        rv = errno;
+    } else {
+        rv = prep_incoming_set_aside(feed, dirfd, name, package, id,
+                                     PREP_ASIDE_REJECTED, v, p);
+    }
+    if (own >= 0) {
+        close(own);
+    }
+    /* refused for good whether or not it could be moved: said once, after
+     * it is recorded */
+    *journaled = journal_refused(feed, shown, v, p);
+    return rv;
+}
+
 apr_status_t prep_incoming_reject(const prep_feed_t *feed, int dirfd,
                                   const char *name, apr_file_t *package,
                                   const prep_file_identity_t *id,
                                   const prep_verdict_t *v, apr_pool_t *p)
 {
-    int own = -1;
-    apr_status_t rv;
+    apr_status_t journaled;
 
-    prep_store_record_rejected(feed->store, prep_name_shown(p, name), v,
-                               apr_time_now(), p);
-    if (dirfd < 0 &&
-        (dirfd = own =
-             open(feed->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        return errno;
-    }
-    rv = prep_incoming_set_aside(feed, dirfd, name, package, id,
-                                 PREP_ASIDE_REJECTED, v, p);
-    if (own >= 0) {
-        close(own);
-    }
-    return rv;
+    return prep_incoming_reject_journaled(feed, dirfd, name, package, id, v,
+                                          &journaled, p);
 }
 
 /* --- the intake's decisions ---------------------------------------- */

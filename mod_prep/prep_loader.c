@@ -7,9 +7,14 @@
  * record and staging, prep_store.c), banner (prep_banner.c), compress
  * (prep_variants.c), index (prep_index.c), publish (prep_store.c).  Then how
  * it ended, one prep_load_outcome_e, with the package set aside
- * (prep_incoming.c).  prepctl verify's check (prep_package_check,
- * prep_verify.c) runs the same verify, unpack and check functions.  A load
- * runs in an unprivileged process of its own. */
+ * (prep_incoming.c) and the event in the feed's journal (prep_journal.c).
+ * The load obeys the operator's control (prep_operator.c), read under the
+ * store's lock: a pinned feed's new corte is retained, not served, and is
+ * measured against the newest corte retained; a drill takes corte times
+ * ahead of the clock; the banner says what the feed's state says.  prepctl
+ * verify's check (prep_package_check, prep_verify.c) runs the same verify,
+ * unpack and check functions.  A load runs in an unprivileged process of its
+ * own. */
 #include <stdarg.h>
 #include <string.h>
 #include <errno.h>
@@ -18,6 +23,7 @@
 
 #include <apr_strings.h>
 #include <apr_portable.h>
+#include <jansson.h>
 
 #include "prep.h"
 
@@ -39,7 +45,15 @@ typedef struct load_ctx {
     prep_unpacked_t *unpacked;
     apr_time_t corte_time;
     prep_corte_t *current; /* the corte served when the load began, or NULL */
-    prep_corte_t *corte;   /* the corte being made, and what its load took */
+    /* the operator's control, read with the lock taken, and what it makes
+     * of this load */
+    prep_control_t control;
+    int pinned;            /* a new corte is retained, not served */
+    prep_feed_t checked;   /* the feed as the check phase reads it */
+    prep_corte_t *against; /* the corte a new one must follow: the newest
+                            * retained when pinned, else the one served */
+    prep_journal_t journal;
+    prep_corte_t *corte;      /* the corte being made, and what its load took */
     prep_corte_order_e order; /* how it stands to the corte served */
     prep_plan_t *plans;       /* its files */
     int nplans;
@@ -90,6 +104,27 @@ static int verdict_is(const load_ctx_t *c, const char *reason)
     return c->verdict.reason && !strcmp(c->verdict.reason, reason);
 }
 
+/* --- the journal --------------------------------------------------- */
+
+/* A journal that cannot be written is said in the log; it never stops the
+ * load. */
+static void journaled(load_ctx_t *c, const char *event, apr_status_t rv)
+{
+    if (rv != APR_SUCCESS) {
+        say(c, 1, "cannot write \"%s\" to the journal %s/%s: %pm", event,
+            c->feed->store, PREP_JOURNAL_FILE, &rv);
+    }
+}
+
+/* An event with the record of corte `corte` and the fields of `fields`
+ * (taken; NULL: none). */
+static void journal_corte(load_ctx_t *c, prep_event_e e,
+                          const prep_corte_t *corte, json_t *fields)
+{
+    journaled(c, prep_event_name(e),
+              prep_journal_corte(&c->journal, e, corte, fields, c->p));
+}
+
 /* --- how a load ends ----------------------------------------------- */
 
 static void set_aside(load_ctx_t *c, prep_aside_e where)
@@ -99,11 +134,17 @@ static void set_aside(load_ctx_t *c, prep_aside_e where)
     if (c->req->mode == PREP_LOAD_REPUBLISH) {
         return; /* the retained package stays where it is */
     }
-    rv = where == PREP_ASIDE_REJECTED
-             ? prep_incoming_reject(c->feed, c->dirfd, c->name, c->package,
-                                    &c->identity, &c->verdict, c->p)
-             : prep_incoming_set_aside(c->feed, c->dirfd, c->name, c->package,
-                                       &c->identity, where, NULL, c->p);
+    if (where == PREP_ASIDE_REJECTED) {
+        apr_status_t written;
+
+        rv = prep_incoming_reject_journaled(c->feed, c->dirfd, c->name,
+                                            c->package, &c->identity,
+                                            &c->verdict, &written, c->p);
+        journaled(c, prep_event_name(PREP_EVENT_REFUSED), written);
+    } else {
+        rv = prep_incoming_set_aside(c->feed, c->dirfd, c->name, c->package,
+                                     &c->identity, where, NULL, c->p);
+    }
     if (rv == APR_EMISMATCH) {
         say(c, 0,
             "%s now names another file than the one loaded: that one is "
@@ -148,13 +189,16 @@ static prep_load_result_t *changed(load_ctx_t *c, prep_load_result_t *res)
     return ended(c, res, PREP_LOAD_CHANGED);
 }
 
-/* The package is the corte already served: set aside, nothing published. */
+/* The package is the corte already served (when pinned: the newest
+ * retained): set aside, nothing published. */
 static prep_load_result_t *same(load_ctx_t *c, prep_load_result_t *res)
 {
-    say(c, 0, "package %s is the corte already served (%s)", c->shown,
-        c->corte->id);
+    say(c, 0, "package %s is the corte already %s (%s)", c->shown,
+        c->pinned ? "retained" : "served", c->corte->id);
     prep_store_clean_staging(c->feed->store, c->p);
     set_aside(c, PREP_ASIDE_PROCESSED);
+    journal_corte(c, PREP_EVENT_SAME_CORTE, c->against,
+                  json_pack("{s:s}", PREP_JOURNAL_KEY_PACKAGE, c->shown));
     res->corte = c->current;
     return ended(c, res, PREP_LOAD_SAME);
 }
@@ -196,6 +240,11 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
         say(c, 1, "cannot publish corte %s again from %s: %s: %s",
             c->req->corte_id, c->shown, c->verdict.reason, c->verdict.message);
         prep_store_clean_staging(c->feed->store, c->p);
+        /* the retained package stays where it is, but the failure is an
+         * event of the night */
+        journaled(
+            c, prep_event_name(PREP_EVENT_REFUSED),
+            prep_journal_refused(&c->journal, c->shown, &c->verdict, c->p));
         return ended(c, res, PREP_LOAD_REFUSED);
     }
     say(c, 1, "package %s refused: %s: %s", c->shown, c->verdict.reason,
@@ -207,9 +256,34 @@ static prep_load_result_t *refused(load_ctx_t *c, prep_load_result_t *res)
 
 /* --- the phases ---------------------------------------------------- */
 
+/* The operator's control, as this load obeys it: whether the feed is
+ * pinned, a drill (corte times ahead of the clock are taken: drill packages
+ * carry the election day's times), and the journal its events go to.  A
+ * control that cannot be read is no reason to publish past a pin: the
+ * store is busy until it can be. */
+static apr_status_t read_control(load_ctx_t *c)
+{
+    apr_status_t rv = prep_control_read(&c->control, c->feed->store, c->p);
+    int drill;
+
+    if (rv != APR_SUCCESS) {
+        return prep_refuse(&c->verdict, c->p, "busy",
+                           "cannot read the operator's control %s/%s: %pm",
+                           c->feed->store, PREP_CONTROL_FILE, &rv);
+    }
+    drill = prep_feed_drill(c->feed, &c->control);
+    c->pinned = c->control.pin != NULL && c->req->mode != PREP_LOAD_REPUBLISH;
+    if (drill) {
+        c->checked.future_limit = -1;
+    }
+    prep_journal_init(&c->journal, c->feed, drill);
+    return APR_SUCCESS;
+}
+
 /* check, the store's half (with the lock taken): what an earlier load left
- * in staging goes, the corte served (the new one is measured against it)
- * is read, this load's staging and pack are made.  A store that cannot
+ * in staging goes, the operator's control and the corte served are read,
+ * and the corte the new one is measured against (the newest retained when
+ * pinned), this load's staging and pack are made.  A store that cannot
  * take them is busy, not the package's fault. */
 static apr_status_t phase_check_store(load_ctx_t *c)
 {
@@ -218,13 +292,23 @@ static apr_status_t phase_check_store(load_ctx_t *c)
     apr_status_t rv;
 
     prep_store_clean_staging(c->feed->store, c->p);
+    if (read_control(c) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     if (prep_store_serving(&id, &c->current, &fallback, c->feed->store, c->p) !=
         APR_SUCCESS) {
         c->current = NULL;
     }
-    say(c, 0, "%s package %s",
+    c->against =
+        c->pinned ? prep_store_newest(c->feed->store, c->p) : c->current;
+    say(c, 0, "%s package %s%s",
         c->req->mode == PREP_LOAD_REPUBLISH ? "republishing from" : "loading",
-        c->shown);
+        c->shown,
+        c->pinned ? apr_psprintf(c->p,
+                                 " (the feed is pinned at %s: its corte is "
+                                 "retained, not served)",
+                                 c->control.pin)
+                  : "");
     if ((rv = prep_store_stage(&c->staging, &c->pack.file, c->feed->store,
                                c->p)) != APR_SUCCESS) {
         return prep_refuse(&c->verdict, c->p, "busy",
@@ -254,6 +338,30 @@ static apr_status_t phase_unpack(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
+/* The refusals of a pinned feed's new corte say what it was measured
+ * against: the newest corte retained, not the corte served. */
+static apr_status_t pinned_refusal(load_ctx_t *c)
+{
+    const prep_zone_t *z = &c->feed->zone;
+    const char *time = prep_time_iso(c->p, c->corte->time, z);
+    const char *newest = prep_time_iso(c->p, c->against->time, z);
+
+    if (verdict_is(c, "older-corte")) {
+        return prep_refuse(&c->verdict, c->p, "older-corte",
+                           "its corte time %s is older than the newest corte "
+                           "retained (%s, %s) while the feed is pinned at %s",
+                           time, c->against->id, newest, c->control.pin);
+    }
+    if (verdict_is(c, "same-time")) {
+        return prep_refuse(&c->verdict, c->p, "same-time",
+                           "its corte time %s is that of the newest corte "
+                           "retained (%s) while the feed is pinned, with "
+                           "other bytes (PrepSameTime refuse)",
+                           time, c->against->id);
+    }
+    return APR_EGENERAL;
+}
+
 /* check, the corte's half: the package's checks (the bytes unpacked are
  * those verified, a corte time not too far ahead), its corte's record, the
  * refusals that need the corte served, and a republish's identity (it
@@ -263,49 +371,57 @@ static apr_status_t phase_check(load_ctx_t *c)
     const prep_load_request_t *req = c->req;
     int republish = req->mode == PREP_LOAD_REPUBLISH;
 
-    if (prep_verify_checked(&c->corte_time, c->feed, c->name, c->identity.mtime,
-                            c->verified_sha256, c->unpacked, c->pack.file,
-                            &c->verdict, c->p) != APR_SUCCESS) {
+    if (prep_verify_checked(&c->corte_time, &c->checked, c->name,
+                            c->identity.mtime, c->verified_sha256, c->unpacked,
+                            c->pack.file, &c->verdict, c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     prep_corte_of_package(c->corte, c->unpacked, c->corte_time, c->shown, c->p);
     if (prep_corte_time_against(&c->order, c->feed,
-                                republish ? NULL : c->current, c->corte,
-                                &c->verdict, c->p) != APR_SUCCESS ||
-        (republish &&
-         prep_verify_republished(c->corte, req->corte_id, req->corte_sha256,
-                                 &c->verdict, c->p) != APR_SUCCESS)) {
+                                republish ? NULL : c->against, c->corte,
+                                &c->verdict, c->p) != APR_SUCCESS) {
+        return c->pinned ? pinned_refusal(c) : APR_EGENERAL;
+    }
+    if (republish &&
+        prep_verify_republished(c->corte, req->corte_id, req->corte_sha256,
+                                &c->verdict, c->p) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (c->order == PREP_CORTE_REPLACES) {
         say(c, 1,
-            "package %s has the corte time of the corte being served (%s) "
-            "with other bytes; it replaces it (PrepSameTime accept)",
-            c->shown, c->current->id);
+            "package %s has the corte time of the corte %s (%s) with other "
+            "bytes; it %s (PrepSameTime accept)",
+            c->shown, c->pinned ? "retained last" : "being served",
+            c->against->id, c->pinned ? "is retained after it" : "replaces it");
     }
     phase_end(c, PREP_PHASE_CHECK);
     return APR_SUCCESS;
 }
 
-/* banner: the corte's files planned, each page with its banners. */
+/* banner: the corte's files planned, each page with its banners, which
+ * say what the feed's state says now (a drill, the close); the corte's
+ * record keeps it, so that the intake knows when another banner is due. */
 static apr_status_t phase_banner(load_ctx_t *c)
 {
+    c->corte->banner_state =
+        prep_feed_banner_state(c->feed, &c->control, apr_time_now());
     c->plans = prep_plans_make(c->unpacked,
                                c->feed->banners ? c->feed->banners->nelts : 0,
                                &c->nplans, c->p);
     return timed(c, PREP_PHASE_BANNER,
                  prep_banner_add_reps(&c->pack, c->plans, c->nplans,
                                       c->feed->banners, c->corte_time,
-                                      &c->feed->zone, 0, &c->verdict, c->p));
+                                      &c->feed->zone, c->corte->banner_state,
+                                      &c->verdict, c->p));
 }
 
-/* compress: the gzip and br variants, reused from the corte served when
- * its bytes are the same. */
+/* compress: the gzip and br variants, reused from the corte the new one
+ * follows (served, or retained last) when its bytes are the same. */
 static apr_status_t phase_compress(load_ctx_t *c)
 {
+    const prep_corte_t *before = c->against ? c->against : c->current;
     const char *previous =
-        c->current ? prep_store_corte_dir(c->p, c->feed->store, c->current->id)
-                   : NULL;
+        before ? prep_store_corte_dir(c->p, c->feed->store, before->id) : NULL;
     prep_variants_count_t n;
     apr_status_t rv;
 
@@ -370,9 +486,38 @@ static void describe_corte(load_ctx_t *c)
     corte->has_phases = 1;
 }
 
+/* The event of a corte promoted, journaled as soon as it happened:
+ * "published", "retained" (with the corte served) when the feed is pinned,
+ * "republished" (with why) for a republish. */
+static void journal_promoted(load_ctx_t *c)
+{
+    const char *why = c->req->why ? c->req->why : "healed";
+
+    if (c->req->mode == PREP_LOAD_REPUBLISH) {
+        journal_corte(c, PREP_EVENT_REPUBLISHED, c->corte,
+                      json_pack("{s:s}", "why", why));
+    } else if (c->pinned) {
+        journal_corte(
+            c, PREP_EVENT_RETAINED, c->corte,
+            json_pack("{s:o}", "served",
+                      c->current ? json_string(c->current->id) : json_null()));
+    } else {
+        journal_corte(c, PREP_EVENT_PUBLISHED, c->corte, NULL);
+    }
+}
+
+/* What the prune keeps.  While pinned, `current` is the corte pinned, which
+ * the prune never removes, and the corte just retained must not be the one
+ * it removes to keep PrepKeep 1. */
+static int prune_keep(const load_ctx_t *c)
+{
+    return c->pinned && c->feed->keep < 2 ? 2 : c->feed->keep;
+}
+
 /* publish: from bytes that did not move while read, corte.json, the corte
- * promoted and made current (replacing one of its id); then the history,
- * the prune, the package set aside. */
+ * promoted and made current (replacing one of its id), or only retained
+ * when the feed is pinned; then the journal, the history, the prune, the
+ * package set aside. */
 static prep_load_result_t *phase_publish(load_ctx_t *c, prep_load_result_t *res)
 {
     const prep_feed_t *feed = c->feed;
@@ -397,26 +542,32 @@ static prep_load_result_t *phase_publish(load_ctx_t *c, prep_load_result_t *res)
                     PREP_CORTE_FILE, &rv);
         return refused(c, res);
     }
-    if ((rv = prep_store_publish(feed->store, c->staging, corte->id, c->p)) !=
-        APR_SUCCESS) {
+    rv = c->pinned
+             ? prep_store_retain(feed->store, c->staging, corte->id, c->p)
+             : prep_store_publish(feed->store, c->staging, corte->id, c->p);
+    if (rv != APR_SUCCESS) {
         return not_published(c, res, rv);
     }
     phase_end(c, PREP_PHASE_PUBLISH);
+    journal_promoted(c);
     prep_store_record_history(feed->store, corte, c->p);
-    prep_store_prune(feed->store, feed->keep, c->p);
+    prep_store_prune(feed->store, prune_keep(c), c->p);
     prep_store_clean_staging(feed->store, c->p);
     set_aside(c, PREP_ASIDE_PROCESSED);
     prep_incoming_prune_processed(feed, c->p);
     say(c, 0,
-        "published corte %s (corte time %s) from %s: %" APR_UINT64_T_FMT
+        "%s corte %s (corte time %s) from %s: %" APR_UINT64_T_FMT
         " files, %" APR_UINT64_T_FMT " bytes in %" APR_UINT64_T_FMT
-        " ms (%s; cleanup %" APR_TIME_T_FMT " ms)",
-        corte->id, prep_time_iso(c->p, c->corte_time, &feed->zone), c->shown,
-        corte->files, corte->bytes, corte->load_ms,
-        prep_corte_load_text(corte, c->p),
-        apr_time_as_msec(apr_time_now() - c->mark));
+        " ms (%s; cleanup %" APR_TIME_T_FMT " ms)%s",
+        c->pinned ? "retained" : "published", corte->id,
+        prep_time_iso(c->p, c->corte_time, &feed->zone), c->shown, corte->files,
+        corte->bytes, corte->load_ms, prep_corte_load_text(corte, c->p),
+        apr_time_as_msec(apr_time_now() - c->mark),
+        c->pinned
+            ? apr_psprintf(c->p, "; %s is still served, pinned", c->control.pin)
+            : "");
     res->corte = corte;
-    return ended(c, res, PREP_LOAD_PUBLISHED);
+    return ended(c, res, c->pinned ? PREP_LOAD_RETAINED : PREP_LOAD_PUBLISHED);
 }
 
 /* The load under the store's lock: its phases in order, each of which ends
@@ -455,6 +606,10 @@ static void ctx_init(load_ctx_t *c, const prep_feed_t *feed,
     c->p = p;
     c->corte = apr_pcalloc(p, sizeof(*c->corte));
     c->start = c->mark = apr_time_now();
+    /* until the control is read under the lock: the feed as configured */
+    prep_control_default(&c->control);
+    c->checked = *feed;
+    prep_journal_init(&c->journal, feed, prep_feed_drill(feed, &c->control));
 }
 
 /* Opens the package in dir once, as the file that settled (any file when
