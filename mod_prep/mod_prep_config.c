@@ -92,6 +92,14 @@ static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
                             "(the directory where cortes are kept)",
                             name);
     }
+    if (f->conf.publish_until && f->conf.publish_from &&
+        f->conf.publish_until <= f->conf.publish_from) {
+        return apr_psprintf(cmd->pool,
+                            "<PrepFeed %s>: PrepPublishUntil must be later "
+                            "than PrepPublishFrom (the operation would end "
+                            "before it starts)",
+                            name);
+    }
     APR_ARRAY_PUSH(prep_registry->feeds, prep_feed_rt_t *) = f;
     return NULL;
 }

@@ -1258,8 +1258,8 @@ typedef struct prep_feed_runtime {
 
 /* The state a feed is in at `now` given its current corte (or NULL) and
  * its control (NULL: the defaults), in this order: closed (prep_feed_
- * closed_at passed), pinned, embargoed (before PrepPublishFrom, never in
- * a drill), waiting (no corte), stale (no new corte for 3 x
+ * closed_at passed), embargoed (before PrepPublishFrom, never in a drill),
+ * pinned, waiting (no corte), stale (no new corte for 3 x
  * PrepUpdateInterval), serving. */
 prep_feed_state_e prep_feed_state(const prep_feed_t *f,
                                   const prep_corte_t *current,

@@ -29,13 +29,14 @@ prep_feed_state_e prep_feed_state(const prep_feed_t *f,
     if (closed_at && now >= closed_at) {
         return PREP_FEED_CLOSED;
     }
+    /* A drill publishes the election day's cortes before their day; else
+     * nothing is served before PrepPublishFrom, pinned or not. */
+    if (f->publish_from && now < f->publish_from && !prep_feed_drill(f, ctl)) {
+        return PREP_FEED_EMBARGOED;
+    }
     /* The operator chose the corte served: no age makes it stale. */
     if (ctl && ctl->pin) {
         return PREP_FEED_PINNED;
-    }
-    /* A drill publishes the election day's cortes before their day. */
-    if (f->publish_from && now < f->publish_from && !prep_feed_drill(f, ctl)) {
-        return PREP_FEED_EMBARGOED;
     }
     if (!current) {
         return PREP_FEED_WAITING;

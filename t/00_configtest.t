@@ -112,6 +112,23 @@ EOF
     PrepPublishFrom yesterday
 </PrepFeed>
 EOF
+    ['PrepPublishUntil before PrepPublishFrom', 'PrepPublishUntil', feed => <<"EOF"],
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/shared-store
+    PrepCorteTime json json/main.json /fechaCorte
+    PrepPublishFrom  2024-06-02T20:00:00-06:00
+    PrepPublishUntil 2024-06-02T19:00:00-06:00
+</PrepFeed>
+EOF
+    ['bad PrepDrill word', 'PrepDrill', feed => <<"EOF"],
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/shared-store
+    PrepCorteTime json json/main.json /fechaCorte
+    PrepDrill maybe
+</PrepFeed>
+EOF
     ['bad feed name (PrepFeed qro!)', 'PrepFeed', feed => <<"EOF", serve => 'qro!'],
 <PrepFeed qro!>
     PrepIncoming $tmp/shared-incoming

@@ -501,9 +501,10 @@ START_TEST(test_feed_state_closed_beats_pinned_beats_stale)
     ctl.pinned_at = now;
     ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_PINNED);
     ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, now), PREP_FEED_PINNED);
-    /* before an embargo too: the pin is said first */
+    /* before an embargo nothing is served, pinned or not: the status says
+     * what the handler does */
     f.publish_from = late + 1;
-    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_PINNED);
+    ck_assert_int_eq(prep_feed_state(&f, &c, &ctl, late), PREP_FEED_EMBARGOED);
     f.publish_from = 0;
     /* closed by hand beats pinned, from its time on */
     ctl.closed_at = now + 10;
