@@ -561,13 +561,14 @@ static void watch_clock(intake_feed_t *in, apr_time_t now, apr_pool_t *p)
         journal(in, PREP_EVENT_EMBARGO_LIFTED, fields, p);
     }
     if (in->close_pending && now >= f->publish_until) {
-        json_t *fields = json_object();
+        json_t *fields;
 
         in->close_pending = 0;
         if (in->control.closed_at &&
             in->control.closed_at <= f->publish_until) {
             return; /* closed by prepctl already, and journaled then */
         }
+        fields = json_object();
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
                      "PREP0144: feed %s: PrepPublishUntil %s has passed: the "
                      "feed is closed; %s stays served",
