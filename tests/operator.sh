@@ -16,7 +16,10 @@
 #      only, and is written again once the lock is back;
 #   5  a full store (a 20 MB tmpfs): the package waits, the journal holds
 #      whole lines only, and once space is freed the package is published
-#      and journaled.
+#      and journaled;
+#   6  prepctl while httpd is stopped: a rollback, then a drill, take effect
+#      when it starts; the pin survives a graceful restart and a stop and
+#      start; an unpin made while stopped serves the newest corte at start.
 #
 # Prints a table of the cases; exits non-zero if any failed.  Needs root
 # (skips otherwise).  About two minutes.
@@ -31,7 +34,7 @@ set -uo pipefail
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 shift || true
-CASES=${*:-1 2 3 4 5}
+CASES=${*:-1 2 3 4 5 6}
 GEN="$TOP/tests/genpackage.py"
 PREPCTL="$TOP/prepctl"
 # shellcheck source=tests/root-test.sh
@@ -49,6 +52,7 @@ declare -A CASE_NAME=(
     [3]="journal survives SIGKILL of httpd"
     [4]="journal.lock a directory: publishes"
     [5]="full store: whole journal lines"
+    [6]="prepctl while httpd is stopped"
 )
 
 N="" C="" FEED="" BASE=""
@@ -412,6 +416,47 @@ case_5() {
         bad "B's publication was not journaled once space was freed"
     check_journal "after space was freed" >/dev/null
     finish "the store filled up: whole lines only; B published and journaled once space was freed"
+}
+
+# ---------------------------------------------------------------- 6
+drill_header() {
+    curl -s -D - -o /dev/null --max-time 5 "$BASE/prep/$FEED/json/main.json" | grep -qi '^x-prep-drill: *1'
+}
+case_6() {
+    new_case parado
+    package A "$(corte 21:05)" 61
+    package B "$(corte 21:10)" 62
+    start_server
+    publish A
+    publish B
+    stop_httpd "$C"
+    [ -z "$(httpd_pid "$C")" ] || fail "httpd did not stop"
+    [ -s "$C/run/mod_prep-feeds.json" ] || fail "the runtime file is gone after the stop"
+
+    pctl_ok rollback "$FEED"
+    pctl_ok drill "$FEED" on
+    owned_by_loader "prepctl while httpd is stopped"
+    start_server
+    wait_until 10 serves_time "$(corte 21:05)" || bad "after the start $(served_time) is served, not A (the rollback made while stopped)"
+    is_state pinned || bad "after the start the state is $(state), not pinned"
+    wait_until 5 drill_header || bad "the drill switched on while stopped gives no X-PREP-Drill after the start"
+
+    "$HTTPD" -f "$C/httpd.conf" -k graceful || fail "httpd -k graceful"
+    sleep 3
+    wait_until 10 is_state pinned || bad "after a graceful restart the state is $(state), not pinned"
+    serves_time "$(corte 21:05)" || bad "after a graceful restart $(served_time) is served, not A"
+    stop_httpd "$C"
+    start_server
+    wait_until 10 is_state pinned || bad "after a stop and start the state is $(state), not pinned"
+    serves_time "$(corte 21:05)" || bad "after a stop and start $(served_time) is served, not A"
+
+    stop_httpd "$C"
+    pctl_ok unpin "$FEED"
+    pctl_ok drill "$FEED" off
+    start_server
+    wait_until 10 serves_time "$(corte 21:10)" || bad "the unpin made while stopped does not serve B at the start ($(served_time))"
+    drill_header && bad "the drill switched off while stopped still gives X-PREP-Drill"
+    finish "rollback, drill, unpin made while httpd was stopped took effect at its start; the pin held through graceful and stop/start"
 }
 
 declare -a ROWS=()
