@@ -715,6 +715,10 @@ struct json_t *prep_store_read_state(const char *store, apr_pool_t *p);
  * renamed over path: readers see the old file or the new one, whole. */
 apr_status_t prep_store_write_atomic(const char *path, const void *data,
                                      apr_size_t len, apr_pool_t *p);
+/* fsyncs what path names, a file or a directory (so that the names a
+ * rename made in it survive a crash): the store's and the journal's one
+ * sync. */
+apr_status_t prep_store_sync(const char *path);
 
 /* The corte record: the one mapping of a prep_corte_t to JSON, used by
  * corte.json, the history in state.json and the status document.  Its

@@ -205,21 +205,6 @@ static int journal_lock(const char *store, int how, apr_pool_t *p)
     return fd;
 }
 
-static apr_status_t sync_dir(const char *store)
-{
-    int fd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    apr_status_t rv = APR_SUCCESS;
-
-    if (fd < 0) {
-        return errno;
-    }
-    if (fsync(fd) != 0) {
-        rv = errno;
-    }
-    close(fd);
-    return rv;
-}
-
 /* The "at" of the last whole line of file `path`, or 0. */
 static apr_time_t last_line_time(const char *path, apr_pool_t *p);
 
@@ -265,7 +250,7 @@ static apr_status_t rotate(const prep_journal_t *j, apr_pool_t *p)
             return errno;
         }
     }
-    return sync_dir(j->store);
+    return prep_store_sync(j->store);
 }
 
 /* The line's text, ended by "\n", at most PREP_JOURNAL_LINE_MAX bytes: a
@@ -355,7 +340,7 @@ static apr_status_t append_locked(const prep_journal_t *j, const char *text,
     }
     close(fd);
     if (rv == APR_SUCCESS && created) {
-        rv = sync_dir(j->store);
+        rv = prep_store_sync(j->store);
     }
     return rv;
 }

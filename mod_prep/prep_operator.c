@@ -398,16 +398,32 @@ static apr_status_t apply(const op_ctx_t *x, const prep_control_t *next,
 /* ------------------------------------------------------------------ */
 /* rollback, pin, unpin */
 
+/* Pins the feed at `target` and serves it (a rollback and a pin): PREP_OP_DONE
+ * with res->served set, else the refusal in *res. */
+static prep_op_status_e pin_at(const op_ctx_t *x, const prep_corte_t *target,
+                               prep_op_result_t *res, apr_pool_t *p)
+{
+    prep_control_t next = x->control;
+    const char *what;
+    apr_status_t rv;
+
+    next.pin = target->id;
+    next.pinned_at = x->op->now;
+    if ((rv = apply(x, &next, target->id, &what, p)) != APR_SUCCESS) {
+        return op_failed(x, rv, what, res, p);
+    }
+    res->served = target->id;
+    return PREP_OP_DONE;
+}
+
 static prep_op_status_e op_rollback(const op_ctx_t *x, const char *id,
                                     prep_op_result_t *res, apr_pool_t *p)
 {
-    const prep_op_t *op = x->op;
-    const char *name = op->feed->name, *what;
+    const char *name = x->op->feed->name;
     apr_array_header_t *cortes;
     prep_corte_t *target = NULL;
-    prep_control_t next;
+    prep_op_status_e st;
     json_t *fields;
-    apr_status_t rv;
     int i;
 
     if (!x->served) {
@@ -442,13 +458,9 @@ static prep_op_status_e op_rollback(const op_ctx_t *x, const char *id,
                              name, x->served_id, name));
         }
     }
-    next = x->control;
-    next.pin = target->id;
-    next.pinned_at = op->now;
-    if ((rv = apply(x, &next, target->id, &what, p)) != APR_SUCCESS) {
-        return op_failed(x, rv, what, res, p);
+    if ((st = pin_at(x, target, res, p)) != PREP_OP_DONE) {
+        return st;
     }
-    res->served = target->id;
     op_end(res, PREP_OP_DONE,
            apr_psprintf(p,
                         "feed %s now serves corte %s (corte time %s) instead "
@@ -466,11 +478,9 @@ static prep_op_status_e op_rollback(const op_ctx_t *x, const char *id,
 static prep_op_status_e op_pin(const op_ctx_t *x, const char *id,
                                prep_op_result_t *res, apr_pool_t *p)
 {
-    const prep_op_t *op = x->op;
-    const char *name = op->feed->name, *what;
+    const char *name = x->op->feed->name;
     prep_corte_t *target;
-    prep_control_t next;
-    apr_status_t rv;
+    prep_op_status_e st;
 
     if (id) {
         if (!(target = retained(prep_store_cortes(x->store, p), id))) {
@@ -493,13 +503,9 @@ static prep_op_status_e op_pin(const op_ctx_t *x, const char *id,
                                    name, target->id,
                                    shown_time(x, x->control.pinned_at, p)));
     }
-    next = x->control;
-    next.pin = target->id;
-    next.pinned_at = op->now;
-    if ((rv = apply(x, &next, target->id, &what, p)) != APR_SUCCESS) {
-        return op_failed(x, rv, what, res, p);
+    if ((st = pin_at(x, target, res, p)) != PREP_OP_DONE) {
+        return st;
     }
-    res->served = target->id;
     op_end(res, PREP_OP_DONE,
            apr_psprintf(p,
                         "feed %s is pinned at corte %s (corte time %s): new "

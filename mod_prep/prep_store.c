@@ -150,7 +150,7 @@ apr_status_t prep_store_clean_staging(const char *store, apr_pool_t *p)
     return rv;
 }
 
-static apr_status_t sync_path(const char *path)
+apr_status_t prep_store_sync(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     apr_status_t rv = APR_SUCCESS;
@@ -432,7 +432,7 @@ static apr_status_t write_current(const char *store, const char *id,
         apr_pstrcat(p, id, "\n", NULL), strlen(id) + 1, p);
 
     if (rv == APR_SUCCESS) {
-        rv = sync_path(store);
+        rv = prep_store_sync(store);
     }
     return rv;
 }
@@ -483,15 +483,15 @@ static apr_status_t promote(const char *store, const char *id, int make_current,
 
     /* the bytes are on disk before any name points at them */
     for (i = 0; i < names->nelts; i++) {
-        if ((rv = sync_path(apr_pstrcat(
+        if ((rv = prep_store_sync(apr_pstrcat(
                  p, staged, "/", APR_ARRAY_IDX(names, i, char *), NULL))) !=
             APR_SUCCESS) {
             return rv;
         }
     }
-    if ((rv = sync_path(staged)) != APR_SUCCESS ||
+    if ((rv = prep_store_sync(staged)) != APR_SUCCESS ||
         (rv = move_into_place(store, id, staged, final, p)) != APR_SUCCESS ||
-        (rv = sync_path(apr_pstrcat(p, store, "/cortes", NULL))) !=
+        (rv = prep_store_sync(apr_pstrcat(p, store, "/cortes", NULL))) !=
             APR_SUCCESS ||
         !make_current) {
         return rv;

@@ -79,6 +79,21 @@ static const char *cut(apr_pool_t *p, const char *text, apr_size_t max)
     return apr_pstrcat(p, apr_pstrndup(p, text, max - 3), "...", NULL);
 }
 
+/* Writes doc (taken) to out as one JSON text and a newline: PREPCTL_DONE,
+ * or PREPCTL_REFUSED when the text cannot be made. */
+static int print_json(FILE *out, json_t *doc, size_t flags)
+{
+    char *text = json_dumps(doc, flags);
+
+    json_decref(doc);
+    if (!text) {
+        return PREPCTL_REFUSED;
+    }
+    fprintf(out, "%s\n", text);
+    free(text);
+    return PREPCTL_DONE;
+}
+
 /* ------------------------------------------------------------------ */
 /* An event's detail: its fields after at, feed and event, each in a few
  * words, so that any event (and any field a later version adds) shows. */
@@ -289,7 +304,6 @@ static int status_json(FILE *out, const prepctl_view_t *v, const feed_now_t *n,
 {
     prep_feed_runtime_t rt;
     json_t *doc;
-    char *text;
 
     memset(&rt, 0, sizeof(rt));
     rt.state = n->state;
@@ -297,14 +311,7 @@ static int status_json(FILE *out, const prepctl_view_t *v, const feed_now_t *n,
     rt.newest = n->state == PREP_FEED_PINNED ? n->newest : NULL;
     rt.integrity = PREP_INTEGRITY_UNCHECKED;
     doc = prep_status_feed(v->feed, n->corte, &rt, v->now, p);
-    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (!text) {
-        return PREPCTL_REFUSED;
-    }
-    fprintf(out, "%s\n", text);
-    free(text);
-    return PREPCTL_DONE;
+    return print_json(out, doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 int prepctl_show_status(FILE *out, const prepctl_view_t *v, apr_pool_t *p)
@@ -352,7 +359,6 @@ static int cortes_json(FILE *out, const prepctl_view_t *v,
                        const prep_corte_t *newest, apr_pool_t *p)
 {
     json_t *doc = json_object(), *list = json_array();
-    char *text;
     int i;
 
     json_object_set_new(doc, "feed", json_string(v->feed->name));
@@ -369,14 +375,7 @@ static int cortes_json(FILE *out, const prepctl_view_t *v,
         json_array_append_new(list, o);
     }
     json_object_set_new(doc, "cortes", list);
-    text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (!text) {
-        return PREPCTL_REFUSED;
-    }
-    fprintf(out, "%s\n", text);
-    free(text);
-    return PREPCTL_DONE;
+    return print_json(out, doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 int prepctl_show_cortes(FILE *out, const prepctl_view_t *v, apr_pool_t *p)

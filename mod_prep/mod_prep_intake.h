@@ -1,0 +1,147 @@
+/* mod_prep_intake.h — what the intake's files share, and only they (the
+ * glue's public header is mod_prep.h): the intake's view of a feed and the
+ * functions one room of the intake calls in another.  The rooms call one
+ * another downward only, never in a circle:
+ *
+ *   mod_prep_intake.c          the process: its supervision by the parent,
+ *                              its main loop and poll_feed, its start
+ *   mod_prep_intake_loads.c    the loads it runs (a process each) and the
+ *                              scan of PrepIncoming for the next package
+ *   mod_prep_intake_follow.c   the served corte kept true between loads:
+ *                              the operator's control, the clock, the
+ *                              banner, the audit and heal, staleness
+ *   mod_prep_intake_journal.c  what the intake tells: its journal lines
+ *                              and its part of the status in shared memory
+ *
+ * Each file uses those below it in this list, and none above. */
+#ifndef MOD_PREP_INTAKE_H
+#define MOD_PREP_INTAKE_H
+
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "apr_hash.h"
+
+#include "mod_prep.h"
+
+/* What a stat(2) of a small store file says, to tell that prepctl replaced
+ * it (a write-then-rename gives another inode; the times tell a reused
+ * one). */
+typedef struct file_stamp {
+    int exists;
+    apr_uint64_t dev, ino;
+    apr_off_t size;
+    apr_int64_t mtime_ns, ctime_ns;
+} file_stamp_t;
+
+/* The intake's view of one feed. */
+typedef struct intake_feed {
+    prep_feed_rt_t *feed;
+    /* name → prep_seen_t, rebuilt at every poll from the names still there,
+     * in the pool not in use (so it never grows with names that are gone) */
+    apr_pool_t *seen_pool[2];
+    int seen_in; /* which seen_pool holds `seen` */
+    apr_hash_t *seen;
+    pid_t loader; /* 0 when no load runs */
+    apr_time_t loader_started;
+    apr_pool_t *loading_pool;
+    const char *loading; /* name of the package being loaded */
+    prep_file_identity_t loading_id;
+    apr_pool_t *corte_pool;
+    prep_corte_t *corte; /* the corte being served, or NULL */
+    /* the operator's control as last read, and what was published of it */
+    apr_pool_t *control_pool;
+    prep_control_t control;
+    int control_bad; /* control.json could not be read (logged) */
+    file_stamp_t control_stamp, current_stamp;
+    int store_dirty; /* read current and control at the next poll */
+    int after_load;  /* ... as a load left them (it logged its corte) */
+    char newest[PREP_ID_MAX]; /* while pinned: the newest retained corte */
+    int published;            /* the slot holds published_id, published_ctl */
+    char published_id[PREP_ID_MAX];
+    prep_served_control_t published_ctl;
+    /* the journal, and what it was told already */
+    prep_journal_t journal;
+    int journal_failing; /* a failure streak is under way (logged once) */
+    char seen_name[256]; /* the package last journaled as seen */
+    prep_file_identity_t seen_id;
+    prep_load_mode_e seen_mode;
+    int store_problem;   /* a store problem was journaled, not yet over */
+    int embargo_pending; /* PrepPublishFrom has not passed yet */
+    int close_pending;   /* PrepPublishUntil has not passed yet */
+    char damaged_id[PREP_ID_MAX]; /* unreadable current journaled */
+    char healed_id[PREP_ID_MAX];  /* healed corte journaled */
+    apr_time_t stale_since;
+    char stale_id[PREP_ID_MAX]; /* the corte served when it became stale */
+    int stale_warned;
+    apr_time_t retry_at;         /* no load before this time */
+    prep_crash_memory_t crashed; /* a package whose loader died once */
+    /* the audit of the served corte, a slice per poll */
+    apr_pool_t *audit_pool;
+    prep_audit_t *audit; /* NULL: none under way */
+    char audit_id[PREP_ID_MAX];
+    apr_time_t audit_next;        /* no new audit before */
+    char heal_tried[PREP_ID_MAX]; /* corte a republish was tried for */
+    /* a current corte that cannot be read, to publish again from its
+     * package as soon as no load runs ("" when none) */
+    char heal_id[PREP_ID_MAX];
+    char heal_package[256];
+    char heal_sha256[65];
+    const char *heal_why; /* "healed" (NULL) or "banner" */
+    /* the corte and banner state a republish for its banner was tried for
+     * (once each: a second failure is the operator's to see) */
+    char banner_id[PREP_ID_MAX];
+    unsigned banner_state;
+} intake_feed_t;
+
+/* --- mod_prep_intake_journal.c: what the intake tells -------------- */
+
+/* Journals event e with `fields` (taken; NULL: none). */
+void journal(intake_feed_t *in, prep_event_e e, json_t *fields, apr_pool_t *p);
+/* The same with "corte": the record of c (when not NULL). */
+void journal_corte(intake_feed_t *in, prep_event_e e, const prep_corte_t *c,
+                   json_t *fields, apr_pool_t *p);
+/* The corte served, as the journal shows it, or null. */
+json_t *served_json(intake_feed_t *in, apr_pool_t *p);
+/* "seen": a package handed to a loader, once per package as it settled. */
+void journal_seen(intake_feed_t *in, const char *name,
+                  const prep_file_identity_t *id, prep_load_mode_e mode,
+                  apr_pool_t *p);
+/* The intake's part of the status: the package being loaded (NULL: none),
+ * the integrity of the served corte, the incoming names never read. */
+void show_loading(intake_feed_t *in, const char *name, apr_time_t since);
+void show_integrity(intake_feed_t *in, prep_integrity_e state,
+                    const char *detail, int audited);
+void show_ignored(intake_feed_t *in, apr_array_header_t *ignored);
+
+/* --- mod_prep_intake_follow.c: the served corte kept true ---------- */
+
+/* Follows STORE/control.json and STORE/current into the feed's memory and
+ * slot (a read when either changed, or when store_dirty says so). */
+void follow_store(intake_feed_t *in, apr_pool_t *p);
+/* PrepPublishFrom and PrepPublishUntil passing while the server runs. */
+void watch_clock(intake_feed_t *in, apr_time_t now, apr_pool_t *p);
+/* Asks for a republish when the served corte's banner says other than
+ * what the feed's state asks for. */
+void plan_banner(intake_feed_t *in, apr_time_t now);
+/* One slice of the audit of the served corte. */
+void audit_slice(intake_feed_t *in, apr_time_t now, apr_pool_t *p);
+/* Stale once, and fresh again when a new corte ends it. */
+void warn_if_stale(intake_feed_t *in, apr_time_t now, apr_pool_t *p);
+
+/* --- mod_prep_intake_loads.c: the loads ---------------------------- */
+
+/* Forks the load of package `name`; why: a REPUBLISH's reason, "healed"
+ * (NULL) or "banner". */
+void run_loader(intake_feed_t *in, const char *name,
+                const prep_file_identity_t *id, prep_load_mode_e mode,
+                const char *corte_id, const char *corte_sha256,
+                const char *why);
+/* Returns 1 when the load ended (and the next one may start). */
+int reap_loader(intake_feed_t *in, apr_pool_t *p);
+/* The package in incoming to read next, or NULL; *mode says how. */
+const char *next_package(intake_feed_t *in, apr_time_t now,
+                         prep_load_mode_e *mode, prep_file_identity_t *id_out,
+                         apr_pool_t *p);
+
+#endif /* MOD_PREP_INTAKE_H */
