@@ -467,6 +467,19 @@ START_TEST(retain_keeps_a_corte_without_serving_it)
 }
 END_TEST
 
+START_TEST(sync_takes_files_and_directories_not_missing_paths)
+{
+    const char *file = apr_pstrcat(pool, store, "/f", NULL);
+
+    ck_assert_int_eq(prep_store_prepare(store, pool), APR_SUCCESS);
+    write_file(file, "x");
+    ck_assert_int_eq(prep_store_sync(file), APR_SUCCESS);
+    ck_assert_int_eq(prep_store_sync(store), APR_SUCCESS);
+    ck_assert(APR_STATUS_IS_ENOENT(
+        prep_store_sync(apr_pstrcat(pool, store, "/none", NULL))));
+}
+END_TEST
+
 /* A corte rebuilt under its own id (healed, a new banner) takes the place
  * of the old one in one step: a child attaching it meanwhile opens one or
  * the other, never nothing.  A second process opens the index over and
@@ -850,6 +863,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, promote_makes_a_staged_corte_the_current_one);
     tcase_add_test(tc, retain_keeps_a_corte_without_serving_it);
     tcase_add_test(tc, republish_under_its_id_never_leaves_the_name_empty);
+    tcase_add_test(tc, sync_takes_files_and_directories_not_missing_paths);
     tcase_add_test(tc, current_names_the_corte_served_blanks_aside);
     tcase_add_test(tc, prune_keeps_the_newest);
     tcase_add_test(tc, prune_never_removes_the_current_corte);
