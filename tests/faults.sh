@@ -629,13 +629,13 @@ assert_intake_restart() {
     q=$(restart_of "$1")
     wait_until 5 "\"intake-restart\" of intake $1 in the journal" journaled_restart "$1" "$3" ||
         fail "no single \"intake-restart\" with old_pid $1 in the journal: $(journal_tail "$3")"
-    line=$(journal "$q[0]" "$3")
+    line=$(journal "${q}[0]" "$3")
     log "journal intake-restart: ${line:0:160}"
-    [ "$(journal "$q[0].get('status')" "$3")" = 9 ] || fail "intake-restart: status is not 9: $line"
-    [ "$(journal "$q[0].get('pid')" "$3")" = "$(server_pid)" ] || fail "intake-restart: pid is not the server's: $line"
-    [ "$(journal "($q[0].get('served') or {}).get('id')" "$3")" = "$2" ] ||
+    [ "$(journal "${q}[0].get('status')" "$3")" = 9 ] || fail "intake-restart: status is not 9: $line"
+    [ "$(journal "${q}[0].get('pid')" "$3")" = "$(server_pid)" ] || fail "intake-restart: pid is not the server's: $line"
+    [ "$(journal "(${q}[0].get('served') or {}).get('id')" "$3")" = "$2" ] ||
         fail "intake-restart: served is not corte $2: $line"
-    [ -n "$(journal "$q[0].get('state')" "$3")" ] || fail "intake-restart: no state: $line"
+    [ -n "$(journal "${q}[0].get('state')" "$3")" ] || fail "intake-restart: no state: $line"
 }
 has_intake() { [ -n "$(intake_pid)" ]; }
 # alive PID: PID runs (a zombie has ended)
