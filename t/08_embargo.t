@@ -3,6 +3,12 @@
 # publication time (the exact sentences send_embargo writes); its state is
 # `embargoed`; ?check= says 503; the preview Location (PrepIgnoreEmbargo on)
 # serves the files.  Feed: emb.
+#
+# PrepPublishFrom passing while the server runs (feed desde: the test
+# writes conf/desde-publicar.conf with a time 8 s ahead and restarts
+# gracefully): embargoed until then, never lifted before, served from that
+# second on, and the journal has one "embargo-lifted" line with
+# publish_from, written at or after it.
 use strict;
 use warnings FATAL => 'all';
 
@@ -11,6 +17,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use HTTP::Date ();
+use Time::HiRes qw(time sleep);
 use PrepTest;
 
 my $feed = 'emb';
@@ -81,5 +88,59 @@ for my $path ('index.html', 'json/main.json', 'datos/PRES_2024.csv', 'no-existe.
 # Status.
 is http(GET => '/prep-status?check=emb')->code, 503, '?check=emb → 503 while embargoed';
 is status_feed($feed)->{state}, 'embargoed', 'still embargoed';
+ok !(grep { $_ && $_->{event} eq 'embargo-lifted' } journal($feed)),
+    'emb (2035): no "embargo-lifted" in its journal';
+
+# ================================================================ the embargo lifted
+{
+    my $feed = 'desde';
+    my $CDT  = -6 * 3600;
+    my $iso  = '2024-06-02T21:05:00-06:00';
+    my $pkg  = make_package(out => "$tmp/PREP_desde.tar.gz", corte => $iso, seed => 82, files => 300);
+    my ($f) = upload_and_wait($pkg, $feed, timeout => 20);
+    ok $f, 'desde: a corte is published' or give_up('desde: no corte');
+    is $f && $f->{state}, 'serving', 'desde: serving (no PrepPublishFrom yet)';
+
+    my $from = int(time) + 8;
+    my $from_iso = iso_in_zone($from, $CDT);
+    my $conf = t_dir() . '/conf/desde-publicar.conf';
+    spit($conf, "PrepPublishFrom $from_iso\n");
+    my $n = scalar(journal_lines($feed));
+    restart_graceful();
+    my $s = wait_for(10, sub { my $s = status_feed($feed); $s && defined $s->{publish_from} ? $s : undef });
+    ok $s, 'after the graceful restart the status has publish_from';
+    is $s && iso_to_epoch($s->{publish_from} // ''), $from, "publish_from is $from_iso";
+    is $s && $s->{state}, 'embargoed', 'desde: embargoed now';
+    is http(GET => "/prep/$feed/json/main.json")->code, 503, 'json/main.json → 503 during the embargo';
+
+    # Until 1.5 s before PrepPublishFrom: embargoed all along, no line.
+    my %states;
+    while (time < $from - 1.5) {
+        $states{ (status_feed($feed) || {})->{state} // '' }++;
+        sleep 0.25;
+    }
+    is_deeply [sort keys %states], ['embargoed'], 'embargoed until PrepPublishFrom' or diag explain \%states;
+    my @early = journal($feed);
+    ok !(grep { $_ && $_->{event} eq 'embargo-lifted' } @early[$n .. $#early]),
+        'no "embargo-lifted" before PrepPublishFrom';
+
+    my $lifted = wait_for(6, sub { ((status_feed($feed) || {})->{state} // '') eq 'serving' }, 0.1);
+    ok $lifted, 'serving once PrepPublishFrom has passed, without a restart';
+    cmp_ok time, '>=', $from - 0.5, 'not before it';
+    my $r = http(GET => "/prep/$feed/json/main.json");
+    is $r->code, 200, 'json/main.json → 200';
+    is $r->header('X-PREP-Corte'), $iso, 'the corte loaded before the embargo';
+
+    my $j = wait_journal($feed, 5, sub { $_[0]{event} eq 'embargo-lifted' }, $n);
+    ok $j, 'journal: "embargo-lifted"' or diag join "\n", journal_lines($feed);
+    $j //= {};
+    is $j->{publish_from}, $from_iso, 'embargo-lifted: publish_from, in the feed\'s zone';
+    cmp_ok iso_to_epoch($j->{at} // '') // 0, '>=', $from, 'embargo-lifted: written at or after PrepPublishFrom';
+    cmp_ok iso_to_epoch($j->{at} // '') // 0, '<=', $from + 3, 'embargo-lifted: within 3 s of it';
+    sleep 1.5;
+    my @lifts = grep { $_ && $_->{event} eq 'embargo-lifted' } journal($feed);
+    is scalar(@lifts), 1, 'exactly one "embargo-lifted" line';
+    unlink $conf;
+}
 
 done_testing;

@@ -4,7 +4,10 @@
 # package it keeps in STORE/processed; a corte.json that cannot be read
 # never leaves the feed without a corte.  Names in incoming that are never
 # read (links, FIFOs, directories, unreadable files) are listed in the
-# status with why, and are not refused.  Feed: integro.
+# status with why, and are not refused.  The journal tells it: "damaged"
+# (the corte, what differed) once, "republished" with why "healed", then
+# "healed" (the corte) once the new pack audits clean; a corte.json that
+# cannot be read is "damaged" too, then republished.  Feed: integro.
 use strict;
 use warnings FATAL => 'all';
 
@@ -74,6 +77,7 @@ my $pack = slurp($packfile);
 my $at = index($pack, $main);
 ok $at >= 0, 'json/main.json is found in the pack' or BAIL_OUT('no main.json in the pack');
 my $ino = (stat $packfile)[1];
+my $n_dmg = scalar(journal_lines($feed));
 {
     open my $fh, '+<:raw', $packfile or die "open $packfile: $!";
     seek $fh, $at + 5, 0;
@@ -93,12 +97,41 @@ my $r = http(GET => "$base/json/main.json", 'Accept-Encoding' => 'identity');
 is $r->code, 200, 'main.json answers 200';
 ok $r->content eq $main, 'with the bytes of the package again';
 
+# The journal of the damage and the heal.
+{
+    my $h = wait_journal($feed, 10, sub { $_[0]{event} eq 'healed' }, $n_dmg);
+    my @j = journal($feed);
+    my (@dmg, @rep, @heal);
+    for my $i ($n_dmg .. $#j) {
+        my $e = $j[$i] or next;
+        my $cid = ref $e->{corte} eq 'HASH' ? $e->{corte}{id} // '' : '';
+        push @dmg,  [$i, $e] if $e->{event} eq 'damaged' && $cid eq $id_a;
+        push @rep,  [$i, $e] if $e->{event} eq 'republished' && $cid eq $id_a;
+        push @heal, [$i, $e] if $e->{event} eq 'healed' && $cid eq $id_a;
+    }
+    ok @dmg, 'journal: "damaged" with the corte served' or diag join "\n", journal_lines($feed);
+    is scalar(@dmg), 1, 'one "damaged" line for the corte, not one per audit';
+    my $d = @dmg ? $dmg[0][1] : {};
+    like $d->{message} // '', qr{json/main\.json}, 'damaged: message names the path that differed';
+    is $d->{corte} && $d->{corte}{sha256}, sha256_file($pkg_a), 'damaged: the corte record (its sha256)';
+    ok @rep, 'journal: "republished"';
+    is @rep && $rep[0][1]{why}, 'healed', 'republished: why healed';
+    is @rep && $rep[0][1]{corte}{sha256}, sha256_file($pkg_a), 'republished: same sha256';
+    ok $h && @heal, 'journal: "healed" with the corte';
+    is scalar(@heal), 1, 'one "healed" line';
+    ok @dmg && @rep && @heal && $dmg[0][0] < $rep[0][0] && $rep[0][0] < $heal[0][0],
+        'journal order: damaged, republished, healed';
+    my @extra = grep { $_ && $_->{event} eq 'published' } @j[$n_dmg .. $#j];
+    is scalar(@extra), 0, 'the heal is not journaled as a new "published" corte';
+}
+
 # --- a corte.json that cannot be read
 my $pkg_b = make_package(out => "$tmp/PREP_INT_2110.tar.gz", corte => '2024-06-02T21:10:00-06:00',
                          seed => 172, files => 300);
 my ($fb) = upload_and_wait($pkg_b, $feed, timeout => 20);
 ok $fb, 'second package published' or diag explain status_feed($feed);
 my $id_b = $fb ? $fb->{corte}{id} : '';
+my $n_json = scalar(journal_lines($feed));
 spit("$sto/cortes/$id_b/corte.json", "{ esto no es json");
 my $pid = server_pid();
 kill 'USR1', $pid;   # a graceful restart reads the store again
@@ -113,6 +146,17 @@ my $back = wait_for(20, sub { my $s = status_feed($feed); $s && ($s->{corte}{id}
 ok $back, 'the unreadable corte is published again from its package' or diag explain status_feed($feed);
 ok -s "$sto/cortes/$id_b/corte.json" && slurp("$sto/cortes/$id_b/corte.json") =~ /"id"/,
     'its corte.json is whole again';
+{
+    my $d = wait_journal($feed, 10, sub {
+        $_[0]{event} eq 'damaged' && ref $_[0]{corte} eq 'HASH' && ($_[0]{corte}{id} // '') eq $id_b }, $n_json);
+    ok $d, 'journal: "damaged" for the corte whose corte.json cannot be read'
+        or diag join "\n", journal_lines($feed);
+    like $d && $d->{message} // '', qr/corte\.json/, 'damaged: message says corte.json';
+    my $rp = wait_journal($feed, 10, sub {
+        $_[0]{event} eq 'republished' && ref $_[0]{corte} eq 'HASH' && ($_[0]{corte}{id} // '') eq $id_b }, $n_json);
+    ok $rp, 'journal: "republished" for it';
+    is $rp && $rp->{why}, 'healed', 'republished: why healed';
+}
 
 # --- a package name that is not UTF-8 (Latin-1 "é") is shown escaped,
 # never dropped: in the corte, the history and the refusals

@@ -7,9 +7,11 @@
 #   a. the store's filesystem fills up during a load (a 20 MB tmpfs as
 #      PrepStore): the old corte stays, nothing partial, the log and the
 #      status say "no space", the package waits in incoming and is taken
-#      by itself once space is freed;
+#      by itself once space is freed; the journal has one "store-problem"
+#      (its message says so) however many tries, then one "store-ok";
 #   b. the loader is killed (SIGKILL) mid-load: nothing partial, the retry
-#      publishes the package;
+#      publishes the package; the journal has "loader-crash" (package,
+#      status 9, retry true), and no refusal nor second "seen";
 #   c. httpd is killed (SIGKILL): its process group mid-load (the intake,
 #      in a group of its own, must end with its loader), then every process
 #      at once at the swap; each time, started again with no package
@@ -17,7 +19,8 @@
 #      names a complete corte, and the staging leftovers are removed;
 #   d. the store becomes unwritable (chmod 555 STORE/cortes, then STORE):
 #      the old corte stays, the status and log say why, and after chmod
-#      back the waiting package is published;
+#      back the waiting package is published; each time the journal has
+#      one "store-problem" saying why, then one "store-ok";
 #   e. 50 packages arrive at once: no crash, the newest is taken first and
 #      served, the others refused as older, never an older corte over a
 #      newer one, and the server answers throughout;
@@ -26,7 +29,9 @@
 #      again; idle, it is restarted at once (from its other-child callback,
 #      not the monitor's ten-second tick): a package uploaded at the kill is
 #      published within PrepSettleTime + 2 s of it, and the error log says
-#      "restarting it"; killed three times in a row as soon as it starts,
+#      "restarting it"; each time the journal has "intake-restart" (old_pid
+#      the killed intake, status 9, the server's pid, the corte served);
+#      killed three times in a row as soon as it starts,
 #      it is restarted by the monitor hook instead, and still publishes.
 #
 # Needs root (skips otherwise): mount, and a server User that permissions
@@ -169,6 +174,42 @@ pending() {
 none_pending() { [ "$(pending)" = 0 ]; }
 staging_empty() { [ -z "$(ls -A "$C/store/staging" 2>/dev/null)" ]; }
 
+# journal EXPR [FROM]: a Python expression over `j`, the lines of the
+# feed's STORE/journal.jsonl from line FROM (0) on, decoded (a line that is
+# not JSON is {}); ev(NAME) is the list of its lines of event NAME, pos(NAME)
+# their indexes.  Prints the value (dicts, lists and booleans as JSON).
+journal() {
+    python3 - "$C/store/journal.jsonl" "${2:-0}" "$1" <<'EOF'
+import json, sys
+try:
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+except OSError:
+    lines = []
+j = []
+for line in lines[int(sys.argv[2]):]:
+    if line.strip():
+        try:
+            j.append(json.loads(line))
+        except ValueError:
+            j.append({})
+def ev(name):
+    return [e for e in j if e.get("event") == name]
+def pos(name):
+    return [i for i, e in enumerate(j) if e.get("event") == name]
+try:
+    v = eval(sys.argv[3])
+except Exception:
+    v = None
+print("" if v is None else json.dumps(v) if isinstance(v, (dict, list, bool)) else v)
+EOF
+}
+journal_len() { if [ -e "$C/store/journal.jsonl" ]; then wc -l <"$C/store/journal.jsonl"; else echo 0; fi; }
+# journal_has N EVENT FROM: the journal has exactly N lines of EVENT from line FROM on.
+journal_has() { [ "$(journal "len(ev('$2'))" "$3")" = "$1" ]; }
+# journal_tail FROM: its lines from FROM on, for a failure's message.
+journal_tail() { tail -n "+$(($1 + 1))" "$C/store/journal.jsonl" 2>/dev/null | cut -c1-300; }
+
 # package NAME CORTE-MINUTE ARGS...: writes $W/pkg/NAME.tar.gz (corte at
 # 2024-06-02 HH:MM -06:00) and its json/main.json in $W/pkg/NAME.main.json.
 package() {
@@ -228,6 +269,8 @@ case_a() {
     avail=$(df --output=avail -B1M "$C/store" | tail -1 | tr -d ' ')
     dd if=/dev/zero of="$C/store/filler" bs=1M count=$((avail - 3)) status=none 2>/dev/null || true
     log "store: $(df -h --output=size,used,avail "$C/store" | tail -1)"
+    local j0
+    j0=$(journal_len)
     upload B
     wait_until 30 "a problem in the status" has_problem ||
         fail "no problem in the status while the store is full (rejected: $(rejected))"
@@ -248,6 +291,13 @@ case_a() {
     [ "$(ls "$C/store/cortes")" = "$a_id" ] || fail "a partial corte in STORE/cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
     wait_until 10 "staging to be emptied" staging_empty ||
         fail "staging not cleaned after the failed load: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    # The journal: one "store-problem" for the whole streak of tries.
+    journal_has 1 store-problem "$j0" ||
+        fail "the journal does not have one \"store-problem\" after two tries: $(journal_tail "$j0")"
+    msg=$(journal "ev('store-problem')[0].get('message')" "$j0")
+    log "journal store-problem: $msg"
+    echo "$msg" | grep -qiE 'space|full' || fail "the journal's store-problem message does not say the disk is full: $msg"
+    journal_has 0 store-ok "$j0" || fail "\"store-ok\" journaled while the store is still full"
 
     # Space comes back: B is taken on the next try, with no one's help.
     rm -f "$C/store/filler"
@@ -257,6 +307,11 @@ case_a() {
     complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
     wait_until 5 "the problem to clear" no_problem || fail "the status problem stays after the publish: $(problem)"
     staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+    wait_until 5 "\"store-ok\" in the journal" journal_has 1 store-ok "$j0" ||
+        fail "no single \"store-ok\" in the journal once B was published: $(journal_tail "$j0")"
+    journal_has 1 store-problem "$j0" || fail "more than one \"store-problem\": $(journal_tail "$j0")"
+    [ "$(journal "pos('store-problem')[0] < pos('store-ok')[0]" "$j0")" = true ] ||
+        fail "\"store-ok\" is not after \"store-problem\""
     log "OK (B waited in incoming while the store was full, published once space came back)"
 }
 
@@ -277,9 +332,23 @@ case_b() {
     upload BIG
     wait_until 60 "the loader of BIG to be mid-load" mid_load || fail "no loader of BIG mid-load within 60 s"
     loader=$(loader_pid)
+    local j0 crash
+    j0=$(journal_len)
     log "killing loader $loader ($(staging_bytes) bytes in staging)"
     kill -KILL "$loader"
     sleep 1
+    wait_until 5 "\"loader-crash\" in the journal" journal_has 1 loader-crash "$j0" ||
+        fail "no single \"loader-crash\" in the journal after the kill: $(journal_tail "$j0")"
+    crash=$(journal "ev('loader-crash')[0]" "$j0")
+    log "journal loader-crash: $crash"
+    [ "$(journal "ev('loader-crash')[0].get('package')" "$j0")" = BIG.tar.gz ] ||
+        fail "loader-crash: package is not BIG.tar.gz: $crash"
+    [ "$(journal "ev('loader-crash')[0].get('status')" "$j0")" = 9 ] ||
+        fail "loader-crash: status is not 9 (killed by signal 9): $crash"
+    [ "$(journal "ev('loader-crash')[0].get('retry')" "$j0")" = true ] ||
+        fail "loader-crash: retry is not true: $crash"
+    journal "ev('loader-crash')[0].get('message')" "$j0" | grep -q 'signal 9' ||
+        fail "loader-crash: the message does not name signal 9: $crash"
     [ "$(current)" = "$a_current" ] || fail "STORE/current changed by a killed loader: $(current)"
     assert_serves A "after the loader was killed"
     [ "$(ls "$C/store/cortes")" = "$a_id" ] || fail "a partial corte in STORE/cortes: $(ls "$C/store/cortes" | tr '\n' ' ')"
@@ -288,6 +357,9 @@ case_b() {
     assert_serves BIG "after the retry"
     complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
     grep -q "ended without a verdict" "$C/logs/error_log" || fail "the error log does not tell of the killed loader"
+    journal_has 1 loader-crash "$j0" || fail "the retry journaled another \"loader-crash\": $(journal_tail "$j0")"
+    journal_has 0 refused "$j0" || fail "the killed load was journaled as refused: $(journal_tail "$j0")"
+    journal_has 0 seen "$j0" || fail "the retry was journaled as \"seen\" again: $(journal_tail "$j0")"
     staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
     log "OK (killed loader left nothing, the retry published BIG)"
 }
@@ -400,7 +472,7 @@ case_d() {
     new_case readonly
     start_server
     publish_first A
-    local prev_id prev_current msg dir pkg before where
+    local prev_id prev_current msg dir pkg before where j0
     # STORE/cortes not writable (the rename of the built corte fails), then
     # STORE itself (the corte gets into cortes/, STORE/current cannot be
     # replaced): each time the package waits and is published after chmod.
@@ -411,6 +483,7 @@ case_d() {
         [ "$pkg" = B ] || before=B
         prev_id=$(served_id)
         prev_current=$(current)
+        j0=$(journal_len)
         chmod 555 "$C/store/$dir"
         upload "$pkg"
         wait_until 30 "a problem in the status" has_problem ||
@@ -428,6 +501,13 @@ case_d() {
         assert_serves "$before" "while $where is not writable"
         [ -e "$C/incoming/$pkg.tar.gz" ] ||
             fail "$pkg.tar.gz left incoming while $where was not writable (set aside: $(ls "$C/incoming"/*/ 2>/dev/null | tr '\n' ' '))"
+        journal_has 1 store-problem "$j0" ||
+            fail "the journal does not have one \"store-problem\" while $where is not writable: $(journal_tail "$j0")"
+        msg=$(journal "ev('store-problem')[0].get('message')" "$j0")
+        log "journal store-problem: $msg"
+        echo "$msg" | grep -qiE 'permission|writable' ||
+            fail "the journal's store-problem message does not say the store is not writable: $msg"
+        journal_has 0 store-ok "$j0" || fail "\"store-ok\" journaled while $where is not writable"
         chmod 755 "$C/store/$dir"
         wait_until 30 "$pkg to be published" is_published "$prev_id" ||
             fail "$pkg was not published within 30 s after $where was writable again"
@@ -435,6 +515,11 @@ case_d() {
         complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
         wait_until 5 "the problem to clear" no_problem || fail "the status problem stays after the publish: $(problem)"
         staging_empty || fail "staging not cleaned: $(ls -A "$C/store/staging" | tr '\n' ' ')"
+        wait_until 5 "\"store-ok\" in the journal" journal_has 1 store-ok "$j0" ||
+            fail "no single \"store-ok\" in the journal once $pkg was published: $(journal_tail "$j0")"
+        journal_has 1 store-problem "$j0" || fail "more than one \"store-problem\": $(journal_tail "$j0")"
+        [ "$(journal "pos('store-problem')[0] < pos('store-ok')[0]" "$j0")" = true ] ||
+            fail "\"store-ok\" is not after \"store-problem\""
     done
     log "OK (B and C waited while STORE/cortes, then STORE, were not writable, then were published)"
 }
@@ -532,6 +617,26 @@ new_intake() {
     return 1
 }
 restart_line() { grep "intake process $1 ended (status [0-9-]*); " "$C/logs/error_log" | tail -1; }
+# restart_of OLD: the journal's "intake-restart" lines for intake OLD (a
+# Python expression for `journal`); journaled_restart OLD FROM: exactly one.
+restart_of() { echo "[e for e in ev('intake-restart') if e.get('old_pid') == $1]"; }
+journaled_restart() { [ "$(journal "len($(restart_of "$1"))" "$2")" = 1 ]; }
+# assert_intake_restart OLD SERVED FROM: the journal, from line FROM on,
+# has one "intake-restart" for intake OLD, killed by signal 9, with the
+# server's pid, a state, and SERVED as the id of the corte served.
+assert_intake_restart() {
+    local q line
+    q=$(restart_of "$1")
+    wait_until 5 "\"intake-restart\" of intake $1 in the journal" journaled_restart "$1" "$3" ||
+        fail "no single \"intake-restart\" with old_pid $1 in the journal: $(journal_tail "$3")"
+    line=$(journal "${q}[0]" "$3")
+    log "journal intake-restart: ${line:0:160}"
+    [ "$(journal "${q}[0].get('status')" "$3")" = 9 ] || fail "intake-restart: status is not 9: $line"
+    [ "$(journal "${q}[0].get('pid')" "$3")" = "$(server_pid)" ] || fail "intake-restart: pid is not the server's: $line"
+    [ "$(journal "(${q}[0].get('served') or {}).get('id')" "$3")" = "$2" ] ||
+        fail "intake-restart: served is not corte $2: $line"
+    [ -n "$(journal "${q}[0].get('state')" "$3")" ] || fail "intake-restart: no state: $line"
+}
 has_intake() { [ -n "$(intake_pid)" ]; }
 # alive PID: PID runs (a zombie has ended)
 alive() {
@@ -545,7 +650,7 @@ case_f() {
     new_case intake
     start_server
     publish_first A
-    local a_id big_id intake loader next t0 ms k line
+    local a_id big_id intake loader next t0 ms k line j0
 
     # Mid-load: the loader ends with its intake; the new intake, which
     # writes nothing while the old loader lives, loads BIG again.
@@ -554,6 +659,7 @@ case_f() {
     wait_until 60 "the loader of BIG to be mid-load" mid_load || fail "no loader of BIG mid-load within 60 s"
     intake=$(intake_pid)
     loader=$(loader_pid)
+    j0=$(journal_len)
     log "killing intake $intake mid-load (loader $loader, $(staging_bytes) bytes in staging)"
     kill -KILL "$intake"
     wait_until 2 "the loader of the killed intake to end" eval "! alive $loader" ||
@@ -563,6 +669,7 @@ case_f() {
     line=$(restart_line "$intake")
     echo "$line" | grep -q 'restarting it' || fail "the error log does not say the intake was restarted: ${line:-nothing}"
     assert_serves A "after the intake was killed mid-load"
+    assert_intake_restart "$intake" "$a_id" "$j0"
     wait_until 90 "BIG to be published by the new intake" is_published "$a_id" ||
         fail "BIG was not published within 90 s of the restart"
     assert_serves BIG "after the restart"
@@ -572,6 +679,7 @@ case_f() {
 
     # Idle: restarted at once, F published within PrepSettleTime + 2 s.
     intake=$next
+    j0=$(journal_len)
     kill -KILL "$intake"
     t0=$(now_ms)
     upload F
@@ -585,6 +693,7 @@ case_f() {
     assert_serves F "after the restart"
     line=$(restart_line "$intake")
     echo "$line" | grep -q 'restarting it' || fail "the error log does not say the intake was restarted: ${line:-nothing}"
+    assert_intake_restart "$intake" "$big_id" "$j0"
 
     # Killed as soon as it starts (within QUICK_DEATH, 3 s, of its start),
     # three times in a row: then the monitor restarts it, about ten seconds
