@@ -1365,7 +1365,7 @@ END_TEST
 START_TEST(configured_drill_and_close_are_in_the_banner_and_the_record)
 {
     prep_load_result_t *res;
-    json_t *line;
+    json_t *lines, *line;
     const char *html;
 
     feed.drill = 1;
@@ -1391,10 +1391,12 @@ START_TEST(configured_drill_and_close_are_in_the_banner_and_the_record)
     ck_assert_uint_eq(res->corte->banner_state, PREP_BANNER_STATE_CLOSED);
     ck_assert_ptr_nonnull(strstr(served(current_id(), "index.html", 2),
                                  "<b>Cierre del PREP</b>"));
-    line = journal_last(journal_lines(), "published");
+    lines = journal_lines();
+    line = journal_last(lines, "published");
     ck_assert(json_is_true(json_object_get(
         json_object_get(line, PREP_JOURNAL_KEY_CORTE), PREP_CORTE_KEY_CLOSED)));
     ck_assert_ptr_null(json_object_get(line, PREP_JOURNAL_KEY_DRILL));
+    json_decref(lines);
 }
 END_TEST
 
