@@ -396,6 +396,15 @@ const command_rec prep_cmds[] = {
                "it, the last corte served [none]"),
     FEED_TAKE1("PrepDrill", PREP_FEED_DRILL,
                "on | off: the feed runs a drill (simulacro) [off]"),
+    FEED_WORDS("PrepNotify", PREP_FEED_NOTIFY,
+               "/path/to/command [ARGS]: run after each journal event, as "
+               "the User, with the event appended [none]"),
+    FEED_TAKE12("PrepEdgeTTL", PREP_FEED_EDGE_TTL,
+                "DURATION [main=DURATION]: how long a CDN may hold the "
+                "corte's files (and json/main.json) [off]"),
+    FEED_TAKE1("PrepCacheTag", PREP_FEED_CACHE_TAG,
+               "Surrogate-Key | xkey | Cache-Tag | off: the header naming "
+               "the feed and corte for purges [Surrogate-Key]"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

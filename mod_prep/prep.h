@@ -304,6 +304,23 @@ typedef enum {
     PREP_VERIFY_SIGNATURE
 } prep_verify_e;
 
+/* PrepCacheTag: how a CDN spells the header it purges by. */
+typedef enum {
+    PREP_CACHE_TAG_SURROGATE_KEY =
+        0,                    /* Fastly, Varnish bans: space-separated */
+    PREP_CACHE_TAG_XKEY,      /* Varnish's vmod xkey: space-separated */
+    PREP_CACHE_TAG_CACHE_TAG, /* Cloudflare: comma-separated */
+    PREP_CACHE_TAG_OFF
+} prep_cache_tag_e;
+
+/* The header's name ("Surrogate-Key", "xkey", "Cache-Tag"), NULL for off. */
+const char *prep_cache_tag_header(prep_cache_tag_e t);
+/* Its value for feed `feed` serving corte `corte_id` (NULL: none yet):
+ * "prep-FEED prep-FEED-ID" (comma-separated for Cache-Tag), so that one
+ * purge of "prep-FEED-ID" clears one corte and "prep-FEED" the feed. */
+const char *prep_cache_tag_value(apr_pool_t *p, prep_cache_tag_e t,
+                                 const char *feed, const char *corte_id);
+
 typedef struct prep_feed {
     const char *name;
     const char *incoming;
@@ -339,6 +356,19 @@ typedef struct prep_feed {
     /* PrepDrill on|off: the feed runs a drill (simulacro) unless prepctl
      * drill says otherwise (prep_feed_drill). */
     int drill;
+    /* PrepNotify CMD [ARGS]: an absolute path and its arguments (const
+     * char *), run after each journal event as the server's User (the
+     * event's words appended, the PREP_* environment); NULL: none. */
+    apr_array_header_t *notify;
+    /* PrepEdgeTTL DURATION [main=DURATION]: how long a shared cache (a CDN,
+     * Varnish) may hold a file of the corte, browsers still revalidating
+     * (0: not said, caches revalidate too), and json/main.json's through
+     * CDN-Cache-Control and Surrogate-Control (0: never held). */
+    apr_interval_time_t edge_ttl;
+    apr_interval_time_t edge_ttl_main;
+    /* PrepCacheTag: the header that tags every answer with the feed and
+     * the corte, for a purge by tag [Surrogate-Key] */
+    prep_cache_tag_e cache_tag;
 } prep_feed_t;
 
 void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);
@@ -435,6 +465,9 @@ enum {
     PREP_FEED_FORMATS,
     PREP_FEED_PUBLISH_UNTIL,
     PREP_FEED_DRILL,
+    PREP_FEED_NOTIFY,
+    PREP_FEED_EDGE_TTL,
+    PREP_FEED_CACHE_TAG,
     PREP_FEED_DIRECTIVES
 };
 /* Indexed by PREP_FEED_*. */

@@ -563,6 +563,101 @@ static const char *parse_drill(void *field, int argc, const char *const *argv,
     return NULL;
 }
 
+/* PrepNotify CMD [ARGS]: CMD an absolute path to an executable file (it
+ * runs without a shell, so that no event's words are ever interpreted). */
+static const char *parse_notify(void *field, int argc, const char *const *argv,
+                                apr_pool_t *p)
+{
+    apr_array_header_t *cmd;
+    apr_finfo_t fi;
+    int i;
+
+    if (!strcasecmp(argv[0], "none") && argc == 1) {
+        *(apr_array_header_t **)field = NULL;
+        return NULL;
+    }
+    if (argv[0][0] != '/') {
+        return apr_psprintf(p, "\"%s\": give the command's absolute path",
+                            argv[0]);
+    }
+    if (apr_stat(&fi, argv[0], APR_FINFO_TYPE | APR_FINFO_PROT, p) !=
+            APR_SUCCESS ||
+        fi.filetype != APR_REG ||
+        !(fi.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
+        return apr_psprintf(p, "%s is not an executable file", argv[0]);
+    }
+    cmd = apr_array_make(p, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        APR_ARRAY_PUSH(cmd, const char *) = apr_pstrdup(p, argv[i]);
+    }
+    *(apr_array_header_t **)field = cmd;
+    return NULL;
+}
+
+/* PrepEdgeTTL DURATION [main=DURATION] (either may be 0 or off).  Given
+ * the whole feed. */
+static const char *parse_edge_ttl(void *field, int argc,
+                                  const char *const *argv, apr_pool_t *p)
+{
+    prep_feed_t *f = field;
+    apr_interval_time_t ttl = 0, main_ttl = 0;
+    const char *err;
+
+    if (strcasecmp(argv[0], "off") &&
+        (err = prep_parse_duration(&ttl, argv[0])) != NULL) {
+        return apr_pstrcat(p, "PrepEdgeTTL: ", err, NULL);
+    }
+    if (argc > 1) {
+        if (strncasecmp(argv[1], "main=", 5)) {
+            return "PrepEdgeTTL: the second word is main=DURATION";
+        }
+        if (strcasecmp(argv[1] + 5, "off") &&
+            (err = prep_parse_duration(&main_ttl, argv[1] + 5)) != NULL) {
+            return apr_pstrcat(p, "PrepEdgeTTL main=: ", err, NULL);
+        }
+    }
+    f->edge_ttl = ttl;
+    f->edge_ttl_main = main_ttl;
+    return NULL;
+}
+
+static const char *parse_cache_tag(void *field, int argc,
+                                   const char *const *argv, apr_pool_t *p)
+{
+    prep_cache_tag_e t;
+
+    (void)argc;
+    (void)p;
+    for (t = 0; t < PREP_CACHE_TAG_OFF; t++) {
+        if (!strcasecmp(argv[0], prep_cache_tag_header(t))) {
+            break;
+        }
+    }
+    if (t == PREP_CACHE_TAG_OFF && strcasecmp(argv[0], "off")) {
+        return "use Surrogate-Key, xkey, Cache-Tag or off";
+    }
+    *(prep_cache_tag_e *)field = t;
+    return NULL;
+}
+
+const char *prep_cache_tag_header(prep_cache_tag_e t)
+{
+    static const char *const names[] = {"Surrogate-Key", "xkey", "Cache-Tag"};
+
+    return t < PREP_CACHE_TAG_OFF ? names[t] : NULL;
+}
+
+const char *prep_cache_tag_value(apr_pool_t *p, prep_cache_tag_e t,
+                                 const char *feed, const char *corte_id)
+{
+    if (!corte_id || !*corte_id) {
+        return apr_pstrcat(p, "prep-", feed, NULL);
+    }
+    return apr_pstrcat(p, "prep-", feed,
+                       t == PREP_CACHE_TAG_CACHE_TAG ? "," : " ", "prep-", feed,
+                       "-", corte_id, NULL);
+}
+
 /* ------------------------------------------------------------------ */
 /* The directive table */
 
@@ -611,6 +706,12 @@ const prep_feed_directive_t prep_feed_directives[PREP_FEED_DIRECTIVES] = {
                                  0},
     [PREP_FEED_DRILL] = {"PrepDrill", PREP_ARGS_ONE, FIELD(drill), parse_drill,
                          0, 0},
+    [PREP_FEED_NOTIFY] = {"PrepNotify", PREP_ARGS_SOME, FIELD(notify),
+                          parse_notify, 0, 0},
+    [PREP_FEED_EDGE_TTL] = {"PrepEdgeTTL", PREP_ARGS_ONE_OR_TWO,
+                            PREP_FEED_WHOLE, parse_edge_ttl, 0, 1},
+    [PREP_FEED_CACHE_TAG] = {"PrepCacheTag", PREP_ARGS_ONE, FIELD(cache_tag),
+                             parse_cache_tag, 0, 0},
 };
 
 /* What httpd says of a directive given the wrong number of words (it adds
