@@ -28,6 +28,8 @@
 #   tests/origins.sh [TOP]
 #
 # Environment: PREP_TEST_USER (prepci), PREP_SO, HAPROXY (haproxy),
+# PREP_ORIGINS_HAPROXY_CFG (conf/haproxy/prep.cfg: another configuration
+# to try against the same faults),
 # PREP_TEST_KEEP=1 keeps the work directory (a failed run keeps it anyway).
 set -uo pipefail
 
@@ -36,6 +38,7 @@ TOP=$(cd "$TOP" && pwd)
 GEN="$TOP/tests/genpackage.py"
 REPLICATE="$TOP/contrib/prep-replicate-rsync"
 HAPROXY=${HAPROXY:-haproxy}
+HAPROXY_CFG=${PREP_ORIGINS_HAPROXY_CFG:-$TOP/conf/haproxy/prep.cfg}
 # shellcheck source=tests/root-test.sh
 . "$TOP/tests/root-test.sh"
 root_test_setup origins || exit 0
@@ -76,6 +79,7 @@ step() {
     STEP=$1
     STEP_T=$SECONDS
     STEP_FAILS=0
+    printf '%s %s\n' "$(date +%s.%N)" "$STEP" >>"$W/steps"
     echo
     echo "==== origins step $STEP"
 }
@@ -83,11 +87,11 @@ end_step() {
     [ -n "$STEP" ] || return 0
     local secs=$((SECONDS - STEP_T)) why
     if [ "$STEP_FAILS" = 0 ]; then
-        ROWS+=("$(printf '%-44s PASS %4ss' "$STEP" "$secs")")
+        ROWS+=("$(printf '%-46s PASS %4ss' "$STEP" "$secs")")
     else
         FAILED=1
         why=$(grep -F "$STEP: " "$W/failures" | head -1 | cut -c$((${#STEP} + 3))- | cut -c1-100)
-        ROWS+=("$(printf '%-44s FAIL %4ss  %s' "$STEP" "$secs" "$why")")
+        ROWS+=("$(printf '%-46s FAIL %4ss  %s' "$STEP" "$secs" "$why")")
     fi
     STEP=""
 }
@@ -260,7 +264,7 @@ start_haproxy() {
     PREP_LISTEN="127.0.0.1:$HAP_PORT" PREP_ORIGIN_A="127.0.0.1:${PORT[a]}" \
         PREP_ORIGIN_B="127.0.0.1:${PORT[b]}" PREP_FEED=$FEED \
         PREP_CHECK_FILE="/prep/$FEED/json/main.json" PREP_HAPROXY_SOCKET="$W/haproxy.sock" \
-        "$HAPROXY" -f "$TOP/conf/haproxy/prep.cfg" -D -p "$W/haproxy.pid" >"$W/haproxy.out" 2>&1 ||
+        "$HAPROXY" -f "$HAPROXY_CFG" -D -p "$W/haproxy.pid" >"$W/haproxy.out" 2>&1 ||
         fail "haproxy did not start: $(head -c 400 "$W/haproxy.out")"
     wait_until 10 test -S "$W/haproxy.sock" || fail "no HAProxy stats socket"
 }
@@ -339,11 +343,32 @@ for k in range(1, n + 1):
     fails += r['failures']
     regs += r['regressions']
     ids.update(r['ids'])
+# each failure with the step it happened in (W/steps: start time, name)
+steps = []
+try:
+    for line in open(w + '/steps'):
+        t, name = line.rstrip('\n').split(' ', 1)
+        steps.append((float(t), name.split(' ')[0]))
+except OSError:
+    pass
+def step_of(e):
+    name = '?'
+    for t, n in steps:
+        if e['at'] >= t:
+            name = n
+    return name
+for e in fails + regs:
+    e['step'] = step_of(e)
+def per_step(l):
+    c = {}
+    for e in l:
+        c[e['step']] = c.get(e['step'], 0) + 1
+    return ', '.join('%s: %d' % kv for kv in sorted(c.items()))
 why = []
 if fails:
-    why.append('%d of %d requests failed, first %s' % (len(fails), total, fails[0]))
+    why.append('%d of %d requests failed (%s), first %s' % (len(fails), total, per_step(fails), fails[0]))
 if regs:
-    why.append('%d answers older than one the client saw, first %s' % (len(regs), regs[0]))
+    why.append('%d answers older than one the client saw (%s), first %s' % (len(regs), per_step(regs), regs[0]))
 missing = [i for i in want if i not in ids]
 if missing:
     why.append('no client saw %s' % ' '.join(missing))
