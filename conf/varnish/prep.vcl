@@ -12,7 +12,8 @@ vcl 4.1;
 #   else max-age (PrepEdgeTTL 10m, PrepCacheControl) say.  Files that say
 #   "public, no-cache" (the default) are stored with a TTL of 0 and
 #   revalidated with If-None-Match: the origin answers 304 while a file is
-#   unchanged, so only changed files cross the wire again.
+#   unchanged, so only changed files cross the wire again, and requests
+#   that arrive together share one revalidation.
 # * 404s live 1 s (or as long as Surrogate-Control says).
 # * A BAN request (from contrib/prep-purge-varnish, run by PrepNotify)
 #   removes a feed's objects: all of them, or all but those of the corte
@@ -181,12 +182,11 @@ sub prep_lifetime {
         return;
     }
     if (beresp.http.ETag || beresp.http.Last-Modified) {
-        # "public, no-cache": kept, asked again with If-None-Match on every
-        # request.  A corte's files never change, so a hot file may be
-        # answered up to 2 s from the last check (grace: no queue behind
-        # the revalidation); the ban on each publish removes older cortes.
-        set beresp.ttl = 0s;
-        set beresp.grace = 2s;
+        # "public, no-cache": kept and asked again with If-None-Match for
+        # every request; the origin answers 304 while the file is unchanged.
+        # 1 ms, not 0 (a lookup skips objects of TTL 0): the requests that
+        # queued behind one revalidation take its answer.
+        set beresp.ttl = 0.001s;
         set beresp.keep = 1h;
         return;
     }
