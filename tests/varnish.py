@@ -18,7 +18,8 @@ Subcommands (standard library only; `brotli` on PATH decodes br):
                                  in case 1): "time status id cache" lines
   swarm URL N PERIOD SECONDS OUT N keep-alive clients polling URL at random
                                  phases: "time id" per poll, binary-safe text
-  stream BASE PATHS SECONDS      asks the paths in turn (8 at a time) for SECONDS
+  stream BASE PATHS SECONDS OUT  asks each variant twice in turn (8 at a time)
+                                 for SECONDS: "time id cache path enc" in OUT
   origin LOG FROM TO             the origin's access log between two times,
                                  summed: JSON {key: [count, statuses]}
   swarm-report OUT T0 GRACE      what the swarm saw around T0: JSON
@@ -304,7 +305,10 @@ def cmd_poll(url, period, seconds, out):
             time.sleep(max(0.0, float(period) - (time.time() - t)))
 
 
-def cmd_stream(base, pathsfile, seconds):
+def cmd_stream(base, pathsfile, seconds, out):
+    """Each variant in turn, 8 at a time, asked twice (the second answer is
+    the object the first one's fetch left in the cache); every answer's
+    "time id cache path enc" in OUT."""
     paths = read_paths(pathsfile)
     jobs = [(p, e) for p in paths for e in ENCODINGS]
     random.Random(7).shuffle(jobs)
@@ -312,6 +316,7 @@ def cmd_stream(base, pathsfile, seconds):
     end = time.time() + float(seconds)
     it = iter(jobs)
     lock = threading.Lock()
+    seen = []
 
     def worker():
         while time.time() < end:
@@ -319,10 +324,14 @@ def cmd_stream(base, pathsfile, seconds):
                 j = next(it, None)
             if j is None:
                 return
-            try:
-                cl.get(j[0], j[1])
-            except OSError:
-                pass
+            for _ in range(2):
+                t = time.time()
+                try:
+                    _, h, _ = cl.get(j[0], j[1])
+                except OSError:
+                    continue
+                seen.append("%.6f %s %s %s %s" % (t, h.get("x-prep-corte-id") or "-",
+                                                  h.get("x-cache") or "-", j[0], j[1]))
             time.sleep(0.02)
 
     ts = [threading.Thread(target=worker) for _ in range(8)]
@@ -330,6 +339,8 @@ def cmd_stream(base, pathsfile, seconds):
         t.start()
     for t in ts:
         t.join()
+    with open(out, "w") as f:
+        f.write("\n".join(seen) + "\n")
 
 
 # ---------------------------------------------------------------- swarm

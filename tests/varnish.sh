@@ -205,16 +205,21 @@ upload() {
     mv "$C/$feed/incoming/.$name.tar.gz" "$C/$feed/incoming/$name.tar.gz"
 }
 served_id() { feed_status "$ORIGIN" "$1" '(f.get("corte") or {}).get("id")'; }
+# origin_id FEED: the X-PREP-Corte-Id of the origin's main.json, or
+# status-NNN when it has none (a feed that waits: 503).
 origin_id() {
     curl -s -o /dev/null -D - --max-time 5 -A prep-origin-watch "$ORIGIN/prep/$1/json/main.json" |
-        tr -d '\r' | sed -n 's/^[Xx]-[Pp][Rr][Ee][Pp]-[Cc]orte-[Ii]d: *//p'
+        tr -d '\r' | awk 'NR == 1 { s = "status-" $2 } tolower($1) == "x-prep-corte-id:" { id = $2 } END { print id ? id : s }'
+}
+has_corte() {
+    case "$(origin_id "$1")" in status-*) return 1 ;; esac
 }
 # watch FEED OLD: waits until the origin's main.json is no longer OLD's;
 # sets CHANGED_AT (epoch) and NEW_ID (the id, or status-503).  Without
 # PrepNotify, sends the BANs the purge script would.
 watch() {
     local out
-    out=$(python3 "$PY" watch "$ORIGIN/prep/$1/json/main.json" "${2:--}") || fail "$1: the origin did not change from ${2:--}"
+    out=$(python3 "$PY" watch "$ORIGIN/prep/$1/json/main.json" "$2") || fail "$1: the origin did not change from $2"
     CHANGED_AT=${out%% *}
     NEW_ID=${out#* }
     if [ "$NOTIFY" = 0 ]; then
@@ -229,7 +234,7 @@ publish() {
     local before
     before=$(origin_id "$1")
     upload "$1" "$2"
-    watch "$1" "${before:--}"
+    watch "$1" "$before"
 }
 sleep_until() {
     local d
@@ -350,7 +355,7 @@ warm() { python3 "$PY" fetch "$VARNISH/prep/$1" "$W/paths.$1" "$W/warm.$1" || fa
 case_2() {
     local feed a
     for feed in cinco borde; do
-        [ -n "$(origin_id "$feed")" ] || { package "$feed-a" "$(corte 21:05)" 11; publish "$feed" "$feed-a"; }
+        has_corte "$feed" || { package "$feed-a" "$(corte 21:05)" 11; publish "$feed" "$feed-a"; }
         package "$feed-b" "$(corte 21:10)" 12 nuevo/agregado.html
         package "$feed-c" "$(corte 21:15)" 13 nuevo/agregado.html
         paths_of "$feed-b" "$feed"
@@ -381,8 +386,8 @@ case_2() {
 
 # ---------------------------------------------------------------- 3
 case_3() {
-    local feed=borde old ban1 ban2 inflight
-    [ -n "$(origin_id $feed)" ] || { package "$feed-c" "$(corte 21:15)" 13; publish "$feed" "$feed-c"; }
+    local feed=borde old ban1 ban2 inflight served
+    has_corte "$feed" || { package "$feed-c" "$(corte 21:15)" 13; publish "$feed" "$feed-c"; }
     package "$feed-d" "$(corte 21:20)" 14
     paths_of "$feed-d" "$feed"
     old=$(origin_id $feed)
@@ -396,7 +401,7 @@ case_3() {
     curl -s -o /dev/null -X BAN -H "X-PREP-Feed: $feed" "$VARNISH/"
     local t_ban
     t_ban=$(now)
-    python3 "$PY" stream "$VARNISH/prep/$feed" "$W/paths.$feed" 9 &
+    python3 "$PY" stream "$VARNISH/prep/$feed" "$W/paths.$feed" 9 "$W/stream.out" &
     local stream=$!
     sleep 1
     publish "$feed" "$feed-d"
@@ -407,22 +412,25 @@ case_3() {
     # the bans that followed the publish: the first and the last
     read -r ban1 ban2 < <(awk -v t="$t_ban" -v id="$NEW_ID" '$1 > t + 0.2 && $3 == id { if (!f) f = $1; l = $1 } END { print f, l }' "$W/bans.log")
     [ -n "$ban1" ] || fail "no BAN keeping $NEW_ID reached Varnish (bans: $(tail -3 "$W/bans.log" | tr '\n' '|'))"
-    inflight=$(awk -v a="$ban1" -v b="$ban2" -v old="$old" '$1 > a && $2 == old { n++ } END { print n + 0 }' "$W/proxy.log")
-    log "BANs at +$(python3 -c "print('%.3f %.3f' % (float('$ban1') - $CHANGED_AT, float('$ban2') - $CHANGED_AT))") s after the origin served $NEW_ID; $inflight answers of the old corte reached Varnish after the first"
+    inflight=$(awk -v a="$ban1" -v old="$old" '$1 > a && $2 == old { n++ } END { print n + 0 }' "$W/proxy.log")
+    # what one BAN alone leaves: those objects served from the cache after it
+    served=$(awk -v a="$ban1" -v b="$ban2" -v old="$old" '$1 > a && $1 < b && $2 == old && $3 == "HIT" { n++ } END { print n + 0 }' "$W/stream.out")
+    log "BANs at +$(python3 -c "print('%.3f %.3f' % (float('$ban1') - $CHANGED_AT, float('$ban2') - $CHANGED_AT))") s after the origin served $NEW_ID; $inflight answers of the old corte reached Varnish after the first, $served HITs of the old corte between the two"
     [ "$inflight" -ge 1 ] || bad "no fetch of the old corte was in flight across the first BAN: the case proved nothing"
+    [ "$served" -ge 1 ] || bad "no object of the old corte was served between the BANs: the case proved nothing"
     [ "$ban1" != "$ban2" ] || bad "only one BAN: a fetch in flight survives it"
     sleep_until "$(after "$ban2" 1)"
     local out
     out=$(python3 "$PY" check "$VARNISH/prep/$feed" "$ORIGIN/prep/$feed" "$W/paths.$feed") ||
         bad "1 s after the repeated BAN Varnish still differs from the origin: $out"
     log "1 s after the repeated BAN: $out"
-    echo "3 inflight_after_first_ban=$inflight ban1=+$(python3 -c "print('%.3f' % (float('$ban1') - $CHANGED_AT))") ban2=+$(python3 -c "print('%.3f' % (float('$ban2') - $CHANGED_AT))") $out" >>"$W/figures"
+    echo "3 inflight_after_first_ban=$inflight old_hits_between_bans=$served ban1=+$(python3 -c "print('%.3f' % (float('$ban1') - $CHANGED_AT))") ban2=+$(python3 -c "print('%.3f' % (float('$ban2') - $CHANGED_AT))") $out" >>"$W/figures"
 }
 
 # ---------------------------------------------------------------- 4
 case_4() {
     local feed=cinco old t_from t_to swarm report main secs
-    [ -n "$(origin_id $feed)" ] || { package "$feed-c" "$(corte 21:15)" 13; publish "$feed" "$feed-c"; }
+    has_corte "$feed" || { package "$feed-c" "$(corte 21:15)" 13; publish "$feed" "$feed-c"; }
     package "$feed-e" "$(corte 21:25)" 15
     old=$(origin_id $feed)
     t_from=$(now)

@@ -78,7 +78,7 @@ sub prep_ban {
         return (synth(403, "Forbidden"));
     }
     if (req.http.X-PREP-Feed !~ "^[A-Za-z0-9_-]+$" ||
-        (req.http.X-PREP-Keep && req.http.X-PREP-Keep !~ "^[A-Za-z0-9_-]+$")) {
+        (req.http.X-PREP-Keep && req.http.X-PREP-Keep !~ "^[A-Za-z0-9_.-]+$")) {
         return (synth(400, "X-PREP-Feed: FEED and X-PREP-Keep: CORTE_ID expected"));
     }
     if (req.http.X-PREP-Keep) {
