@@ -152,7 +152,7 @@ feed_conf() {
     PrepCorteTime  json json/main.json /fechaCorte
     ${EDGE[$feed]}
 EOF
-    [ "$NOTIFY" = 1 ] && echo "    PrepNotify $W/prep-purge-varnish $VARNISH"
+    [ "$NOTIFY" = 1 ] && echo "    PrepNotify $W/prep-purge-varnish $W/varnish-purge.conf"
     cat <<EOF
 </PrepFeed>
 <Location /prep/$feed>
@@ -163,7 +163,12 @@ EOF
 }
 start_httpd() {
     local feed
-    [ "$NOTIFY" = 1 ] && { cp "$PURGE" "$W/prep-purge-varnish"; chmod 755 "$W/prep-purge-varnish"; }
+    if [ "$NOTIFY" = 1 ]; then
+        cp "$PURGE" "$W/prep-purge-varnish"
+        echo "VARNISH_URLS=\"$VARNISH/\"" >"$W/varnish-purge.conf"
+        chmod 755 "$W/prep-purge-varnish"
+        chmod 644 "$W/varnish-purge.conf"
+    fi
     for feed in $FEEDS; do
         mkdir -p "$C/$feed/incoming" "$C/$feed/store"
         chown "$USER_NAME:" "$C/$feed/incoming" "$C/$feed/store"
