@@ -88,7 +88,7 @@ static void set_nonblocking(int fd)
 /* Writes what the pipe takes now; -1 when the reader is gone. */
 static int outbox_flush(outbox_t *o)
 {
-    while (o->len) {
+    while (o->fd >= 0 && o->len) {
         ssize_t n = write(o->fd, o->buf, o->len);
 
         if (n < 0) {
@@ -639,7 +639,7 @@ void notify_start(void)
         notifier_gone = 1;
         return;
     }
-    if (to_notifier.fd >= 0) {
+    if (to_notifier.fd >= 0) { /* (closed when the one before ended) */
         close(to_notifier.fd);
     }
     if (from_notifier.fd >= 0) {
@@ -649,8 +649,9 @@ void notify_start(void)
     fcntl(results[0], F_SETFD, FD_CLOEXEC);
     set_nonblocking(events[1]);
     set_nonblocking(results[0]);
+    /* what waited for it is its first work (a record the one before
+     * took half of is skipped by the notifier, not being JSON) */
     to_notifier.fd = events[1];
-    to_notifier.len = 0;
     from_notifier.fd = results[0];
     from_notifier.len = 0;
     from_notifier.eof = 0;
@@ -818,9 +819,10 @@ void notify_follow(intake_feed_t *in, apr_pool_t *p)
             strcmp(str_of(line, PREP_JOURNAL_KEY_FEED), f->name)) {
             continue;
         }
-        if (notifier_gone || !notifier_pid) {
+        if (notifier_gone) {
             continue; /* said once, when it ended */
         }
+        /* (while another notifier is to start, its events wait for it) */
         if (outbox_put(&to_notifier, event_record(in, line, p)) != 0) {
             if (!notifier_pipe_full) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
@@ -896,7 +898,12 @@ void notify_results(intake_feed_t *feeds, int n, apr_pool_t *p)
     }
     inbox_read(&from_notifier, take_result, &b);
     notifier_pid = 0;
-    if (prep_registry->loader_user) {
+    close(to_notifier.fd);
+    close(from_notifier.fd);
+    to_notifier.fd = from_notifier.fd = -1;
+    /* the intake runs as PrepUser: it cannot become the User again */
+    if (prep_registry->loader_user && geteuid() != ap_unixd_config.user_id) {
+        to_notifier.len = 0;
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
                      "PREP0158: PrepNotify: the notifier ended (status %d); "
                      "the intake runs as PrepUser %s and cannot start it as "
