@@ -1442,6 +1442,31 @@ apr_status_t prep_journal_each(const char *store, apr_time_t since,
  * journal); reads only the end of the files. */
 struct json_t *prep_journal_tail(const char *store, int n, apr_pool_t *p);
 
+/* Where a follower of the journal is: the file it reads (its device and
+ * inode: a rotation gives journal.jsonl another one) and the offset of
+ * the first byte it has not taken yet (always the start of a line). */
+typedef struct prep_journal_cursor {
+    apr_uint64_t dev, ino; /* 0, 0: no file yet */
+    apr_off_t offset;
+} prep_journal_cursor_t;
+
+/* The cursor at the current end of STORE/journal.jsonl (no file: its
+ * start): a follower starting there sees only the lines written after. */
+void prep_journal_cursor_end(prep_journal_cursor_t *c, const char *store);
+/* Calls fn for each whole line written since the cursor, oldest first
+ * (the line is borrowed), and moves the cursor past them.  A rotation
+ * since (journal.jsonl has another inode) finishes the rotated .1 from the
+ * cursor when it is the file the cursor was in, then reads the new file
+ * from its start.  A last line without its "\n" is left for the next
+ * call; a damaged line (not a JSON object with a readable "at", or longer
+ * than 4 x PREP_JOURNAL_LINE_MAX) is skipped and counted in *bad (when not
+ * NULL).  At most `budget` bytes are read per call (0: no bound), the rest
+ * is for the next one.  fn's error stops the walk with the cursor after
+ * the line it failed on. */
+apr_status_t prep_journal_follow(prep_journal_cursor_t *c, const char *store,
+                                 apr_off_t budget, prep_journal_fn *fn,
+                                 void *baton, apr_uint64_t *bad, apr_pool_t *p);
+
 /* ------------------------------------------------------------------ */
 /* prep_operator.c: what the operator decides for a feed, kept in its store
  * (STORE/control.json, written by prepctl under the store's lock, read by
