@@ -18,7 +18,7 @@ Subcommands (standard library only; `brotli` on PATH decodes br):
                                  in case 1): "time status id cache" lines
   swarm URL N PERIOD SECONDS OUT N keep-alive clients polling URL at random
                                  phases: "time id" per poll, binary-safe text
-  stream BASE PATHS SECONDS OUT  asks each variant twice in turn (8 at a time)
+  stream BASE PATHS SECONDS OUT  asks each variant twice in turn (16 at a time)
                                  for SECONDS: "time id cache path enc" in OUT
   origin LOG FROM TO             the origin's access log between two times,
                                  summed: JSON {key: [count, statuses]}
@@ -306,7 +306,7 @@ def cmd_poll(url, period, seconds, out):
 
 
 def cmd_stream(base, pathsfile, seconds, out):
-    """Each variant in turn, 8 at a time, asked twice (the second answer is
+    """Each variant in turn, 16 at a time at random moments, asked twice (the second answer is
     the object the first one's fetch left in the cache); every answer's
     "time id cache path enc" in OUT."""
     paths = read_paths(pathsfile)
@@ -319,6 +319,7 @@ def cmd_stream(base, pathsfile, seconds, out):
     seen = []
 
     def worker():
+        time.sleep(random.random() * 0.3)
         while time.time() < end:
             with lock:
                 j = next(it, None)
@@ -332,9 +333,11 @@ def cmd_stream(base, pathsfile, seconds, out):
                     continue
                 seen.append("%.6f %s %s %s %s" % (t, h.get("x-prep-corte-id") or "-",
                                                   h.get("x-cache") or "-", j[0], j[1]))
-            time.sleep(0.02)
+            # not in step with each other: the fetches reach the origin at
+            # any moment, the publish's included
+            time.sleep(random.random() * 0.1)
 
-    ts = [threading.Thread(target=worker) for _ in range(8)]
+    ts = [threading.Thread(target=worker) for _ in range(16)]
     for t in ts:
         t.start()
     for t in ts:

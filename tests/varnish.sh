@@ -16,7 +16,7 @@
 #      the change, every file through Varnish in br, gzip and identity has
 #      the origin's status, X-PREP-Corte-Id, Content-Encoding and bytes;
 #   3  fetches in flight during the publish (a proxy that holds each answer
-#      of the origin 300 ms): objects of the old corte inserted after the
+#      of the origin 300 ms, PREP_VARNISH_HOLD_MS): objects of the old corte inserted after the
 #      first BAN are gone 1 s after the repeated one;
 #   4  2,000 keep-alive clients poll cinco's main.json every 2 s for 20 s
 #      with a publish in the middle: the origin gets at most ~1 main.json
@@ -94,7 +94,7 @@ dump() {
 cleanup() {
     local pid
     stop_httpd "$C"
-    for pid in "$W/proxy.pid" "$W/ncsa.pid" "$VN/varnishd.pid"; do
+    for pid in "$W/proxy.pid" "$W/ncsa.pid" "$W/vlog.pid" "$VN/varnishd.pid"; do
         [ -s "$pid" ] && kill "$(cat "$pid")" 2>/dev/null
     done
     return 0
@@ -136,6 +136,9 @@ start_varnish() {
     varnishncsa -n "$VN" -q 'ReqMethod eq "BAN"' \
         -F '%{VSL:Timestamp:Start[1]}x %{X-PREP-Feed}i %{X-PREP-Keep}i %s' \
         -a -w "$W/bans.log" -D -P "$W/ncsa.pid" || fail "varnishncsa"
+    # and what went wrong, for a failed run (varnishlog -r W/errors.vsl)
+    varnishlog -n "$VN" -g request -q 'FetchError or SessClose ~ "ERR|RX_" or BerespStatus >= 500' \
+        -w "$W/errors.vsl" -D -P "$W/vlog.pid" || fail "varnishlog"
 }
 
 # The purge: PrepNotify with contrib/prep-purge-varnish when it is there;
@@ -390,6 +393,9 @@ case_2() {
 }
 
 # ---------------------------------------------------------------- 3
+# How long the proxy holds each answer: longer than the time from the
+# publish to the first BAN (~0.1 s), shorter than the repeat (0.5 s).
+HOLD_MS=${PREP_VARNISH_HOLD_MS:-300}
 case_3() {
     local feed=borde old ban1 ban2 inflight served
     has_corte "$feed" || { package "$feed-c" "$(corte 21:15)" 13; publish "$feed" "$feed-c"; }
@@ -397,7 +403,7 @@ case_3() {
     paths_of "$feed-d" "$feed"
     old=$(origin_id $feed)
     : >"$W/proxy.log"
-    python3 "$PY" proxy "$XPORT" "$HPORT" 300 "$W/proxy.log" &
+    python3 "$PY" proxy "$XPORT" "$HPORT" "$HOLD_MS" "$W/proxy.log" &
     echo $! >"$W/proxy.pid"
     wait_until 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $XPORT), 1)" || fail "the proxy does not listen"
     use_backend "$XPORT"
