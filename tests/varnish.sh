@@ -24,7 +24,7 @@
 #      served the new corte gets it (the worst lag is printed).
 #
 # Needs root (httpd as root with User PREP_TEST_USER; varnishd runs as that
-# user), varnishd, wrk, brotli, curl, python3.  About two and a half minutes.
+# user), varnishd, wrk, brotli, curl, python3.  About 90 seconds.
 #
 #   tests/varnish.sh [TOP] [CASE...]
 #
