@@ -573,6 +573,55 @@ START_TEST(test_journal_window_is_the_last_day_and_bounded)
 }
 END_TEST
 
+/* A journal of a bad night (9,000 lines of long refusals, 13 MB): a render
+ * reads at most PREP_DASHBOARD_LINES of them from the end, and its page
+ * stays a few MB. */
+START_TEST(test_render_is_bounded)
+{
+    char tmpl[] = "/tmp/prep-dashboard-XXXXXX";
+    const char *root, *path;
+    prep_feed_t feed;
+    apr_time_t now = apr_time_now();
+    char message[1400];
+    json_t *w, *doc;
+    FILE *out;
+    char *html;
+    int i;
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    root = apr_pstrdup(pool, tmpl);
+    test_feed_in(&feed, root, pool);
+    path = apr_pstrcat(pool, feed.store, "/" PREP_JOURNAL_FILE, NULL);
+    memset(message, 'm', sizeof(message) - 1);
+    message[sizeof(message) - 1] = '\0';
+    out = fopen(path, "w");
+    ck_assert_ptr_nonnull(out);
+    for (i = 0; i < 9000; i++) {
+        fprintf(out,
+                "{\"at\":\"%s\",\"feed\":\"qro\",\"event\":\"refused\","
+                "\"package\":\"P%d.tar.gz\",\"reason\":\"truncated\","
+                "\"message\":\"%s\"}\n",
+                prep_time_iso(pool, now - SEC(9000 - i), &zone), i, message);
+    }
+    ck_assert_int_eq(fclose(out), 0);
+    w = prep_dashboard_journal(feed.store, now, PREP_DASHBOARD_LINES, pool);
+    ck_assert_int_gt(json_array_size(w), 100);
+    ck_assert_int_le(json_array_size(w), PREP_DASHBOARD_LINES);
+    /* the newest line is the journal's last */
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(w, json_array_size(w) - 1), "package")),
+                     "P8999.tar.gz");
+    doc = doc_of(feed_doc("qro", "serving", 5, "P.tar.gz", 0));
+    html = render(doc, w, NULL);
+    ck_assert_int_eq(count_of(html, "class=\"marca-rechazo\""),
+                     (int)json_array_size(w));
+    ck_assert_int_lt(strlen(html), 8 * 1024 * 1024);
+    json_decref(doc);
+    json_decref(w);
+    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", root)), 0);
+}
+END_TEST
+
 Suite *suite_dashboard(void)
 {
     Suite *s = suite_create("dashboard");
@@ -591,6 +640,7 @@ Suite *suite_dashboard(void)
     tcase_add_test(tc, test_rate_on_the_page_and_the_refresh_url);
     tcase_add_test(tc, test_accept_prefers_html);
     tcase_add_test(tc, test_journal_window_is_the_last_day_and_bounded);
+    tcase_add_test(tc, test_render_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
