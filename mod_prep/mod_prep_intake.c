@@ -121,6 +121,7 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     /* no loader runs from here on: the slot is the intake's to write */
     follow_store(in, p);
     watch_clock(in, now, p);
+    notify_follow(in, p);
     plan_banner(in, now);
     if (in->heal_id[0]) {
         if (!in->heal_why) {
@@ -138,6 +139,7 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     }
     if (now >= in->retry_at && (pkg = next_package(in, now, &mode, &id, p))) {
         journal_seen(in, pkg, &id, mode, p);
+        notify_follow(in, p); /* "seen" is told before the load starts */
         run_loader(in, pkg, &id, mode, NULL, NULL, NULL);
     }
     audit_slice(in, now, p);
@@ -178,6 +180,7 @@ static void start_feed(intake_feed_t *in, apr_pool_t *p)
     in->close_pending = f->publish_until && now < f->publish_until;
     in->store_dirty = 1;
     follow_store(in, p);
+    notify_cursor_start(in); /* its own start line is the first told */
     journal_start(in, p);
 }
 
@@ -196,6 +199,7 @@ static void intake_main(server_rec *s)
     apr_signal(SIGPIPE, SIG_IGN);
     setpgid(0, 0); /* so that stopping the intake stops its loader too */
     ap_close_listeners();
+    notify_start(); /* as root still: the notifier becomes the User */
     if (become_loader(s) != 0) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
                      "PREP0114: intake: cannot switch to the loader account");
@@ -248,6 +252,8 @@ static void intake_main(server_rec *s)
             poll_feed(&feeds[i], iter);
             apr_pool_clear(iter);
         }
+        notify_results(feeds, n, iter);
+        apr_pool_clear(iter);
         /* while a load runs, its end is noticed within 100 ms */
         for (i = 0; i < n && !feeds[i].loader; i++) {
         }

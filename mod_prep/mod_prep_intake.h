@@ -5,6 +5,8 @@
  *
  *   mod_prep_intake.c          the process: its supervision by the parent,
  *                              its main loop and poll_feed, its start
+ *   mod_prep_intake_notify.c   PrepNotify: the journal followed, the
+ *                              notifier process that runs the commands
  *   mod_prep_intake_loads.c    the loads it runs (a process each) and the
  *                              scan of PrepIncoming for the next package
  *   mod_prep_intake_follow.c   the served corte kept true between loads:
@@ -92,7 +94,23 @@ typedef struct intake_feed {
      * (once each: a second failure is the operator's to see) */
     char banner_id[PREP_ID_MAX];
     unsigned banner_state;
+    /* PrepNotify: where the journal was read up to */
+    prep_journal_cursor_t notify_cursor;
+    int notify_follow_failing; /* it cannot be read (logged once) */
 } intake_feed_t;
+
+/* --- mod_prep_intake_notify.c: PrepNotify -------------------------- */
+
+/* Forks the notifier when some feed has PrepNotify: in the intake, before
+ * it drops its privileges (the notifier becomes the server's User). */
+void notify_start(void);
+/* The feed's journal followed from its end (the lines to come). */
+void notify_cursor_start(intake_feed_t *in);
+/* The journal's new lines sent to the notifier, once what they tell is in
+ * the feed's slot; only while no loader runs. */
+void notify_follow(intake_feed_t *in, apr_pool_t *p);
+/* The notifier's results journaled ("notify"), its end noticed. */
+void notify_results(intake_feed_t *feeds, int n, apr_pool_t *p);
 
 /* --- mod_prep_intake_journal.c: what the intake tells -------------- */
 

@@ -3,7 +3,8 @@
  * check for load balancers and monitoring (?check=FEED: 200 when the feed
  * is healthy (serving a fresh corte, pinned by the operator, or closed),
  * 503 otherwise, 404 for an unknown feed, 400 for a query that names no
- * feed or format). */
+ * feed or format).  ?format=html, or a browser's Accept: the night's
+ * dashboard (prep_dashboard.c). */
 #include "httpd.h"
 #include <jansson.h>
 
@@ -102,7 +103,11 @@ static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,
 
 /* What a status request asks for: the document in one format, or the
  * health check of one feed. */
-typedef enum { STATUS_FORMAT_JSON, STATUS_FORMAT_PROMETHEUS } status_format_t;
+typedef enum {
+    STATUS_FORMAT_JSON,
+    STATUS_FORMAT_PROMETHEUS,
+    STATUS_FORMAT_HTML
+} status_format_t;
 
 typedef struct status_query {
     status_format_t format;
@@ -119,7 +124,10 @@ static int parse_query(request_rec *r, status_query_t *q)
     char *args, *pair, *state;
     int have_format = 0;
 
-    q->format = STATUS_FORMAT_JSON;
+    /* without a format, a browser gets the dashboard */
+    q->format = prep_dashboard_wanted(apr_table_get(r->headers_in, "Accept"))
+                    ? STATUS_FORMAT_HTML
+                    : STATUS_FORMAT_JSON;
     q->check = NULL;
     if (!r->args) {
         return OK;
@@ -151,7 +159,11 @@ static int parse_query(request_rec *r, status_query_t *q)
             why = "format given twice";
         } else if (!strcmp(value, "prometheus")) {
             q->format = STATUS_FORMAT_PROMETHEUS;
-        } else if (strcmp(value, "json")) {
+        } else if (!strcmp(value, "html")) {
+            q->format = STATUS_FORMAT_HTML;
+        } else if (!strcmp(value, "json")) {
+            q->format = STATUS_FORMAT_JSON;
+        } else {
             why = "an unknown format";
         }
         have_format |= !strcmp(pair, "format");
@@ -244,12 +256,11 @@ static void send_prometheus(request_rec *r, const feed_view_t *views, int n,
     }
 }
 
-static void send_json(request_rec *r, const feed_view_t *views, int n,
-                      apr_time_t now)
+static json_t *status_document(request_rec *r, const feed_view_t *views, int n,
+                               apr_time_t now)
 {
     static const prep_zone_t utc = {0, "UTC"};
     json_t *doc = json_object(), *feeds = json_array();
-    char *text;
     int i;
 
     json_object_set_new(doc, "version", json_string(PREP_VERSION));
@@ -263,7 +274,15 @@ static void send_json(request_rec *r, const feed_view_t *views, int n,
                                     &views[i].rt, now, r->pool));
     }
     json_object_set_new(doc, "feeds", feeds);
-    text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    return doc;
+}
+
+static void send_json(request_rec *r, const feed_view_t *views, int n,
+                      apr_time_t now)
+{
+    json_t *doc = status_document(r, views, n, now);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
     json_decref(doc);
     ap_set_content_type(r, "application/json");
     if (text) {
@@ -271,6 +290,38 @@ static void send_json(request_rec *r, const feed_view_t *views, int n,
         ap_rputs("\n", r);
         free(text);
     }
+}
+
+/* The dashboard: the document and each feed's journal window (the lines
+ * of a render shared by the feeds), as one page (prep_dashboard.c). */
+static void send_html(request_rec *r, const feed_view_t *views, int n,
+                      apr_time_t now)
+{
+    json_t *doc = status_document(r, views, n, now), *journals = json_object();
+    int i, lines = n ? PREP_DASHBOARD_LINES / n : 0;
+    apr_size_t nlines = 0;
+    char *page;
+
+    if (lines < PREP_DASHBOARD_LINES_MIN) {
+        lines = PREP_DASHBOARD_LINES_MIN;
+    }
+    for (i = 0; i < n; i++) {
+        json_t *window = prep_dashboard_journal(views[i].feed->conf.store, now,
+                                                lines, r->pool);
+
+        nlines += json_array_size(window);
+        json_object_set_new(journals, views[i].feed->conf.name, window);
+    }
+    page = prep_dashboard_html(doc, journals, r->args, now, r->pool);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_DEBUG, 0, r,
+        "PREP0173: prep-status: dashboard of %d feeds, %" APR_SIZE_T_FMT
+        " journal lines, %" APR_SIZE_T_FMT " bytes in %" APR_TIME_T_FMT " ms",
+        n, nlines, strlen(page), apr_time_as_msec(apr_time_now() - now));
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_rputs(page, r);
+    json_decref(journals);
+    json_decref(doc);
 }
 
 int prep_status_handler(request_rec *r)
@@ -310,8 +361,12 @@ int prep_status_handler(request_rec *r)
     if (q.check) {
         return HTTP_NOT_FOUND;
     }
+    /* the document's form depends on Accept */
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
     if (q.format == STATUS_FORMAT_PROMETHEUS) {
         send_prometheus(r, views, n, now);
+    } else if (q.format == STATUS_FORMAT_HTML) {
+        send_html(r, views, n, now);
     } else {
         send_json(r, views, n, now);
     }

@@ -1322,6 +1322,55 @@ struct json_t *prep_status_feed(const prep_feed_t *f,
                                 apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
+/* prep_dashboard.c: the status document as a page for the operator's
+ * browser (/prep-status?format=html, or a browser's Accept): in Spanish,
+ * self-contained (inline CSS and SVG, no script), refreshing itself every
+ * PREP_DASHBOARD_REFRESH_S seconds.  Per feed: its state in colour, the
+ * corte served and its age, a timeline of the journal's window (cortes
+ * with their package-to-live, refusals, stale periods, operator actions),
+ * the last events and refusals, and requests per minute, computed from
+ * the totals the previous render put in its refresh URL. */
+
+#define PREP_DASHBOARD_REFRESH_S 10
+/* The journal window shown: the last 24 hours ... */
+#define PREP_DASHBOARD_WINDOW apr_time_from_sec(24 * 3600)
+/* ... of at most this many lines per render, shared by the feeds (read
+ * from the end of the files: a few MB at most, prep_journal_tail). */
+#define PREP_DASHBOARD_LINES 4000
+/* A feed reads at least this many lines, however many feeds there are. */
+#define PREP_DASHBOARD_LINES_MIN 200
+/* A previous render older than this gives no rate ("—"). */
+#define PREP_DASHBOARD_RATE_MAX apr_time_from_sec(15 * 60)
+
+/* Whether a request's Accept header (NULL: none) prefers text/html to
+ * application/json: a browser's does; curl's and wget's star/star, a
+ * missing one, or one that ranks JSON at least as high do not. */
+int prep_dashboard_wanted(const char *accept);
+/* The journal lines of store's window at `now`, oldest first: those of
+ * the last PREP_DASHBOARD_WINDOW, at most max_lines of them (the newest).
+ * A new reference; an empty array when there is no journal. */
+struct json_t *prep_dashboard_journal(const char *store, apr_time_t now,
+                                      int max_lines, apr_pool_t *p);
+/* Requests per minute of feed `name` now that it has counted `requests`,
+ * from the previous render's totals in args (the query string: "t" its
+ * time in epoch ms, "r" NAME:COUNT pairs separated by commas).  1 and
+ * *per_minute set when it can be told; 0 on a first render, a feed the
+ * previous one did not show, a counter that went back (a restart), a
+ * previous render in the future or older than PREP_DASHBOARD_RATE_MAX, or
+ * a query it cannot read. */
+int prep_dashboard_rate(double *per_minute, const char *args, const char *name,
+                        apr_uint64_t requests, apr_time_t now);
+/* The page, NUL-terminated, allocated in p, from the status document doc
+ * ({"now", "feeds": [...]}, as /prep-status gives it), journals (an
+ * object: feed name to its window's lines, prep_dashboard_journal; a feed
+ * without one has an empty timeline), args (the request's query, NULL:
+ * none) and now.  Every value of the document and the journal is escaped:
+ * package names are the institute's. */
+char *prep_dashboard_html(const struct json_t *doc,
+                          const struct json_t *journals, const char *args,
+                          apr_time_t now, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
 /* prep_journal.c: the journal of a feed, STORE/journal.jsonl: one JSON
  * object per line, appended and fsync'd, never rewritten; rotated by size
  * to journal.jsonl.1 (the newest), .2, ...; a rotated file is removed only
@@ -1441,6 +1490,31 @@ apr_status_t prep_journal_each(const char *store, apr_time_t since,
 /* The last n lines, oldest first, as a JSON array (empty when there is no
  * journal); reads only the end of the files. */
 struct json_t *prep_journal_tail(const char *store, int n, apr_pool_t *p);
+
+/* Where a follower of the journal is: the file it reads (its device and
+ * inode: a rotation gives journal.jsonl another one) and the offset of
+ * the first byte it has not taken yet (always the start of a line). */
+typedef struct prep_journal_cursor {
+    apr_uint64_t dev, ino; /* 0, 0: no file yet */
+    apr_off_t offset;
+} prep_journal_cursor_t;
+
+/* The cursor at the current end of STORE/journal.jsonl (no file: its
+ * start): a follower starting there sees only the lines written after. */
+void prep_journal_cursor_end(prep_journal_cursor_t *c, const char *store);
+/* Calls fn for each whole line written since the cursor, oldest first
+ * (the line is borrowed), and moves the cursor past them.  A rotation
+ * since (journal.jsonl has another inode) finishes the rotated .1 from the
+ * cursor when it is the file the cursor was in, then reads the new file
+ * from its start.  A last line without its "\n" is left for the next
+ * call; a damaged line (not a JSON object with a readable "at", or longer
+ * than 4 x PREP_JOURNAL_LINE_MAX) is skipped and counted in *bad (when not
+ * NULL).  At most `budget` bytes are read per call (0: no bound), the rest
+ * is for the next one.  fn's error stops the walk with the cursor after
+ * the line it failed on. */
+apr_status_t prep_journal_follow(prep_journal_cursor_t *c, const char *store,
+                                 apr_off_t budget, prep_journal_fn *fn,
+                                 void *baton, apr_uint64_t *bad, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_operator.c: what the operator decides for a feed, kept in its store

@@ -654,3 +654,174 @@ static apr_time_t last_line_time(const char *path, apr_pool_t *p)
     json_decref(lines);
     return at;
 }
+
+/* --- following ----------------------------------------------------- */
+
+void prep_journal_cursor_end(prep_journal_cursor_t *c, const char *store)
+{
+    apr_pool_t *p;
+    struct stat st;
+
+    memset(c, 0, sizeof(*c));
+    apr_pool_create(&p, NULL);
+    if (stat(journal_path(p, store, 0), &st) == 0) {
+        c->dev = (apr_uint64_t)st.st_dev;
+        c->ino = (apr_uint64_t)st.st_ino;
+        c->offset = (apr_off_t)st.st_size;
+    }
+    apr_pool_destroy(p);
+}
+
+static int is_cursor_file(const prep_journal_cursor_t *c, const struct stat *st)
+{
+    return c->ino && (apr_uint64_t)st->st_dev == c->dev &&
+           (apr_uint64_t)st->st_ino == c->ino;
+}
+
+/* One line taken by a follower: a damaged one is counted, a whole one
+ * given to fn. */
+static apr_status_t take_line(const char *text, apr_size_t len,
+                              prep_journal_fn *fn, void *baton,
+                              apr_uint64_t *bad)
+{
+    apr_time_t at;
+    json_t *line;
+    apr_status_t rv;
+
+    if (!len) {
+        return APR_SUCCESS; /* an empty line is no event, and no damage */
+    }
+    if (!(line = parse_line(text, len, &at))) {
+        if (bad) {
+            (*bad)++;
+        }
+        return APR_SUCCESS;
+    }
+    rv = fn(baton, line);
+    json_decref(line);
+    return rv;
+}
+
+/* The whole lines of the file at fd from *offset on, to fn, *offset moved
+ * past each; *left: the bytes that may still be read.  *done: the file's
+ * end was reached.  A file that no longer grows (rotated) has no line to
+ * come: a last line without "\n" there is damage, counted and passed. */
+static apr_status_t follow_file(int fd, apr_off_t *offset, apr_off_t *left,
+                                int growing, int *done, prep_journal_fn *fn,
+                                void *baton, apr_uint64_t *bad, apr_pool_t *p)
+{
+    apr_size_t size = 4 * PREP_JOURNAL_LINE_MAX, have = 0;
+    char *buf = apr_palloc(p, size);
+    apr_off_t read_at = *offset;
+    int skipping = 0; /* in a line longer than the buffer: dropped whole */
+
+    *done = 0;
+    while (*left > 0) {
+        apr_size_t want = size - have;
+        char *start = buf, *nl;
+        ssize_t n;
+
+        if ((apr_off_t)want > *left) {
+            want = (apr_size_t)*left;
+        }
+        n = pread(fd, buf + have, want, read_at);
+        if (n < 0) {
+            return errno;
+        }
+        if (n == 0) {
+            *done = 1;
+            break;
+        }
+        read_at += n;
+        have += (apr_size_t)n;
+        *left -= n;
+        while ((nl = memchr(start, '\n', have - (apr_size_t)(start - buf)))) {
+            apr_size_t len = (apr_size_t)(nl - start);
+            apr_status_t rv = APR_SUCCESS;
+
+            *offset += (apr_off_t)len + 1;
+            if (skipping) {
+                skipping = 0;
+                if (bad) {
+                    (*bad)++;
+                }
+            } else {
+                rv = take_line(start, len, fn, baton, bad);
+            }
+            start = nl + 1;
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        have -= (apr_size_t)(start - buf);
+        if (have == size) {
+            /* longer than any journal line: passed up to its end */
+            skipping = 1;
+            *offset += (apr_off_t)have;
+            have = 0;
+        } else if (have && start != buf) {
+            memmove(buf, start, have);
+        }
+    }
+    if (*done && !growing && (have || skipping)) {
+        *offset += (apr_off_t)have;
+        if (bad) {
+            (*bad)++;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_journal_follow(prep_journal_cursor_t *c, const char *store,
+                                 apr_off_t budget, prep_journal_fn *fn,
+                                 void *baton, apr_uint64_t *bad, apr_pool_t *p)
+{
+    int lock = journal_lock(store, LOCK_SH, p);
+    int fd = open(journal_path(p, store, 0), O_RDONLY | O_CLOEXEC);
+    int rotated = -1, done = 0;
+    struct stat st, rst;
+    apr_off_t left = budget > 0 ? budget : APR_INT64_MAX;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    /* the file the cursor is in was rotated: it is .1 now, unless it
+     * rotated again meanwhile (its lines are lost to this follower) */
+    if (fd >= 0 && c->ino && !is_cursor_file(c, &st)) {
+        rotated = open(journal_path(p, store, 1), O_RDONLY | O_CLOEXEC);
+        if (rotated >= 0 &&
+            (fstat(rotated, &rst) != 0 || !is_cursor_file(c, &rst))) {
+            close(rotated);
+            rotated = -1;
+        }
+    }
+    if (lock >= 0) {
+        close(lock);
+    }
+    if (rotated >= 0) {
+        rv = follow_file(rotated, &c->offset, &left, 0, &done, fn, baton, bad,
+                         p);
+        close(rotated);
+        if (rv != APR_SUCCESS || !done) {
+            if (fd >= 0) {
+                close(fd);
+            }
+            return rv;
+        }
+    }
+    if (fd < 0) {
+        return rv; /* no journal (yet): the cursor waits where it is */
+    }
+    if (!is_cursor_file(c, &st)) {
+        c->dev = (apr_uint64_t)st.st_dev;
+        c->ino = (apr_uint64_t)st.st_ino;
+        c->offset = 0;
+    } else if (c->offset > (apr_off_t)st.st_size) {
+        c->offset = 0; /* cut back by hand: read again from its start */
+    }
+    rv = follow_file(fd, &c->offset, &left, 1, &done, fn, baton, bad, p);
+    close(fd);
+    return rv;
+}

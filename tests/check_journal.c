@@ -466,6 +466,165 @@ START_TEST(test_unwritable_store_is_an_error_not_a_crash)
 }
 END_TEST
 
+/* --- following ------------------------------------------------------ */
+
+static json_t *follow(prep_journal_cursor_t *c, apr_off_t budget,
+                      apr_uint64_t *bad)
+{
+    json_t *lines = json_array();
+
+    ck_assert_int_eq(
+        prep_journal_follow(c, feed.store, budget, collect, lines, bad, pool),
+        APR_SUCCESS);
+    return lines;
+}
+
+static void append_raw(const char *text)
+{
+    int fd =
+        open(path_of(PREP_JOURNAL_FILE), O_WRONLY | O_APPEND | O_CREAT, 0644);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+START_TEST(test_follow_gives_only_lines_after_the_cursor)
+{
+    prep_journal_cursor_t c;
+    json_t *lines;
+
+    /* no journal yet: the cursor waits at the start of the file to come */
+    prep_journal_cursor_end(&c, feed.store);
+    lines = follow(&c, 0, NULL);
+    ck_assert_int_eq(json_array_size(lines), 0);
+    json_decref(lines);
+    append_numbered(PREP_EVENT_START, apr_time_now(), 1);
+    append_numbered(PREP_EVENT_SEEN, apr_time_now(), 2);
+    lines = follow(&c, 0, NULL);
+    ck_assert_int_eq(json_array_size(lines), 2);
+    ck_assert_int_eq(number(json_array_get(lines, 0)), 1);
+    ck_assert_int_eq(number(json_array_get(lines, 1)), 2);
+    json_decref(lines);
+    /* nothing new: nothing again */
+    lines = follow(&c, 0, NULL);
+    ck_assert_int_eq(json_array_size(lines), 0);
+    json_decref(lines);
+    /* a new follower at the end sees only what comes after */
+    prep_journal_cursor_end(&c, feed.store);
+    append_numbered(PREP_EVENT_PUBLISHED, apr_time_now(), 3);
+    lines = follow(&c, 0, NULL);
+    ck_assert_int_eq(json_array_size(lines), 1);
+    ck_assert_int_eq(number(json_array_get(lines, 0)), 3);
+    ck_assert_str_eq(str(json_array_get(lines, 0), "event"), "published");
+    json_decref(lines);
+}
+END_TEST
+
+START_TEST(test_follow_leaves_a_partial_line_for_next_time)
+{
+    prep_journal_cursor_t c;
+    apr_uint64_t bad = 0;
+    json_t *lines;
+
+    append_numbered(PREP_EVENT_START, apr_time_now(), 1);
+    prep_journal_cursor_end(&c, feed.store);
+    append_raw("{\"at\":\"2024-06-02T21:05:00.000-06:00\",\"feed\":\"qro\",");
+    lines = follow(&c, 0, &bad);
+    ck_assert_int_eq(json_array_size(lines), 0);
+    ck_assert_int_eq(bad, 0);
+    json_decref(lines);
+    append_raw("\"event\":\"seen\",\"n\":7}\n");
+    lines = follow(&c, 0, &bad);
+    ck_assert_int_eq(json_array_size(lines), 1);
+    ck_assert_int_eq(number(json_array_get(lines, 0)), 7);
+    ck_assert_int_eq(bad, 0);
+    json_decref(lines);
+}
+END_TEST
+
+START_TEST(test_follow_finishes_the_rotated_file_then_the_new_one)
+{
+    prep_journal_cursor_t c;
+    json_t *lines;
+    int i, n = 0;
+
+    journal.rotate_bytes = 600; /* a few lines per file */
+    append_numbered(PREP_EVENT_START, apr_time_now(), 0);
+    prep_journal_cursor_end(&c, feed.store);
+    /* enough to rotate once, not twice */
+    for (i = 1; size_of(PREP_JOURNAL_FILE ".1") < 0; i++) {
+        append_numbered(PREP_EVENT_SEEN, apr_time_now(), i);
+    }
+    append_numbered(PREP_EVENT_SEEN, apr_time_now(), i);
+    ck_assert_int_lt(size_of(PREP_JOURNAL_FILE ".2"), 0);
+    lines = follow(&c, 0, NULL);
+    ck_assert_int_eq(json_array_size(lines), i);
+    for (n = 0; n < i; n++) {
+        ck_assert_int_eq(number(json_array_get(lines, (size_t)n)), n + 1);
+    }
+    json_decref(lines);
+    /* and the new file goes on from where it was left */
+    append_numbered(PREP_EVENT_PUBLISHED, apr_time_now(), 100);
+    lines = follow(&c, 0, NULL);
+    ck_assert_int_eq(json_array_size(lines), 1);
+    ck_assert_int_eq(number(json_array_get(lines, 0)), 100);
+    json_decref(lines);
+}
+END_TEST
+
+START_TEST(test_follow_skips_and_counts_damaged_lines)
+{
+    prep_journal_cursor_t c;
+    apr_uint64_t bad = 0;
+    json_t *lines;
+    char *huge;
+
+    prep_journal_cursor_end(&c, feed.store);
+    append_numbered(PREP_EVENT_START, apr_time_now(), 1);
+    append_raw("not json at all\n");
+    append_raw("{\"feed\":\"qro\",\"event\":\"seen\"}\n"); /* no "at" */
+    huge = apr_palloc(pool, 5 * PREP_JOURNAL_LINE_MAX + 2);
+    memset(huge, 'x', 5 * PREP_JOURNAL_LINE_MAX);
+    strcpy(huge + 5 * PREP_JOURNAL_LINE_MAX, "\n");
+    append_raw(huge);
+    append_raw("\n");
+    append_numbered(PREP_EVENT_SEEN, apr_time_now(), 2);
+    lines = follow(&c, 0, &bad);
+    ck_assert_int_eq(json_array_size(lines), 2);
+    ck_assert_int_eq(number(json_array_get(lines, 0)), 1);
+    ck_assert_int_eq(number(json_array_get(lines, 1)), 2);
+    ck_assert_int_eq(bad, 3);
+    json_decref(lines);
+}
+END_TEST
+
+START_TEST(test_follow_reads_at_most_its_budget)
+{
+    prep_journal_cursor_t c;
+    json_t *lines;
+    int i, got = 0, calls = 0;
+
+    prep_journal_cursor_end(&c, feed.store);
+    for (i = 1; i <= 20; i++) {
+        append_numbered(PREP_EVENT_SEEN, apr_time_now(), i);
+    }
+    /* about one line per call: every line once, in order */
+    while (got < 20 && calls < 100) {
+        size_t k;
+
+        lines = follow(&c, 150, NULL);
+        for (k = 0; k < json_array_size(lines); k++) {
+            ck_assert_int_eq(number(json_array_get(lines, k)), ++got);
+        }
+        json_decref(lines);
+        calls++;
+    }
+    ck_assert_int_eq(got, 20);
+    ck_assert_int_gt(calls, 5);
+}
+END_TEST
+
 Suite *suite_journal(void)
 {
     Suite *s = suite_create("journal");
@@ -486,6 +645,11 @@ Suite *suite_journal(void)
     tcase_add_test(tc, test_tail_gives_the_last_lines_oldest_first);
     tcase_add_test(tc, test_long_line_is_cut);
     tcase_add_test(tc, test_unwritable_store_is_an_error_not_a_crash);
+    tcase_add_test(tc, test_follow_gives_only_lines_after_the_cursor);
+    tcase_add_test(tc, test_follow_leaves_a_partial_line_for_next_time);
+    tcase_add_test(tc, test_follow_finishes_the_rotated_file_then_the_new_one);
+    tcase_add_test(tc, test_follow_skips_and_counts_damaged_lines);
+    tcase_add_test(tc, test_follow_reads_at_most_its_budget);
     suite_add_tcase(s, tc);
     return s;
 }
