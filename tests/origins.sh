@@ -51,7 +51,6 @@ mkdir -p "$PKG"
 chmod 755 "$PKG"
 
 declare -a ROWS=() BG=()
-EMU_PID=""
 FAILED=0
 STEP="" STEP_T=0 STEP_FAILS=0
 
@@ -110,7 +109,6 @@ cleanup() {
     for p in "${BG[@]}"; do
         wait "$p" 2>/dev/null || true
     done
-    [ -z "$EMU_PID" ] || kill "$EMU_PID" 2>/dev/null || true
     stop_httpd "$W/a"
     stop_httpd "$W/b"
     if [ -s "$W/haproxy.pid" ]; then
@@ -403,37 +401,6 @@ ID[P7]=$(id_of P7 "$(corte 21:35)")
 ID[P8]=$(id_of P8 "$(corte 21:40)")
 echo "origins: packages made ($((SECONDS - T0))s)"
 
-# TEMPORARY until the notify branch is merged: PrepNotify emulated from A's
-# journal (PREP_ORIGINS_EMULATE_NOTIFY=1).
-emulate_notify() {
-    exec python3 - "$W/a/store" "$REPLICATE" "$W/b/incoming/" "$W/stop-emulator" "$USER_NAME" <<'PYEOF'
-import json, os, subprocess, sys, time
-store, cmd, dest, stop, user = sys.argv[1:]
-seen = 0
-while not os.path.exists(stop):
-    try:
-        lines = open(store + '/journal.jsonl').read().splitlines()
-    except OSError:
-        lines = []
-    for raw in lines[seen:]:
-        d = json.loads(raw)
-        ev = d['event']
-        corte = d.get('corte') if ev == 'published' else d.get('served')
-        env = dict(os.environ, PREP_EVENT=ev, PREP_FEED=d['feed'], PREP_STORE=store)
-        if corte:
-            env['PREP_SERVED_ID'] = corte['id']
-            if ev == 'published':
-                env['PREP_PACKAGE_PATH'] = store + '/processed/' + corte['package']
-        subprocess.run(['setpriv', '--reuid=' + user, '--regid=' + user, '--clear-groups', cmd, '--to', dest, ev, d['feed']], env=env)
-    seen = len(lines)
-    time.sleep(0.1)
-PYEOF
-}
-if [ "${PREP_ORIGINS_EMULATE_NOTIFY:-0}" = 1 ]; then
-    emulate_notify &
-    EMU_PID=$!
-fi
-
 origin_setup b
 EXTRA_FEED_CONF="    PrepNotify $REPLICATE --to $W/b/incoming/" origin_setup a
 
@@ -449,7 +416,7 @@ in_step P1 20
 wait_until 5 srv_up b || bad "B serving P1 did not come into HAProxy: $(srv_op_state b)"
 wait_until 5 srv_up a || bad "A serving P1 did not come into HAProxy: $(srv_op_state a)"
 [ -n "$(ls "$W/b/store/processed" 2>/dev/null)" ] || bad "B's STORE/processed is empty: B did not load a package of its own"
-[ "${PREP_ORIGINS_EMULATE_NOTIFY:-0}" = 1 ] || grep -q '"event":"notify"' "$W/a/store/journal.jsonl" ||
+grep -q '"event":"notify"' "$W/a/store/journal.jsonl" ||
     bad "A's journal has no notify event: PrepNotify did not run"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$HAP_PORT/prep/$FEED/json/main.json")
 [ "$code" = 200 ] || bad "through HAProxy json/main.json is $code"
