@@ -7,8 +7,11 @@
 # B's PrepIncoming; HAProxy runs conf/haproxy/prep.cfg as shipped.
 #
 #   1  both origins waiting (empty stores): both out of HAProxy; the first
-#      package uploaded to A is published by A and by B with the same
-#      corte id (the one its time and SHA-256 give), and both come in;
+#      package uploaded to A (with its sha256 sidecar: PrepVerify sha256 on
+#      both) is published by A and by B with the same corte id (the one
+#      its time and SHA-256 give), B having verified it with the sidecar
+#      copied along, and both come in; a package A refuses (a wrong
+#      sidecar) never reaches B;
 #   2  clients through HAProxy (several, in parallel, each keeping the
 #      corte ids it saw) while (a) A is killed (SIGKILL: the server, its
 #      intake, its loader) during a load, (b) A is killed right when it
@@ -217,8 +220,11 @@ t = datetime.datetime.fromisoformat(sys.argv[2]).astimezone(datetime.timezone.ut
 print(t.strftime('%Y%m%dT%H%M%SZ') + '-' + h[:8])
 EOF
 }
-# upload NAME: the institute's upload to origin A (a .part, then renamed).
+# upload NAME: the institute's upload to origin A: the sha256 sidecar
+# (PrepVerify sha256), then the package (a .part, then renamed).
 upload() {
+    (cd "$PKG" && sha256sum "$1.tar.gz") >"$W/a/incoming/$1.tar.gz.sha256" ||
+        fail "cannot write $1's sidecar in A's incoming"
     cp "$PKG/$1.tar.gz" "$W/a/incoming/$1.tar.gz.part" || fail "cannot upload $1 to A"
     mv "$W/a/incoming/$1.tar.gz.part" "$W/a/incoming/$1.tar.gz" || fail "cannot rename $1 in A's incoming"
 }
@@ -401,8 +407,11 @@ ID[P7]=$(id_of P7 "$(corte 21:35)")
 ID[P8]=$(id_of P8 "$(corte 21:40)")
 echo "origins: packages made ($((SECONDS - T0))s)"
 
-origin_setup b
-EXTRA_FEED_CONF="    PrepNotify $REPLICATE --to $W/b/incoming/" origin_setup a
+printf 'REPLICATE_TO="%s"\n' "$W/b/incoming/" >"$W/replicate.conf"
+chmod 644 "$W/replicate.conf"
+EXTRA_FEED_CONF="    PrepVerify sha256" origin_setup b
+EXTRA_FEED_CONF="    PrepVerify sha256
+    PrepNotify $REPLICATE $W/replicate.conf" origin_setup a
 
 # ---------------------------------------------------------------- 1
 step "1 waiting out; the same corte id on A and B"
@@ -416,10 +425,24 @@ in_step P1 20
 wait_until 5 srv_up b || bad "B serving P1 did not come into HAProxy: $(srv_op_state b)"
 wait_until 5 srv_up a || bad "A serving P1 did not come into HAProxy: $(srv_op_state a)"
 [ -n "$(ls "$W/b/store/processed" 2>/dev/null)" ] || bad "B's STORE/processed is empty: B did not load a package of its own"
+[ -e "$W/b/store/processed/P1.tar.gz.sha256" ] ||
+    bad "P1's sidecar is not in B's STORE/processed: B did not verify P1 on its own"
 grep -q '"event":"notify"' "$W/a/store/journal.jsonl" ||
     bad "A's journal has no notify event: PrepNotify did not run"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$HAP_PORT/prep/$FEED/json/main.json")
 [ "$code" = 200 ] || bad "through HAProxy json/main.json is $code"
+# a package A refuses (its sidecar names another SHA-256) never reaches B
+(cd "$PKG" && sha256sum P1.tar.gz | sed 's/P1/BAD/') >"$W/a/incoming/BAD.tar.gz.sha256"
+cp "$PKG/P8.tar.gz" "$W/a/incoming/BAD.tar.gz.part"
+mv "$W/a/incoming/BAD.tar.gz.part" "$W/a/incoming/BAD.tar.gz"
+wait_until 20 test -e "$W/a/store/rejected/BAD.tar.gz" || bad "A did not refuse BAD (a wrong sidecar)"
+sleep 1
+if [ -e "$W/b/incoming/BAD.tar.gz" ] || seen_in b BAD.tar.gz; then
+    bad "BAD, refused by A, was copied to B"
+fi
+if ! serves a "${ID[P1]}" || ! serves b "${ID[P1]}"; then
+    bad "after BAD the origins do not both serve P1"
+fi
 [ -s "$W/failures" ] && fail "the origins are not in step; the rest needs them"
 
 # ---------------------------------------------------------------- 2
