@@ -37,6 +37,7 @@ int main(void)
     srunner_add_suite(sr, suite_audit());
     srunner_add_suite(sr, suite_journal());
     srunner_add_suite(sr, suite_operator());
+    srunner_add_suite(sr, suite_counters());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -25,5 +25,6 @@ Suite *suite_compress(void);
 Suite *suite_audit(void);
 Suite *suite_journal(void);
 Suite *suite_operator(void);
+Suite *suite_counters(void);
 
 #endif
