@@ -43,7 +43,8 @@ my %feeds = map { $_->{name} => $_ } grep { ref $_ eq 'HASH' && defined $_->{nam
 is_deeply [sort keys %feeds],
     [sort qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
              hostil sumas firma-rsa firma-ec firma-ed integro formatos plazo
-             diario reversa fijo reinicio cierre plazofin simulacro ensayo desde)],
+             diario reversa fijo reinicio cierre plazofin simulacro ensayo desde
+             metricas)],
     'one object per configured feed';
 
 my $q = $feeds{qro} || {};

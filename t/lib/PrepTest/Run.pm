@@ -18,7 +18,7 @@ use File::Path qw(make_path remove_tree);
 our @FEEDS = qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
                 hostil sumas firma-rsa firma-ec firma-ed integro
                 formatos plazo diario reversa fijo reinicio cierre
-                plazofin simulacro ensayo desde);
+                plazofin simulacro ensayo desde metricas);
 
 sub starting_server {
     my $self = shift;
