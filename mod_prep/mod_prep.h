@@ -93,6 +93,7 @@ typedef struct prep_attached {
     prep_corte_t *corte;
     const char *corte_iso;  /* X-PREP-Corte */
     apr_time_t corte_mtime; /* Last-Modified of bannered pages */
+    const char *tag;        /* PrepCacheTag's value, or NULL (off) */
     int refs;
     int retired;
 } prep_attached_t;

@@ -444,6 +444,10 @@ static prep_attached_t *attach(prep_feed_rt_t *f, const prep_served_t *served,
     }
     a->corte_iso = prep_time_iso(p, a->corte->time, &f->conf.zone);
     a->corte_mtime = a->corte->loaded_at;
+    a->tag =
+        prep_cache_tag_header(f->conf.cache_tag)
+            ? prep_cache_tag_value(p, f->conf.cache_tag, f->conf.name, a->id)
+            : NULL;
     return a;
 }
 

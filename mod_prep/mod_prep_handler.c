@@ -61,17 +61,6 @@ static int send_embargo(request_rec *r, prep_feed_rt_t *f, apr_time_t now)
         apr_time_sec(c->publish_from - now) + 1);
 }
 
-static int redirect_to_dir(request_rec *r)
-{
-    const char *uri = ap_os_escape_path(r->pool, r->uri, 1);
-
-    uri = apr_pstrcat(r->pool, uri, "/", r->args ? "?" : "",
-                      r->args ? r->args : "", NULL);
-    apr_table_setn(r->headers_out, "Location",
-                   ap_construct_url(r->pool, uri, r));
-    return HTTP_MOVED_PERMANENTLY;
-}
-
 /* The path inside the corte, or NULL when the URL cannot name one:
  * "." and ".." components, and names starting with "." (never served). */
 static const char *corte_path(request_rec *r, const prep_dir_conf_t *d,
@@ -104,20 +93,98 @@ static const char *corte_path(request_rec *r, const prep_dir_conf_t *d,
 
 /* --- the file ------------------------------------------------------ */
 
-static const char *cache_control(const prep_dir_conf_t *d, const char *path,
-                                 apr_uint32_t flags)
+/* What an answer is, for what caches are told of it (RFC 9111, and
+ * RFC 9213's targeted fields for a CDN). */
+typedef enum {
+    ANSWER_FILE,      /* a file of the corte, or a redirect inside it */
+    ANSWER_NOT_FOUND, /* held no longer than main.json: never past its corte */
+    ANSWER_REFUSED    /* 405: revalidated */
+} answer_e;
+
+static const char *seconds(apr_pool_t *p, apr_interval_time_t t)
 {
+    return apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(t));
+}
+
+/* Tells a CDN (CDN-Cache-Control) and Varnish or Fastly
+ * (Surrogate-Control) to hold an answer for PrepEdgeTTL's main= lifetime,
+ * whatever Cache-Control tells the browsers. */
+static void set_edge_main(request_rec *r, apr_table_t *h, const prep_feed_t *c)
+{
+    const char *v;
+
+    if (c->edge_ttl_main <= 0) {
+        return;
+    }
+    v = apr_pstrcat(r->pool, "max-age=", seconds(r->pool, c->edge_ttl_main),
+                    NULL);
+    apr_table_setn(h, "CDN-Cache-Control", v);
+    apr_table_setn(h, "Surrogate-Control", v);
+}
+
+/* The Cache-Control of a file (or of the redirect to a directory): the
+ * first PrepCacheControl rule whose glob matches, else main.json's
+ * mandated value, else revalidated by browsers and, with PrepEdgeTTL, held
+ * that long by shared caches. */
+static void set_cache_control(request_rec *r, apr_table_t *h,
+                              const prep_dir_conf_t *d, const char *path,
+                              apr_uint32_t flags)
+{
+    const prep_feed_t *c = &d->feed->conf;
+    const char *value = NULL;
     int i;
 
-    for (i = 0; i < d->cache_rules->nelts; i++) {
+    for (i = 0; i < d->cache_rules->nelts && !value; i++) {
         const prep_cache_rule_t *rule =
             &APR_ARRAY_IDX(d->cache_rules, i, prep_cache_rule_t);
         if (apr_fnmatch(rule->glob, path, APR_FNM_PATHNAME) == APR_SUCCESS) {
-            return rule->value;
+            value = rule->value;
         }
     }
-    return (flags & PREP_F_NO_STORE) ? "no-cache, no-store, must-revalidate"
-                                     : "public, no-cache";
+    if (flags & PREP_F_NO_STORE) {
+        set_edge_main(r, h, c);
+        if (!value) {
+            value = "no-cache, no-store, must-revalidate";
+        }
+    }
+    if (!value) {
+        value = c->edge_ttl > 0
+                    ? apr_pstrcat(r->pool,
+                                  "public, max-age=0, must-revalidate, "
+                                  "s-maxage=",
+                                  seconds(r->pool, c->edge_ttl), NULL)
+                    : "public, no-cache";
+    }
+    apr_table_setn(h, "Cache-Control", value);
+}
+
+/* What an answer that is no file says to caches (in err_headers_out,
+ * which httpd sends with its error pages). */
+static int answer(request_rec *r, const prep_dir_conf_t *d, answer_e what,
+                  int status)
+{
+    apr_table_t *h = r->err_headers_out;
+
+    if (what == ANSWER_NOT_FOUND) {
+        set_edge_main(r, h, &d->feed->conf);
+    }
+    apr_table_setn(h, "Cache-Control", "no-cache");
+    return status;
+}
+
+/* "dir" → "dir/": an answer of the corte, cached as its files are. */
+static int redirect_to_dir(request_rec *r, const prep_dir_conf_t *d,
+                           const char *path)
+{
+    const char *uri = ap_os_escape_path(r->pool, r->uri, 1);
+
+    set_cache_control(r, r->err_headers_out, d, path, 0);
+
+    uri = apr_pstrcat(r->pool, uri, "/", r->args ? "?" : "",
+                      r->args ? r->args : "", NULL);
+    apr_table_setn(r->headers_out, "Location",
+                   ap_construct_url(r->pool, uri, r));
+    return HTTP_MOVED_PERMANENTLY;
 }
 
 /* The q-value the client gives to each encoding in Accept-Encoding
@@ -208,6 +275,11 @@ static void set_common_headers(request_rec *r, const prep_dir_conf_t *d,
 
     if (a) {
         apr_table_setn(h, "X-PREP-Corte", a->corte_iso);
+        apr_table_setn(h, "X-PREP-Corte-Id", a->id);
+        if (a->tag) {
+            apr_table_setn(h, prep_cache_tag_header(d->feed->conf.cache_tag),
+                           a->tag);
+        }
     }
     apr_table_setn(h, "X-Content-Type-Options", "nosniff");
     apr_table_setn(h, "Referrer-Policy", "strict-origin-when-cross-origin");
@@ -236,7 +308,7 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     apr_table_setn(h, "ETag", apr_pstrdup(r->pool, rep->etag));
     r->mtime = rep->banner ? a->corte_mtime : prep_index_entry_mtime(e);
     ap_set_last_modified(r);
-    apr_table_setn(h, "Cache-Control", cache_control(d, path, flags));
+    set_cache_control(r, h, d, path, flags);
     if (flags & PREP_F_CORS) {
         apr_table_setn(h, "Access-Control-Allow-Origin", "*");
     }
@@ -272,6 +344,34 @@ static int send_rep(request_rec *r, const prep_attached_t *a,
     APR_BRIGADE_INSERT_TAIL(bb,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
     return ap_pass_brigade_fchk(r, bb, "mod_prep: sending %s", r->uri);
+}
+
+/* httpd's conditions, with If-None-Match winning over If-Modified-Since
+ * as RFC 9110 13.2.2 says (httpd 2.4 wants both to hold). */
+static int meets_conditions(request_rec *r)
+{
+    const char *ims = NULL;
+    int rc;
+
+    if (apr_table_get(r->headers_in, "If-None-Match") &&
+        (ims = apr_table_get(r->headers_in, "If-Modified-Since"))) {
+        apr_table_unset(r->headers_in, "If-Modified-Since");
+    }
+    rc = ap_meets_conditions(r);
+    if (ims) {
+        apr_table_setn(r->headers_in, "If-Modified-Since", ims);
+    }
+    return rc;
+}
+
+/* A balancer that must never give a client an older corte than one it
+ * handed out already says which with X-PREP-Min-Corte: an origin that
+ * serves an older one (or none) answers 503, to be asked elsewhere. */
+static int behind(request_rec *r, const prep_attached_t *a)
+{
+    const char *min = apr_table_get(r->headers_in, "X-PREP-Min-Corte");
+
+    return min && *min && (!a || strcmp(a->id, min) < 0);
 }
 
 int prep_handler(request_rec *r)
@@ -316,17 +416,24 @@ int prep_handler(request_rec *r)
         return send_embargo(r, f, now);
     }
     set_common_headers(r, d, a);
+    if (behind(r, a)) {
+        apr_table_setn(r->err_headers_out, "X-PREP-Behind", "1");
+        return send_unavailable(r, "Resultados en actualización",
+                                "Este servidor aún no publica el corte más "
+                                "reciente; intente de nuevo en un momento.",
+                                1);
+    }
     ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
-        return HTTP_METHOD_NOT_ALLOWED;
+        return answer(r, d, ANSWER_REFUSED, HTTP_METHOD_NOT_ALLOWED);
     }
     path = corte_path(r, d, &is_root);
     if (is_root) {
-        return redirect_to_dir(r);
+        return redirect_to_dir(r, d, "");
     }
     if (!path) {
         prep_traffic_add(t, PREP_TRAFFIC_NOT_FOUND, 1);
-        return HTTP_NOT_FOUND;
+        return answer(r, d, ANSWER_NOT_FOUND, HTTP_NOT_FOUND);
     }
     if (!a) {
         return send_unavailable(r, "Aún no hay resultados publicados",
@@ -336,14 +443,14 @@ int prep_handler(request_rec *r)
     }
     e = prep_index_lookup(a->index, path, strlen(path));
     if (e && (prep_index_entry_flags(e) & PREP_F_DIR)) {
-        return redirect_to_dir(r);
+        return redirect_to_dir(r, d, path);
     }
     if (!e || !(rep = choose_rep(r, a, e, d, &vary))) {
         prep_traffic_add(t, PREP_TRAFFIC_NOT_FOUND, 1);
-        return HTTP_NOT_FOUND;
+        return answer(r, d, ANSWER_NOT_FOUND, HTTP_NOT_FOUND);
     }
     set_headers(r, d, a, path, e, rep, vary);
-    rc = ap_meets_conditions(r);
+    rc = meets_conditions(r);
     if (rc != OK) {
         if (rc == HTTP_NOT_MODIFIED) {
             prep_traffic_add(t, PREP_TRAFFIC_NOT_MODIFIED, 1);

@@ -1020,6 +1020,9 @@ typedef struct prep_pack {
  * room for 3 per banner slot (identity, gzip, br). */
 typedef struct prep_plan {
     const prep_entry_t *entry;
+    /* its Last-Modified: the entry's mtime, or the previous corte's when
+     * the file is unchanged (prep_variants_add), as its ETag stays */
+    apr_time_t mtime;
     apr_uint32_t flags; /* PREP_F_* */
     int nreps;
     prep_rep_t *reps;
@@ -1052,8 +1055,9 @@ typedef struct prep_variants_count {
  * at previous_dir (NULL: none) is copied from its pack; the others are
  * compressed on every core, in batches of at most 128 MB of files held in
  * memory, files over PREP_HUGE_FILE streamed (through temporary files in
- * tmp_dir).  A variant not worth keeping is left out.  APR_SUCCESS, or the
- * error of a write to the pack. */
+ * tmp_dir).  A variant not worth keeping is left out.  A file with the
+ * same bytes as in the previous corte keeps its mtime too.  APR_SUCCESS, or
+ * the error of a write to the pack. */
 apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
                                int nplans, unsigned compress,
                                const char *previous_dir, const char *tmp_dir,

@@ -258,7 +258,7 @@ apr_status_t prep_index_write_corte(const prep_plan_t *plans, int nplans,
         if (prep_path_hidden(plan->entry->path)) {
             continue; /* never served */
         }
-        prep_index_add(b, plan->entry->path, plan->entry->mtime, plan->flags,
+        prep_index_add(b, plan->entry->path, plan->mtime, plan->flags,
                        plan->reps, plan->nreps);
         apr_hash_set(files, plan->entry->path, APR_HASH_KEY_STRING,
                      plan->entry);

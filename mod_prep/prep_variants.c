@@ -56,6 +56,7 @@ prep_plan_t *prep_plans_make(const prep_unpacked_t *u, int nbanners,
         }
         (*nplans)++;
         plan->entry = e;
+        plan->mtime = e->mtime;
         plan->flags = flags_for(e->path);
         plan->reps = apr_pcalloc(p, maxreps * sizeof(prep_rep_t));
         plan->reps[0].offset = (apr_uint64_t)e->offset;
@@ -238,6 +239,29 @@ static const prep_rep_t *previous_variant(const previous_t *prev,
         return NULL;
     }
     return prep_index_entry_rep(prev->index, e, source->banner, encoding);
+}
+
+/* An unchanged file (its bytes, without a banner, the previous corte's)
+ * keeps the previous corte's Last-Modified, as it keeps its ETag: a cache
+ * that asks with both validators gets a 304. */
+static void keep_mtimes(prep_plan_t *plans, int nplans, const previous_t *prev)
+{
+    int i;
+
+    for (i = 0; prev->index && i < nplans; i++) {
+        prep_plan_t *plan = &plans[i];
+        const prep_index_entry_t *e;
+        const prep_rep_t *old;
+
+        /* reps[0]: the file's own bytes (prep_plans_make) */
+        if ((e = prep_index_lookup(prev->index, plan->entry->path,
+                                   strlen(plan->entry->path))) &&
+            (old =
+                 prep_index_entry_rep(prev->index, e, 0, PREP_ENC_IDENTITY)) &&
+            !strcmp(old->etag, plan->reps[0].etag)) {
+            plan->mtime = prep_index_entry_mtime(e);
+        }
+    }
 }
 
 /* Every variant to have: each encoding of `compress` for each identity or
@@ -511,6 +535,7 @@ apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
 
     memset(n, 0, sizeof(*n));
     open_previous(previous_dir, &prev, p);
+    keep_mtimes(plans, nplans, &prev);
     jobs = plan_jobs(plans, nplans, compress, &prev, p);
     /* Each batch's variants are written before the next is made: what they
      * hold stays bounded however many mid-sized files a package has.  (The

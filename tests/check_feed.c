@@ -723,6 +723,91 @@ START_TEST(words_are_split_as_httpd_splits_them)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* what caches are told, and the command run after each event */
+
+START_TEST(edge_ttl_sets_both_lifetimes)
+{
+    prep_feed_t f;
+
+    prep_feed_defaults(&f, pool);
+    ck_assert_int_eq(f.edge_ttl, 0);
+    ck_assert_int_eq(f.edge_ttl_main, 0);
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_EDGE_TTL, "10m"));
+    ck_assert_int_eq(f.edge_ttl, apr_time_from_sec(600));
+    ck_assert_int_eq(f.edge_ttl_main, 0);
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_EDGE_TTL, "10m main=5s"));
+    ck_assert_int_eq(f.edge_ttl, apr_time_from_sec(600));
+    ck_assert_int_eq(f.edge_ttl_main, apr_time_from_sec(5));
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_EDGE_TTL, "off main=2"));
+    ck_assert_int_eq(f.edge_ttl, 0);
+    ck_assert_int_eq(f.edge_ttl_main, apr_time_from_sec(2));
+    refused_with(PREP_FEED_EDGE_TTL, "10x",
+                 "PrepEdgeTTL: unrecognized duration (use e.g. 90, 90s, 5m, "
+                 "1h, 2d)");
+    refused_with(PREP_FEED_EDGE_TTL, "10m 5s",
+                 "PrepEdgeTTL: the second word is main=DURATION");
+    refused_with(PREP_FEED_EDGE_TTL, "10m main=",
+                 "PrepEdgeTTL main=: unrecognized duration (use e.g. 90, 90s, "
+                 "5m, 1h, 2d)");
+}
+END_TEST
+
+START_TEST(cache_tag_names_the_feed_and_the_corte)
+{
+    prep_feed_t f;
+
+    prep_feed_defaults(&f, pool);
+    ck_assert_int_eq(f.cache_tag, PREP_CACHE_TAG_SURROGATE_KEY);
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_CACHE_TAG, "xkey"));
+    ck_assert_int_eq(f.cache_tag, PREP_CACHE_TAG_XKEY);
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_CACHE_TAG, "cache-tag"));
+    ck_assert_int_eq(f.cache_tag, PREP_CACHE_TAG_CACHE_TAG);
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_CACHE_TAG, "Off"));
+    ck_assert_int_eq(f.cache_tag, PREP_CACHE_TAG_OFF);
+    ck_assert_ptr_null(prep_cache_tag_header(PREP_CACHE_TAG_OFF));
+    ck_assert_str_eq(prep_cache_tag_header(PREP_CACHE_TAG_SURROGATE_KEY),
+                     "Surrogate-Key");
+    refused_with(PREP_FEED_CACHE_TAG, "X-Tag",
+                 "PrepCacheTag: use Surrogate-Key, xkey, Cache-Tag or off");
+    ck_assert_str_eq(prep_cache_tag_value(pool, PREP_CACHE_TAG_SURROGATE_KEY,
+                                          "qro", "20240603T030500Z-0a1b2c3d"),
+                     "prep-qro prep-qro-20240603T030500Z-0a1b2c3d");
+    ck_assert_str_eq(prep_cache_tag_value(pool, PREP_CACHE_TAG_XKEY, "qro",
+                                          "20240603T030500Z-0a1b2c3d"),
+                     "prep-qro prep-qro-20240603T030500Z-0a1b2c3d");
+    ck_assert_str_eq(prep_cache_tag_value(pool, PREP_CACHE_TAG_CACHE_TAG, "qro",
+                                          "20240603T030500Z-0a1b2c3d"),
+                     "prep-qro,prep-qro-20240603T030500Z-0a1b2c3d");
+    ck_assert_str_eq(
+        prep_cache_tag_value(pool, PREP_CACHE_TAG_CACHE_TAG, "qro", NULL),
+        "prep-qro");
+}
+END_TEST
+
+START_TEST(notify_takes_an_absolute_executable)
+{
+    prep_feed_t f;
+
+    prep_feed_defaults(&f, pool);
+    ck_assert_ptr_null(f.notify);
+    ck_assert_ptr_null(
+        set_line(&f, PREP_FEED_NOTIFY, "/bin/echo 'a b' --purge"));
+    ck_assert_int_eq(f.notify->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(f.notify, 0, const char *), "/bin/echo");
+    ck_assert_str_eq(APR_ARRAY_IDX(f.notify, 1, const char *), "a b");
+    ck_assert_str_eq(APR_ARRAY_IDX(f.notify, 2, const char *), "--purge");
+    ck_assert_ptr_null(set_line(&f, PREP_FEED_NOTIFY, "none"));
+    ck_assert_ptr_null(f.notify);
+    refused_with(PREP_FEED_NOTIFY, "echo hi",
+                 "PrepNotify: \"echo\": give the command's absolute path");
+    refused_with(PREP_FEED_NOTIFY, "/etc/passwd",
+                 "PrepNotify: /etc/passwd is not an executable file");
+    refused_with(PREP_FEED_NOTIFY, "/no/such/command",
+                 "PrepNotify: /no/such/command is not an executable file");
+}
+END_TEST
+
 Suite *suite_feed(void)
 {
     Suite *s = suite_create("feed");
@@ -749,6 +834,9 @@ Suite *suite_feed(void)
     tcase_add_test(tc, corte_time_zone_and_embargo_set_their_fields);
     tcase_add_test(tc, verify_and_same_time_take_their_words);
     tcase_add_test(tc, words_are_split_as_httpd_splits_them);
+    tcase_add_test(tc, edge_ttl_sets_both_lifetimes);
+    tcase_add_test(tc, cache_tag_names_the_feed_and_the_corte);
+    tcase_add_test(tc, notify_takes_an_absolute_executable);
     suite_add_tcase(s, tc);
     return s;
 }

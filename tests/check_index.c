@@ -469,6 +469,7 @@ static prep_plan_t *plans_of(const char *const *paths, int n)
         e->path = paths[i];
         e->mtime = mtime_of(i);
         plans[i].entry = e;
+        plans[i].mtime = e->mtime;
         plans[i].flags = flags_of(i) & ~PREP_F_DIR;
         plans[i].nreps = i % 3 + 1;
         plans[i].reps =

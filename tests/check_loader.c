@@ -1062,6 +1062,41 @@ START_TEST(variants_of_unchanged_files_are_reused)
 }
 END_TEST
 
+/* The Last-Modified corte `id` publishes for `path`. */
+static apr_time_t entry_mtime(const char *id, const char *path)
+{
+    const char *dir = prep_store_corte_dir(pool, feed.store, id);
+    const prep_index_entry_t *e;
+    prep_index_t *idx;
+
+    ck_assert_int_eq(
+        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
+                        pool),
+        APR_SUCCESS);
+    ck_assert_ptr_nonnull(e = prep_index_lookup(idx, path, strlen(path)));
+    return prep_index_entry_mtime(e);
+}
+
+START_TEST(unchanged_files_keep_their_last_modified)
+{
+    prep_load_result_t *first, *second;
+    apr_time_t csv;
+
+    first = load(make_package("a.tar.gz", "2024-06-02T21:05:00-06:00"));
+    ck_assert_int_eq(first->outcome, PREP_LOAD_PUBLISHED);
+    csv = entry_mtime(first->corte->id, "datos.csv");
+    /* the second package's files are written again: other mtimes */
+    apr_sleep(apr_time_from_msec(1100));
+    second = load(make_package("b.tar.gz", "2024-06-02T21:10:00-06:00"));
+    ck_assert_int_eq(second->outcome, PREP_LOAD_PUBLISHED);
+    /* datos.csv has the same bytes: the first corte's time stays */
+    ck_assert_int_eq(entry_mtime(second->corte->id, "datos.csv"), csv);
+    /* json/main.json changed: its own time in the second package */
+    ck_assert_int_gt(entry_mtime(second->corte->id, "json/main.json"),
+                     entry_mtime(first->corte->id, "json/main.json"));
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The operator's control (prep_operator.c) as a load obeys it, and the
  * journal of what each load did. */
@@ -1508,6 +1543,7 @@ Suite *suite_loader(void)
     tcase_add_test(tc, check_runs_without_a_store);
     tcase_add_test(tc, check_refuses_what_a_load_refuses);
     tcase_add_test(tc, variants_of_unchanged_files_are_reused);
+    tcase_add_test(tc, unchanged_files_keep_their_last_modified);
     tcase_add_test(tc, republish_gives_the_very_corte_again_or_is_refused);
     tcase_add_test(tc, republished_identity_is_the_whole_sha256_and_the_id);
     tcase_add_test(tc, corte_time_against_the_corte_served);

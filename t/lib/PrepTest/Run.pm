@@ -15,10 +15,13 @@ use parent 'Apache::TestRun';
 
 use File::Path qw(make_path remove_tree);
 
-our @FEEDS = qw(qro subida rechazo carga respaldo emb lenta pac grande vacia
-                hostil sumas firma-rsa firma-ec firma-ed integro
-                formatos plazo diario reversa fijo reinicio cierre
-                plazofin simulacro ensayo desde metricas);
+# Every <PrepFeed NAME> of t/conf/extra.conf.in gets its directories.
+sub feeds {
+    open my $fh, '<', 't/conf/extra.conf.in' or die "t/conf/extra.conf.in: $!";
+    my @feeds = map { /^\s*<PrepFeed\s+([^\s>]+)\s*>/i ? $1 : () } <$fh>;
+    close $fh;
+    return @feeds;
+}
 
 sub starting_server {
     my $self = shift;
@@ -32,7 +35,7 @@ sub pre_configure {
 
     if ($self->starting_server) {
         remove_tree('t/prep', 't/tmp');
-        for my $feed (@FEEDS) {
+        for my $feed (feeds()) {
             make_path("t/prep/$feed/incoming", "t/prep/$feed/store");
         }
         make_path('t/tmp');
