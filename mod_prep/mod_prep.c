@@ -15,6 +15,7 @@
 #include "http_main.h"
 #include "mpm_common.h"
 #include "unixd.h"
+#include "mod_status.h"
 
 #include "mod_prep.h"
 
@@ -276,6 +277,9 @@ static void prep_register_hooks(apr_pool_t *p)
     ap_hook_monitor(prep_intake_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(prep_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(prep_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* mod_status's server-status shows the feeds, as mod_ssl's lines */
+    APR_OPTIONAL_HOOK(ap, status_hook, prep_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(prep) = {

@@ -281,5 +281,9 @@ int prep_handler(request_rec *r);
 
 /* mod_prep_status.c */
 int prep_status_handler(request_rec *r);
+/* mod_status's status_hook: a line per feed in server-status (its HTML
+ * table, or `PrepFeed_NAME: state=... corte=... age=... requests=...`
+ * for ?auto). */
+int prep_status_hook(request_rec *r, int flags);
 
 #endif /* MOD_PREP_H */

@@ -753,6 +753,63 @@ apr_status_t prep_store_write_atomic(const char *path, const void *data,
  * sync. */
 apr_status_t prep_store_sync(const char *path);
 
+/* STORE/counters.json: the feed's journal counted, so that the counters
+ * Prometheus scrapes survive restarts without a status request reading
+ * the journal: loads by result, refusals by reason, intake restarts and
+ * the last load's duration.  prep_journal_append keeps it, under
+ * journal.lock, for every line it appends (write-then-rename); a file
+ * missing or unreadable is counted again from the journal (the last 30
+ * days) at the next append.  prepctl reset leaves it with the journal. */
+#define PREP_COUNTERS_FILE "counters.json"
+/* More distinct refusal reasons than this are counted under "other". */
+#define PREP_COUNTERS_REASONS_MAX 64
+
+/* How a load ended, as counted: one per journal event "published",
+ * "retained", "republished", "same-corte", "refused", "loader-crash". */
+typedef enum {
+    PREP_COUNTED_PUBLISHED = 0,
+    PREP_COUNTED_RETAINED,
+    PREP_COUNTED_REPUBLISHED,
+    PREP_COUNTED_SAME_CORTE,
+    PREP_COUNTED_REFUSED,
+    PREP_COUNTED_CRASHED,
+    PREP_COUNTED_RESULTS
+} prep_counted_e;
+
+/* "published", "retained", "republished", "same-corte", "refused",
+ * "crashed" */
+const char *prep_counted_text(prep_counted_e r);
+
+/* A refusal reason and how many packages were refused for it. */
+typedef struct prep_reason_count {
+    const char *reason;
+    apr_uint64_t count;
+} prep_reason_count_t;
+
+typedef struct prep_counters {
+    apr_uint64_t loads[PREP_COUNTED_RESULTS];
+    apr_array_header_t *refusals; /* prep_reason_count_t, by reason */
+    apr_uint64_t intake_restarts;
+    /* the last load that made a corte (published, retained, republished):
+     * when it ended (0: none yet) and how long it took */
+    apr_time_t last_load_at;
+    apr_uint64_t last_load_ms;
+    apr_time_t since; /* when counting began (the oldest line counted) */
+} prep_counters_t;
+
+void prep_counters_init(prep_counters_t *c, apr_pool_t *p);
+/* Counts journal line `line` (its "event", and "reason" or "corte"'s
+ * "load_ms"): 1 when it changed c, 0 for an event not counted. */
+int prep_counters_add(prep_counters_t *c, const struct json_t *line,
+                      apr_pool_t *p);
+/* STORE/counters.json into c: APR_ENOENT when there is none, APR_EINVAL
+ * when it is not a counters record (c is then zero). */
+apr_status_t prep_store_read_counters(prep_counters_t *c, const char *store,
+                                      apr_pool_t *p);
+/* Replaces STORE/counters.json (prep_store_write_atomic). */
+apr_status_t prep_store_write_counters(const char *store,
+                                       const prep_counters_t *c, apr_pool_t *p);
+
 /* The corte record: the one mapping of a prep_corte_t to JSON, used by
  * corte.json, the history in state.json and the status document.  Its
  * keys, in this order; "phases" (PREP_PHASES keys named by
@@ -1295,6 +1352,8 @@ typedef struct prep_feed_runtime {
     const prep_corte_t *newest;
     /* how the intake watches PrepIncoming: "poll" (issue 13: "inotify") */
     const char *watch;
+    /* STORE/counters.json as read for this status (NULL: not read) */
+    const prep_counters_t *counters;
 } prep_feed_runtime_t;
 
 /* The state a feed is in at `now` given its current corte (or NULL) and
@@ -1315,7 +1374,9 @@ int prep_feed_state_healthy(prep_feed_state_e s);
  * or hands it on.  Besides the corte and the intake's part: "pinned",
  * "newest" (the newest retained corte while pinned, else null), "drill",
  * "publish_until", "closed_at", "watch", and "events", the last
- * PREP_STATUS_EVENTS lines of the feed's journal (prep_journal_tail). */
+ * PREP_STATUS_EVENTS lines of the feed's journal (prep_journal_tail);
+ * "counters" ({"loads": {RESULT: n}, "refusals": {REASON: n},
+ * "intake_restarts": n, "last_load_ms": n or null}) when rt->counters. */
 struct json_t *prep_status_feed(const prep_feed_t *f,
                                 const prep_corte_t *current,
                                 const prep_feed_runtime_t *rt, apr_time_t now,

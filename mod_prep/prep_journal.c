@@ -15,6 +15,10 @@
  * line of the last 30 days stays, and the journal stays bounded by what a
  * feed can say in 30 days.
  *
+ * Each append also counts its line in STORE/counters.json, under the same
+ * lock (prep_counters_add): the counters Prometheus reads survive
+ * restarts, and no status request reads the journal to know them.
+ *
  * Readers take the lock shared only while they open the files (an open
  * file is read whole even if it is renamed meanwhile), then read without
  * it.  A line that is not a JSON object with a readable "at" (a torn write
@@ -345,6 +349,10 @@ static apr_status_t append_locked(const prep_journal_t *j, const char *text,
     return rv;
 }
 
+/* STORE/counters.json after an append (the counters, below). */
+static void count_appended(const prep_journal_t *j, const json_t *line,
+                           apr_pool_t *p);
+
 apr_status_t prep_journal_append(const prep_journal_t *j, json_t *line,
                                  apr_pool_t *p)
 {
@@ -357,15 +365,21 @@ apr_status_t prep_journal_append(const prep_journal_t *j, json_t *line,
         return APR_EINVAL;
     }
     text = line_text(line, &len, p);
-    json_decref(line);
     if (!text) {
+        json_decref(line);
         return APR_ENOMEM;
     }
     if ((lock = journal_lock(j->store, LOCK_EX, p)) < 0) {
-        return errno;
+        rv = errno;
+        json_decref(line);
+        return rv;
     }
     rv = append_locked(j, text, len, p);
+    if (rv == APR_SUCCESS) {
+        count_appended(j, line, p);
+    }
     close(lock); /* and the lock with it */
+    json_decref(line);
     return rv;
 }
 
@@ -520,11 +534,13 @@ static apr_status_t each_in_file(int fd, apr_time_t since, prep_journal_fn *fn,
     return rv;
 }
 
-apr_status_t prep_journal_each(const char *store, apr_time_t since,
-                               prep_journal_fn *fn, void *baton,
-                               apr_uint64_t *bad, apr_pool_t *p)
+/* Every line of the journal's files to fn; the files are opened under the
+ * lock shared unless `locked` (the caller holds it exclusively). */
+static apr_status_t each_line(const char *store, apr_time_t since,
+                              prep_journal_fn *fn, void *baton,
+                              apr_uint64_t *bad, int locked, apr_pool_t *p)
 {
-    int lock = journal_lock(store, LOCK_SH, p);
+    int lock = locked ? -1 : journal_lock(store, LOCK_SH, p);
     int n = rotated_count(store, p), i, *fds;
     apr_status_t rv = APR_SUCCESS;
 
@@ -551,6 +567,58 @@ apr_status_t prep_journal_each(const char *store, apr_time_t since,
         close(fds[i]);
     }
     return rv;
+}
+
+apr_status_t prep_journal_each(const char *store, apr_time_t since,
+                               prep_journal_fn *fn, void *baton,
+                               apr_uint64_t *bad, apr_pool_t *p)
+{
+    return each_line(store, since, fn, baton, bad, 0, p);
+}
+
+/* --- the counters -------------------------------------------------- */
+
+typedef struct recount {
+    prep_counters_t *counters;
+    apr_pool_t *p;
+} recount_t;
+
+static apr_status_t count_line(void *baton, json_t *line)
+{
+    recount_t *r = baton;
+
+    if (!r->counters->since) {
+        prep_journal_time(
+            &r->counters->since,
+            json_string_value(json_object_get(line, PREP_JOURNAL_KEY_AT)));
+    }
+    prep_counters_add(r->counters, line, r->p);
+    return APR_SUCCESS;
+}
+
+/* STORE/counters.json after `line` was appended, under the lock still
+ * held: the line counted, or, when the file is missing or unreadable, the
+ * whole journal (this line in it).  A file that cannot be written goes,
+ * so that the next append counts the journal again rather than go on
+ * from a count that missed a line. */
+static void count_appended(const prep_journal_t *j, const json_t *line,
+                           apr_pool_t *p)
+{
+    prep_counters_t c;
+    int changed;
+
+    if (prep_store_read_counters(&c, j->store, p) == APR_SUCCESS) {
+        changed = prep_counters_add(&c, line, p);
+    } else {
+        recount_t r = {&c, p};
+
+        prep_counters_init(&c, p);
+        each_line(j->store, 0, count_line, &r, NULL, 1, p);
+        changed = 1;
+    }
+    if (changed && prep_store_write_counters(j->store, &c, p) != APR_SUCCESS) {
+        unlink(apr_pstrcat(p, j->store, "/" PREP_COUNTERS_FILE, NULL));
+    }
 }
 
 /* The last whole lines of the file at fd, at most `want` of them, newest

@@ -2,8 +2,9 @@
  * its object in the status document (/prep-status): the corte served and
  * the recent history as corte records shown in the feed's zone, how old
  * the corte is, what was refused lately, what the intake does and the
- * traffic; and the operator's part: pinned (and the newest corte kept),
- * drill, the close, and the last events of the feed's journal. */
+ * traffic, the journal's counters; and the operator's part: pinned (and the
+ * newest corte kept), drill, the close, and the last events of the feed's
+ * journal. */
 #include <apr_strings.h>
 #include <jansson.h>
 
@@ -181,6 +182,35 @@ static void status_operator(json_t *doc, const prep_feed_t *f,
                         prep_journal_tail(f->store, PREP_STATUS_EVENTS, p));
 }
 
+/* "counters": what STORE/counters.json says, the journal counted. */
+static json_t *status_counters(const prep_counters_t *c)
+{
+    json_t *doc = json_object(), *loads = json_object();
+    json_t *refusals = json_object();
+    int i;
+
+    for (i = 0; i < PREP_COUNTED_RESULTS; i++) {
+        json_object_set_new(loads, prep_counted_text((prep_counted_e)i),
+                            json_integer((json_int_t)c->loads[i]));
+    }
+    json_object_set_new(doc, "loads", loads);
+    for (i = 0; c->refusals && i < c->refusals->nelts; i++) {
+        const prep_reason_count_t *r =
+            &APR_ARRAY_IDX(c->refusals, i, prep_reason_count_t);
+
+        json_object_set_new(refusals, r->reason,
+                            json_integer((json_int_t)r->count));
+    }
+    json_object_set_new(doc, "refusals", refusals);
+    json_object_set_new(doc, "intake_restarts",
+                        json_integer((json_int_t)c->intake_restarts));
+    json_object_set_new(doc, "last_load_ms",
+                        c->last_load_at
+                            ? json_integer((json_int_t)c->last_load_ms)
+                            : json_null());
+    return doc;
+}
+
 json_t *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
                          const prep_feed_runtime_t *rt, apr_time_t now,
                          apr_pool_t *p)
@@ -227,6 +257,9 @@ json_t *prep_status_feed(const prep_feed_t *f, const prep_corte_t *c,
     json_object_set_new(traffic, "not_found",
                         json_integer((json_int_t)rt->not_found));
     json_object_set_new(doc, "traffic", traffic);
+    if (rt->counters) {
+        json_object_set_new(doc, "counters", status_counters(rt->counters));
+    }
     json_decref(state);
     return doc;
 }

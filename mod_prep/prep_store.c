@@ -846,3 +846,201 @@ apr_status_t prep_store_set_current(const char *store, const char *id,
     }
     return write_current(store, id, p);
 }
+
+/* ------------------------------------------------------------------ */
+/* counters.json: the journal counted */
+
+#define COUNTERS_SINCE     "since"
+#define COUNTERS_LOADS     "loads"
+#define COUNTERS_REFUSALS  "refusals"
+#define COUNTERS_RESTARTS  "intake_restarts"
+#define COUNTERS_LAST_LOAD "last_load"
+#define COUNTERS_AT        "at"
+#define COUNTERS_MS        "ms"
+#define COUNTERS_OTHER     "other"
+
+static const char *const counted_names[PREP_COUNTED_RESULTS] = {
+    "published", "retained", "republished", "same-corte", "refused", "crashed"};
+
+const char *prep_counted_text(prep_counted_e r)
+{
+    return r < PREP_COUNTED_RESULTS ? counted_names[r] : "unknown";
+}
+
+void prep_counters_init(prep_counters_t *c, apr_pool_t *p)
+{
+    memset(c, 0, sizeof(*c));
+    c->refusals = apr_array_make(p, 8, sizeof(prep_reason_count_t));
+}
+
+/* The count of `reason`, made (0) in its place by reason when new; past
+ * PREP_COUNTERS_REASONS_MAX reasons, that of "other" when `capped` (a file
+ * read back keeps what it holds). */
+static prep_reason_count_t *reason_count(prep_counters_t *c, const char *reason,
+                                         int capped, apr_pool_t *p)
+{
+    prep_reason_count_t *r, *at;
+    int i, cmp = 1;
+
+    for (i = 0; i < c->refusals->nelts; i++) {
+        r = &APR_ARRAY_IDX(c->refusals, i, prep_reason_count_t);
+        if ((cmp = strcmp(r->reason, reason)) >= 0) {
+            break;
+        }
+    }
+    if (cmp == 0) {
+        return r;
+    }
+    if (capped && c->refusals->nelts >= PREP_COUNTERS_REASONS_MAX &&
+        strcmp(reason, COUNTERS_OTHER)) {
+        return reason_count(c, COUNTERS_OTHER, 0, p);
+    }
+    apr_array_push(c->refusals);
+    at = &APR_ARRAY_IDX(c->refusals, i, prep_reason_count_t);
+    memmove(at + 1, at, (size_t)(c->refusals->nelts - 1 - i) * sizeof(*at));
+    at->reason = apr_pstrdup(p, reason);
+    at->count = 0;
+    return at;
+}
+
+/* The event of a journal line as a load result, or PREP_COUNTED_RESULTS. */
+static prep_counted_e counted_of(prep_event_e e)
+{
+    switch (e) {
+        case PREP_EVENT_PUBLISHED:
+            return PREP_COUNTED_PUBLISHED;
+        case PREP_EVENT_RETAINED:
+            return PREP_COUNTED_RETAINED;
+        case PREP_EVENT_REPUBLISHED:
+            return PREP_COUNTED_REPUBLISHED;
+        case PREP_EVENT_SAME_CORTE:
+            return PREP_COUNTED_SAME_CORTE;
+        case PREP_EVENT_REFUSED:
+            return PREP_COUNTED_REFUSED;
+        case PREP_EVENT_LOADER_CRASH:
+            return PREP_COUNTED_CRASHED;
+        default:
+            return PREP_COUNTED_RESULTS;
+    }
+}
+
+int prep_counters_add(prep_counters_t *c, const json_t *line, apr_pool_t *p)
+{
+    prep_event_e e = prep_event_of_name(
+        json_string_value(json_object_get(line, PREP_JOURNAL_KEY_EVENT)));
+    prep_counted_e r = counted_of(e);
+    const json_t *corte, *ms;
+    apr_time_t at = 0;
+
+    if (e == PREP_EVENT_INTAKE_RESTART) {
+        c->intake_restarts++;
+        return 1;
+    }
+    if (r == PREP_COUNTED_RESULTS) {
+        return 0;
+    }
+    c->loads[r]++;
+    if (r == PREP_COUNTED_REFUSED) {
+        const char *reason =
+            json_string_value(json_object_get(line, PREP_JOURNAL_KEY_REASON));
+
+        reason_count(c, reason && *reason ? reason : "unknown", 1, p)->count++;
+    }
+    corte = json_object_get(line, PREP_JOURNAL_KEY_CORTE);
+    ms = json_object_get(corte, PREP_CORTE_KEY_LOAD_MS);
+    if ((r == PREP_COUNTED_PUBLISHED || r == PREP_COUNTED_RETAINED ||
+         r == PREP_COUNTED_REPUBLISHED) &&
+        json_is_integer(ms) && json_integer_value(ms) >= 0 &&
+        prep_journal_time(&at, json_string_value(json_object_get(
+                                   line, PREP_JOURNAL_KEY_AT))) ==
+            APR_SUCCESS) {
+        c->last_load_at = at;
+        c->last_load_ms = (apr_uint64_t)json_integer_value(ms);
+    }
+    return 1;
+}
+
+/* A count in the file: a non-negative integer, else 0. */
+static apr_uint64_t count_of(const json_t *v)
+{
+    return json_is_integer(v) && json_integer_value(v) > 0
+               ? (apr_uint64_t)json_integer_value(v)
+               : 0;
+}
+
+apr_status_t prep_store_read_counters(prep_counters_t *c, const char *store,
+                                      apr_pool_t *p)
+{
+    const char *path = apr_pstrcat(p, store, "/" PREP_COUNTERS_FILE, NULL);
+    json_t *doc, *loads, *refusals, *last, *v;
+    const char *key;
+    int i;
+
+    prep_counters_init(c, p);
+    if (access(path, F_OK) != 0) {
+        return APR_ENOENT;
+    }
+    doc = json_load_file(path, 0, NULL);
+    loads = json_object_get(doc, COUNTERS_LOADS);
+    refusals = json_object_get(doc, COUNTERS_REFUSALS);
+    if (!json_is_object(loads) || !json_is_object(refusals)) {
+        json_decref(doc);
+        return APR_EINVAL;
+    }
+    c->since =
+        apr_time_from_sec(count_of(json_object_get(doc, COUNTERS_SINCE)));
+    for (i = 0; i < PREP_COUNTED_RESULTS; i++) {
+        c->loads[i] = count_of(json_object_get(loads, counted_names[i]));
+    }
+    json_object_foreach(refusals, key, v)
+    {
+        reason_count(c, key, 0, p)->count += count_of(v);
+    }
+    c->intake_restarts = count_of(json_object_get(doc, COUNTERS_RESTARTS));
+    last = json_object_get(doc, COUNTERS_LAST_LOAD);
+    if (json_is_object(last)) {
+        c->last_load_at =
+            apr_time_from_sec(count_of(json_object_get(last, COUNTERS_AT)));
+        c->last_load_ms = count_of(json_object_get(last, COUNTERS_MS));
+    }
+    json_decref(doc);
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_store_write_counters(const char *store,
+                                       const prep_counters_t *c, apr_pool_t *p)
+{
+    json_t *doc = json_object(), *loads = json_object();
+    json_t *refusals = json_object();
+    apr_status_t rv;
+    int i;
+
+    json_object_set_new(doc, COUNTERS_SINCE,
+                        json_integer((json_int_t)apr_time_sec(c->since)));
+    for (i = 0; i < PREP_COUNTED_RESULTS; i++) {
+        json_object_set_new(loads, counted_names[i],
+                            json_integer((json_int_t)c->loads[i]));
+    }
+    json_object_set_new(doc, COUNTERS_LOADS, loads);
+    for (i = 0; c->refusals && i < c->refusals->nelts; i++) {
+        const prep_reason_count_t *r =
+            &APR_ARRAY_IDX(c->refusals, i, prep_reason_count_t);
+
+        json_object_set_new(refusals, r->reason,
+                            json_integer((json_int_t)r->count));
+    }
+    json_object_set_new(doc, COUNTERS_REFUSALS, refusals);
+    json_object_set_new(doc, COUNTERS_RESTARTS,
+                        json_integer((json_int_t)c->intake_restarts));
+    /* times in epoch seconds, as state.json's */
+    json_object_set_new(
+        doc, COUNTERS_LAST_LOAD,
+        c->last_load_at ? json_pack("{s:I,s:I}", COUNTERS_AT,
+                                    (json_int_t)apr_time_sec(c->last_load_at),
+                                    COUNTERS_MS, (json_int_t)c->last_load_ms)
+                        : json_null());
+    rv =
+        write_json(apr_pstrcat(p, store, "/" PREP_COUNTERS_FILE, NULL), doc, p);
+    json_decref(doc);
+    return rv;
+}

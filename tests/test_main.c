@@ -38,6 +38,7 @@ int main(void)
     srunner_add_suite(sr, suite_journal());
     srunner_add_suite(sr, suite_operator());
     srunner_add_suite(sr, suite_dashboard());
+    srunner_add_suite(sr, suite_counters());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -26,5 +26,6 @@ Suite *suite_audit(void);
 Suite *suite_journal(void);
 Suite *suite_operator(void);
 Suite *suite_dashboard(void);
+Suite *suite_counters(void);
 
 #endif
