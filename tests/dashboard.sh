@@ -62,20 +62,6 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-fail() {
-    bad "$@"
-    dump
-    exit 1
-}
-wait_until() {
-    local end=$((SECONDS + $1))
-    shift
-    while [ "$SECONDS" -lt "$end" ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 # ---------------------------------------------------------------- chromium
 if ! command -v chromium >/dev/null 2>&1; then

@@ -142,11 +142,6 @@ bad() {
     log "FAIL: $*"
     echo "$*" >>"$W/failures.$N"
 }
-fail() {
-    bad "$@"
-    dump
-    exit 1
-}
 dump() {
     echo "---- [$N] error_log (last 25 lines)"
     tail -25 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
@@ -221,17 +216,6 @@ loader_age() {
     echo "$max"
 }
 
-# wait_until SECONDS COMMAND...: COMMAND every 0.2 s until it succeeds (0)
-# or SECONDS pass (1).
-wait_until() {
-    local end=$((SECONDS + $1))
-    shift
-    while [ "$SECONDS" -lt "$end" ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 start_server() {
     "$HTTPD" -t -f "$C/httpd.conf" >"$C/configtest.out" 2>&1 ||

@@ -63,11 +63,6 @@ bad() {
     log "FAIL: $*"
     echo "$*" >>"$W/failures.$N"
 }
-fail() {
-    bad "$@"
-    dump
-    exit 1
-}
 dump() {
     echo "---- [$N] error_log (last 20 lines)"
     tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
@@ -91,15 +86,6 @@ case_cleanup() {
     done
 }
 
-wait_until() {
-    local end=$((SECONDS + $1))
-    shift
-    while [ "$SECONDS" -lt "$end" ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 new_case() {
     FEED=$1

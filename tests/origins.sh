@@ -44,6 +44,7 @@ HAPROXY=${HAPROXY:-haproxy}
 HAPROXY_CFG=${PREP_ORIGINS_HAPROXY_CFG:-$TOP/conf/haproxy/prep.cfg}
 # shellcheck source=tests/root-test.sh
 . "$TOP/tests/root-test.sh"
+WAIT_STEP=0.1
 root_test_setup origins || exit 0
 command -v "$HAPROXY" >/dev/null || { echo "origins: $HAPROXY not installed"; exit 1; }
 command -v rsync >/dev/null || { echo "origins: rsync not installed"; exit 1; }
@@ -98,11 +99,6 @@ end_step() {
     STEP=""
 }
 # fail: a step that cannot go on; the rest is not run.
-fail() {
-    bad "$@"
-    dump
-    exit 1
-}
 cleanup() {
     local p
     touch "$W/stop"
@@ -135,15 +131,6 @@ on_exit() {
 }
 trap on_exit EXIT
 
-wait_until() {
-    local end=$((SECONDS + $1))
-    shift
-    while [ "$SECONDS" -lt "$end" ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # ---------------------------------------------------------------- origins
 # origin_setup O: W/O with its incoming and store (the server's User's: no

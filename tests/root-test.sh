@@ -159,3 +159,24 @@ ${EXTRA_FEED_CONF:-}
 </Location>
 EOF
 }
+
+# wait_until SECONDS COMMAND...: COMMAND every WAIT_STEP seconds (0.2) until
+# it succeeds (0) or SECONDS pass (1).
+wait_until() {
+    local end=$((SECONDS + $1))
+    shift
+    while [ "$SECONDS" -lt "$end" ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep "${WAIT_STEP:-0.2}"
+    done
+    return 1
+}
+
+# fail MSG: an assertion that ends the test at once, told with the test's
+# own `bad` (which records it) and `dump` (what the test shows of a
+# failure), both defined by the test.
+fail() {
+    bad "$@"
+    dump
+    exit 1
+}

@@ -43,6 +43,7 @@ VCL="$TOP/conf/varnish/prep.vcl"
 PURGE="$TOP/contrib/prep-purge-varnish"
 # shellcheck source=tests/root-test.sh
 . "$TOP/tests/root-test.sh"
+WAIT_STEP=0.1
 root_test_setup varnish || exit 0
 T0=$SECONDS
 for tool in varnishd varnishadm varnishncsa wrk brotli curl; do
@@ -79,11 +80,6 @@ bad() {
     log "FAIL: $*"
     echo "$*" >>"$W/failures.$N"
 }
-fail() {
-    bad "$@"
-    dump
-    exit 1
-}
 dump() {
     echo "---- error_log (last 15 lines)"
     tail -15 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
@@ -101,15 +97,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_until() {
-    local end=$((SECONDS + $1))
-    shift
-    while [ "$SECONDS" -lt "$end" ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
-}
 now() { date +%s.%N; }
 
 # ---------------------------------------------------------------- the servers
