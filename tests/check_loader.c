@@ -141,6 +141,21 @@ static const char *current_id(void)
     return id;
 }
 
+/* The index of corte `id`, which must open. */
+static prep_index_t *corte_index(const char *id)
+{
+    prep_index_t *idx;
+
+    ck_assert_int_eq(
+        prep_index_open(&idx,
+                        apr_pstrcat(pool,
+                                    prep_store_corte_dir(pool, feed.store, id),
+                                    "/" PREP_INDEX_FILE, NULL),
+                        pool),
+        APR_SUCCESS);
+    return idx;
+}
+
 /* The bytes of `path` as the corte serves them in banner slot `banner`. */
 static char *served(const char *id, const char *path, apr_uint32_t banner)
 {
@@ -150,10 +165,7 @@ static char *served(const char *id, const char *path, apr_uint32_t banner)
     const prep_rep_t *rep;
     char *pack;
 
-    ck_assert_int_eq(
-        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
-                        pool),
-        APR_SUCCESS);
+    idx = corte_index(id);
     e = prep_index_lookup(idx, path, strlen(path));
     if (!e) {
         return NULL;
@@ -202,13 +214,7 @@ START_TEST(good_package_is_published)
     ck_assert_str_eq(served(id, "fragmento.html", 0), "<p>sin body</p>\n");
     ck_assert_ptr_null(served(id, ".hidden", 0));
     /* a directory with an index.html is known, for its redirect */
-    ck_assert_int_eq(
-        prep_index_open(&idx,
-                        apr_pstrcat(pool,
-                                    prep_store_corte_dir(pool, feed.store, id),
-                                    "/" PREP_INDEX_FILE, NULL),
-                        pool),
-        APR_SUCCESS);
+    idx = corte_index(id);
     e = prep_index_lookup(idx, "distritos", 9);
     ck_assert_ptr_nonnull(e);
     ck_assert_uint_eq(prep_index_entry_flags(e) & PREP_F_DIR, PREP_F_DIR);
@@ -947,10 +953,7 @@ static int variant_decodes(const char *id, const char *path, int encoding,
     size_t out_len;
     int same;
 
-    ck_assert_int_eq(
-        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
-                        pool),
-        APR_SUCCESS);
+    idx = corte_index(id);
     ck_assert_ptr_nonnull(e = prep_index_lookup(idx, path, strlen(path)));
     ident = prep_index_entry_rep(idx, e, 0, PREP_ENC_IDENTITY);
     ck_assert_ptr_nonnull(ident);
@@ -1065,14 +1068,9 @@ END_TEST
 /* The Last-Modified corte `id` publishes for `path`. */
 static apr_time_t entry_mtime(const char *id, const char *path)
 {
-    const char *dir = prep_store_corte_dir(pool, feed.store, id);
+    prep_index_t *idx = corte_index(id);
     const prep_index_entry_t *e;
-    prep_index_t *idx;
 
-    ck_assert_int_eq(
-        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
-                        pool),
-        APR_SUCCESS);
     ck_assert_ptr_nonnull(e = prep_index_lookup(idx, path, strlen(path)));
     return prep_index_entry_mtime(e);
 }
