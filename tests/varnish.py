@@ -267,11 +267,17 @@ def cmd_check(varnish, origin, pathsfile):
             got = h.get("content-encoding")
             if got and got not in want:
                 bad.append("a %s client got Content-Encoding %s" % (e, got))
-            try:
-                if decode(h, body) != decode(oh, obody):
-                    bad.append("bytes differ from the origin's once decoded")
-            except Exception as ex:  # a body that does not decode is the failure
-                bad.append("does not decode: %s" % ex)
+            # each side decoded on its own: the failure says whose body it is
+            # (Varnish's or the origin's), with the body's first bytes
+            decoded = {}
+            for side, hh, bb in (("Varnish", h, body), ("the origin", oh, obody)):
+                try:
+                    decoded[side] = decode(hh, bb)
+                except Exception as ex:  # a body that does not decode is the failure
+                    bad.append("%s's body does not decode: %s (%d bytes, %s...)"
+                               % (side, ex, len(bb), bb[:16].hex()))
+            if len(decoded) == 2 and decoded["Varnish"] != decoded["the origin"]:
+                bad.append("bytes differ from the origin's once decoded")
         return {"path": p, "enc": e, "status": st, "cache": h.get("x-cache"),
                 "ce": h.get("content-encoding"), "bad": bad}
 
