@@ -126,6 +126,11 @@ typedef struct prep_feed_rt {
      * `drill` alone is also read without it (prep_corte_drill) */
     prep_served_control_t control;
     int drill;
+    /* PrepEdgeTTL's header values, made once from the configuration:
+     * files' Cache-Control ("public, no-cache" without it) and main.json's
+     * and 404s' CDN-Cache-Control/Surrogate-Control (NULL without main=) */
+    const char *edge_cache_control;
+    const char *edge_main;
 } prep_feed_rt_t;
 
 typedef struct prep_cache_rule {

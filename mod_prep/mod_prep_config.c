@@ -100,6 +100,17 @@ static const char *cmd_feed_section(cmd_parms *cmd, void *mconfig,
                             "before it starts)",
                             name);
     }
+    f->edge_cache_control =
+        f->conf.edge_ttl > 0
+            ? apr_psprintf(cmd->pool,
+                           "public, max-age=0, must-revalidate, "
+                           "s-maxage=%" APR_TIME_T_FMT,
+                           apr_time_sec(f->conf.edge_ttl))
+            : "public, no-cache";
+    f->edge_main = f->conf.edge_ttl_main > 0
+                       ? apr_psprintf(cmd->pool, "max-age=%" APR_TIME_T_FMT,
+                                      apr_time_sec(f->conf.edge_ttl_main))
+                       : NULL;
     APR_ARRAY_PUSH(prep_registry->feeds, prep_feed_rt_t *) = f;
     return NULL;
 }

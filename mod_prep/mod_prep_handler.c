@@ -101,36 +101,24 @@ typedef enum {
     ANSWER_REFUSED    /* 405: revalidated */
 } answer_e;
 
-static const char *seconds(apr_pool_t *p, apr_interval_time_t t)
-{
-    return apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(t));
-}
-
 /* Tells a CDN (CDN-Cache-Control) and Varnish or Fastly
  * (Surrogate-Control) to hold an answer for PrepEdgeTTL's main= lifetime,
  * whatever Cache-Control tells the browsers. */
-static void set_edge_main(request_rec *r, apr_table_t *h, const prep_feed_t *c)
+static void set_edge_main(apr_table_t *h, const prep_feed_rt_t *f)
 {
-    const char *v;
-
-    if (c->edge_ttl_main <= 0) {
-        return;
+    if (f->edge_main) {
+        apr_table_setn(h, "CDN-Cache-Control", f->edge_main);
+        apr_table_setn(h, "Surrogate-Control", f->edge_main);
     }
-    v = apr_pstrcat(r->pool, "max-age=", seconds(r->pool, c->edge_ttl_main),
-                    NULL);
-    apr_table_setn(h, "CDN-Cache-Control", v);
-    apr_table_setn(h, "Surrogate-Control", v);
 }
 
 /* The Cache-Control of a file (or of the redirect to a directory): the
  * first PrepCacheControl rule whose glob matches, else main.json's
  * mandated value, else revalidated by browsers and, with PrepEdgeTTL, held
  * that long by shared caches. */
-static void set_cache_control(request_rec *r, apr_table_t *h,
-                              const prep_dir_conf_t *d, const char *path,
-                              apr_uint32_t flags)
+static void set_cache_control(apr_table_t *h, const prep_dir_conf_t *d,
+                              const char *path, apr_uint32_t flags)
 {
-    const prep_feed_t *c = &d->feed->conf;
     const char *value = NULL;
     int i;
 
@@ -142,18 +130,13 @@ static void set_cache_control(request_rec *r, apr_table_t *h,
         }
     }
     if (flags & PREP_F_NO_STORE) {
-        set_edge_main(r, h, c);
+        set_edge_main(h, d->feed);
         if (!value) {
             value = "no-cache, no-store, must-revalidate";
         }
     }
     if (!value) {
-        value = c->edge_ttl > 0
-                    ? apr_pstrcat(r->pool,
-                                  "public, max-age=0, must-revalidate, "
-                                  "s-maxage=",
-                                  seconds(r->pool, c->edge_ttl), NULL)
-                    : "public, no-cache";
+        value = d->feed->edge_cache_control;
     }
     apr_table_setn(h, "Cache-Control", value);
 }
@@ -166,7 +149,7 @@ static int answer(request_rec *r, const prep_dir_conf_t *d, answer_e what,
     apr_table_t *h = r->err_headers_out;
 
     if (what == ANSWER_NOT_FOUND) {
-        set_edge_main(r, h, &d->feed->conf);
+        set_edge_main(h, d->feed);
     }
     apr_table_setn(h, "Cache-Control", "no-cache");
     return status;
@@ -178,7 +161,7 @@ static int redirect_to_dir(request_rec *r, const prep_dir_conf_t *d,
 {
     const char *uri = ap_os_escape_path(r->pool, r->uri, 1);
 
-    set_cache_control(r, r->err_headers_out, d, path, 0);
+    set_cache_control(r->err_headers_out, d, path, 0);
 
     uri = apr_pstrcat(r->pool, uri, "/", r->args ? "?" : "",
                       r->args ? r->args : "", NULL);
@@ -308,7 +291,7 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     apr_table_setn(h, "ETag", apr_pstrdup(r->pool, rep->etag));
     r->mtime = rep->banner ? a->corte_mtime : prep_index_entry_mtime(e);
     ap_set_last_modified(r);
-    set_cache_control(r, h, d, path, flags);
+    set_cache_control(h, d, path, flags);
     if (flags & PREP_F_CORS) {
         apr_table_setn(h, "Access-Control-Allow-Origin", "*");
     }
