@@ -5,6 +5,8 @@
 #ifndef MOD_PREP_H
 #define MOD_PREP_H
 
+#include <sys/types.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_thread_mutex.h"
@@ -83,13 +85,19 @@ typedef struct prep_feed_shm {
 } prep_feed_shm_t;
 
 /* A corte as one child sees it: its index mapped, its pack open.  Requests
- * hold a reference; a retired corte is closed when the last one ends. */
+ * hold a reference; a retired corte is closed when the last one ends.  The
+ * pack's descriptor is shared by the child's threads: it is only ever read
+ * at an explicit offset (pread), never through its file position; a file
+ * bucket gets a descriptor of its own (mod_prep_handler.c, send_rep). */
 typedef struct prep_attached {
     apr_pool_t *pool;
     char id[PREP_ID_MAX];
     apr_uint32_t renewed; /* the slot's `renewed` when attached */
     prep_index_t *index;
     apr_os_file_t pack_fd;
+    const char *pack_path;  /* where it was opened */
+    dev_t pack_dev;         /* and what it is, to open it again safely */
+    ino_t pack_ino;
     prep_corte_t *corte;
     const char *corte_iso;  /* X-PREP-Corte */
     apr_time_t corte_mtime; /* Last-Modified of bannered pages */

@@ -60,6 +60,7 @@
  * at every graceful restart. */
 #include "httpd.h"
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apr_strings.h"
@@ -427,11 +428,18 @@ static prep_attached_t *attach(prep_feed_rt_t *f, const prep_served_t *served,
         rv = prep_store_read_corte(&a->corte, dir, p);
     }
     if (rv == APR_SUCCESS) {
+        struct stat st;
+
         what = PREP_PACK_FILE;
-        a->pack_fd =
-            open(apr_pstrcat(p, dir, "/", what, NULL), O_RDONLY | O_CLOEXEC);
-        rv = a->pack_fd < 0 ? errno : APR_SUCCESS;
+        a->pack_path = apr_pstrcat(p, dir, "/", what, NULL);
+        a->pack_fd = open(a->pack_path, O_RDONLY | O_CLOEXEC);
+        rv = a->pack_fd < 0 || fstat(a->pack_fd, &st) != 0 ? errno
+                                                            : APR_SUCCESS;
         apr_pool_cleanup_register(p, a, close_pack, apr_pool_cleanup_null);
+        if (rv == APR_SUCCESS) {
+            a->pack_dev = st.st_dev;
+            a->pack_ino = st.st_ino;
+        }
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(

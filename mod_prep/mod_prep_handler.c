@@ -1,9 +1,12 @@
 /* mod_prep_handler.c — answers a request below a `SetHandler prep`
  * Location from the feed's current corte: one lookup in the shared index,
  * headers from what the loader precomputed, the bytes straight from the
- * corte's pack file.  No stat, open or directory walk per request. */
+ * corte's pack file.  No stat or directory walk per request, and no open
+ * but for answers over 64 KB (send_rep). */
 #include "httpd.h"
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "apr_strings.h"
 #include "apr_fnmatch.h"
@@ -304,26 +307,101 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     ap_set_content_length(r, (apr_off_t)rep->length);
 }
 
+/* Answers up to this size are read from the pack with one pread and sent
+ * from memory; larger ones as a file bucket (sendfile where httpd uses
+ * it).  Why both: the pack's descriptor is shared by the child's threads,
+ * and httpd reads a file bucket it does not sendfile (answers under 256
+ * bytes, every answer through mod_ssl or another filter that reads) with
+ * a seek and a read: on a shared descriptor, two threads would read each
+ * other's bytes. */
+#define PREP_SEND_INLINE (64 * 1024)
+
+/* rep's bytes in one heap bucket, read at their own offset. */
+static apr_status_t rep_bucket(request_rec *r, const prep_attached_t *a,
+                               const prep_rep_t *rep, apr_bucket **b)
+{
+    apr_bucket_alloc_t *list = r->connection->bucket_alloc;
+    apr_size_t len = (apr_size_t)rep->length, done = 0;
+    char *buf = apr_bucket_alloc(len ? len : 1, list);
+
+    while (done < len) {
+        ssize_t n = pread(a->pack_fd, buf + done, len - done,
+                          (off_t)(rep->offset + done));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) { /* a pack shorter than its index says: damaged */
+            apr_status_t rv = n < 0 ? errno : APR_EOF;
+
+            apr_bucket_free(buf);
+            return rv;
+        }
+        done += (apr_size_t)n;
+    }
+    *b = apr_bucket_heap_create(buf, len, apr_bucket_free, list);
+    return APR_SUCCESS;
+}
+
+/* The pack again, on an open file description of this request's own
+ * (its position is the bucket's alone), closed with r->pool or with the
+ * pool the bucket is set aside to: through /proc/self/fd (the same file
+ * even once the corte is moved or removed), else by its path, and only
+ * when it is still the same file. */
+static apr_status_t own_pack(request_rec *r, const prep_attached_t *a,
+                             apr_file_t **fp)
+{
+    const char *paths[2];
+    apr_status_t rv = APR_ENOENT;
+    int i;
+
+    paths[0] = apr_psprintf(r->pool, "/proc/self/fd/%d", (int)a->pack_fd);
+    paths[1] = a->pack_path;
+    for (i = 0; i < 2; i++) {
+        apr_finfo_t fi;
+
+        rv = apr_file_open(fp, paths[i],
+                           APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, 0,
+                           r->pool);
+        if (rv != APR_SUCCESS) {
+            continue;
+        }
+        rv = apr_file_info_get(&fi, APR_FINFO_DEV | APR_FINFO_INODE, *fp);
+        if (rv == APR_SUCCESS && (dev_t)fi.device == a->pack_dev &&
+            (ino_t)fi.inode == a->pack_ino) {
+            return APR_SUCCESS;
+        }
+        apr_file_close(*fp);
+        rv = rv == APR_SUCCESS ? APR_ENOENT : rv; /* another file now */
+    }
+    return rv;
+}
+
 static int send_rep(request_rec *r, const prep_attached_t *a,
                     const prep_rep_t *rep)
 {
-    apr_bucket_brigade *bb;
+    apr_bucket_brigade *bb =
+        apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_bucket *b = NULL;
     apr_file_t *fp;
-    apr_os_file_t fd = a->pack_fd;
     apr_status_t rv;
 
-    /* An apr_file_t of our own over the shared descriptor: without a
-     * cleanup, so that setting buckets aside never closes it. */
-    rv = apr_os_file_put(&fp, &fd, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
-                         r->pool);
+    if (rep->length <= PREP_SEND_INLINE) {
+        rv = rep_bucket(r, a, rep, &b);
+        if (rv == APR_SUCCESS) {
+            APR_BRIGADE_INSERT_TAIL(bb, b);
+        }
+    }
+    else if ((rv = own_pack(r, a, &fp)) == APR_SUCCESS) {
+        apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
+                                (apr_off_t)rep->length, r->pool);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "PREP0133: cannot send %s from the pack", r->uri);
+                      "PREP0133: cannot send %s from the pack of corte %s",
+                      r->uri, a->id);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
-                            (apr_off_t)rep->length, r->pool);
     APR_BRIGADE_INSERT_TAIL(bb,
                             apr_bucket_eos_create(r->connection->bucket_alloc));
     return ap_pass_brigade_fchk(r, bb, "mod_prep: sending %s", r->uri);
