@@ -95,8 +95,8 @@ typedef struct prep_attached {
     apr_uint32_t renewed; /* the slot's `renewed` when attached */
     prep_index_t *index;
     apr_os_file_t pack_fd;
-    const char *pack_path;  /* where it was opened */
-    dev_t pack_dev;         /* and what it is, to open it again safely */
+    const char *pack_path; /* where it was opened */
+    dev_t pack_dev;        /* and what it is, to open it again safely */
     ino_t pack_ino;
     prep_corte_t *corte;
     const char *corte_iso;  /* X-PREP-Corte */

@@ -433,8 +433,8 @@ static prep_attached_t *attach(prep_feed_rt_t *f, const prep_served_t *served,
         what = PREP_PACK_FILE;
         a->pack_path = apr_pstrcat(p, dir, "/", what, NULL);
         a->pack_fd = open(a->pack_path, O_RDONLY | O_CLOEXEC);
-        rv = a->pack_fd < 0 || fstat(a->pack_fd, &st) != 0 ? errno
-                                                            : APR_SUCCESS;
+        rv =
+            a->pack_fd < 0 || fstat(a->pack_fd, &st) != 0 ? errno : APR_SUCCESS;
         apr_pool_cleanup_register(p, a, close_pack, apr_pool_cleanup_null);
         if (rv == APR_SUCCESS) {
             a->pack_dev = st.st_dev;

@@ -391,8 +391,7 @@ static int send_rep(request_rec *r, const prep_attached_t *a,
         if (rv == APR_SUCCESS) {
             APR_BRIGADE_INSERT_TAIL(bb, b);
         }
-    }
-    else if ((rv = own_pack(r, a, &fp)) == APR_SUCCESS) {
+    } else if ((rv = own_pack(r, a, &fp)) == APR_SUCCESS) {
         apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
                                 (apr_off_t)rep->length, r->pool);
     }

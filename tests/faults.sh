@@ -322,20 +322,77 @@ mid_load() {
     [ -n "$(loader_pid)" ] && [ "$(staging_bytes)" -gt 20000000 ]
 }
 
+# kill_loader_mid_load INTAKE: waits (at most 60 s) for the intake's
+# loader to have written 10 MB into staging/load-PID, stops it (SIGSTOP),
+# checks that it has not swapped yet and kills it (SIGKILL).  Prints
+# "killed PID (BYTES JOURNAL_LINES" (the journal's lines at the kill) or
+# why not.
+kill_loader_mid_load() {
+    python3 - "$C/store/staging" "$1" "$C/store/journal.jsonl" <<'EOF'
+import os, signal, sys, time
+staging, intake, journal = sys.argv[1], sys.argv[2], sys.argv[3]
+def loaders():
+    try:
+        with open("/proc/%s/task/%s/children" % (intake, intake)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+def size(d):
+    n = 0
+    for root, _, files in os.walk(d):
+        for f in files:
+            try:
+                n += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return n
+def load_dirs():
+    try:
+        return [n for n in os.listdir(staging) if n.startswith("load-")]
+    except OSError:
+        return []
+end = time.time() + 60
+while time.time() < end:
+    pids, loads = loaders(), load_dirs()
+    if pids and loads and size(staging) > 10000000:
+        pid = pids[0]
+        os.kill(pid, signal.SIGSTOP)
+        if ("load-%d" % pid) not in load_dirs():
+            os.kill(pid, signal.SIGCONT)
+            print("missed: loader %d was past its load or not the load's (%s)"
+                  % (pid, " ".join(load_dirs())))
+            sys.exit(1)
+        n = size(staging)
+        try:
+            with open(journal, "rb") as f:
+                lines = f.read().count(b"\n")
+        except OSError:
+            lines = 0
+        os.kill(pid, signal.SIGKILL)
+        print("killed %d (%d %d" % (pid, n, lines))
+        sys.exit(0)
+    time.sleep(0.02)
+print("no loader mid-load within 60 s")
+sys.exit(1)
+EOF
+}
+
 case_b() {
     new_case killed
     start_server
     publish_first A
-    local a_id a_current loader
+    local a_id a_current how j0 crash
     a_id=$(served_id)
     a_current=$(current)
     upload BIG
-    wait_until 60 "the loader of BIG to be mid-load" mid_load || fail "no loader of BIG mid-load within 60 s"
-    loader=$(loader_pid)
-    local j0 crash
-    j0=$(journal_len)
-    log "killing loader $loader ($(staging_bytes) bytes in staging)"
-    kill -KILL "$loader"
+    # found, stopped and killed in one watcher: a loader that ends between
+    # a check and a kill made this case fail without a word
+    how=$(kill_loader_mid_load "$(intake_pid)") || true
+    case "$how" in
+        killed*) log "killed loader $(echo "${how#killed }" | cut -d' ' -f1-2) bytes in staging)" ;;
+        *) fail "the loader of BIG could not be killed mid-load: $how" ;;
+    esac
+    j0=${how##* }
     sleep 1
     wait_until 5 "\"loader-crash\" in the journal" journal_has 1 loader-crash "$j0" ||
         fail "no single \"loader-crash\" in the journal after the kill: $(journal_tail "$j0")"
