@@ -322,59 +322,10 @@ mid_load() {
     [ -n "$(loader_pid)" ] && [ "$(staging_bytes)" -gt 20000000 ]
 }
 
-# kill_loader_mid_load INTAKE: waits (at most 60 s) for the intake's
-# loader to have written 10 MB into staging/load-PID, stops it (SIGSTOP),
-# checks that it has not swapped yet and kills it (SIGKILL).  Prints
-# "killed PID (BYTES JOURNAL_LINES" (the journal's lines at the kill) or
-# why not.
+# kill_loader_mid_load INTAKE: the intake's loader stopped and killed
+# mid-load (tests/staging-watch.py loader).
 kill_loader_mid_load() {
-    python3 - "$C/store/staging" "$1" "$C/store/journal.jsonl" <<'EOF'
-import os, signal, sys, time
-staging, intake, journal = sys.argv[1], sys.argv[2], sys.argv[3]
-def loaders():
-    try:
-        with open("/proc/%s/task/%s/children" % (intake, intake)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-def size(d):
-    n = 0
-    for root, _, files in os.walk(d):
-        for f in files:
-            try:
-                n += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
-    return n
-def load_dirs():
-    try:
-        return [n for n in os.listdir(staging) if n.startswith("load-")]
-    except OSError:
-        return []
-end = time.time() + 60
-while time.time() < end:
-    pids, loads = loaders(), load_dirs()
-    if pids and loads and size(staging) > 10000000:
-        pid = pids[0]
-        os.kill(pid, signal.SIGSTOP)
-        if ("load-%d" % pid) not in load_dirs():
-            os.kill(pid, signal.SIGCONT)
-            print("missed: loader %d was past its load or not the load's (%s)"
-                  % (pid, " ".join(load_dirs())))
-            sys.exit(1)
-        n = size(staging)
-        try:
-            with open(journal, "rb") as f:
-                lines = f.read().count(b"\n")
-        except OSError:
-            lines = 0
-        os.kill(pid, signal.SIGKILL)
-        print("killed %d (%d %d" % (pid, n, lines))
-        sys.exit(0)
-    time.sleep(0.02)
-print("no loader mid-load within 60 s")
-sys.exit(1)
-EOF
+    python3 "$TOP/tests/staging-watch.py" "$C/store/staging" loader "$1" "$C/store/journal.jsonl"
 }
 
 case_b() {
@@ -385,8 +336,6 @@ case_b() {
     a_id=$(served_id)
     a_current=$(current)
     upload BIG
-    # found, stopped and killed in one watcher: a loader that ends between
-    # a check and a kill made this case fail without a word
     how=$(kill_loader_mid_load "$(intake_pid)") || true
     case "$how" in
         killed*) log "killed loader $(echo "${how#killed }" | cut -d' ' -f1-2) bytes in staging)" ;;
@@ -428,45 +377,7 @@ case_b() {
 # before it is in cortes/).  Prints where it struck: mid-load, swap,
 # after-swap (missed it) or timeout.
 kill_at() {
-    python3 - "$C/store/staging" "$@" <<'EOF'
-import os, signal, sys, time
-staging, when, pgids = sys.argv[1], sys.argv[2], [int(g) for g in sys.argv[3:]]
-end = time.time() + 90
-seen_load = False
-def size(d):
-    n = 0
-    for root, _, files in os.walk(d):
-        for f in files:
-            try:
-                n += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                pass
-    return n
-while time.time() < end:
-    try:
-        names = os.listdir(staging)
-    except OSError:
-        names = []
-    loads = [n for n in names if n.startswith("load-")]
-    seen_load = seen_load or bool(loads)
-    hit = None
-    if any(not n.startswith("load-") for n in names):
-        hit = "swap"
-    elif seen_load and not names:
-        hit = "after-swap"
-    elif when == "mid-load" and loads and size(staging) > 30000000:
-        hit = "mid-load"
-    if hit:
-        for g in pgids:
-            try:
-                os.killpg(g, signal.SIGKILL)
-            except OSError:
-                pass
-        print(hit)
-        sys.exit(0)
-    time.sleep(0.002 if when == "swap" else 0.05)
-print("timeout")
-EOF
+    python3 "$TOP/tests/staging-watch.py" "$C/store/staging" groups "$@"
 }
 
 case_c() {
