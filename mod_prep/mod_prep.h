@@ -5,8 +5,6 @@
 #ifndef MOD_PREP_H
 #define MOD_PREP_H
 
-#include <sys/types.h>
-
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_thread_mutex.h"
@@ -87,17 +85,14 @@ typedef struct prep_feed_shm {
 /* A corte as one child sees it: its index mapped, its pack open.  Requests
  * hold a reference; a retired corte is closed when the last one ends.  The
  * pack's descriptor is shared by the child's threads: it is only ever read
- * at an explicit offset (pread), never through its file position; a file
- * bucket gets a descriptor of its own (mod_prep_handler.c, send_rep). */
+ * at an explicit offset (pread), never through its file position
+ * (mod_prep_handler.c, the pack bucket). */
 typedef struct prep_attached {
     apr_pool_t *pool;
     char id[PREP_ID_MAX];
     apr_uint32_t renewed; /* the slot's `renewed` when attached */
     prep_index_t *index;
     apr_os_file_t pack_fd;
-    const char *pack_path; /* where it was opened */
-    dev_t pack_dev;        /* and what it is, to open it again safely */
-    ino_t pack_ino;
     prep_corte_t *corte;
     const char *corte_iso;  /* X-PREP-Corte */
     apr_time_t corte_mtime; /* Last-Modified of bannered pages */
@@ -268,6 +263,10 @@ void prep_corte_child_init(apr_pool_t *p, server_rec *s);
 /* Takes a reference on the feed's current corte for this request (released
  * with r->pool), attaching a newly published one if needed; NULL if none. */
 prep_attached_t *prep_corte_acquire(prep_feed_rt_t *f, request_rec *r);
+/* One more reference to a corte acquired, and its release: for what
+ * outlives the request's own (a bucket of its pack). */
+void prep_corte_hold(prep_feed_rt_t *f, prep_attached_t *a);
+void prep_corte_drop(prep_feed_rt_t *f, prep_attached_t *a);
 
 /* Whether the feed runs a drill, as this child last followed its slot
  * (prep_corte_acquire follows it): read without a lock. */

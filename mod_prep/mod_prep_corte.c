@@ -60,7 +60,6 @@
  * at every graceful restart. */
 #include "httpd.h"
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apr_strings.h"
@@ -428,18 +427,11 @@ static prep_attached_t *attach(prep_feed_rt_t *f, const prep_served_t *served,
         rv = prep_store_read_corte(&a->corte, dir, p);
     }
     if (rv == APR_SUCCESS) {
-        struct stat st;
-
         what = PREP_PACK_FILE;
-        a->pack_path = apr_pstrcat(p, dir, "/", what, NULL);
-        a->pack_fd = open(a->pack_path, O_RDONLY | O_CLOEXEC);
-        rv =
-            a->pack_fd < 0 || fstat(a->pack_fd, &st) != 0 ? errno : APR_SUCCESS;
+        a->pack_fd =
+            open(apr_pstrcat(p, dir, "/", what, NULL), O_RDONLY | O_CLOEXEC);
+        rv = a->pack_fd < 0 ? errno : APR_SUCCESS;
         apr_pool_cleanup_register(p, a, close_pack, apr_pool_cleanup_null);
-        if (rv == APR_SUCCESS) {
-            a->pack_dev = st.st_dev;
-            a->pack_ino = st.st_ino;
-        }
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(
@@ -493,11 +485,26 @@ typedef struct corte_ref {
     prep_attached_t *attached;
 } corte_ref_t;
 
-static apr_status_t corte_release(void *data)
+void prep_corte_hold(prep_feed_rt_t *f, prep_attached_t *a)
 {
-    corte_ref_t *ref = data;
-    prep_attached_t *a = ref->attached;
-    apr_status_t rv = apr_thread_mutex_lock(ref->feed->mutex);
+    apr_status_t rv = apr_thread_mutex_lock(f->mutex);
+
+    if (rv != APR_SUCCESS) {
+        /* counted anyway: a corte kept open, never one closed under a
+         * reader (only its release could race, and it locks too) */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
+                     "PREP0129: feed %s: cannot lock the mutex of its cortes",
+                     f->conf.name);
+        a->refs++;
+        return;
+    }
+    a->refs++;
+    apr_thread_mutex_unlock(f->mutex);
+}
+
+void prep_corte_drop(prep_feed_rt_t *f, prep_attached_t *a)
+{
+    apr_status_t rv = apr_thread_mutex_lock(f->mutex);
     int destroy;
 
     if (rv != APR_SUCCESS) {
@@ -505,19 +512,26 @@ static apr_status_t corte_release(void *data)
          * a request */
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
                      "PREP0129: feed %s: cannot lock the mutex of its cortes",
-                     ref->feed->conf.name);
-        return APR_SUCCESS;
+                     f->conf.name);
+        return;
     }
     destroy = --a->refs == 0 && a->retired;
-    rv = apr_thread_mutex_unlock(ref->feed->mutex);
+    rv = apr_thread_mutex_unlock(f->mutex);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
                      "PREP0130: feed %s: cannot unlock the mutex of its cortes",
-                     ref->feed->conf.name);
+                     f->conf.name);
     }
     if (destroy) {
         apr_pool_destroy(a->pool);
     }
+}
+
+static apr_status_t corte_release(void *data)
+{
+    corte_ref_t *ref = data;
+
+    prep_corte_drop(ref->feed, ref->attached);
     return APR_SUCCESS;
 }
 

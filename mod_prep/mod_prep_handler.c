@@ -1,8 +1,7 @@
 /* mod_prep_handler.c — answers a request below a `SetHandler prep`
  * Location from the feed's current corte: one lookup in the shared index,
  * headers from what the loader precomputed, the bytes straight from the
- * corte's pack file.  No stat or directory walk per request, and no open
- * but for answers over 64 KB (send_rep). */
+ * corte's pack file.  No stat, open or directory walk per request. */
 #include "httpd.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "apr_buckets.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
@@ -307,102 +307,108 @@ static void set_headers(request_rec *r, const prep_dir_conf_t *d,
     ap_set_content_length(r, (apr_off_t)rep->length);
 }
 
-/* Answers up to this size are read from the pack with one pread and sent
- * from memory; larger ones as a file bucket (sendfile where httpd uses
- * it).  Why both: the pack's descriptor is shared by the child's threads,
- * and httpd reads a file bucket it does not sendfile (answers under 256
- * bytes, every answer through mod_ssl or another filter that reads) with
- * a seek and a read: on a shared descriptor, two threads would read each
- * other's bytes. */
-#define PREP_SEND_INLINE (64 * 1024)
+/* The pack bucket: a variant's bytes in the corte's pack, read with pread
+ * at their own offset when httpd reads the bucket, at most PACK_CHUNK at a
+ * time.  Not a file bucket: the pack's descriptor is shared by the child's
+ * threads, and httpd reads a file bucket that it does not sendfile (under
+ * 256 bytes, and every answer through mod_ssl or any filter that reads)
+ * with a seek and a read, so that two threads reading two variants at
+ * once got each other's bytes.  Each bucket holds a reference to its
+ * corte, so that neither a set-aside bucket nor mod_http2 can read a
+ * descriptor closed under it, and no request opens a file. */
+#define PACK_CHUNK (128 * 1024)
 
-/* rep's bytes in one heap bucket, read at their own offset. */
-static apr_status_t rep_bucket(request_rec *r, const prep_attached_t *a,
-                               const prep_rep_t *rep, apr_bucket **b)
+typedef struct pack_span {
+    apr_bucket_refcount refcount; /* first: apr_bucket_shared_* use it */
+    prep_feed_rt_t *feed;
+    prep_attached_t *corte;
+} pack_span_t;
+
+static void pack_bucket_destroy(void *data)
 {
-    apr_bucket_alloc_t *list = r->connection->bucket_alloc;
-    apr_size_t len = (apr_size_t)rep->length, done = 0;
-    char *buf = apr_bucket_alloc(len ? len : 1, list);
+    pack_span_t *s = data;
 
-    while (done < len) {
-        ssize_t n = pread(a->pack_fd, buf + done, len - done,
-                          (off_t)(rep->offset + done));
+    if (apr_bucket_shared_destroy(s)) {
+        prep_corte_drop(s->feed, s->corte);
+        apr_bucket_free(s);
+    }
+}
 
-        if (n < 0 && errno == EINTR) {
+static apr_status_t pack_bucket_read(apr_bucket *b, const char **str,
+                                     apr_size_t *len, apr_read_type_e block)
+{
+    pack_span_t *s = b->data;
+    apr_size_t n = b->length > PACK_CHUNK ? PACK_CHUNK : b->length, done = 0;
+    char *buf = apr_bucket_alloc(n ? n : 1, b->list);
+
+    while (done < n) {
+        ssize_t got = pread(s->corte->pack_fd, buf + done, n - done,
+                            (off_t)(b->start + (apr_off_t)done));
+
+        if (got < 0 && errno == EINTR) {
             continue;
         }
-        if (n <= 0) { /* a pack shorter than its index says: damaged */
-            apr_status_t rv = n < 0 ? errno : APR_EOF;
+        if (got <= 0) { /* a pack shorter than its index says: damaged */
+            apr_status_t rv = got < 0 ? errno : APR_EOF;
 
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
+                         "PREP0133: feed %s: cannot read the pack of corte "
+                         "%s at %" APR_OFF_T_FMT,
+                         s->feed->conf.name, s->corte->id,
+                         b->start + (apr_off_t)done);
             apr_bucket_free(buf);
             return rv;
         }
-        done += (apr_size_t)n;
+        done += (apr_size_t)got;
     }
-    *b = apr_bucket_heap_create(buf, len, apr_bucket_free, list);
+    if (b->length > n) {
+        apr_bucket_split(b, n); /* the rest: a pack bucket after this one */
+    }
+    pack_bucket_destroy(s);
+    apr_bucket_heap_make(b, buf, n, apr_bucket_free);
+    *str = buf;
+    *len = n;
     return APR_SUCCESS;
 }
 
-/* The pack again, on an open file description of this request's own
- * (its position is the bucket's alone), closed with r->pool or with the
- * pool the bucket is set aside to: through /proc/self/fd (the same file
- * even once the corte is moved or removed), else by its path, and only
- * when it is still the same file. */
-static apr_status_t own_pack(request_rec *r, const prep_attached_t *a,
-                             apr_file_t **fp)
+static const apr_bucket_type_t pack_bucket_type = {"PREP_PACK",
+                                                   5,
+                                                   APR_BUCKET_DATA,
+                                                   pack_bucket_destroy,
+                                                   pack_bucket_read,
+                                                   apr_bucket_setaside_noop,
+                                                   apr_bucket_shared_split,
+                                                   apr_bucket_shared_copy};
+
+static apr_bucket *pack_bucket_create(prep_feed_rt_t *f, prep_attached_t *a,
+                                      const prep_rep_t *rep,
+                                      apr_bucket_alloc_t *list)
 {
-    const char *paths[2];
-    apr_status_t rv = APR_ENOENT;
-    int i;
+    apr_bucket *b = apr_bucket_alloc(sizeof(*b), list);
+    pack_span_t *s = apr_bucket_alloc(sizeof(*s), list);
 
-    paths[0] = apr_psprintf(r->pool, "/proc/self/fd/%d", (int)a->pack_fd);
-    paths[1] = a->pack_path;
-    for (i = 0; i < 2; i++) {
-        apr_finfo_t fi;
-
-        rv = apr_file_open(fp, paths[i],
-                           APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, 0,
-                           r->pool);
-        if (rv != APR_SUCCESS) {
-            continue;
-        }
-        rv = apr_file_info_get(&fi, APR_FINFO_DEV | APR_FINFO_INODE, *fp);
-        if (rv == APR_SUCCESS && (dev_t)fi.device == a->pack_dev &&
-            (ino_t)fi.inode == a->pack_ino) {
-            return APR_SUCCESS;
-        }
-        apr_file_close(*fp);
-        rv = rv == APR_SUCCESS ? APR_ENOENT : rv; /* another file now */
-    }
-    return rv;
+    s->feed = f;
+    s->corte = a;
+    prep_corte_hold(f, a);
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = list;
+    b = apr_bucket_shared_make(b, s, (apr_off_t)rep->offset,
+                               (apr_size_t)rep->length);
+    b->type = &pack_bucket_type;
+    return b;
 }
 
-static int send_rep(request_rec *r, const prep_attached_t *a,
+static int send_rep(request_rec *r, prep_feed_rt_t *f, prep_attached_t *a,
                     const prep_rep_t *rep)
 {
-    apr_bucket_brigade *bb =
-        apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_bucket *b = NULL;
-    apr_file_t *fp;
-    apr_status_t rv;
+    apr_bucket_alloc_t *list = r->connection->bucket_alloc;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, list);
 
-    if (rep->length <= PREP_SEND_INLINE) {
-        rv = rep_bucket(r, a, rep, &b);
-        if (rv == APR_SUCCESS) {
-            APR_BRIGADE_INSERT_TAIL(bb, b);
-        }
-    } else if ((rv = own_pack(r, a, &fp)) == APR_SUCCESS) {
-        apr_brigade_insert_file(bb, fp, (apr_off_t)rep->offset,
-                                (apr_off_t)rep->length, r->pool);
+    if (rep->length) {
+        APR_BRIGADE_INSERT_TAIL(bb, pack_bucket_create(f, a, rep, list));
     }
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "PREP0133: cannot send %s from the pack of corte %s",
-                      r->uri, a->id);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    APR_BRIGADE_INSERT_TAIL(bb,
-                            apr_bucket_eos_create(r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(list));
     return ap_pass_brigade_fchk(r, bb, "mod_prep: sending %s", r->uri);
 }
 
@@ -521,5 +527,5 @@ int prep_handler(request_rec *r)
         return OK;
     }
     prep_traffic_add(t, PREP_TRAFFIC_BYTES, rep->length);
-    return send_rep(r, a, rep);
+    return send_rep(r, f, a, rep);
 }
