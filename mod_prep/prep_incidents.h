@@ -25,9 +25,10 @@
  * "start" lines is not seen here (the access logs show it).
  *
  * The incidents, each of one kind (prep_incident_kind_e):
- * - intervals: a stale period ("stale" to the next "fresh", "published"
- *   of another corte, "rollback", "pin", "reset" or "closed" — the events
- *   that end a stale period, as in the dashboard), a store problem
+ * - intervals: a stale period ("stale" to the next "fresh", another corte
+ *   going live by "published", "rollback" or "unpin", a "pin", "reset" or
+ *   "closed" — the events that end a stale period, as in the dashboard;
+ *   a restart's fallback to another corte does not), a store problem
  *   ("store-problem" to "store-ok", or a "published"), a damaged corte
  *   ("damaged" to "healed", or another corte live, or a "reset"), a pin
  *   ("pin" to "unpin" or "reset") and a rollback ("rollback" pins the
@@ -127,8 +128,10 @@ typedef struct prep_night_options {
 
 /* The night of a feed over a period. */
 typedef struct prep_night {
-    int journal_found;             /* 0: the store has no journal at all */
-    apr_uint64_t lines, bad_lines; /* journal lines read, damaged skipped */
+    int journal_found; /* 0: the store has no journal at all */
+    /* journal lines read up to the period's end (those before it too),
+     * damaged lines skipped (prep_journal_each's count) */
+    apr_uint64_t lines, bad_lines;
     apr_time_t from, to;           /* the period as resolved (0, 0: no line) */
     apr_array_header_t *cortes;    /* prep_corte_span_t, by live_from */
     apr_array_header_t *incidents; /* prep_incident_t, by start */
