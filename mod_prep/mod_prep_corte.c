@@ -493,7 +493,8 @@ void prep_corte_hold(prep_feed_rt_t *f, prep_attached_t *a)
         /* counted anyway: a corte kept open, never one closed under a
          * reader (only its release could race, and it locks too) */
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
-                     "PREP0129: feed %s: cannot lock the mutex of its cortes",
+                     "PREP0160: feed %s: cannot lock the mutex of its cortes "
+                     "to hold one",
                      f->conf.name);
         a->refs++;
         return;
