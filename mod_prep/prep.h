@@ -40,6 +40,15 @@ apr_time_t prep_civil_to_time(int y, int mo, int d, int h, int mi, int s,
                               int offset_s);
 /* Lower-case hex of n bytes. */
 char *prep_hex(apr_pool_t *p, const unsigned char *bytes, apr_size_t n);
+
+/* Text made in memory (a page, a CSV file): appended to, grown by
+ * doubling in pool p, always NUL-terminated once anything is in it. */
+typedef struct prep_text {
+    apr_pool_t *p;
+    char *buf;
+    apr_size_t len, cap;
+} prep_text_t;
+void prep_text_put(prep_text_t *t, const char *s, apr_size_t n);
 /* A feed name: letters, digits, '_' and '-', at least one. */
 int prep_feed_name_valid(const char *name);
 /* Reads the file of descriptor fd from offset 0 to its end in blocks of

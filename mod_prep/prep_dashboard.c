@@ -21,31 +21,11 @@
 
 /* --- the page being written ---------------------------------------- */
 
-typedef struct page {
-    apr_pool_t *p;
-    char *buf;
-    apr_size_t len, cap;
-} page_t;
+typedef prep_text_t page_t;
 
 static void put_n(page_t *pg, const char *s, apr_size_t n)
 {
-    if (pg->len + n + 1 > pg->cap) {
-        apr_size_t cap = pg->cap ? pg->cap : 32 * 1024;
-        char *buf;
-
-        while (pg->len + n + 1 > cap) {
-            cap *= 2;
-        }
-        buf = apr_palloc(pg->p, cap);
-        if (pg->len) {
-            memcpy(buf, pg->buf, pg->len);
-        }
-        pg->buf = buf;
-        pg->cap = cap;
-    }
-    memcpy(pg->buf + pg->len, s, n);
-    pg->len += n;
-    pg->buf[pg->len] = '\0';
+    prep_text_put(pg, s, n);
 }
 
 static void put(page_t *pg, const char *s)

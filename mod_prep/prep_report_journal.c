@@ -622,31 +622,13 @@ json_t *prep_night_to_json(const prep_night_t *n, const prep_zone_t *z,
 /* A CSV file being written, whole in memory (a night has a few hundred
  * rows at most). */
 typedef struct csv {
-    apr_pool_t *p;
-    char *buf;
-    apr_size_t len, cap;
+    prep_text_t text;
     int fields; /* on the current row */
 } csv_t;
 
 static void csv_put(csv_t *c, const char *s, apr_size_t n)
 {
-    if (c->len + n + 1 > c->cap) {
-        apr_size_t cap = c->cap ? c->cap : 8 * 1024;
-        char *buf;
-
-        while (c->len + n + 1 > cap) {
-            cap *= 2;
-        }
-        buf = apr_palloc(c->p, cap);
-        if (c->len) {
-            memcpy(buf, c->buf, c->len);
-        }
-        c->buf = buf;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
+    prep_text_put(&c->text, s, n);
 }
 
 /* A field, quoted (RFC 4180) when it holds a comma, a quote or a line
@@ -696,8 +678,9 @@ static const char *secs_text(apr_interval_time_t d, apr_pool_t *p)
 
 static apr_status_t csv_write(csv_t *c, const char *dir, const char *name)
 {
-    return prep_store_write_atomic(apr_pstrcat(c->p, dir, "/", name, NULL),
-                                   c->buf ? c->buf : "", c->len, c->p);
+    return prep_store_write_atomic(apr_pstrcat(c->text.p, dir, "/", name, NULL),
+                                   c->text.buf ? c->text.buf : "", c->text.len,
+                                   c->text.p);
 }
 
 static void csv_header(csv_t *c, const char *const *names)
@@ -741,7 +724,7 @@ apr_status_t prep_night_write_csv(const prep_night_t *n, const char *dir,
 
     z = z ? z : &utc;
     memset(&c, 0, sizeof(c));
-    c.p = p;
+    c.text.p = p;
     csv_header(&c, corte_cols);
     for (i = 0; i < n->cortes->nelts; i++) {
         const prep_corte_span_t *s =
@@ -761,7 +744,7 @@ apr_status_t prep_night_write_csv(const prep_night_t *n, const char *dir,
         return rv;
     }
     memset(&c, 0, sizeof(c));
-    c.p = p;
+    c.text.p = p;
     csv_header(&c, incident_cols);
     for (i = 0; i < n->incidents->nelts; i++) {
         const prep_incident_t *in =

@@ -56,6 +56,27 @@ apr_time_t prep_civil_to_time(int y, int mo, int d, int h, int mi, int s,
     return apr_time_from_sec(secs);
 }
 
+void prep_text_put(prep_text_t *t, const char *s, apr_size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        apr_size_t cap = t->cap ? t->cap : 8 * 1024;
+        char *buf;
+
+        while (t->len + n + 1 > cap) {
+            cap *= 2;
+        }
+        buf = apr_palloc(t->p, cap);
+        if (t->len) {
+            memcpy(buf, t->buf, t->len);
+        }
+        t->buf = buf;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
 char *prep_hex(apr_pool_t *p, const unsigned char *bytes, apr_size_t n)
 {
     static const char digits[] = "0123456789abcdef";
