@@ -39,6 +39,7 @@ int main(void)
     srunner_add_suite(sr, suite_operator());
     srunner_add_suite(sr, suite_dashboard());
     srunner_add_suite(sr, suite_counters());
+    srunner_add_suite(sr, suite_report_log());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -27,5 +27,6 @@ Suite *suite_journal(void);
 Suite *suite_operator(void);
 Suite *suite_dashboard(void);
 Suite *suite_counters(void);
+Suite *suite_report_log(void);
 
 #endif
