@@ -231,19 +231,9 @@ int prep_log_line_parse(prep_log_line_t *l, const char *line, apr_size_t len)
 /* ------------------------------------------------------------------ */
 /* Who asked */
 
-static int has_word(const char *s, apr_size_t len, const char *word)
-{
-    apr_size_t n = strlen(word), i, j;
-
-    for (i = 0; i + n <= len; i++) {
-        for (j = 0; j < n && apr_tolower(s[i + j]) == word[j]; j++) {
-        }
-        if (j == n) {
-            return 1;
-        }
-    }
-    return 0;
-}
+/* An agent's first AGENT_SCAN bytes are looked at: the names told apart
+ * come early in every agent seen. */
+#define AGENT_SCAN 2048
 
 prep_client_e prep_report_client_of_agent(const char *agent, apr_size_t len)
 {
@@ -263,15 +253,21 @@ prep_client_e prep_report_client_of_agent(const char *agent, apr_size_t len)
                                            NULL};
     static const char *const crawlers[] = {
         "bot", "crawl", "spider", "slurp", "facebookexternalhit", NULL};
-    int i;
+    char low[AGENT_SCAN];
+    apr_size_t i;
+    int k;
 
-    for (i = 0; monitors[i]; i++) {
-        if (has_word(agent, len, monitors[i])) {
+    len = len < AGENT_SCAN ? len : AGENT_SCAN;
+    for (i = 0; i < len; i++) {
+        low[i] = (char)apr_tolower(agent[i]);
+    }
+    for (k = 0; monitors[k]; k++) {
+        if (memmem(low, len, monitors[k], strlen(monitors[k]))) {
             return PREP_CLIENT_MONITOR;
         }
     }
-    for (i = 0; crawlers[i]; i++) {
-        if (has_word(agent, len, crawlers[i])) {
+    for (k = 0; crawlers[k]; k++) {
+        if (memmem(low, len, crawlers[k], strlen(crawlers[k]))) {
             return PREP_CLIENT_CRAWLER;
         }
     }
@@ -289,6 +285,16 @@ typedef struct visitor {
     apr_uint64_t days;       /* days seen, bit (day - day_base) */
     unsigned char client;    /* prep_client_e */
 } visitor_t;
+
+/* Who an agent is, remembered: a night has far fewer agents than
+ * visitors.  Direct-mapped by the agent's hash; a slot taken by another
+ * agent only costs telling it again. */
+#define AGENT_CACHE 4096
+typedef struct agent_seen {
+    apr_uint64_t hash; /* 0: empty */
+    apr_size_t len;
+    prep_client_e client;
+} agent_seen_t;
 
 typedef struct bucket {
     apr_uint64_t hits, pages, visits, visitors;
@@ -323,6 +329,7 @@ struct prep_report_log {
 
     visitor_t *table;
     apr_size_t table_size, table_used; /* size: a power of two */
+    agent_seen_t *agents;              /* AGENT_CACHE of them */
     apr_int64_t day_base;
     int day_base_set;
 
@@ -462,6 +469,26 @@ static void table_grow(prep_report_log_t *r)
     r->table_size = size;
 }
 
+static prep_client_e client_of(prep_report_log_t *r, const char *agent,
+                               apr_size_t len)
+{
+    apr_uint64_t h = 0xcbf29ce484222325ULL;
+    agent_seen_t *seen;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)agent[i]) * 0x100000001b3ULL;
+    }
+    h |= 1;
+    seen = r->agents + (h >> 7) % AGENT_CACHE;
+    if (seen->hash != h || seen->len != len) {
+        seen->hash = h;
+        seen->len = len;
+        seen->client = prep_report_client_of_agent(agent, len);
+    }
+    return seen->client;
+}
+
 /* The visitor of line l, made when new (*fresh set). */
 static visitor_t *visitor_of(prep_report_log_t *r, const prep_log_line_t *l,
                              int *fresh)
@@ -487,8 +514,7 @@ static visitor_t *visitor_of(prep_report_log_t *r, const prep_log_line_t *l,
     memset(v, 0, sizeof(*v));
     v->h1 = h1;
     v->h2 = h2;
-    v->client =
-        (unsigned char)prep_report_client_of_agent(l->agent, l->agent_len);
+    v->client = (unsigned char)client_of(r, l->agent, l->agent_len);
     v->last_day = APR_INT64_MIN;
     r->table_used++;
     *fresh = 1;
@@ -997,6 +1023,7 @@ prep_report_log_t *prep_report_log_make(const prep_report_log_options_t *o,
     /* from rounded up, to rounded up: the log's times are whole seconds */
     r->from_s = o->from ? apr_time_sec(o->from + APR_USEC_PER_SEC - 1) : -1;
     r->to_s = o->to ? apr_time_sec(o->to + APR_USEC_PER_SEC - 1) : -1;
+    r->agents = apr_pcalloc(p, AGENT_CACHE * sizeof(*r->agents));
     r->pages = apr_hash_make(p);
     r->examples = apr_array_make(p, EXAMPLES, sizeof(const char *));
     r->files = apr_array_make(p, 4, sizeof(file_stats_t));
