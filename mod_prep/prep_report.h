@@ -12,8 +12,7 @@
  *   UptimeRobot, Pingdom, check_http, Zabbix, ...);
  * - crawler: a User-Agent that contains "bot", "crawl", "spider", "slurp"
  *   or "facebookexternalhit" (any case, in its first 2 KB) and is not a
- *   monitor; "curl/" is
- *   not a crawler;
+ *   monitor; "curl/" is not a crawler;
  * - page: a request of a visitor (neither crawler nor monitor) answered 200
  *   or 304 whose path ends in "/" (a directory index) or in one of the page
  *   extensions (any case; ".html" ".htm" by default);
