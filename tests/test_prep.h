@@ -28,5 +28,6 @@ Suite *suite_operator(void);
 Suite *suite_dashboard(void);
 Suite *suite_counters(void);
 Suite *suite_report_journal(void);
+Suite *suite_report_log(void);
 
 #endif
