@@ -33,6 +33,8 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "prep.h"
+
 /* jansson's json_t, declared so that this header needs no jansson.h. */
 struct json_t;
 
@@ -170,5 +172,89 @@ struct json_t *prep_report_log_json(prep_report_log_t *r);
 apr_status_t prep_report_log_write_csv(const struct json_t *doc,
                                        const char *dir, const char **error,
                                        apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_report.c: the memoria técnica assembled from the logs and the
+ * journal, and written out (`prepctl report`). */
+
+/* What the memoria is made of. */
+typedef struct prep_memoria_options {
+    const char *feed;    /* the feed's name */
+    const char *difusor; /* --difusor: the difusor's name; NULL: none */
+    const char *store;   /* the feed's PrepStore (its journal) */
+    int offset_s;        /* the feed's zone, seconds east of UTC */
+    const char *zone_name;
+    apr_time_t from, to; /* [from, to); 0: unbounded */
+    apr_interval_time_t update_interval; /* PrepUpdateInterval; 0: 5 min */
+    const apr_array_header_t *logs;      /* const char *: access logs */
+    /* const char *: the feed's Location prefixes; NULL or empty: every
+     * path counts (and a notice says so) */
+    const apr_array_header_t *locations;
+    int locations_given;                       /* by --location */
+    const apr_array_header_t *page_extensions; /* NULL: .html .htm */
+    apr_interval_time_t visit_timeout;         /* 0: 30 min */
+    int top_pages;                             /* 0: 20 */
+    const char *notes; /* the text of --notes (UTF-8), or NULL */
+    const char *notes_file;
+    apr_time_t generated_at;
+    const char *generator; /* "mod_prep 1.2.3" */
+} prep_memoria_options_t;
+
+/* The whole memoria as one JSON document (*doc, a new reference):
+ * {
+ *   "memoria": {"generator", "generated_at": ISO, "feed", "difusor": S|null,
+ *               "zone": {"offset": "-06:00", "name"},
+ *               "period": {"from": ISO|null, "to": ISO|null} (as asked),
+ *               "logs": [paths], "journal": path of the journal,
+ *               "locations": [prefixes] (those counted; [] = every path),
+ *               "notes": text|null, "notes_file": path|null},
+ *   "summary": {"visitors", "visits", "pages", "hits", "bytes",
+ *               "visit_duration_mean_s" (real), "availability": 0..1|null,
+ *               "incidents", "incidents_affecting", "refusals", "cortes"},
+ *   "notices": [{"kind": "no-log" | "no-journal" | "empty-period" |
+ *                "unparsable" | "damaged-log" | "bad-journal-lines" |
+ *                "every-path",
+ *                "text": a Spanish sentence for the reader}],
+ *   "traffic": prep_report_log_json's document, or null without logs,
+ *   "night": prep_night_to_json's document (its journal.found false when
+ *            the store has no journal),
+ *   "cortes_traffic": [{"corte": id|null (null: while no corte was
+ *              served), "time": ISO|null, "live_from": ISO|null,
+ *              "live_until": ISO|null, "hits", "pages", "bytes"}]
+ *              one per span of night.cortes, in order, then one with
+ *              corte null when some request came while none was served
+ * }
+ * A log that cannot be opened is an error (*error a sentence); a missing
+ * journal, an empty period, unparsable lines are notices.  APR_SUCCESS
+ * or the error. */
+apr_status_t prep_memoria_make(struct json_t **doc,
+                               const prep_memoria_options_t *o,
+                               const char **error, apr_pool_t *p);
+
+/* The formats `prepctl report --format` writes. */
+enum {
+    PREP_MEMORIA_HTML = 1 << 0, /* memoria.html */
+    PREP_MEMORIA_CSV = 1 << 1,  /* the tables as CSV (below) */
+    PREP_MEMORIA_JSON = 1 << 2  /* memoria.json */
+};
+
+/* Writes the formats of doc into directory dir (created when missing),
+ * each file replaced atomically: memoria.html, memoria.json, and the CSV
+ * files resumen.csv, paginas.csv, horas.csv, dias.csv, codigos.csv,
+ * duraciones.csv, trafico_por_corte.csv, cortes.csv, incidencias.csv
+ * (UTF-8, RFC 4180, a header line in Spanish).  The names written are
+ * pushed onto *written (const char *, basenames) when written is not
+ * NULL.  APR_SUCCESS, or the error with *error a sentence. */
+apr_status_t prep_memoria_write(const struct json_t *doc, const char *dir,
+                                unsigned formats,
+                                apr_array_header_t *written,
+                                const char **error, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
+/* prep_report_html.c: memoria.html from the document of
+ * prep_memoria_make: one self-contained page in Spanish (no external
+ * resource: styles inline, charts as inline SVG), with a print
+ * stylesheet for A4.  Appended to out. */
+void prep_memoria_html(prep_text_t *out, const struct json_t *doc);
 
 #endif
