@@ -54,7 +54,15 @@ static json_t *runtime_feed(const prep_feed_t *f, apr_pool_t *p)
 {
     const char *user = prep_registry->loader_user ? prep_registry->loader_user
                                                   : ap_unixd_config.user_name;
-    json_t *o = json_object(), *zone = json_object();
+    json_t *o = json_object(), *zone = json_object(), *locations = json_array();
+    int i;
+
+    for (i = 0; f->locations && i < f->locations->nelts; i++) {
+        const char *base = APR_ARRAY_IDX(f->locations, i, const char *);
+
+        /* <Location /> is "" inside; the memoria wants the path */
+        json_array_append_new(locations, json_string(*base ? base : "/"));
+    }
 
     json_object_set_new(zone, "offset",
                         json_string(prep_zone_offset_text(p, &f->zone)));
@@ -72,6 +80,7 @@ static json_t *runtime_feed(const prep_feed_t *f, apr_pool_t *p)
     json_object_set_new(o, "drill", json_boolean(f->drill));
     json_object_set_new(o, "keep", json_integer(f->keep));
     json_object_set_new(o, "user", user ? json_string(user) : json_null());
+    json_object_set_new(o, "locations", locations);
     return o;
 }
 

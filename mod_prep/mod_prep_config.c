@@ -519,6 +519,25 @@ static const char *check_writable(apr_pool_t *p, const char *what,
     return NULL;
 }
 
+/* A Location of feed f, once however many virtual hosts repeat it ("" for
+ * <Location />).  In the feed's own pool: it lives as long as the feed. */
+static void add_location(prep_feed_t *f, const char *base)
+{
+    int i;
+
+    if (!f->locations) {
+        f->locations =
+            apr_array_make(prep_registry->feeds->pool, 2, sizeof(const char *));
+    }
+    for (i = 0; i < f->locations->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(f->locations, i, const char *), base)) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(f->locations, const char *) =
+        apr_pstrdup(f->locations->pool, base);
+}
+
 int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
 {
     const char *err = NULL;
@@ -535,6 +554,8 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
                                "PrepServe %s (%s): no <PrepFeed %s> is "
                                "defined",
                                serve->name, serve->where, serve->name);
+        } else {
+            add_location(&serve->dir->feed->conf, serve->dir->base);
         }
     }
     for (i = 0; i < prep_registry->feeds->nelts && !err; i++) {

@@ -49,6 +49,22 @@ typedef struct prep_text {
     apr_size_t len, cap;
 } prep_text_t;
 void prep_text_put(prep_text_t *t, const char *s, apr_size_t n);
+
+/* A CSV file made in memory (RFC 4180: CRLF line ends, a field quoted
+ * when it holds a comma, a quote or a line end), for the memoria's
+ * tables.  Zeroed, with text.p set, before its first field. */
+typedef struct prep_csv {
+    prep_text_t text;
+    int fields; /* on the current row */
+} prep_csv_t;
+/* A field of the current row; NULL is an empty field. */
+void prep_csv_field(prep_csv_t *c, const char *s);
+/* A row of NULL-ended fields, or the end of the current row (fields
+ * NULL). */
+void prep_csv_row(prep_csv_t *c, const char *const *fields);
+/* DIR/NAME replaced atomically by the text (prep_store_write_atomic). */
+apr_status_t prep_csv_write(const prep_csv_t *c, const char *dir,
+                            const char *name);
 /* A feed name: letters, digits, '_' and '-', at least one. */
 int prep_feed_name_valid(const char *name);
 /* Reads the file of descriptor fd from offset 0 to its end in blocks of
@@ -378,6 +394,11 @@ typedef struct prep_feed {
     /* PrepCacheTag: the header that tags every answer with the feed and
      * the corte, for a purge by tag [Surrogate-Key] */
     prep_cache_tag_e cache_tag;
+    /* The <Location> paths with a PrepServe of this feed (const char *,
+     * "/prep/qro", no trailing '/'): set once the configuration is read,
+     * written to the runtime file, read back by prepctl (the memoria counts
+     * only requests under them); NULL when none is known. */
+    apr_array_header_t *locations;
 } prep_feed_t;
 
 void prep_feed_defaults(prep_feed_t *f, apr_pool_t *p);

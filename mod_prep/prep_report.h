@@ -162,17 +162,6 @@ apr_status_t prep_report_log_read(prep_report_log_t *r,
  * UTF-8 is written with its bytes as "\xNN". */
 struct json_t *prep_report_log_json(prep_report_log_t *r);
 
-/* Writes the tables of the document `doc` of prep_report_log_json into
- * directory dir, replacing them: pages.csv (path,count; every page),
- * hours.csv (hour,hits,pages,visits), days.csv
- * (day,visitors,visits,hits,pages), status.csv (code,hits) and
- * durations.csv (range,from_s,to_s,visits); each with its header line,
- * fields quoted as RFC 4180 says.  APR_SUCCESS, or the error with *error
- * a sentence. */
-apr_status_t prep_report_log_write_csv(const struct json_t *doc,
-                                       const char *dir, const char **error,
-                                       apr_pool_t *p);
-
 /* ------------------------------------------------------------------ */
 /* prep_report.c: the memoria técnica assembled from the logs and the
  * journal, and written out (`prepctl report`). */

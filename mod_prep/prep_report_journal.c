@@ -619,48 +619,6 @@ json_t *prep_night_to_json(const prep_night_t *n, const prep_zone_t *z,
 
 /* --- CSV ------------------------------------------------------------- */
 
-/* A CSV file being written, whole in memory (a night has a few hundred
- * rows at most). */
-typedef struct csv {
-    prep_text_t text;
-    int fields; /* on the current row */
-} csv_t;
-
-static void csv_put(csv_t *c, const char *s, apr_size_t n)
-{
-    prep_text_put(&c->text, s, n);
-}
-
-/* A field, quoted (RFC 4180) when it holds a comma, a quote or a line
- * end; NULL is an empty field. */
-static void csv_field(csv_t *c, const char *s)
-{
-    if (c->fields++) {
-        csv_put(c, ",", 1);
-    }
-    if (!s) {
-        return;
-    }
-    if (!strpbrk(s, ",\"\r\n")) {
-        csv_put(c, s, strlen(s));
-        return;
-    }
-    csv_put(c, "\"", 1);
-    for (; *s; s++) {
-        csv_put(c, s, 1);
-        if (*s == '"') {
-            csv_put(c, "\"", 1);
-        }
-    }
-    csv_put(c, "\"", 1);
-}
-
-static void csv_end_row(csv_t *c)
-{
-    csv_put(c, "\r\n", 2);
-    c->fields = 0;
-}
-
 static const char *time_text(apr_time_t t, const prep_zone_t *z, apr_pool_t *p)
 {
     return t ? prep_time_iso(p, t, z) : NULL;
@@ -674,21 +632,6 @@ static const char *yes_no(int b)
 static const char *secs_text(apr_interval_time_t d, apr_pool_t *p)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)seconds(d));
-}
-
-static apr_status_t csv_write(csv_t *c, const char *dir, const char *name)
-{
-    return prep_store_write_atomic(apr_pstrcat(c->text.p, dir, "/", name, NULL),
-                                   c->text.buf ? c->text.buf : "", c->text.len,
-                                   c->text.p);
-}
-
-static void csv_header(csv_t *c, const char *const *names)
-{
-    for (; *names; names++) {
-        csv_field(c, *names);
-    }
-    csv_end_row(c);
 }
 
 apr_status_t prep_night_write_csv(const prep_night_t *n, const char *dir,
@@ -718,53 +661,53 @@ apr_status_t prep_night_write_csv(const prep_night_t *n, const char *dir,
                                                 "usuario",
                                                 "corte",
                                                 NULL};
-    csv_t c;
+    prep_csv_t c;
     apr_status_t rv;
     int i;
 
     z = z ? z : &utc;
     memset(&c, 0, sizeof(c));
     c.text.p = p;
-    csv_header(&c, corte_cols);
+    prep_csv_row(&c, corte_cols);
     for (i = 0; i < n->cortes->nelts; i++) {
         const prep_corte_span_t *s =
             &APR_ARRAY_IDX(n->cortes, i, prep_corte_span_t);
 
-        csv_field(&c, s->id);
-        csv_field(&c, time_text(s->corte_time, z, p));
-        csv_field(&c, s->package);
-        csv_field(&c, time_text(s->live_from, z, p));
-        csv_field(&c, time_text(s->live_until, z, p));
-        csv_field(&c, secs_text(s->live_until - s->live_from, p));
-        csv_field(&c, yes_no(s->open));
-        csv_field(&c, yes_no(s->drill));
-        csv_end_row(&c);
+        prep_csv_field(&c, s->id);
+        prep_csv_field(&c, time_text(s->corte_time, z, p));
+        prep_csv_field(&c, s->package);
+        prep_csv_field(&c, time_text(s->live_from, z, p));
+        prep_csv_field(&c, time_text(s->live_until, z, p));
+        prep_csv_field(&c, secs_text(s->live_until - s->live_from, p));
+        prep_csv_field(&c, yes_no(s->open));
+        prep_csv_field(&c, yes_no(s->drill));
+        prep_csv_row(&c, NULL);
     }
-    if ((rv = csv_write(&c, dir, PREP_NIGHT_CSV_CORTES)) != APR_SUCCESS) {
+    if ((rv = prep_csv_write(&c, dir, PREP_NIGHT_CSV_CORTES)) != APR_SUCCESS) {
         return rv;
     }
     memset(&c, 0, sizeof(c));
     c.text.p = p;
-    csv_header(&c, incident_cols);
+    prep_csv_row(&c, incident_cols);
     for (i = 0; i < n->incidents->nelts; i++) {
         const prep_incident_t *in =
             &APR_ARRAY_IDX(n->incidents, i, prep_incident_t);
 
-        csv_field(&c, prep_incident_kind_name(in->kind));
-        csv_field(&c, prep_incident_label(in->kind));
-        csv_field(&c, time_text(in->start, z, p));
-        csv_field(&c, time_text(in->end, z, p));
-        csv_field(&c, secs_text(in->end - in->start, p));
-        csv_field(&c, yes_no(in->began_before));
-        csv_field(&c, yes_no(in->open));
-        csv_field(&c, yes_no(in->affected));
-        csv_field(&c, yes_no(in->drill));
-        csv_field(&c, in->package);
-        csv_field(&c, in->reason);
-        csv_field(&c, in->message);
-        csv_field(&c, in->user);
-        csv_field(&c, in->corte);
-        csv_end_row(&c);
+        prep_csv_field(&c, prep_incident_kind_name(in->kind));
+        prep_csv_field(&c, prep_incident_label(in->kind));
+        prep_csv_field(&c, time_text(in->start, z, p));
+        prep_csv_field(&c, time_text(in->end, z, p));
+        prep_csv_field(&c, secs_text(in->end - in->start, p));
+        prep_csv_field(&c, yes_no(in->began_before));
+        prep_csv_field(&c, yes_no(in->open));
+        prep_csv_field(&c, yes_no(in->affected));
+        prep_csv_field(&c, yes_no(in->drill));
+        prep_csv_field(&c, in->package);
+        prep_csv_field(&c, in->reason);
+        prep_csv_field(&c, in->message);
+        prep_csv_field(&c, in->user);
+        prep_csv_field(&c, in->corte);
+        prep_csv_row(&c, NULL);
     }
-    return csv_write(&c, dir, PREP_NIGHT_CSV_INCIDENTS);
+    return prep_csv_write(&c, dir, PREP_NIGHT_CSV_INCIDENTS);
 }

@@ -77,6 +77,45 @@ void prep_text_put(prep_text_t *t, const char *s, apr_size_t n)
     t->buf[t->len] = '\0';
 }
 
+void prep_csv_field(prep_csv_t *c, const char *s)
+{
+    if (c->fields++) {
+        prep_text_put(&c->text, ",", 1);
+    }
+    if (!s) {
+        return;
+    }
+    if (!strpbrk(s, ",\"\r\n")) {
+        prep_text_put(&c->text, s, strlen(s));
+        return;
+    }
+    prep_text_put(&c->text, "\"", 1);
+    for (; *s; s++) {
+        prep_text_put(&c->text, s, 1);
+        if (*s == '"') {
+            prep_text_put(&c->text, "\"", 1);
+        }
+    }
+    prep_text_put(&c->text, "\"", 1);
+}
+
+void prep_csv_row(prep_csv_t *c, const char *const *fields)
+{
+    for (; fields && *fields; fields++) {
+        prep_csv_field(c, *fields);
+    }
+    prep_text_put(&c->text, "\r\n", 2);
+    c->fields = 0;
+}
+
+apr_status_t prep_csv_write(const prep_csv_t *c, const char *dir,
+                            const char *name)
+{
+    return prep_store_write_atomic(apr_pstrcat(c->text.p, dir, "/", name, NULL),
+                                   c->text.buf ? c->text.buf : "", c->text.len,
+                                   c->text.p);
+}
+
 char *prep_hex(apr_pool_t *p, const unsigned char *bytes, apr_size_t n)
 {
     static const char digits[] = "0123456789abcdef";

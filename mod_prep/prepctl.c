@@ -34,6 +34,10 @@ static const char usage[] =
     "    prepctl reset FEED [--yes]\n"
     "    prepctl close FEED\n"
     "    prepctl drill FEED on|off\n"
+    "    prepctl report FEED [--from TIME] [--to TIME] [--log FILE...]\n"
+    "                   [--out DIR] [--format html,csv,json] [--difusor NAME]\n"
+    "                   [--notes FILE] [--visit-timeout DURATION]\n"
+    "                   [--location PATH]... [--pages .html,.htm] [--top N]\n"
     "    prepctl verify [OPTIONS] PACKAGE\n"
     "    prepctl audit [FEED] --store DIR [ID]\n"
     "    prepctl --help | --version\n"
@@ -87,6 +91,28 @@ static const char usage[] =
     "    server within 2 s, and prints one line: what was done. Run as root,\n"
     "    prepctl acts as the owner of the store (the loader account), so that\n"
     "    nothing it writes there is root's; a store owned by root is refused.\n"
+    "\n"
+    "    report      the memoria técnica of the feed after the election: the\n"
+    "                access logs given (--log FILE...: every word after it up\n"
+    "                to the next option; combined, prep_combined or common\n"
+    "                format, plain or .gz, any order, several servers merged\n"
+    "                by time) and the feed's journal make memoria.html (in\n"
+    "                Spanish, self-contained, printable on A4), memoria.json\n"
+    "                and the tables as CSV files in --out DIR [memoria-FEED]:\n"
+    "                visitors, visits, pages, hits, bytes, time on site, pages\n"
+    "                viewed, status codes, traffic per corte, the corte\n"
+    "                timeline and every incident. The period is [--from, --to)\n"
+    "                (ISO-8601 with an offset, or 2024-06-02T18:00 or\n"
+    "                2024-06-02 in the feed's zone). Only requests under the\n"
+    "                feed's Locations count (the runtime file's, or each\n"
+    "                --location PATH). --difusor NAME heads the page; --notes\n"
+    "                FILE fills \"Criterios de mejora y sugerencias\";\n"
+    "                --visit-timeout [30m] ends a visit; --pages the page\n"
+    "                extensions [.html,.htm]; --top N pages listed [20];\n"
+    "                --format the files written [html,csv,json]. What the\n"
+    "                report could not count (no journal, unparsable lines, an\n"
+    "                empty period) is said on standard error as \"aviso\" and\n"
+    "                in the report. See docs/memoria.md.\n"
     "\n"
     "    verify reads PACKAGE (tar, tar.gz, zip, or a format --formats\n"
     "    allows) under mod_prep's package rules: no absolute paths, no '..',\n"
@@ -150,6 +176,9 @@ static const char usage[] =
     "    option, no FEED, a drill word other than on or off, a bad --since).\n"
     "    verify: 0 the package would be accepted; 1 it would be refused;\n"
     "    2 wrong usage, such as an option's value that configtest refuses.\n"
+    "    report: 0 written; 1 refused (an unknown feed, a log or notes file\n"
+    "    that cannot be read, an --out DIR that cannot be written); 2 wrong\n"
+    "    usage (a bad TIME, DURATION or --format).\n"
     "    audit: 0 every byte is as published; 1 something differs, cannot be\n"
     "    read or disagrees (or the current corte's directory is gone);\n"
     "    2 wrong usage, a store without a current corte, or no corte ID.\n"
@@ -168,7 +197,10 @@ static const char usage[] =
     "    prepctl status qro --store /srv/prep/qro/store\n"
     "    prepctl verify --corte-time 'json json/main.json /fechaCorte' \\\n"
     "        /srv/prep/qro/incoming/PREP_QRO_2024.tar.gz\n"
-    "    prepctl audit qro --store /srv/prep/qro/store\n";
+    "    prepctl audit qro --store /srv/prep/qro/store\n"
+    "    prepctl report qro --from 2024-06-02T18:00 --to 2024-06-03T18:00 \\\n"
+    "        --log /var/log/apache2/prep-access.log* --notes mejoras.txt \\\n"
+    "        --difusor 'Universidad Autónoma de Querétaro' --out memoria-qro\n";
 
 int prepctl_fail_usage(const char *msg)
 {
@@ -529,6 +561,8 @@ int main(int argc, const char *const *argv)
     apr_pool_create(&p, NULL);
     if (!strcmp(argv[1], "audit")) {
         rc = audit(argc - 2, argv + 2, p);
+    } else if (!strcmp(argv[1], "report")) {
+        rc = prepctl_report(argc - 2, argv + 2, p);
     } else if (!strcmp(argv[1], "verify")) {
         rc = verify(argc - 2, argv + 2, p);
     } else if ((rc = prepctl_live(argv[1], argc - 2, argv + 2, p)) ==
@@ -536,7 +570,7 @@ int main(int argc, const char *const *argv)
         fprintf(stderr, "prepctl: unknown command %s\n", argv[1]);
         rc = prepctl_fail_usage(
             "the commands are status, cortes, events, rollback, pin, unpin, "
-            "reset, close, drill, verify and audit");
+            "reset, close, drill, report, verify and audit");
     }
     apr_pool_destroy(p);
     apr_terminate();

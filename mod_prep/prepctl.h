@@ -67,4 +67,8 @@ int prepctl_show_cortes(FILE *out, const prepctl_view_t *v, apr_pool_t *p);
 /* `events`: the journal's lines since v->since, one per line. */
 int prepctl_show_events(FILE *out, const prepctl_view_t *v, apr_pool_t *p);
 
+/* prepctl_report.c: `report FEED ...`, the memoria técnica; its exit
+ * status. */
+int prepctl_report(int argc, const char *const *argv, apr_pool_t *p);
+
 #endif /* PREPCTL_H */

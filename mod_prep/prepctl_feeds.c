@@ -122,6 +122,19 @@ static const char *feed_of_json(prep_feed_t *f, const json_t *o, apr_pool_t *p)
         f->keep = (int)json_integer_value(v);
     }
     f->drill = json_is_true(json_object_get(o, "drill"));
+    if (json_is_array(v = json_object_get(o, "locations"))) {
+        const json_t *l;
+        size_t i;
+
+        f->locations = apr_array_make(p, 2, sizeof(const char *));
+        json_array_foreach(v, i, l)
+        {
+            if (json_is_string(l)) {
+                APR_ARRAY_PUSH(f->locations, const char *) =
+                    apr_pstrdup(p, json_string_value(l));
+            }
+        }
+    }
     if ((err = time_of(&f->publish_from, o, "publish_from")) ||
         (err = time_of(&f->publish_until, o, "publish_until"))) {
         return apr_psprintf(p, "feed %s: %s", f->name, err);

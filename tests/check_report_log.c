@@ -621,59 +621,6 @@ START_TEST(test_each_request_is_handed_on)
 }
 END_TEST
 
-static const char *file_text(const char *name)
-{
-    char *data = NULL;
-    apr_size_t n = 0;
-    FILE *f = fopen(apr_pstrcat(pool, root, "/", name, NULL), "r");
-
-    ck_assert_ptr_nonnull(f);
-    data = apr_pcalloc(pool, 4096);
-    n = fread(data, 1, 4095, f);
-    fclose(f);
-    data[n] = '\0';
-    return data;
-}
-
-START_TEST(test_csv_tables)
-{
-    prep_report_log_options_t o;
-    const char *t = "02/Jun/2024:21:10:00";
-    const char *log = apr_pstrcat(
-        pool, line("10.0.0.1", t, "GET /a,b.html HTTP/1.1", 200, "1", MOZ),
-        line("10.0.0.1", t, "GET /a,b.html HTTP/1.1", 304, "-", MOZ),
-        line("10.0.0.1", t, "GET /x.html HTTP/1.1", 200, "1", MOZ),
-        line("10.0.0.1", t, "GET /y.html HTTP/1.1", 404, "1", MOZ), NULL);
-    const char *error = NULL;
-    json_t *doc;
-
-    defaults(&o);
-    doc = report_of(&o, write_log("access.log", log, 0), NULL);
-    ck_assert_int_eq(prep_report_log_write_csv(doc, root, &error, pool),
-                     APR_SUCCESS);
-    ck_assert_str_eq(file_text("pages.csv"),
-                     "path,count\r\n\"/a,b.html\",2\r\n/x.html,1\r\n");
-    ck_assert_str_eq(file_text("status.csv"),
-                     "code,hits\r\n200,2\r\n304,1\r\n404,1\r\n");
-    ck_assert_str_eq(file_text("hours.csv"), "hour,hits,pages,visits\r\n"
-                                             "2024-06-02T21:00:00-06:00,4,3,1"
-                                             "\r\n");
-    ck_assert_str_eq(file_text("days.csv"), "day,visitors,visits,hits,pages\r\n"
-                                            "2024-06-02,1,1,4,3\r\n");
-    ck_assert_ptr_nonnull(strstr(file_text("durations.csv"),
-                                 "range,from_s,to_s,visits\r\n"
-                                 "0 s,0,0,1\r\n1–30 s,1,30,0\r\n"));
-    ck_assert_ptr_nonnull(
-        strstr(file_text("durations.csv"), "más de 1 h,3601,,0\r\n"));
-    ck_assert_int_ne(
-        prep_report_log_write_csv(doc, apr_pstrcat(pool, root, "/none", NULL),
-                                  &error, pool),
-        APR_SUCCESS);
-    ck_assert_ptr_nonnull(error);
-    json_decref(doc);
-}
-END_TEST
-
 Suite *suite_report_log(void)
 {
     Suite *s = suite_create("report_log");
@@ -692,7 +639,6 @@ Suite *suite_report_log(void)
     tcase_add_test(tc, test_truncated_gz_and_missing_file);
     tcase_add_test(tc, test_unparsable_lines_counted_with_examples);
     tcase_add_test(tc, test_each_request_is_handed_on);
-    tcase_add_test(tc, test_csv_tables);
     suite_add_tcase(s, tc);
     return s;
 }

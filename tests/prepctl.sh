@@ -353,6 +353,42 @@ has_err "index.prep cannot be opened" "it says the index cannot be opened"
 mv "$W/index.prep" "$CORTE/index.prep"
 expect_split 0 "the index back: clean" audit --store "$STORE"
 
+# ---------------------------------------------------------------- report
+# `prepctl report` on a store without a journal (--store) and a small log:
+# what it counts, the files, the notices, and its refusals and usage.
+RS="$W/report-store"; mkdir -p "$RS"
+printf '%s\n' \
+  '10.0.0.1 - - [02/Jun/2024:21:05:00 -0600] "GET /prep/qro/index.html HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (iPhone)"' \
+  '10.0.0.1 - - [02/Jun/2024:21:06:00 -0600] "GET /prep/qro/json/main.json HTTP/1.1" 200 2048 "-" "Mozilla/5.0 (iPhone)"' \
+  '10.0.0.3 - - [02/Jun/2024:21:06:30 -0600] "GET /otra/index.html HTTP/1.1" 200 10 "-" "Mozilla/5.0 (iPhone)"' \
+  'garbage' >"$W/a.log"
+gzip -c "$W/a.log" >"$W/a.log.1.gz"
+expect 0 "report with --store and a log" report qro --store "$RS" --location /prep/qro --log "$W/a.log" --out "$W/memoria" --from 2024-06-02 --to 2024-06-03T00:00
+has '^hits: +2$' "it counts the 2 hits under the Location"
+has '^pages: +1$' "and 1 page"
+has 'aviso: No se encontró el journal' "it says there is no journal"
+has 'aviso: 1 líneas' "it says 1 line was unparsable"
+has "^written: +$W/memoria/memoria.html$" "it wrote memoria.html"
+for f in memoria.json resumen.csv paginas.csv horas.csv dias.csv codigos.csv duraciones.csv trafico_por_corte.csv cortes.csv incidencias.csv; do
+    if [ -s "$W/memoria/$f" ]; then ok "$f written"; else not_ok "$f not written"; fi
+done
+expect 0 "the plain log and its .gz copy, merged" report qro --store "$RS" --location /prep/qro --log "$W/a.log" "$W/a.log.1.gz" --out "$W/memoria2" --format json
+has '^hits: +4$' "both files counted"
+if [ ! -e "$W/memoria2/memoria.html" ] && [ -s "$W/memoria2/memoria.json" ]; then ok "--format json writes only memoria.json"; else not_ok "--format json"; fi
+expect 0 "--from in the feed's zone leaves the night out" report qro --store "$RS" --log "$W/a.log" --out "$W/memoria3" --from 2024-06-02T21:05:30
+has '^hits: +2$' "the requests from 21:05:30 -06:00 on (every path)"
+has 'aviso: No se conocen las Location' "every path counted, and said"
+expect 1 "a log that cannot be opened" report qro --store "$RS" --log "$W/none.log" --out "$W/memoria4"
+has 'none.log' "the refusal names the log"
+if [ ! -e "$W/memoria4" ]; then ok "nothing written"; else not_ok "something was written"; fi
+expect 1 "a notes file that cannot be read" report qro --store "$RS" --notes "$W/none.txt" --out "$W/memoria4"
+expect 1 "an unknown feed without a runtime file" report qro --feeds "$W/none.json"
+expect 2 "report without FEED" report --store "$RS"
+expect 2 "a bad --from" report qro --store "$RS" --from 2024-13-01
+expect 2 "a bad --format" report qro --store "$RS" --format pdf
+expect 2 "a bad --visit-timeout" report qro --store "$RS" --visit-timeout soon
+expect 2 "--to before --from" report qro --store "$RS" --from 2024-06-03 --to 2024-06-02
+
 expect 2 "no command"
 expect 2 "an unknown option" verify --no-such-option x "$W/good.tar.gz"
 expect 2 "no package" verify

@@ -29,5 +29,6 @@ Suite *suite_dashboard(void);
 Suite *suite_counters(void);
 Suite *suite_report_journal(void);
 Suite *suite_report_log(void);
+Suite *suite_report(void);
 
 #endif
