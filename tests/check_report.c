@@ -47,14 +47,7 @@ static void teardown(void)
 
 static void line_at(int m, prep_event_e e, const char *fields)
 {
-    json_t *line = prep_journal_line(&journal, e, AT(m));
-    json_error_t err;
-    json_t *f = json_loads(fields, 0, &err);
-
-    ck_assert_msg(f != NULL, "bad fields %s: %s", fields, err.text);
-    json_object_update(line, f);
-    json_decref(f);
-    ck_assert_int_eq(prep_journal_append(&journal, line, pool), APR_SUCCESS);
+    test_journal_at(&journal, e, AT(m), fields, pool);
 }
 
 /* Minutes after 20:00: 0 start (nothing served), 5 A published,

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <jansson.h>
 #include "test_prep.h"
 
 void test_feed_in(prep_feed_t *feed, const char *root, apr_pool_t *p)
@@ -14,6 +15,22 @@ void test_feed_in(prep_feed_t *feed, const char *root, apr_pool_t *p)
     feed->store = apr_pstrcat(p, root, "/store", NULL);
     ck_assert_int_eq(mkdir(feed->incoming, 0755), 0);
     ck_assert_int_eq(mkdir(feed->store, 0755), 0);
+}
+
+void test_journal_at(prep_journal_t *j, prep_event_e e, apr_time_t at,
+                     const char *fields, apr_pool_t *p)
+{
+    json_t *line = prep_journal_line(j, e, at);
+
+    if (fields) {
+        json_error_t err;
+        json_t *f = json_loads(fields, 0, &err);
+
+        ck_assert_msg(f != NULL, "bad fields %s: %s", fields, err.text);
+        json_object_update(line, f);
+        json_decref(f);
+    }
+    ck_assert_int_eq(prep_journal_append(j, line, p), APR_SUCCESS);
 }
 
 int main(void)

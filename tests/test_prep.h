@@ -10,6 +10,10 @@
 /* A feed "qro" with the defaults whose incoming/ and store/ are made in
  * the directory root (test_main.c). */
 void test_feed_in(prep_feed_t *feed, const char *root, apr_pool_t *p);
+/* Appends event e at time `at` to journal j with the fields of the JSON
+ * object text `fields` (NULL: none), by the real writer (test_main.c). */
+void test_journal_at(prep_journal_t *j, prep_event_e e, apr_time_t at,
+                     const char *fields, apr_pool_t *p);
 
 Suite *suite_util(void);
 Suite *suite_feed(void);
