@@ -120,6 +120,7 @@ static json_t *notices_json(const prep_memoria_options_t *o,
                             apr_pool_t *p)
 {
     json_t *a = json_array(), *files, *f, *lines;
+    json_int_t unparsable;
     size_t i;
 
     if (!traffic) {
@@ -134,16 +135,18 @@ static json_t *notices_json(const prep_memoria_options_t *o,
                    "periodo y en las Location del feed: no hay tráfico que "
                    "contar.");
         }
-        if (json_integer_value(json_object_get(lines, "unparsable")) > 0) {
+        unparsable = json_integer_value(json_object_get(lines, "unparsable"));
+        if (unparsable > 0) {
             notice(a, "unparsable",
                    apr_psprintf(
                        p,
-                       "%" APR_INT64_T_FMT
-                       " líneas de las bitácoras no tienen un formato "
-                       "reconocido (combined, prep_combined o common) y no se "
-                       "contaron; abajo se muestran las primeras.",
-                       (apr_int64_t)json_integer_value(
-                           json_object_get(lines, "unparsable"))));
+                       "%" APR_INT64_T_FMT " %s de las bitácoras no %s un "
+                       "formato reconocido (combined, prep_combined o "
+                       "common) y no se %s; abajo se muestran las primeras.",
+                       (apr_int64_t)unparsable,
+                       unparsable == 1 ? "línea" : "líneas",
+                       unparsable == 1 ? "tiene" : "tienen",
+                       unparsable == 1 ? "contó" : "contaron"));
         }
         files = json_object_get(traffic, "files");
         json_array_foreach(files, i, f)
@@ -172,9 +175,12 @@ static json_t *notices_json(const prep_memoria_options_t *o,
     } else if (n->bad_lines) {
         notice(a, "bad-journal-lines",
                apr_psprintf(p,
-                            "%" APR_UINT64_T_FMT " líneas del journal están "
-                            "dañadas y se omitieron.",
-                            n->bad_lines));
+                            "%" APR_UINT64_T_FMT " %s del journal %s "
+                            "y se %s.",
+                            n->bad_lines,
+                            n->bad_lines == 1 ? "línea" : "líneas",
+                            n->bad_lines == 1 ? "está dañada" : "están dañadas",
+                            n->bad_lines == 1 ? "omitió" : "omitieron"));
     }
     if (traffic && (!o->locations || !o->locations->nelts)) {
         notice(a, "every-path",

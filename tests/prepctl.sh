@@ -367,7 +367,7 @@ expect 0 "report with --store and a log" report qro --store "$RS" --location /pr
 has '^hits: +2$' "it counts the 2 hits under the Location"
 has '^pages: +1$' "and 1 page"
 has 'aviso: No se encontró el journal' "it says there is no journal"
-has 'aviso: 1 líneas' "it says 1 line was unparsable"
+has 'aviso: 1 línea de las bitácoras no tiene un formato' "it says 1 line was unparsable, in the singular"
 has "^written: +$W/memoria/memoria.html$" "it wrote memoria.html"
 for f in memoria.json resumen.csv paginas.csv horas.csv dias.csv codigos.csv duraciones.csv trafico_por_corte.csv cortes.csv incidencias.csv; do
     if [ -s "$W/memoria/$f" ]; then ok "$f written"; else not_ok "$f not written"; fi
