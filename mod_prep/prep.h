@@ -151,6 +151,9 @@ const char *prep_corte_time_from_fd(apr_time_t *t,
                                     apr_os_file_t fd, apr_off_t offset,
                                     apr_off_t len, const prep_zone_t *z,
                                     apr_pool_t *p);
+/* Whether regex is a regular expression of `PrepCorteTime filename`: PCRE2,
+ * as httpd's own directives take them ("\\d", "(?i)"); the error or NULL. */
+const char *prep_corte_regex_check(const char *regex, apr_pool_t *p);
 /* filename source, given the package's base name. error or NULL. */
 const char *prep_corte_time_from_filename(apr_time_t *t,
                                           const prep_corte_spec_t *spec,

@@ -8,7 +8,6 @@
  * (PrepFutureLimit), older than the corte served, or the time of the corte
  * served with other bytes (PrepSameTime). */
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,9 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "prep.h"
 
@@ -1138,57 +1140,106 @@ const char *prep_corte_time_from_fd(apr_time_t *t,
     return corte_read(t, spec, &r, z, p);
 }
 
+/* The regular expression of `PrepCorteTime filename`, compiled as httpd
+ * compiles every other directive's (PCRE2: "\\d", "(?i)"): NULL and the
+ * error in *err when it is not one. */
+static pcre2_code *filename_regex(const char *regex, const char **err,
+                                  apr_pool_t *p)
+{
+    PCRE2_UCHAR why[160];
+    PCRE2_SIZE at = 0;
+    int code = 0;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, 0,
+                                   &code, &at, NULL);
+
+    if (!re) {
+        pcre2_get_error_message(code, why, sizeof(why));
+        *err = apr_psprintf(p, "%s at offset %lu", (const char *)why,
+                            (unsigned long)at);
+    }
+    return re;
+}
+
+const char *prep_corte_regex_check(const char *regex, apr_pool_t *p)
+{
+    const char *err = NULL;
+    pcre2_code *re = filename_regex(regex, &err, p);
+
+    pcre2_code_free(re);
+    return err;
+}
+
+/* The time in the groups of a match (ovector, groups of them). */
+static const char *time_of_groups(apr_time_t *t, const char *name,
+                                  const PCRE2_SIZE *ov, uint32_t groups,
+                                  const prep_corte_spec_t *spec,
+                                  const prep_zone_t *z, apr_pool_t *p)
+{
+    int v[6] = {0, 0, 0, 0, 0, 0}, ok = 1;
+    uint32_t i;
+
+    if (groups <= 1) {
+        /* the group, or without one the whole match */
+        const PCRE2_SIZE *g = &ov[2 * groups];
+        const char *text = g[0] == PCRE2_UNSET
+                               ? ""
+                               : apr_pstrmemdup(p, name + g[0], g[1] - g[0]);
+        char why[WHY_SIZE];
+
+        if (time_from_text(t, text, z, why) != TIME_OK) {
+            return apr_psprintf(p, "\"%s\" in the name %s is not a time (%s)",
+                                text, name, why);
+        }
+        return NULL;
+    }
+    if (groups != 5 && groups != 6) {
+        return apr_psprintf(p,
+                            "%s must have 1 group (the time), none (the whole "
+                            "match is the time) or 5-6 groups "
+                            "(year, month, day, hour, minute[, second])",
+                            spec->regex);
+    }
+    for (i = 0; i < groups && ok; i++) {
+        const PCRE2_SIZE *g = &ov[2 * (i + 1)];
+
+        ok = g[0] != PCRE2_UNSET && g[1] > g[0] && g[1] - g[0] <= 4 &&
+             digits_at(name + g[0], (int)(g[1] - g[0]), &v[i]);
+    }
+    if (!ok || !prep_civil_valid(v[0], v[1], v[2], v[3], v[4], v[5])) {
+        return apr_psprintf(p, "the name %s does not hold a valid time", name);
+    }
+    *t = prep_civil_to_time(v[0], v[1], v[2], v[3], v[4], v[5], z->offset_s);
+    return NULL;
+}
+
 const char *prep_corte_time_from_filename(apr_time_t *t,
                                           const prep_corte_spec_t *spec,
                                           const char *name,
                                           const prep_zone_t *z, apr_pool_t *p)
 {
-    regex_t re;
-    regmatch_t m[7];
-    int v[6] = {0, 0, 0, 0, 0, 0}, i, ok;
     const char *err = NULL;
+    pcre2_code *re = filename_regex(spec->regex, &err, p);
+    pcre2_match_data *m;
+    uint32_t groups = 0;
 
-    if (regcomp(&re, spec->regex, REG_EXTENDED) != 0) {
-        return apr_psprintf(p, "bad regular expression %s", spec->regex);
+    if (!re) {
+        return apr_psprintf(p, "bad regular expression %s: %s", spec->regex,
+                            err);
     }
-    if (regexec(&re, name, 7, m, 0) != 0) {
+    pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &groups);
+    m = pcre2_match_data_create_from_pattern(re, NULL);
+    if (!m) {
+        err = "out of memory";
+    } else if (pcre2_match(re, (PCRE2_SPTR)name, strlen(name), 0, 0, m, NULL) <
+               0) {
         err =
             apr_psprintf(p, "the name %s does not match %s", name, spec->regex);
-    } else if (re.re_nsub <= 1) {
-        /* the group, or without one the whole match */
-        const regmatch_t *g = &m[re.re_nsub];
-        const char *text =
-            g->rm_so < 0 ? ""
-                         : apr_pstrmemdup(p, name + g->rm_so,
-                                          (apr_size_t)(g->rm_eo - g->rm_so));
-        char why[WHY_SIZE];
-
-        if (time_from_text(t, text, z, why) != TIME_OK) {
-            err = apr_psprintf(p, "\"%s\" in the name %s is not a time (%s)",
-                               text, name, why);
-        }
-    } else if (re.re_nsub == 5 || re.re_nsub == 6) {
-        for (i = 0, ok = 1; i < (int)re.re_nsub && ok; i++) {
-            const char *g = name + m[i + 1].rm_so;
-            int glen = (int)(m[i + 1].rm_eo - m[i + 1].rm_so);
-            ok = m[i + 1].rm_so >= 0 && glen > 0 && glen <= 4 &&
-                 digits_at(g, glen, &v[i]);
-        }
-        if (!ok || !prep_civil_valid(v[0], v[1], v[2], v[3], v[4], v[5])) {
-            err =
-                apr_psprintf(p, "the name %s does not hold a valid time", name);
-        } else {
-            *t = prep_civil_to_time(v[0], v[1], v[2], v[3], v[4], v[5],
-                                    z->offset_s);
-        }
     } else {
-        err = apr_psprintf(p,
-                           "%s must have 1 group (the time), none (the whole "
-                           "match is the time) or 5-6 groups "
-                           "(year, month, day, hour, minute[, second])",
-                           spec->regex);
+        err = time_of_groups(t, name, pcre2_get_ovector_pointer(m), groups,
+                             spec, z, p);
     }
-    regfree(&re);
+    pcre2_match_data_free(m);
+    pcre2_code_free(re);
     return err;
 }
 

@@ -7,7 +7,6 @@
  * through prep_feed_set, so they accept and refuse the same values with
  * the same sentences.  The words of PrepFormats are the archive reader's
  * (prep_formats_parse, prep_package.c), which knows the decoders. */
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -301,13 +300,12 @@ static const char *csv_spec(prep_corte_spec_t *spec, const char *const *argv,
 static const char *filename_spec(prep_corte_spec_t *spec,
                                  const char *const *argv, apr_pool_t *p)
 {
-    regex_t re;
+    const char *err = prep_corte_regex_check(argv[1], p);
 
-    if (regcomp(&re, argv[1], REG_EXTENDED) != 0) {
-        return apr_psprintf(p, "the regular expression \"%s\" is not valid",
-                            argv[1]);
+    if (err) {
+        return apr_psprintf(p, "the regular expression \"%s\" is not valid: %s",
+                            argv[1], err);
     }
-    regfree(&re);
     spec->source = PREP_CORTE_FILENAME;
     spec->regex = argv[1];
     return NULL;

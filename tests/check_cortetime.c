@@ -661,6 +661,30 @@ START_TEST(filename_groups_give_the_time_as_text_or_as_fields)
 }
 END_TEST
 
+START_TEST(filename_regex_is_pcre_as_httpd_takes_it)
+{
+    /* the regular expressions every other Apache directive takes (issue
+     * 14): "\\d" and "(?i)" read as PCRE, not as POSIX ERE, where "\\d" is
+     * a plain "d" and "(?i)" is not valid */
+    prep_corte_spec_t spec;
+    const char *argv[] = {"filename", "([0-9]"};
+    const char *err;
+
+    name_is("(\\d{8}_\\d{4})", "prep_qro_20240602_2105.tar.gz", &centro, CORTE);
+    name_is("(?i)^prep_pres_(\\d{12})\\.TGZ$", "PREP_PRES_202406022105.tgz",
+            &centro, CORTE);
+    name_is("(?<y>\\d{4})(?<m>\\d\\d)(?<d>\\d\\d)_(\\d\\d)(\\d\\d)",
+            "prep_20240602_2105.tar.gz", &centro, CORTE);
+    name_bad("(\\d{8}_\\d{4})", "prep_qro_dddddddd_dddd.tar.gz");
+    /* a bad one says why and where, at configtest */
+    err = prep_corte_spec_parse(&spec, 2, argv, pool);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, "([0-9]") && strstr(err, "offset"), "%s", err);
+    ck_assert_ptr_null(prep_corte_regex_check("(?i)\\d+", pool));
+    ck_assert_ptr_nonnull(prep_corte_regex_check("(?<", pool));
+}
+END_TEST
+
 START_TEST(filename_regex_without_a_group_takes_the_whole_match)
 {
     /* "the part of the package's file name matched by the REGEX"
@@ -1439,6 +1463,7 @@ Suite *suite_cortetime(void)
     tcase_add_test(tc, content_gives_no_time_for_mtime_or_filename_sources);
     tcase_add_test(tc, filename_groups_give_the_time_as_text_or_as_fields);
     tcase_add_test(tc, filename_regex_without_a_group_takes_the_whole_match);
+    tcase_add_test(tc, filename_regex_is_pcre_as_httpd_takes_it);
     tcase_add_test(tc, filename_without_a_match_or_a_time_is_refused);
     tcase_add_test(tc, unknown_zone_words_are_refused_not_read_in_the_zone);
     tcase_add_test(tc, numbers_are_times_only_from_2000_to_2099);

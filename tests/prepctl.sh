@@ -54,6 +54,12 @@ expect 1 "--limits files=10 refuses 300 files" verify "${JSON_TIME[@]}" --limits
 has '^reason: +limit-files$' "reason limit-files"
 has '^message: +.+' "with a sentence"
 
+# PrepCorteTime filename takes PCRE, as httpd's directives do: "\d" is a digit
+cp "$W/good.tar.gz" "$W/prep_qro_20240602_2105.tar.gz"
+expect 0 "PrepCorteTime filename with \\d (PCRE)" verify --corte-time 'filename (\d{8}_\d{4})' "$W/prep_qro_20240602_2105.tar.gz"
+has '^corte time: +2024-06-02T21:05:00-06:00$' "it reads the time from the file name"
+expect 0 "PrepCorteTime filename with (?i)" verify --corte-time 'filename (?i)^PREP_QRO_(\d{8}_\d{4})' "$W/prep_qro_20240602_2105.tar.gz"
+has '^corte time: +2024-06-02T21:05:00-06:00$' "case-insensitive, as PCRE says"
 expect 1 "a corte time pointer that is not there" verify --corte-time 'json json/main.json /noExiste' "$W/good.tar.gz"
 has '^reason: +no-corte-time$' "reason no-corte-time"
 
@@ -205,7 +211,7 @@ refused_as PrepCorteTime --corte-time 'xml main.xml //fecha' \
     'PrepCorteTime: "xml" with 2 argument(s): use json FILE POINTER | csv FILE LINE | filename REGEX | mtime'
 refused_as PrepCorteTime --corte-time 'csv datos.csv 0' 'PrepCorteTime: "0" is not a line number (1..1000)'
 refused_as PrepCorteTime --corte-time 'filename "prep_([0-9]"' \
-    'PrepCorteTime: the regular expression "prep_([0-9]" is not valid'
+    'PrepCorteTime: the regular expression "prep_([0-9]" is not valid: missing closing parenthesis at offset 11'
 accepted_as PrepCorteTime --corte-time "json 'json/main.json' /fechaCorte" \
     '^corte time: +2024-06-02T21:05:00-06:00$'
 refused_as PrepTimeZone --zone centro 'PrepTimeZone: offset "centro" is not like -06:00'
