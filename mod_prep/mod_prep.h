@@ -120,6 +120,9 @@ typedef struct prep_feed_rt {
     prep_feed_t conf;
     int slot;               /* index of its shm slot and traffic counters */
     const char *defined_at; /* "file:line" for messages */
+    /* "file:line" of its PrepIncoming and PrepStore, for configtest's
+     * messages about their directories */
+    const char *incoming_at, *store_at;
     prep_feed_shm_t *shm;
     /* child side */
     apr_thread_mutex_t *mutex;

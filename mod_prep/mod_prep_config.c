@@ -142,6 +142,11 @@ static const char *feed_set(cmd_parms *cmd, int argc, const char **argv)
                            " requires at least one argument, ",
                            cmd->cmd->errmsg, NULL);
     }
+    if (d == &prep_feed_directives[PREP_FEED_INCOMING]) {
+        feed_in_section->incoming_at = where(cmd);
+    } else if (d == &prep_feed_directives[PREP_FEED_STORE]) {
+        feed_in_section->store_at = where(cmd);
+    }
     return prep_feed_set(&feed_in_section->conf, d, argc, argv, cmd->pool);
 }
 
@@ -457,8 +462,23 @@ static const char *check_writable(apr_pool_t *p, const char *what,
     const char *loader = prep_registry->loader_user;
 
     if (stat(dir, &st) != 0) {
-        return apr_psprintf(p, "<PrepFeed %s>: %s %s does not exist", feed,
-                            what, dir);
+        const char *owner = loader ? loader
+                            : ap_unixd_config.user_name
+                                ? ap_unixd_config.user_name
+                                : "www-data";
+
+        return apr_psprintf(
+            p,
+            "<PrepFeed %s>: %s %s does not exist: create it with %s "
+            "(docs/operations.md, \"Three accounts\")",
+            feed, what, dir,
+            strcmp(what, "PrepStore")
+                ? apr_psprintf(p,
+                               "\"install -d -o %s -g GROUP -m 1770 %s\", "
+                               "GROUP being the institute's SFTP group",
+                               owner, dir)
+                : apr_psprintf(p, "\"install -d -o %s -g %s -m 0755 %s\"",
+                               owner, owner, dir));
     }
     if (!S_ISDIR(st.st_mode)) {
         return apr_psprintf(p, "<PrepFeed %s>: %s %s is not a directory", feed,
@@ -538,61 +558,71 @@ static void add_location(prep_feed_t *f, const char *base)
         apr_pstrdup(f->locations->pool, base);
 }
 
+/* A problem found by prep_check_feeds, logged at once with the place of
+ * the directive it is about ("file:line: "; NULL: none): every problem is
+ * told in one run of configtest, not the first alone. */
+static int problem(server_rec *s, const char *at, const char *err)
+{
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PREP0101: %s%s%s",
+                 at ? at : "", at ? ": " : "", err);
+    return 1;
+}
+
 int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
 {
-    const char *err = NULL;
-    int i, j;
+    const char *err;
+    int i, j, problems = 0;
 
     /* Each PrepServe's feed, found once here rather than per request. */
-    for (i = 0; i < prep_registry->serves->nelts && !err; i++) {
+    for (i = 0; i < prep_registry->serves->nelts; i++) {
         const prep_serve_t *serve =
             &APR_ARRAY_IDX(prep_registry->serves, i, prep_serve_t);
 
         serve->dir->feed = prep_feed_find(serve->name);
         if (!serve->dir->feed) {
-            err = apr_psprintf(ptemp,
-                               "PrepServe %s (%s): no <PrepFeed %s> is "
-                               "defined",
-                               serve->name, serve->where, serve->name);
+            problems += problem(
+                s, serve->where,
+                apr_psprintf(ptemp, "PrepServe %s: no <PrepFeed %s> is defined",
+                             serve->name, serve->name));
         } else {
             add_location(&serve->dir->feed->conf, serve->dir->base);
         }
     }
-    for (i = 0; i < prep_registry->feeds->nelts && !err; i++) {
+    for (i = 0; i < prep_registry->feeds->nelts; i++) {
         prep_feed_rt_t *f =
             APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
+        apr_array_header_t *b;
 
-        err = check_writable(ptemp, "PrepStore", f->conf.name, f->conf.store);
-        if (!err) {
-            err = check_writable(ptemp, "PrepIncoming", f->conf.name,
-                                 f->conf.incoming);
+        if ((err = check_writable(ptemp, "PrepStore", f->conf.name,
+                                  f->conf.store))) {
+            problems += problem(s, f->store_at, err);
         }
-        for (j = 0; j < i && !err; j++) {
+        if ((err = check_writable(ptemp, "PrepIncoming", f->conf.name,
+                                  f->conf.incoming))) {
+            problems += problem(s, f->incoming_at, err);
+        }
+        for (j = 0; j < i; j++) {
             prep_feed_rt_t *o =
                 APR_ARRAY_IDX(prep_registry->feeds, j, prep_feed_rt_t *);
             if (!strcmp(o->conf.store, f->conf.store) ||
                 !strcmp(o->conf.incoming, f->conf.incoming)) {
-                err = apr_psprintf(ptemp,
-                                   "<PrepFeed %s>: shares its PrepStore or "
-                                   "PrepIncoming with <PrepFeed %s>",
-                                   f->conf.name, o->conf.name);
+                problems += problem(
+                    s, f->defined_at,
+                    apr_psprintf(ptemp,
+                                 "<PrepFeed %s>: shares its PrepStore or "
+                                 "PrepIncoming with <PrepFeed %s> (%s)",
+                                 f->conf.name, o->conf.name, o->defined_at));
             }
         }
         /* Banner slot n is banners[n - 1]; slot 1 is the default banner. */
-        if (!err) {
-            apr_array_header_t *b = apr_array_make(
-                ptemp, 1 + prep_registry->templates->nelts, sizeof(char *));
-            APR_ARRAY_PUSH(b, const char *) = NULL;
-            for (j = 0; j < prep_registry->templates->nelts; j++) {
-                APR_ARRAY_PUSH(b, const char *) =
-                    APR_ARRAY_IDX(prep_registry->templates, j, const char *);
-            }
-            f->conf.banners = apr_array_copy(prep_registry->feeds->pool, b);
+        b = apr_array_make(ptemp, 1 + prep_registry->templates->nelts,
+                           sizeof(char *));
+        APR_ARRAY_PUSH(b, const char *) = NULL;
+        for (j = 0; j < prep_registry->templates->nelts; j++) {
+            APR_ARRAY_PUSH(b, const char *) =
+                APR_ARRAY_IDX(prep_registry->templates, j, const char *);
         }
+        f->conf.banners = apr_array_copy(prep_registry->feeds->pool, b);
     }
-    if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PREP0101: %s", err);
-        return !OK;
-    }
-    return OK;
+    return problems ? !OK : OK;
 }

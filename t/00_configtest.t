@@ -229,5 +229,35 @@ for my $case (@bad) {
     }
 }
 
+# Every missing directory in one run, each with the file and line of its
+# directive and the command that creates it (issue 14).
+{
+    my ($rc, $out) = configtest(feed => <<"EOF");
+<PrepFeed t1>
+    PrepIncoming $tmp/gone1/incoming
+    PrepStore    $tmp/gone1/store
+</PrepFeed>
+<PrepFeed t2>
+    PrepIncoming $tmp/gone2/incoming
+    PrepStore    $tmp/gone2/store
+</PrepFeed>
+EOF
+    isnt $rc, 0, 'missing directories: httpd -t fails' or diag $out;
+    my $conf = "$tmp/case$n/httpd.conf";
+    open my $fh, '<', $conf or die "$conf: $!";
+    my %line;
+    while (<$fh>) {
+        $line{"$1 $2"} = $. if m{^\s*(PrepIncoming|PrepStore)\s+(\S+)};
+    }
+    close $fh;
+    my @said = $out =~ /PREP0101: (.*)/g;
+    is scalar(@said), 4, 'missing directories: all four told in one run' or diag $out;
+    for my $k (sort keys %line) {
+        my ($directive, $dir) = split / /, $k;
+        like $out, qr/PREP0101: \Q$conf:$line{$k}\E: <PrepFeed t\d>: \Q$directive $dir\E does not exist: create it with "install -d /,
+            "$directive $dir: the file and line of the directive, and the command";
+    }
+}
+
 chmod 0755, "$tmp/readonly-store";
 done_testing;
