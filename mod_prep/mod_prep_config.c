@@ -593,13 +593,13 @@ int prep_check_feeds(apr_pool_t *ptemp, server_rec *s)
             APR_ARRAY_IDX(prep_registry->feeds, i, prep_feed_rt_t *);
         apr_array_header_t *b;
 
-        if ((err = check_writable(ptemp, "PrepStore", f->conf.name,
-                                  f->conf.store))) {
-            problems += problem(s, f->store_at, err);
-        }
         if ((err = check_writable(ptemp, "PrepIncoming", f->conf.name,
                                   f->conf.incoming))) {
             problems += problem(s, f->incoming_at, err);
+        }
+        if ((err = check_writable(ptemp, "PrepStore", f->conf.name,
+                                  f->conf.store))) {
+            problems += problem(s, f->store_at, err);
         }
         for (j = 0; j < i; j++) {
             prep_feed_rt_t *o =
