@@ -413,6 +413,8 @@ static const char page_css[] =
     "td.ruta,td.detalle,code{overflow-wrap:anywhere;word-break:break-word}"
     "code{font-family:'DejaVu Sans Mono',monospace;font-size:12.5px}"
     "tr.afecto td{background:#fef2f2}"
+    "table.incidencias td.detalle{width:30%}"
+    "table.incidencias td:nth-child(2){width:22%}"
     "td.si{color:#b91c1c;font-weight:bold}"
     ".barra{display:inline-block;height:10px;background:#60a5fa;"
     "vertical-align:middle;min-width:1px}"
@@ -711,10 +713,10 @@ static double x_of(const scale_t *s, apr_time_t t)
 }
 
 /* The time axis along y = bottom: a grid line from top at every round
- * step of the feed's clock (at most 8), its hour below and the date when
- * it changes. */
-static void put_time_axis(page_t *pg, const scale_t *s, double top,
-                          double bottom)
+ * step of the feed's clock (at most 8, at least min_step seconds), its
+ * hour below and the date when it changes. */
+static void put_time_axis(page_t *pg, const scale_t *s, apr_int64_t min_step,
+                          double top, double bottom)
 {
     static const apr_int64_t steps[] = {60,    300,    600,   900,   1800,
                                         3600,  7200,   10800, 21600, 43200,
@@ -724,7 +726,7 @@ static void put_time_axis(page_t *pg, const scale_t *s, double top,
 
     for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         step = steps[i];
-        if (span / step <= 8) {
+        if (step >= min_step && span / step <= 8) {
             break;
         }
     }
@@ -989,7 +991,7 @@ static void put_hours_chart(page_t *pg)
             put_hour_bars(pg, &s, t, row, top);
         }
     }
-    put_time_axis(pg, &s, HOURS_TOP, HOURS_BOTTOM);
+    put_time_axis(pg, &s, 3600, HOURS_TOP, HOURS_BOTTOM);
     legend_lines(pg, legend, 2, HOURS_LEFT, HOURS_H - 20, 1);
     put_svg_end(pg, "Horas en la zona del feed. La tabla completa está en "
                     "horas.csv.");
@@ -1272,7 +1274,7 @@ static void put_timeline_chart(page_t *pg)
              lane_names[lane]);
     }
     put_stale_bands(pg, &s);
-    put_time_axis(pg, &s, LANE_TOP, bottom);
+    put_time_axis(pg, &s, 60, LANE_TOP, bottom);
     put_corte_marks(pg, &s);
     json_array_foreach(at(pg->doc, "night.incidents"), i, in)
     {
@@ -1323,12 +1325,18 @@ static void put_pages(page_t *pg)
             put(pg, "</tr>\n");
         }
         put_table_end(pg);
-        putf(pg,
-             "<p class=\"nota\">Las %s más consultadas de %s páginas "
-             "distintas; la lista completa está en paginas.csv.</p>\n",
-             count_text(pg->p, (json_int_t)json_array_size(top)),
-             count_text(pg->p, (json_int_t)json_array_size(
-                                   at(pg->doc, "traffic.pages"))));
+        if (json_array_size(top) <
+            json_array_size(at(pg->doc, "traffic.pages"))) {
+            putf(pg,
+                 "<p class=\"nota\">Las %s más consultadas de %s páginas "
+                 "distintas; la lista completa está en paginas.csv.</p>\n",
+                 count_text(pg->p, (json_int_t)json_array_size(top)),
+                 count_text(pg->p, (json_int_t)json_array_size(
+                                       at(pg->doc, "traffic.pages"))));
+        } else {
+            put(pg, "<p class=\"nota\">Son todas las páginas vistas; la "
+                    "lista está también en paginas.csv.</p>\n");
+        }
     }
     put_section_end(pg);
 }
@@ -1633,10 +1641,13 @@ static void put_unparsable(page_t *pg)
                     "(combined, prep_combined o common).</p>\n");
         } else {
             putf(pg,
-                 "<p><strong>%s</strong> líneas no tienen un formato "
-                 "reconocido (combined, prep_combined o common) y no se "
-                 "contaron. Las primeras:</p>\n<ul class=\"ejemplos\">",
-                 count_text(pg->p, n));
+                 "<p><strong>%s</strong> %s un formato reconocido (combined, "
+                 "prep_combined o common) y no se %s. %s:</p>\n"
+                 "<ul class=\"ejemplos\">",
+                 count_text(pg->p, n),
+                 n == 1 ? "línea no tiene" : "líneas no tienen",
+                 n == 1 ? "contó" : "contaron",
+                 n == 1 ? "Es esta" : "Las primeras");
             json_array_foreach(examples, i, e)
             {
                 put(pg, "<li><code>");

@@ -462,7 +462,7 @@ START_TEST(test_untrusted_text_is_escaped)
     s = section_of(page, "paginas");
     HAS(s, "<code>/prep/qro/a&lt;b&gt;&amp;&#39;x.html</code>");
     s = section_of(page, "no-interpretables");
-    HAS(s, "<strong>1</strong> líneas");
+    HAS(s, "<strong>1</strong> línea no tiene un formato reconocido");
     HAS(s, "&lt;script&gt;alert(1)&lt;/script&gt;</code>");
     check_balanced(page);
 
