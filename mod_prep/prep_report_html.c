@@ -586,13 +586,20 @@ static void put_summary(page_t *pg)
             ? apr_psprintf(p, "%.2f %%", 100.0 * json_number_value(avail))
             : "sin datos",
         "tiempo con un corte publicado y al día, sobre el periodo");
-    put_summary_row(
-        pg, "Incidencias", count_text(p, int_at(s, "incidents")),
-        apr_psprintf(p, "%s afectaron la publicación; %s paquetes rechazados",
-                     count_text(p, int_at(s, "incidents_affecting")),
-                     count_text(p, int_at(s, "refusals"))));
-    put_summary_row(pg, "Cortes publicados", count_text(p, int_at(s, "cortes")),
-                    "cortes distintos que el público pudo ver");
+    if (!json_is_true(at(pg->doc, "night.journal.found"))) {
+        put_summary_row(pg, "Incidencias", "sin datos", "sin el journal");
+        put_summary_row(pg, "Cortes publicados", "sin datos", "sin el journal");
+    } else {
+        put_summary_row(
+            pg, "Incidencias", count_text(p, int_at(s, "incidents")),
+            apr_psprintf(p,
+                         "%s afectaron la publicación; %s paquetes rechazados",
+                         count_text(p, int_at(s, "incidents_affecting")),
+                         count_text(p, int_at(s, "refusals"))));
+        put_summary_row(pg, "Cortes publicados",
+                        count_text(p, int_at(s, "cortes")),
+                        "cortes distintos que el público pudo ver");
+    }
     put(pg, "</tbody></table>\n");
     put_section_end(pg);
 }

@@ -553,6 +553,10 @@ START_TEST(test_without_a_journal)
     HAS(section_of(page, "trafico-por-corte"), "Sin datos");
     HAS(section_of(page, "resumen"),
         "Disponibilidad</th><td class=\"num\">sin datos</td>");
+    HAS(section_of(page, "resumen"),
+        "Incidencias</th><td class=\"num\">sin datos</td>");
+    HAS(section_of(page, "resumen"),
+        "Cortes publicados</th><td class=\"num\">sin datos</td>");
     HAS(page, "<li data-aviso=\"no-journal\">");
     check_balanced(page);
     check_svgs(page, 1);
