@@ -59,6 +59,7 @@ int main(void)
     srunner_add_suite(sr, suite_report_journal());
     srunner_add_suite(sr, suite_report_log());
     srunner_add_suite(sr, suite_report());
+    srunner_add_suite(sr, suite_report_html());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -34,5 +34,6 @@ Suite *suite_counters(void);
 Suite *suite_report_journal(void);
 Suite *suite_report_log(void);
 Suite *suite_report(void);
+Suite *suite_report_html(void);
 
 #endif
