@@ -49,6 +49,22 @@ typedef struct prep_text {
     apr_size_t len, cap;
 } prep_text_t;
 void prep_text_put(prep_text_t *t, const char *s, apr_size_t n);
+void prep_text_printf(prep_text_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* n bytes of s as HTML text or attribute value, at most max_chars
+ * characters of it (0: no limit; a cut one ends with "…"): & < > " ' as
+ * entities, control characters as U+FFFD (but line ends and tabs when
+ * keep_lines). */
+void prep_text_html(prep_text_t *t, const char *s, apr_size_t n,
+                    apr_size_t max_chars, int keep_lines);
+
+/* Numbers and times as people read them in Mexico, for the dashboard and
+ * the memoria: 1234567 as "1,234,567"; a duration as "45 s",
+ * "12 min 05 s", "3 h 07 min", "2 d 03 h"; the offset that ends an ISO
+ * time or a zone ("…-06:00") in seconds east of UTC (0 when none). */
+const char *prep_count_text(apr_pool_t *p, apr_int64_t n);
+const char *prep_duration_text(apr_pool_t *p, apr_int64_t s);
+int prep_iso_offset(const char *iso);
 
 /* A CSV file made in memory (RFC 4180: CRLF line ends, a field quoted
  * when it holds a comma, a quote or a line end), for the memoria's

@@ -33,67 +33,14 @@ static void put(page_t *pg, const char *s)
     put_n(pg, s, strlen(s));
 }
 
-static void putf(page_t *pg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void putf(page_t *pg, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    s = apr_pvsprintf(pg->p, fmt, ap);
-    va_end(ap);
-    put(pg, s);
-}
-
 /* s as HTML text or attribute value, at most max_chars characters (0: no
  * limit; a cut one ends with "…"): &, <, >, " and ' as entities, control
  * characters as U+FFFD.  NULL writes nothing. */
 static void put_text_cut(page_t *pg, const char *s, apr_size_t max_chars)
 {
-    apr_size_t chars = 0;
-    const char *run;
-
-    if (!s) {
-        return;
+    if (s) {
+        prep_text_html(pg, s, strlen(s), max_chars, 0);
     }
-    for (run = s; *s; s++) {
-        const char *entity = NULL;
-        unsigned char c = (unsigned char)*s;
-
-        if ((c & 0xC0) != 0x80 && max_chars && chars++ == max_chars) {
-            put_n(pg, run, (apr_size_t)(s - run));
-            put(pg, "…");
-            return;
-        }
-        switch (c) {
-            case '&':
-                entity = "&amp;";
-                break;
-            case '<':
-                entity = "&lt;";
-                break;
-            case '>':
-                entity = "&gt;";
-                break;
-            case '"':
-                entity = "&quot;";
-                break;
-            case '\'':
-                entity = "&#39;";
-                break;
-            default:
-                if (c < 0x20 || c == 0x7F) {
-                    entity = "\xEF\xBF\xBD";
-                }
-        }
-        if (entity) {
-            put_n(pg, run, (apr_size_t)(s - run));
-            put(pg, entity);
-            run = s + 1;
-        }
-    }
-    put_n(pg, run, (apr_size_t)(s - run));
 }
 
 static void put_text(page_t *pg, const char *s)
@@ -416,23 +363,6 @@ static const char page_css[] =
 
 /* --- times and numbers as shown ------------------------------------ */
 
-/* The offset of an ISO-8601 time ("…-06:00", "…Z"), in seconds east of
- * UTC; 0 when it has none. */
-static int iso_offset(const char *iso)
-{
-    apr_size_t n = iso ? strlen(iso) : 0;
-
-    if (n >= 6 && (iso[n - 6] == '+' || iso[n - 6] == '-') &&
-        iso[n - 3] == ':' && apr_isdigit(iso[n - 5]) &&
-        apr_isdigit(iso[n - 4]) && apr_isdigit(iso[n - 2]) &&
-        apr_isdigit(iso[n - 1])) {
-        int off = ((iso[n - 5] - '0') * 10 + (iso[n - 4] - '0')) * 3600 +
-                  ((iso[n - 2] - '0') * 10 + (iso[n - 1] - '0')) * 60;
-        return iso[n - 6] == '-' ? -off : off;
-    }
-    return 0;
-}
-
 static char *clock_text(apr_pool_t *p, apr_time_t t, int offset_s, int seconds)
 {
     apr_time_exp_t tm;
@@ -454,48 +384,10 @@ static char *date_text(apr_pool_t *p, apr_time_t t, int offset_s)
                         tm.tm_sec, prep_zone_offset_text(p, &z));
 }
 
-/* "45 s", "12 min 05 s", "3 h 07 min", "2 d 03 h". */
-static char *duration_text(apr_pool_t *p, apr_int64_t s)
-{
-    if (s < 0) {
-        s = 0;
-    }
-    if (s < 60) {
-        return apr_psprintf(p, "%d s", (int)s);
-    }
-    if (s < 3600) {
-        return apr_psprintf(p, "%d min %02d s", (int)(s / 60), (int)(s % 60));
-    }
-    if (s < 86400) {
-        return apr_psprintf(p, "%d h %02d min", (int)(s / 3600),
-                            (int)(s % 3600 / 60));
-    }
-    return apr_psprintf(p, "%d d %02d h", (int)(s / 86400),
-                        (int)(s % 86400 / 3600));
-}
-
 static char *ms_text(apr_pool_t *p, apr_int64_t ms)
 {
     return ms < 1000 ? apr_psprintf(p, "%d ms", (int)ms)
                      : apr_psprintf(p, "%.1f s", (double)ms / 1000.0);
-}
-
-/* 1234567 as "1,234,567" (the grouping read in Mexico). */
-static char *count_text(apr_pool_t *p, json_int_t n)
-{
-    char digits[32], out[48];
-    int len, i, o = 0;
-
-    len = apr_snprintf(digits, sizeof(digits), "%" APR_INT64_T_FMT,
-                       (apr_int64_t)(n < 0 ? 0 : n));
-    for (i = 0; i < len; i++) {
-        if (i && (len - i) % 3 == 0) {
-            out[o++] = ',';
-        }
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return apr_pstrdup(p, out);
 }
 
 static const char *str_of(const json_t *o, const char *key)
@@ -678,27 +570,30 @@ static void put_axis(page_t *pg, const timeline_t *tl)
     if (span <= 120) {
         step = 15;
     }
-    putf(pg,
-         "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#9ca3af\"/>",
-         PLOT_LEFT, BARS_BOTTOM, PLOT_RIGHT, BARS_BOTTOM);
+    prep_text_printf(
+        pg,
+        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#9ca3af\"/>",
+        PLOT_LEFT, BARS_BOTTOM, PLOT_RIGHT, BARS_BOTTOM);
     /* the first round tick of the feed's clock after `from` */
     t = (apr_time_sec(tl->from) + tl->offset_s + step - 1) / step * step -
         tl->offset_s;
     for (; t <= apr_time_sec(tl->to); t += step) {
         double x = x_of(tl, apr_time_from_sec(t));
 
-        putf(pg,
-             "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-             "stroke=\"#d1d5db\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\" "
-             "text-anchor=\"middle\" fill=\"#374151\">%s</text>",
-             x, BARS_TOP, x, BARS_BOTTOM + 4, x, BARS_BOTTOM + 18,
-             clock_text(pg->p, apr_time_from_sec(t), tl->offset_s,
-                        with_seconds));
+        prep_text_printf(
+            pg,
+            "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+            "stroke=\"#d1d5db\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\" "
+            "text-anchor=\"middle\" fill=\"#374151\">%s</text>",
+            x, BARS_TOP, x, BARS_BOTTOM + 4, x, BARS_BOTTOM + 18,
+            clock_text(pg->p, apr_time_from_sec(t), tl->offset_s,
+                       with_seconds));
     }
-    putf(pg,
-         "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#6b7280\">"
-         "del paquete a publicado (máx. %s)</text>",
-         PLOT_LEFT + 4, BARS_TOP + 12, ms_text(pg->p, tl->ms_max));
+    prep_text_printf(
+        pg,
+        "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#6b7280\">"
+        "del paquete a publicado (máx. %s)</text>",
+        PLOT_LEFT + 4, BARS_TOP + 12, ms_text(pg->p, tl->ms_max));
 }
 
 static void put_marks_stale(page_t *pg, const timeline_t *tl)
@@ -709,14 +604,15 @@ static void put_marks_stale(page_t *pg, const timeline_t *tl)
         const mark_t *m = &APR_ARRAY_IDX(tl->stale, i, mark_t);
         double x0 = x_of(tl, m->at), x1 = x_of(tl, m->until);
 
-        putf(pg,
-             "<rect class=\"marca-desactualizado\" x=\"%.1f\" y=\"%d\" "
-             "width=\"%.1f\" height=\"%d\" fill=\"" COLOR_STALE "\">"
-             "<title>Desactualizado de %s a %s (%s)</title></rect>",
-             x0, BARS_TOP, x1 - x0 < 2 ? 2 : x1 - x0, BARS_BOTTOM - BARS_TOP,
-             clock_text(pg->p, m->at, tl->offset_s, 1),
-             clock_text(pg->p, m->until, tl->offset_s, 1),
-             duration_text(pg->p, apr_time_sec(m->until - m->at)));
+        prep_text_printf(
+            pg,
+            "<rect class=\"marca-desactualizado\" x=\"%.1f\" y=\"%d\" "
+            "width=\"%.1f\" height=\"%d\" fill=\"" COLOR_STALE "\">"
+            "<title>Desactualizado de %s a %s (%s)</title></rect>",
+            x0, BARS_TOP, x1 - x0 < 2 ? 2 : x1 - x0, BARS_BOTTOM - BARS_TOP,
+            clock_text(pg->p, m->at, tl->offset_s, 1),
+            clock_text(pg->p, m->until, tl->offset_s, 1),
+            prep_duration_text(pg->p, apr_time_sec(m->until - m->at)));
     }
 }
 
@@ -737,17 +633,18 @@ static void put_marks_cortes(page_t *pg, const timeline_t *tl)
                 (double)tl->ms_max;
             h = h < 4 ? 4 : h;
         }
-        putf(pg,
-             "<rect class=\"marca-corte\" x=\"%.1f\" y=\"%.1f\" "
-             "width=\"%.1f\" height=\"%.1f\" fill=\"" COLOR_CORTE "\"><title>",
-             x_of(tl, m->at) - width / 2, BARS_BOTTOM - h, width, h);
-        putf(pg, "Corte publicado a las %s: ",
-             clock_text(pg->p, m->at, tl->offset_s, 1));
+        prep_text_printf(
+            pg,
+            "<rect class=\"marca-corte\" x=\"%.1f\" y=\"%.1f\" "
+            "width=\"%.1f\" height=\"%.1f\" fill=\"" COLOR_CORTE "\"><title>",
+            x_of(tl, m->at) - width / 2, BARS_BOTTOM - h, width, h);
+        prep_text_printf(pg, "Corte publicado a las %s: ",
+                         clock_text(pg->p, m->at, tl->offset_s, 1));
         put_text(pg, str_of(c, "id"));
         put(pg, " · paquete ");
         put_text_cut(pg, str_of(c, "package"), 120);
-        putf(pg, " · del paquete a publicado: %s</title></rect>",
-             m->ms >= 0 ? ms_text(pg->p, m->ms) : "sin dato");
+        prep_text_printf(pg, " · del paquete a publicado: %s</title></rect>",
+                         m->ms >= 0 ? ms_text(pg->p, m->ms) : "sin dato");
     }
 }
 
@@ -759,21 +656,23 @@ static void put_marks_refusals(page_t *pg, const timeline_t *tl)
         const mark_t *m = &APR_ARRAY_IDX(tl->refusals, i, mark_t);
         double x = x_of(tl, m->at);
 
-        putf(pg,
-             "<polygon class=\"marca-rechazo\" points=\"%.1f,%d %.1f,%d "
-             "%.1f,%d\" fill=\"" COLOR_REFUSAL "\"><title>Rechazo a las %s: ",
-             x - 7, BAND_TOP, x + 7, BAND_TOP, x, BAND_BOTTOM,
-             clock_text(pg->p, m->at, tl->offset_s, 1));
+        prep_text_printf(
+            pg,
+            "<polygon class=\"marca-rechazo\" points=\"%.1f,%d %.1f,%d "
+            "%.1f,%d\" fill=\"" COLOR_REFUSAL "\"><title>Rechazo a las %s: ",
+            x - 7, BAND_TOP, x + 7, BAND_TOP, x, BAND_BOTTOM,
+            clock_text(pg->p, m->at, tl->offset_s, 1));
         put_text(pg, str_of(m->line, PREP_JOURNAL_KEY_REASON));
         put(pg, " · ");
         put_text_cut(pg, str_of(m->line, PREP_JOURNAL_KEY_PACKAGE), 120);
         put(pg, " · ");
         put_text_cut(pg, str_of(m->line, PREP_JOURNAL_KEY_MESSAGE), 300);
-        putf(pg,
-             "</title></polygon><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
-             "y2=\"%d\" stroke=\"" COLOR_REFUSAL "\" stroke-width=\"1\" "
-             "stroke-dasharray=\"2,3\"/>",
-             x, BAND_BOTTOM, x, BARS_BOTTOM);
+        prep_text_printf(
+            pg,
+            "</title></polygon><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+            "y2=\"%d\" stroke=\"" COLOR_REFUSAL "\" stroke-width=\"1\" "
+            "stroke-dasharray=\"2,3\"/>",
+            x, BAND_BOTTOM, x, BARS_BOTTOM);
     }
 }
 
@@ -788,18 +687,20 @@ static void put_marks_actions(page_t *pg, const timeline_t *tl)
         const char *user = str_of(m->line, PREP_JOURNAL_KEY_USER);
         double x = x_of(tl, m->at);
 
-        putf(pg, "<g class=\"marca-operador\"><title>%s a las %s",
-             event_words[e], clock_text(pg->p, m->at, tl->offset_s, 1));
+        prep_text_printf(pg, "<g class=\"marca-operador\"><title>%s a las %s",
+                         event_words[e],
+                         clock_text(pg->p, m->at, tl->offset_s, 1));
         if (user) {
             put(pg, " por ");
             put_text_cut(pg, user, 80);
         }
-        putf(pg,
-             "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-             "stroke=\"" COLOR_ACTION "\" stroke-width=\"3\"/>"
-             "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"" COLOR_ACTION
-             "\"/></g>",
-             x, BARS_TOP, x, BARS_BOTTOM, x, BARS_TOP);
+        prep_text_printf(
+            pg,
+            "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+            "stroke=\"" COLOR_ACTION "\" stroke-width=\"3\"/>"
+            "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"" COLOR_ACTION
+            "\"/></g>",
+            x, BARS_TOP, x, BARS_BOTTOM, x, BARS_TOP);
     }
 }
 
@@ -833,8 +734,9 @@ static void put_reasons(page_t *pg, const timeline_t *tl)
 
         put(pg, i ? ", <span class=\"motivo\">" : "<span class=\"motivo\">");
         put_text_cut(pg, why, 60);
-        putf(pg, "</span> ×%d",
-             *(int *)apr_hash_get(counts, why, APR_HASH_KEY_STRING));
+        prep_text_printf(
+            pg, "</span> ×%d",
+            *(int *)apr_hash_get(counts, why, APR_HASH_KEY_STRING));
     }
     put(pg, "</li>");
 }
@@ -842,11 +744,12 @@ static void put_reasons(page_t *pg, const timeline_t *tl)
 static void put_timeline(page_t *pg, const timeline_t *tl, const char *name)
 {
     put(pg, "<h3>La noche: cortes, rechazos y periodos desactualizados</h3>");
-    putf(pg,
-         "<svg class=\"linea\" xmlns=\"http://www.w3.org/2000/svg\" "
-         "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
-         "aria-label=\"Línea de tiempo de ",
-         CHART_W, CHART_H, CHART_W, CHART_H);
+    prep_text_printf(
+        pg,
+        "<svg class=\"linea\" xmlns=\"http://www.w3.org/2000/svg\" "
+        "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
+        "aria-label=\"Línea de tiempo de ",
+        CHART_W, CHART_H, CHART_W, CHART_H);
     put_text(pg, name);
     put(pg, "\">");
     put_marks_stale(pg, tl);
@@ -890,22 +793,22 @@ static void put_event_detail(page_t *pg, const json_t *line)
         package = str_of(corte, "package");
     }
     if (package) {
-        putf(pg, "%spaquete ", sep);
+        prep_text_printf(pg, "%spaquete ", sep);
         put_text_cut(pg, package, 100);
         sep = " · ";
     }
     if (str_of(line, PREP_JOURNAL_KEY_REASON)) {
-        putf(pg, "%smotivo ", sep);
+        prep_text_printf(pg, "%smotivo ", sep);
         put_text_cut(pg, str_of(line, PREP_JOURNAL_KEY_REASON), 60);
         sep = " · ";
     }
     if (served || to) {
-        putf(pg, "%ssirve ", sep);
+        prep_text_printf(pg, "%ssirve ", sep);
         put_text_cut(pg, served ? served : to, 60);
         sep = " · ";
     }
     if (str_of(line, PREP_JOURNAL_KEY_USER)) {
-        putf(pg, "%spor ", sep);
+        prep_text_printf(pg, "%spor ", sep);
         put_text_cut(pg, str_of(line, PREP_JOURNAL_KEY_USER), 60);
         sep = " · ";
     }
@@ -939,7 +842,8 @@ static void put_events_table(page_t *pg, const json_t *lines, int offset_s)
             continue;
         }
         shown++;
-        putf(pg, "<tr><td>%s</td><td>", clock_text(pg->p, at, offset_s, 1));
+        prep_text_printf(pg, "<tr><td>%s</td><td>",
+                         clock_text(pg->p, at, offset_s, 1));
         if (e < PREP_EVENTS) {
             put(pg, event_words[e]);
         } else {
@@ -970,8 +874,8 @@ static void put_refusals_table(page_t *pg, const timeline_t *tl)
         const mark_t *m = &APR_ARRAY_IDX(tl->refusals, i - 1, mark_t);
 
         shown++;
-        putf(pg, "<tr><td>%s</td><td class=\"mensaje\">",
-             clock_text(pg->p, m->at, tl->offset_s, 1));
+        prep_text_printf(pg, "<tr><td>%s</td><td class=\"mensaje\">",
+                         clock_text(pg->p, m->at, tl->offset_s, 1));
         put_text_cut(pg, str_of(m->line, PREP_JOURNAL_KEY_PACKAGE), 120);
         put(pg, "</td><td>");
         put_text_cut(pg, str_of(m->line, PREP_JOURNAL_KEY_REASON), 60);
@@ -1003,10 +907,12 @@ static void put_state(page_t *pg, const json_t *feed, prep_feed_state_e s,
     const char *name = str_of(feed, "name");
     int grave = s == PREP_FEED_STALE && stale_grave(feed, now);
 
-    putf(pg, "<h2 class=\"estado estado-%s%s\">", prep_feed_state_text(s),
-         grave ? " estado-stale-grave" : "");
+    prep_text_printf(pg, "<h2 class=\"estado estado-%s%s\">",
+                     prep_feed_state_text(s),
+                     grave ? " estado-stale-grave" : "");
     put_text(pg, name);
-    putf(pg, " · <span class=\"estado-texto\">%s</span>", state_words[s]);
+    prep_text_printf(pg, " · <span class=\"estado-texto\">%s</span>",
+                     state_words[s]);
     if (drill) {
         put(pg, "<span class=\"marca-simulacro\">SIMULACRO</span>");
     }
@@ -1016,7 +922,7 @@ static void put_state(page_t *pg, const json_t *feed, prep_feed_state_e s,
 static void put_fact(page_t *pg, const char *term, const char *text,
                      apr_size_t cut)
 {
-    putf(pg, "<dt>%s</dt><dd>", term);
+    prep_text_printf(pg, "<dt>%s</dt><dd>", term);
     put_text_cut(pg, text, cut);
     put(pg, "</dd>");
 }
@@ -1042,13 +948,13 @@ static void put_facts(page_t *pg, const json_t *feed, prep_feed_state_e s,
                         " — ", str_of(corte, "id"), NULL),
             200);
         put_fact(pg, "Antigüedad del corte",
-                 duration_text(pg->p, (apr_int64_t)json_integer_value(
-                                          json_object_get(feed, "age_s"))),
+                 prep_duration_text(pg->p, (apr_int64_t)json_integer_value(
+                                               json_object_get(feed, "age_s"))),
                  0);
         if (str_of(corte, "loaded_at") &&
             prep_journal_time(&at, str_of(corte, "loaded_at")) == APR_SUCCESS) {
             put_fact(pg, "Publicado hace",
-                     duration_text(pg->p, apr_time_sec(now - at)), 0);
+                     prep_duration_text(pg->p, apr_time_sec(now - at)), 0);
         }
         put_fact(pg, "Paquete", str_of(corte, "package"), 120);
     } else {
@@ -1071,8 +977,9 @@ static void put_facts(page_t *pg, const json_t *feed, prep_feed_state_e s,
             apr_psprintf(
                 pg->p, "%s (desde hace %s)",
                 str_of(loading, "package") ? str_of(loading, "package") : "?",
-                duration_text(pg->p, (apr_int64_t)json_integer_value(
-                                         json_object_get(loading, "age_s")))),
+                prep_duration_text(pg->p,
+                                   (apr_int64_t)json_integer_value(
+                                       json_object_get(loading, "age_s")))),
             160);
     }
     put_fact(pg, "Solicitudes por minuto",
@@ -1083,7 +990,8 @@ static void put_facts(page_t *pg, const json_t *feed, prep_feed_state_e s,
                                 per_minute)
                  : "—",
              0);
-    put_fact(pg, "Solicitudes desde el inicio", count_text(pg->p, requests), 0);
+    put_fact(pg, "Solicitudes desde el inicio",
+             prep_count_text(pg->p, requests), 0);
     put(pg, "</dl>");
     if (json_is_object(json_object_get(feed, "problem"))) {
         put(pg, "<p class=\"problema\">Problema: ");
@@ -1102,7 +1010,7 @@ static void put_feed(page_t *pg, const json_t *feed, const json_t *lines,
     timeline_t tl;
 
     if (json_array_size(lines)) {
-        offset_s = iso_offset(
+        offset_s = prep_iso_offset(
             str_of(json_array_get(lines, json_array_size(lines) - 1), "at"));
     }
     timeline_of(&tl, lines, s, now, pg->p);
@@ -1130,10 +1038,10 @@ static void put_refresh(page_t *pg, const json_t *feeds, apr_time_t now)
     const char *sep = "";
     size_t i;
 
-    putf(pg,
-         "<meta http-equiv=\"refresh\" content=\"%d; "
-         "url=?format=html&amp;t=%" APR_TIME_T_FMT "&amp;r=",
-         PREP_DASHBOARD_REFRESH_S, apr_time_as_msec(now));
+    prep_text_printf(pg,
+                     "<meta http-equiv=\"refresh\" content=\"%d; "
+                     "url=?format=html&amp;t=%" APR_TIME_T_FMT "&amp;r=",
+                     PREP_DASHBOARD_REFRESH_S, apr_time_as_msec(now));
     json_array_foreach(feeds, i, feed)
     {
         const char *name = str_of(feed, "name");
@@ -1141,8 +1049,8 @@ static void put_refresh(page_t *pg, const json_t *feeds, apr_time_t now)
             json_object_get(json_object_get(feed, "traffic"), "requests"));
 
         if (prep_feed_name_valid(name)) {
-            putf(pg, "%s%s:%" APR_INT64_T_FMT, sep, name,
-                 (apr_int64_t)(n < 0 ? 0 : n));
+            prep_text_printf(pg, "%s%s:%" APR_INT64_T_FMT, sep, name,
+                             (apr_int64_t)(n < 0 ? 0 : n));
             sep = ",";
         }
     }
@@ -1154,19 +1062,21 @@ char *prep_dashboard_html(const json_t *doc, const json_t *journals,
 {
     page_t pg = {p, NULL, 0, 0};
     const json_t *feeds = json_object_get(doc, "feeds"), *feed;
-    int offset_s = iso_offset(str_of(doc, "now"));
+    int offset_s = prep_iso_offset(str_of(doc, "now"));
     size_t i;
 
     put(&pg, "<!DOCTYPE html>\n<html lang=\"es\"><head><meta charset=\"utf-8\">"
              "<meta name=\"viewport\" content=\"width=device-width\">");
     put_refresh(&pg, feeds, now);
-    putf(&pg, "<title>PREP · tablero</title><style>%s</style></head><body>",
-         page_css);
-    putf(&pg,
-         "<header class=\"tablero\"><h1>PREP · tablero de la noche</h1>"
-         "<p>Actualizado el %s · esta página se actualiza sola cada %d s"
-         "</p></header>",
-         date_text(p, now, offset_s), PREP_DASHBOARD_REFRESH_S);
+    prep_text_printf(
+        &pg, "<title>PREP · tablero</title><style>%s</style></head><body>",
+        page_css);
+    prep_text_printf(
+        &pg,
+        "<header class=\"tablero\"><h1>PREP · tablero de la noche</h1>"
+        "<p>Actualizado el %s · esta página se actualiza sola cada %d s"
+        "</p></header>",
+        date_text(p, now, offset_s), PREP_DASHBOARD_REFRESH_S);
     if (!json_array_size(feeds)) {
         put(&pg, "<section class=\"feed\"><div class=\"cuerpo\"><p>Este "
                  "servidor no tiene feeds configurados.</p></div></section>");

@@ -37,57 +37,11 @@ static void put(page_t *pg, const char *s)
     put_n(pg, s, strlen(s));
 }
 
-static void putf(page_t *pg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void putf(page_t *pg, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    s = apr_pvsprintf(pg->p, fmt, ap);
-    va_end(ap);
-    put(pg, s);
-}
-
 /* n bytes of s as HTML text or attribute value: & < > " ' as entities,
  * control characters (but line ends and tabs) as U+FFFD. */
 static void put_text_n(page_t *pg, const char *s, apr_size_t n)
 {
-    const char *run = s, *end = s + n;
-
-    for (; s < end; s++) {
-        unsigned char c = (unsigned char)*s;
-        const char *entity = NULL;
-
-        switch (c) {
-            case '&':
-                entity = "&amp;";
-                break;
-            case '<':
-                entity = "&lt;";
-                break;
-            case '>':
-                entity = "&gt;";
-                break;
-            case '"':
-                entity = "&quot;";
-                break;
-            case '\'':
-                entity = "&#39;";
-                break;
-            default:
-                if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
-                    entity = "\xEF\xBF\xBD";
-                }
-        }
-        if (entity) {
-            put_n(pg, run, (apr_size_t)(s - run));
-            put(pg, entity);
-            run = s + 1;
-        }
-    }
-    put_n(pg, run, (apr_size_t)(end - run));
+    prep_text_html(pg->out, s, n, 0, 1);
 }
 
 /* s escaped; NULL writes nothing. */
@@ -131,26 +85,6 @@ static json_int_t int_at(const json_t *o, const char *path)
     return json_integer_value(at(o, path));
 }
 
-/* The offset "±hh:mm" that ends text (an ISO time or a zone's offset), in
- * seconds east of UTC; 0 when it has none. */
-static int offset_of(const char *text)
-{
-    apr_size_t n = text ? strlen(text) : 0;
-    const char *o;
-
-    if (n < 6) {
-        return 0;
-    }
-    o = text + n - 6;
-    if ((o[0] != '+' && o[0] != '-') || o[3] != ':' || !apr_isdigit(o[1]) ||
-        !apr_isdigit(o[2]) || !apr_isdigit(o[4]) || !apr_isdigit(o[5])) {
-        return 0;
-    }
-    n = (apr_size_t)(((o[1] - '0') * 10 + (o[2] - '0')) * 3600 +
-                     ((o[4] - '0') * 10 + (o[5] - '0')) * 60);
-    return o[0] == '-' ? -(int)n : (int)n;
-}
-
 /* An ISO time of the document as a time: 1, or 0 when it is none. */
 static int time_of(apr_time_t *t, const char *iso)
 {
@@ -158,24 +92,6 @@ static int time_of(apr_time_t *t, const char *iso)
 }
 
 /* --- numbers, times and durations as read in Mexico ------------------ */
-
-/* 1234567 as "1,234,567". */
-static const char *count_text(apr_pool_t *p, json_int_t n)
-{
-    char digits[32], out[48];
-    int len, i, o = 0;
-
-    len = apr_snprintf(digits, sizeof(digits), "%" APR_INT64_T_FMT,
-                       (apr_int64_t)(n < 0 ? 0 : n));
-    for (i = 0; i < len; i++) {
-        if (i && (len - i) % 3 == 0) {
-            out[o++] = ',';
-        }
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return apr_pstrdup(p, out);
-}
 
 /* "950 bytes", "2.11 kB", "12.3 MB", "457 GB" (powers of 1000). */
 static const char *bytes_text(apr_pool_t *p, json_int_t n)
@@ -185,7 +101,7 @@ static const char *bytes_text(apr_pool_t *p, json_int_t n)
     int u = -1;
 
     if (n < 1000) {
-        return apr_psprintf(p, "%s bytes", count_text(p, n));
+        return apr_psprintf(p, "%s bytes", prep_count_text(p, n));
     }
     while (v >= 1000 && u < 4) {
         v /= 1000;
@@ -208,24 +124,6 @@ static const char *clock_duration(apr_pool_t *p, double seconds)
     }
     return apr_psprintf(p, "%d:%02d:%02d", (int)(s / 3600),
                         (int)(s % 3600 / 60), (int)(s % 60));
-}
-
-/* "45 s", "12 min 05 s", "3 h 07 min", "2 d 03 h". */
-static const char *duration_text(apr_pool_t *p, apr_int64_t s)
-{
-    s = s < 0 ? 0 : s;
-    if (s < 60) {
-        return apr_psprintf(p, "%d s", (int)s);
-    }
-    if (s < 3600) {
-        return apr_psprintf(p, "%d min %02d s", (int)(s / 60), (int)(s % 60));
-    }
-    if (s < 86400) {
-        return apr_psprintf(p, "%d h %02d min", (int)(s / 3600),
-                            (int)(s % 3600 / 60));
-    }
-    return apr_psprintf(p, "%d d %02d h", (int)(s / 86400),
-                        (int)(s % 86400 / 3600));
 }
 
 /* part of whole as "12.5 %" ("—" when whole is 0). */
@@ -310,7 +208,7 @@ static apr_size_t chars_of(const char *s)
 
 static void put_section(page_t *pg, const char *id, const char *title)
 {
-    putf(pg, "<section id=\"%s\"><h2>%s</h2>\n", id, title);
+    prep_text_printf(pg->out, "<section id=\"%s\"><h2>%s</h2>\n", id, title);
 }
 
 static void put_section_end(page_t *pg)
@@ -321,18 +219,19 @@ static void put_section_end(page_t *pg)
 /* A paragraph telling that there is nothing to show (text: HTML). */
 static void put_none(page_t *pg, const char *text)
 {
-    putf(pg, "<p class=\"sin-datos\">%s</p>\n", text);
+    prep_text_printf(pg->out, "<p class=\"sin-datos\">%s</p>\n", text);
 }
 
 /* A table's start and header row: a column whose name begins with '#'
  * holds numbers (aligned right; the '#' is not shown). */
 static void put_table(page_t *pg, const char *cls, const char *const *cols)
 {
-    putf(pg, "<table class=\"%s\"><thead><tr>", cls);
+    prep_text_printf(pg->out, "<table class=\"%s\"><thead><tr>", cls);
     for (; *cols; cols++) {
-        putf(pg,
-             (*cols)[0] == '#' ? "<th class=\"num\">%s</th>" : "<th>%s</th>",
-             (*cols)[0] == '#' ? *cols + 1 : *cols);
+        prep_text_printf(pg->out,
+                         (*cols)[0] == '#' ? "<th class=\"num\">%s</th>"
+                                           : "<th>%s</th>",
+                         (*cols)[0] == '#' ? *cols + 1 : *cols);
     }
     put(pg, "</tr></thead><tbody>\n");
 }
@@ -353,7 +252,7 @@ static void put_cell(page_t *pg, const char *text)
 /* A cell of a number (its text already made: no escaping needed). */
 static void put_cell_num(page_t *pg, const char *text)
 {
-    putf(pg, "<td class=\"num\">%s</td>", text);
+    prep_text_printf(pg->out, "<td class=\"num\">%s</td>", text);
 }
 
 /* A cell of an ISO time in form f ("—" when none). */
@@ -366,7 +265,7 @@ static void put_cell_time(page_t *pg, const char *iso, time_form_e f)
 
 static void put_cell_count(page_t *pg, json_int_t n)
 {
-    put_cell_num(pg, count_text(pg->p, n));
+    put_cell_num(pg, prep_count_text(pg->p, n));
 }
 
 /* --- the page's styles ---------------------------------------------- */
@@ -457,7 +356,8 @@ static void put_head(page_t *pg)
     put_text(pg, str_at(pg->doc, "memoria.difusor"));
     put(pg, str_at(pg->doc, "memoria.difusor") ? " — feed " : "feed ");
     put_text(pg, str_at(pg->doc, "memoria.feed"));
-    putf(pg, "</title><style>%s</style></head>\n<body><main>\n", page_css);
+    prep_text_printf(
+        pg->out, "</title><style>%s</style></head>\n<body><main>\n", page_css);
 }
 
 static void put_period(page_t *pg, const char *from, const char *to)
@@ -530,10 +430,10 @@ static void put_notices(page_t *pg)
 static void put_summary_row(page_t *pg, const char *label, const char *value,
                             const char *note)
 {
-    putf(pg,
-         "<tr><th scope=\"row\">%s</th><td class=\"num\">%s</td>"
-         "<td class=\"nota\">%s</td></tr>\n",
-         label, value, note);
+    prep_text_printf(pg->out,
+                     "<tr><th scope=\"row\">%s</th><td class=\"num\">%s</td>"
+                     "<td class=\"nota\">%s</td></tr>\n",
+                     label, value, note);
 }
 
 /* A count of the summary, "sin datos" when null (no access log). */
@@ -541,7 +441,7 @@ static const char *summary_count(page_t *pg, const char *key)
 {
     const json_t *v = at(pg->doc, apr_pstrcat(pg->p, "summary.", key, NULL));
 
-    return json_is_integer(v) ? count_text(pg->p, json_integer_value(v))
+    return json_is_integer(v) ? prep_count_text(pg->p, json_integer_value(v))
                               : "sin datos";
 }
 
@@ -572,7 +472,7 @@ static void put_summary(page_t *pg)
                      : apr_psprintf(p,
                                     "%s <span class=\"nota\">(%s bytes)"
                                     "</span>",
-                                    bytes_text(p, b), count_text(p, b));
+                                    bytes_text(p, b), prep_count_text(p, b));
     }
     put_summary_row(pg, "Bytes servidos", v, "de todos los hits");
     put_summary_row(pg, "Duración media de la visita",
@@ -591,13 +491,13 @@ static void put_summary(page_t *pg)
         put_summary_row(pg, "Cortes publicados", "sin datos", "sin el journal");
     } else {
         put_summary_row(
-            pg, "Incidencias", count_text(p, int_at(s, "incidents")),
+            pg, "Incidencias", prep_count_text(p, int_at(s, "incidents")),
             apr_psprintf(p,
                          "%s afectaron la publicación; %s paquetes rechazados",
-                         count_text(p, int_at(s, "incidents_affecting")),
-                         count_text(p, int_at(s, "refusals"))));
+                         prep_count_text(p, int_at(s, "incidents_affecting")),
+                         prep_count_text(p, int_at(s, "refusals"))));
         put_summary_row(pg, "Cortes publicados",
-                        count_text(p, int_at(s, "cortes")),
+                        prep_count_text(p, int_at(s, "cortes")),
                         "cortes distintos que el público pudo ver");
     }
     put(pg, "</tbody></table>\n");
@@ -627,7 +527,7 @@ static void put_list(page_t *pg, const char *path, const char *none)
 
 static void put_definition(page_t *pg, const char *term, const char *text)
 {
-    putf(pg, "<dt>%s</dt><dd>%s</dd>\n", term, text);
+    prep_text_printf(pg->out, "<dt>%s</dt><dd>%s</dd>\n", term, text);
 }
 
 static void put_definitions(page_t *pg)
@@ -737,28 +637,30 @@ static void put_time_axis(page_t *pg, const scale_t *s, apr_int64_t min_step,
             break;
         }
     }
-    putf(pg,
-         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-         "stroke=\"#6b7280\"/>",
-         s->left, bottom, s->right, bottom);
+    prep_text_printf(pg->out,
+                     "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                     "stroke=\"#6b7280\"/>",
+                     s->left, bottom, s->right, bottom);
     t = apr_time_sec(s->from) + s->offset_s;
     t = (t + step - 1) / step * step - s->offset_s;
     for (; t <= apr_time_sec(s->to); t += step) {
         apr_time_t at_t = apr_time_from_sec(t);
         double x = x_of(s, at_t);
 
-        putf(pg,
-             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-             "stroke=\"#e5e7eb\"/><text x=\"%.1f\" y=\"%.1f\" "
-             "class=\"eje\" text-anchor=\"middle\">%s</text>",
-             x, top, x, bottom + 4, x, bottom + 17,
-             clock_text(pg->p, at_t, s->offset_s, 0));
+        prep_text_printf(
+            pg->out,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"#e5e7eb\"/><text x=\"%.1f\" y=\"%.1f\" "
+            "class=\"eje\" text-anchor=\"middle\">%s</text>",
+            x, top, x, bottom + 4, x, bottom + 17,
+            clock_text(pg->p, at_t, s->offset_s, 0));
         if ((t + s->offset_s) / 86400 != day) {
             day = (t + s->offset_s) / 86400;
-            putf(pg,
-                 "<text x=\"%.1f\" y=\"%.1f\" class=\"eje fecha\" "
-                 "text-anchor=\"middle\">%s</text>",
-                 x, bottom + 31, clock_text(pg->p, at_t, s->offset_s, 1));
+            prep_text_printf(pg->out,
+                             "<text x=\"%.1f\" y=\"%.1f\" class=\"eje fecha\" "
+                             "text-anchor=\"middle\">%s</text>",
+                             x, bottom + 31,
+                             clock_text(pg->p, at_t, s->offset_s, 1));
         }
     }
 }
@@ -781,48 +683,56 @@ static void put_shape(page_t *pg, shape_e shape, double x, double y,
 {
     switch (shape) {
         case SHAPE_BAND:
-            putf(pg,
-                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
-                 "fill=\"%s\" fill-opacity=\"0.45\"/>",
-                 x - 6, y - 6, color);
+            prep_text_printf(
+                pg->out,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
+                "fill=\"%s\" fill-opacity=\"0.45\"/>",
+                x - 6, y - 6, color);
             break;
         case SHAPE_TICK:
-            putf(pg,
-                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                 "stroke=\"%s\" stroke-width=\"2\"/>",
-                 x, y - 8, x, y + 8, color);
+            prep_text_printf(
+                pg->out,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"%s\" stroke-width=\"2\"/>",
+                x, y - 8, x, y + 8, color);
             break;
         case SHAPE_TRIANGLE_DOWN:
         case SHAPE_TRIANGLE_UP: {
             int d = shape == SHAPE_TRIANGLE_DOWN ? 1 : -1;
 
-            putf(pg,
-                 "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" "
-                 "fill=\"%s\"/>",
-                 x - 6, y - 5 * d, x + 6, y - 5 * d, x, y + 6 * d, color);
+            prep_text_printf(
+                pg->out,
+                "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" "
+                "fill=\"%s\"/>",
+                x - 6, y - 5 * d, x + 6, y - 5 * d, x, y + 6 * d, color);
             break;
         }
         case SHAPE_CROSS:
-            putf(pg,
-                 "<path d=\"M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f\" "
-                 "stroke=\"%s\" stroke-width=\"3\"/>",
-                 x - 5, y - 5, x + 5, y + 5, x - 5, y + 5, x + 5, y - 5, color);
+            prep_text_printf(
+                pg->out,
+                "<path d=\"M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f\" "
+                "stroke=\"%s\" stroke-width=\"3\"/>",
+                x - 5, y - 5, x + 5, y + 5, x - 5, y + 5, x + 5, y - 5, color);
             break;
         case SHAPE_SQUARE:
-            putf(pg,
-                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
-                 "fill=\"%s\"/>",
-                 x - 5, y - 5, color);
+            prep_text_printf(
+                pg->out,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
+                "fill=\"%s\"/>",
+                x - 5, y - 5, color);
             break;
         case SHAPE_DIAMOND:
-            putf(pg,
-                 "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f\" "
-                 "fill=\"%s\"/>",
-                 x, y - 7, x + 7, y, x, y + 7, x - 7, y, color);
+            prep_text_printf(
+                pg->out,
+                "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f\" "
+                "fill=\"%s\"/>",
+                x, y - 7, x + 7, y, x, y + 7, x - 7, y, color);
             break;
         case SHAPE_CIRCLE:
-            putf(pg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"%s\"/>",
-                 x, y, color);
+            prep_text_printf(
+                pg->out,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"%s\"/>", x, y,
+                color);
             break;
     }
 }
@@ -852,8 +762,10 @@ static int legend_lines(page_t *pg, const legend_item_t *items, int n,
             double ly = y + (lines - 1) * LEGEND_LH;
 
             put_shape(pg, items[i].shape, x + 7, ly - 4, items[i].color);
-            putf(pg, "<text x=\"%.1f\" y=\"%.1f\" class=\"leyenda\">%s</text>",
-                 x + 20, ly, items[i].text);
+            prep_text_printf(
+                pg->out,
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"leyenda\">%s</text>",
+                x + 20, ly, items[i].text);
         }
         x += w;
     }
@@ -865,10 +777,11 @@ static int legend_lines(page_t *pg, const legend_item_t *items, int n,
 static void put_svg(page_t *pg, const char *cls, double height,
                     const char *label)
 {
-    putf(pg,
-         "<figure><svg class=\"%s\" viewBox=\"0 0 %d %.0f\" width=\"%d\" "
-         "height=\"%.0f\" role=\"img\" aria-label=\"",
-         cls, SVG_W, height, SVG_W, height);
+    prep_text_printf(
+        pg->out,
+        "<figure><svg class=\"%s\" viewBox=\"0 0 %d %.0f\" width=\"%d\" "
+        "height=\"%.0f\" role=\"img\" aria-label=\"",
+        cls, SVG_W, height, SVG_W, height);
     put_text(pg, label);
     put(pg, "\" preserveAspectRatio=\"xMidYMid meet\"><title>");
     put_text(pg, label);
@@ -880,7 +793,8 @@ static void put_svg(page_t *pg, const char *cls, double height,
 
 static void put_svg_end(page_t *pg, const char *caption)
 {
-    putf(pg, "</svg><figcaption>%s</figcaption></figure>\n", caption);
+    prep_text_printf(pg->out, "</svg><figcaption>%s</figcaption></figure>\n",
+                     caption);
 }
 
 /* A round step (1, 2 or 5 × 10^k) that cuts 0..max in at most 5. */
@@ -920,12 +834,13 @@ static void put_count_axis(page_t *pg, json_int_t top, json_int_t step)
         double y =
             HOURS_BOTTOM - (double)v * (HOURS_BOTTOM - HOURS_TOP) / (double)top;
 
-        putf(pg,
-             "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
-             "stroke=\"#e5e7eb\"/><text x=\"%d\" y=\"%.1f\" class=\"eje\" "
-             "text-anchor=\"end\">%s</text>",
-             HOURS_LEFT, y, PLOT_R, y, HOURS_LEFT - 6, y + 4,
-             count_text(pg->p, v));
+        prep_text_printf(
+            pg->out,
+            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+            "stroke=\"#e5e7eb\"/><text x=\"%d\" y=\"%.1f\" class=\"eje\" "
+            "text-anchor=\"end\">%s</text>",
+            HOURS_LEFT, y, PLOT_R, y, HOURS_LEFT - 6, y + 4,
+            prep_count_text(pg->p, v));
     }
 }
 
@@ -938,18 +853,21 @@ static void put_hour_bars(page_t *pg, const scale_t *s, apr_time_t hour,
     double hp = (double)int_at(row, "pages") * span / (double)top;
     double hv = (double)int_at(row, "visits") * span / (double)top;
 
-    putf(pg, "<g><title>%s–%s: %s páginas vistas, %s visitas, %s hits</title>",
-         clock_text(pg->p, hour, s->offset_s, 0),
-         clock_text(pg->p, hour + apr_time_from_sec(3600), s->offset_s, 0),
-         count_text(pg->p, int_at(row, "pages")),
-         count_text(pg->p, int_at(row, "visits")),
-         count_text(pg->p, int_at(row, "hits")));
-    putf(pg,
-         "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
-         "fill=\"" COLOR_PAGES "\"/><rect x=\"%.2f\" y=\"%.2f\" "
-         "width=\"%.2f\" height=\"%.2f\" fill=\"" COLOR_VISITS "\"/></g>",
-         x0 + (x1 - x0) * 0.1, HOURS_BOTTOM - hp, w, hp, x0 + (x1 - x0) * 0.5,
-         HOURS_BOTTOM - hv, w, hv);
+    prep_text_printf(
+        pg->out,
+        "<g><title>%s–%s: %s páginas vistas, %s visitas, %s hits</title>",
+        clock_text(pg->p, hour, s->offset_s, 0),
+        clock_text(pg->p, hour + apr_time_from_sec(3600), s->offset_s, 0),
+        prep_count_text(pg->p, int_at(row, "pages")),
+        prep_count_text(pg->p, int_at(row, "visits")),
+        prep_count_text(pg->p, int_at(row, "hits")));
+    prep_text_printf(
+        pg->out,
+        "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+        "fill=\"" COLOR_PAGES "\"/><rect x=\"%.2f\" y=\"%.2f\" "
+        "width=\"%.2f\" height=\"%.2f\" fill=\"" COLOR_VISITS "\"/></g>",
+        x0 + (x1 - x0) * 0.1, HOURS_BOTTOM - hp, w, hp, x0 + (x1 - x0) * 0.5,
+        HOURS_BOTTOM - hv, w, hv);
 }
 
 static void put_hours_chart(page_t *pg)
@@ -987,10 +905,10 @@ static void put_hours_chart(page_t *pg)
             apr_psprintf(pg->p,
                          "Visitas y páginas vistas por hora, %s horas desde "
                          "las %s del %s; a lo más %s en una hora",
-                         count_text(pg->p, (json_int_t)n),
+                         prep_count_text(pg->p, (json_int_t)n),
                          clock_text(pg->p, s.from, s.offset_s, 0),
                          clock_text(pg->p, s.from, s.offset_s, 1),
-                         count_text(pg->p, max)));
+                         prep_count_text(pg->p, max)));
     put_count_axis(pg, top, step);
     json_array_foreach(hours, i, row)
     {
@@ -1085,21 +1003,21 @@ static void put_incident_detail(page_t *pg, const json_t *in)
         const char *v = str_at(in, fields[i].key);
 
         if (v) {
-            putf(pg, "%s%s: ", sep, fields[i].word);
+            prep_text_printf(pg->out, "%s%s: ", sep, fields[i].word);
             put_text(pg, v);
             sep = " · ";
         }
     }
     if (json_is_true(at(in, "began_before"))) {
-        putf(pg, "%scomenzó antes del periodo", sep);
+        prep_text_printf(pg->out, "%scomenzó antes del periodo", sep);
         sep = " · ";
     }
     if (json_is_true(at(in, "open"))) {
-        putf(pg, "%sseguía al final del periodo", sep);
+        prep_text_printf(pg->out, "%sseguía al final del periodo", sep);
         sep = " · ";
     }
     if (json_is_true(at(in, "drill"))) {
-        putf(pg, "%sdurante un simulacro", sep);
+        prep_text_printf(pg->out, "%sdurante un simulacro", sep);
     }
 }
 
@@ -1134,11 +1052,12 @@ static void put_corte_marks(page_t *pg, const scale_t *s)
         put(pg, " a ");
         put_time_text(pg, str_at(c, "live_until"), TIME_SHORT);
         put(pg, "</title>");
-        putf(pg,
-             "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"16\" "
-             "fill=\"%s\" stroke=\"#fff\" stroke-width=\"0.5\"/>",
-             x0, y - 8, x1 - x0 < 1 ? 1 : x1 - x0,
-             i % 2 ? COLOR_SPAN2 : COLOR_SPAN);
+        prep_text_printf(
+            pg->out,
+            "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"16\" "
+            "fill=\"%s\" stroke=\"#fff\" stroke-width=\"0.5\"/>",
+            x0, y - 8, x1 - x0 < 1 ? 1 : x1 - x0,
+            i % 2 ? COLOR_SPAN2 : COLOR_SPAN);
         if (from >= s->from) {
             put_shape(pg, SHAPE_TICK, x0, y, COLOR_TICK);
         }
@@ -1162,10 +1081,11 @@ static void put_stale_bands(page_t *pg, const scale_t *s)
             time_of(&b, str_at(in, "end"))) {
             double x0 = x_of(s, a), x1 = x_of(s, b);
 
-            putf(pg,
-                 "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-                 "fill=\"" COLOR_STALE "\" fill-opacity=\"0.18\"/>",
-                 x0, LANE_TOP, x1 - x0 < 2 ? 2 : x1 - x0, LANE_H * LANES);
+            prep_text_printf(
+                pg->out,
+                "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+                "fill=\"" COLOR_STALE "\" fill-opacity=\"0.18\"/>",
+                x0, LANE_TOP, x1 - x0 < 2 ? 2 : x1 - x0, LANE_H * LANES);
         }
     }
 }
@@ -1189,17 +1109,19 @@ static void put_incident_mark(page_t *pg, const scale_t *s, const json_t *in,
     if (b > a) {
         put(pg, " a ");
         put_time_text(pg, str_at(in, "end"), TIME_SHORT);
-        putf(pg, " (%s)", duration_text(pg->p, int_at(in, "duration_s")));
+        prep_text_printf(pg->out, " (%s)",
+                         prep_duration_text(pg->p, int_at(in, "duration_s")));
     }
     put(pg,
         json_is_true(at(in, "affected")) ? ", afectó la publicación. " : ". ");
     put_incident_detail(pg, in);
     put(pg, "</title>");
     if (b > a) {
-        putf(pg,
-             "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"12\" "
-             "fill=\"%s\" fill-opacity=\"0.45\"/>",
-             x0, y - 6, x1 - x0 < 2 ? 2 : x1 - x0, k->color);
+        prep_text_printf(
+            pg->out,
+            "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"12\" "
+            "fill=\"%s\" fill-opacity=\"0.45\"/>",
+            x0, y - 6, x1 - x0 < 2 ? 2 : x1 - x0, k->color);
     }
     if (k->shape != SHAPE_BAND) {
         put_shape(pg, k->shape, x0, y, k->color);
@@ -1267,18 +1189,19 @@ static void put_timeline_chart(page_t *pg)
             "y %s incidencias",
             time_text(pg->p, str_at(pg->doc, "night.period.from"), TIME_SHORT),
             time_text(pg->p, str_at(pg->doc, "night.period.to"), TIME_SHORT),
-            count_text(pg->p, (json_int_t)json_array_size(
-                                  at(pg->doc, "night.cortes"))),
-            count_text(pg->p, (json_int_t)json_array_size(
-                                  at(pg->doc, "night.incidents")))));
+            prep_count_text(pg->p, (json_int_t)json_array_size(
+                                       at(pg->doc, "night.cortes"))),
+            prep_count_text(pg->p, (json_int_t)json_array_size(
+                                       at(pg->doc, "night.incidents")))));
     for (lane = 0; lane < LANES; lane++) {
-        putf(pg,
-             "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-             "fill=\"%s\"/><text x=\"%d\" y=\"%.1f\" class=\"carril\" "
-             "text-anchor=\"end\">%s</text>",
-             LINE_LEFT, LANE_TOP + LANE_H * lane, PLOT_R - LINE_LEFT, LANE_H,
-             lane % 2 ? "#ffffff" : "#f9fafb", LINE_LEFT - 10, lane_y(lane) + 4,
-             lane_names[lane]);
+        prep_text_printf(
+            pg->out,
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+            "fill=\"%s\"/><text x=\"%d\" y=\"%.1f\" class=\"carril\" "
+            "text-anchor=\"end\">%s</text>",
+            LINE_LEFT, LANE_TOP + LANE_H * lane, PLOT_R - LINE_LEFT, LANE_H,
+            lane % 2 ? "#ffffff" : "#f9fafb", LINE_LEFT - 10, lane_y(lane) + 4,
+            lane_names[lane]);
     }
     put_stale_bands(pg, &s);
     put_time_axis(pg, &s, 60, LANE_TOP, bottom);
@@ -1334,12 +1257,13 @@ static void put_pages(page_t *pg)
         put_table_end(pg);
         if (json_array_size(top) <
             json_array_size(at(pg->doc, "traffic.pages"))) {
-            putf(pg,
-                 "<p class=\"nota\">Las %s más consultadas de %s páginas "
-                 "distintas; la lista completa está en paginas.csv.</p>\n",
-                 count_text(pg->p, (json_int_t)json_array_size(top)),
-                 count_text(pg->p, (json_int_t)json_array_size(
-                                       at(pg->doc, "traffic.pages"))));
+            prep_text_printf(
+                pg->out,
+                "<p class=\"nota\">Las %s más consultadas de %s páginas "
+                "distintas; la lista completa está en paginas.csv.</p>\n",
+                prep_count_text(pg->p, (json_int_t)json_array_size(top)),
+                prep_count_text(pg->p, (json_int_t)json_array_size(
+                                           at(pg->doc, "traffic.pages"))));
         } else {
             put(pg, "<p class=\"nota\">Son todas las páginas vistas; la "
                     "lista está también en paginas.csv.</p>\n");
@@ -1367,10 +1291,10 @@ static void put_durations(page_t *pg)
             put_cell(pg, str_at(row, "range"));
             put_cell_count(pg, v);
             put_cell_num(pg, share_text(pg->p, v, total));
-            putf(pg,
-                 "<td style=\"width:40%%\"><span class=\"barra\" "
-                 "style=\"width:%.1f%%\"></span></td></tr>\n",
-                 total ? 100.0 * (double)v / (double)total : 0.0);
+            prep_text_printf(pg->out,
+                             "<td style=\"width:40%%\"><span class=\"barra\" "
+                             "style=\"width:%.1f%%\"></span></td></tr>\n",
+                             total ? 100.0 * (double)v / (double)total : 0.0);
         }
         put_table_end(pg);
     }
@@ -1439,7 +1363,8 @@ static void put_status(page_t *pg)
         json_array_foreach(at(pg->doc, "traffic.status"), i, row)
         {
             put(pg, "<tr>");
-            putf(pg, "<td class=\"num\">%d</td>", (int)int_at(row, "code"));
+            prep_text_printf(pg->out, "<td class=\"num\">%d</td>",
+                             (int)int_at(row, "code"));
             put_cell(pg, status_name(int_at(row, "code")));
             put_cell_count(pg, int_at(row, "hits"));
             put_cell_num(pg, share_text(pg->p, int_at(row, "hits"), total));
@@ -1556,8 +1481,9 @@ static void put_incident_row(page_t *pg, size_t i, const json_t *in)
     put_cell(pg, str_at(in, "label"));
     put_cell_time(pg, start, TIME_SHORT);
     put_cell_time(pg, instant ? NULL : end, TIME_SHORT);
-    put_cell_num(pg, instant ? "instante"
-                             : duration_text(pg->p, int_at(in, "duration_s")));
+    put_cell_num(pg, instant
+                         ? "instante"
+                         : prep_duration_text(pg->p, int_at(in, "duration_s")));
     put(pg, affected ? "<td class=\"si\">Sí</td>" : "<td>No</td>");
     put(pg, "<td class=\"detalle\">");
     put_incident_detail(pg, in);
@@ -1584,12 +1510,13 @@ static void put_incidents(page_t *pg)
         put_section_end(pg);
         return;
     }
-    putf(pg,
-         "<p>Incidencias registradas en el journal durante el periodo: "
-         "<strong>%s</strong>, de ellas <strong>%s</strong> afectaron la "
-         "publicación.</p>\n",
-         count_text(pg->p, (json_int_t)json_array_size(list)),
-         count_text(pg->p, int_at(pg->doc, "summary.incidents_affecting")));
+    prep_text_printf(
+        pg->out,
+        "<p>Incidencias registradas en el journal durante el periodo: "
+        "<strong>%s</strong>, de ellas <strong>%s</strong> afectaron la "
+        "publicación.</p>\n",
+        prep_count_text(pg->p, (json_int_t)json_array_size(list)),
+        prep_count_text(pg->p, int_at(pg->doc, "summary.incidents_affecting")));
     if (!json_array_size(list)) {
         put_none(pg, "No se registró ninguna incidencia en el periodo.");
     } else {
@@ -1647,14 +1574,15 @@ static void put_unparsable(page_t *pg)
             put(pg, "<p>Todas las líneas leídas tienen un formato reconocido "
                     "(combined, prep_combined o common).</p>\n");
         } else {
-            putf(pg,
-                 "<p><strong>%s</strong> %s un formato reconocido (combined, "
-                 "prep_combined o common) y no se %s. %s:</p>\n"
-                 "<ul class=\"ejemplos\">",
-                 count_text(pg->p, n),
-                 n == 1 ? "línea no tiene" : "líneas no tienen",
-                 n == 1 ? "contó" : "contaron",
-                 n == 1 ? "Es esta" : "Las primeras");
+            prep_text_printf(
+                pg->out,
+                "<p><strong>%s</strong> %s un formato reconocido (combined, "
+                "prep_combined o common) y no se %s. %s:</p>\n"
+                "<ul class=\"ejemplos\">",
+                prep_count_text(pg->p, n),
+                n == 1 ? "línea no tiene" : "líneas no tienen",
+                n == 1 ? "contó" : "contaron",
+                n == 1 ? "Es esta" : "Las primeras");
             json_array_foreach(examples, i, e)
             {
                 put(pg, "<li><code>");
@@ -1688,15 +1616,16 @@ static void put_log_files(page_t *pg)
         put(pg, "</td></tr>\n");
     }
     put_table_end(pg);
-    putf(pg,
-         "<p class=\"nota\">Líneas leídas: %s; fuera del periodo: %s; fuera "
-         "de las Location del feed: %s; no interpretables: %s; contadas: "
-         "%s.</p>\n",
-         count_text(pg->p, int_at(l, "read")),
-         count_text(pg->p, int_at(l, "outside_period")),
-         count_text(pg->p, int_at(l, "outside_locations")),
-         count_text(pg->p, int_at(l, "unparsable")),
-         count_text(pg->p, int_at(l, "counted")));
+    prep_text_printf(
+        pg->out,
+        "<p class=\"nota\">Líneas leídas: %s; fuera del periodo: %s; fuera "
+        "de las Location del feed: %s; no interpretables: %s; contadas: "
+        "%s.</p>\n",
+        prep_count_text(pg->p, int_at(l, "read")),
+        prep_count_text(pg->p, int_at(l, "outside_period")),
+        prep_count_text(pg->p, int_at(l, "outside_locations")),
+        prep_count_text(pg->p, int_at(l, "unparsable")),
+        prep_count_text(pg->p, int_at(l, "counted")));
 }
 
 static void put_sources(page_t *pg)
@@ -1716,9 +1645,10 @@ static void put_sources(page_t *pg)
     put_text(pg, str_at(m, "journal"));
     put(pg, "</code>: ");
     if (json_is_true(at(pg->doc, "night.journal.found"))) {
-        putf(pg, "%s líneas leídas, %s dañadas.",
-             count_text(pg->p, int_at(pg->doc, "night.journal.lines")),
-             count_text(pg->p, int_at(pg->doc, "night.journal.bad_lines")));
+        prep_text_printf(
+            pg->out, "%s líneas leídas, %s dañadas.",
+            prep_count_text(pg->p, int_at(pg->doc, "night.journal.lines")),
+            prep_count_text(pg->p, int_at(pg->doc, "night.journal.bad_lines")));
     } else {
         put(pg, "no se encontró.");
     }
@@ -1797,7 +1727,7 @@ void prep_memoria_html(prep_text_t *out, const json_t *doc)
 {
     page_t pg = {out, out->p, doc, 0};
 
-    pg.offset_s = offset_of(str_at(doc, "memoria.zone.offset"));
+    pg.offset_s = prep_iso_offset(str_at(doc, "memoria.zone.offset"));
     put_head(&pg);
     put_title(&pg);
     put_notices(&pg);

@@ -77,6 +77,116 @@ void prep_text_put(prep_text_t *t, const char *s, apr_size_t n)
     t->buf[t->len] = '\0';
 }
 
+void prep_text_printf(prep_text_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    s = apr_pvsprintf(t->p, fmt, ap);
+    va_end(ap);
+    prep_text_put(t, s, strlen(s));
+}
+
+void prep_text_html(prep_text_t *t, const char *s, apr_size_t n,
+                    apr_size_t max_chars, int keep_lines)
+{
+    const char *run = s, *end = s + n;
+    apr_size_t chars = 0;
+
+    for (; s < end; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *entity = NULL;
+
+        if ((c & 0xC0) != 0x80 && max_chars && chars++ == max_chars) {
+            prep_text_put(t, run, (apr_size_t)(s - run));
+            prep_text_put(t, "\xE2\x80\xA6", 3); /* … */
+            return;
+        }
+        switch (c) {
+            case '&':
+                entity = "&amp;";
+                break;
+            case '<':
+                entity = "&lt;";
+                break;
+            case '>':
+                entity = "&gt;";
+                break;
+            case '"':
+                entity = "&quot;";
+                break;
+            case '\'':
+                entity = "&#39;";
+                break;
+            default:
+                if ((c < 0x20 && !(keep_lines && (c == '\n' || c == '\t'))) ||
+                    c == 0x7F) {
+                    entity = "\xEF\xBF\xBD";
+                }
+        }
+        if (entity) {
+            prep_text_put(t, run, (apr_size_t)(s - run));
+            prep_text_put(t, entity, strlen(entity));
+            run = s + 1;
+        }
+    }
+    prep_text_put(t, run, (apr_size_t)(end - run));
+}
+
+const char *prep_count_text(apr_pool_t *p, apr_int64_t n)
+{
+    char digits[32], out[48];
+    int len, i, o = 0;
+
+    len = apr_snprintf(digits, sizeof(digits), "%" APR_INT64_T_FMT,
+                       n < 0 ? (apr_int64_t)0 : n);
+    for (i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0) {
+            out[o++] = ',';
+        }
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return apr_pstrdup(p, out);
+}
+
+const char *prep_duration_text(apr_pool_t *p, apr_int64_t s)
+{
+    s = s < 0 ? 0 : s;
+    if (s < 60) {
+        return apr_psprintf(p, "%d s", (int)s);
+    }
+    if (s < 3600) {
+        return apr_psprintf(p, "%d min %02d s", (int)(s / 60), (int)(s % 60));
+    }
+    if (s < 86400) {
+        return apr_psprintf(p, "%d h %02d min", (int)(s / 3600),
+                            (int)(s % 3600 / 60));
+    }
+    return apr_psprintf(p, "%d d %02d h", (int)(s / 86400),
+                        (int)(s % 86400 / 3600));
+}
+
+int prep_iso_offset(const char *iso)
+{
+    apr_size_t n = iso ? strlen(iso) : 0;
+    const char *o;
+    int off;
+
+    if (n < 6) {
+        return 0;
+    }
+    o = iso + n - 6;
+    if ((o[0] != '+' && o[0] != '-') || o[3] != ':' || !apr_isdigit(o[1]) ||
+        !apr_isdigit(o[2]) || !apr_isdigit(o[4]) || !apr_isdigit(o[5])) {
+        return 0;
+    }
+    off = ((o[1] - '0') * 10 + (o[2] - '0')) * 3600 +
+          ((o[4] - '0') * 10 + (o[5] - '0')) * 60;
+    return o[0] == '-' ? -off : off;
+}
+
 void prep_csv_field(prep_csv_t *c, const char *s)
 {
     if (c->fields++) {

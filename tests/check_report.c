@@ -22,27 +22,17 @@ static const char *root;
 static prep_feed_t feed;
 static prep_journal_t journal;
 
-#define SEC(n) apr_time_from_sec(n)
-#define MIN(n) SEC(60 * (n))
-/* 2024-06-02T20:00:00-06:00 */
-#define T0    SEC(1717380000)
-#define AT(m) (T0 + MIN(m))
+#define T0    TEST_NIGHT_T0 /* 2024-06-02T20:00:00-06:00 */
+#define AT(m) TEST_NIGHT_AT(m)
 
 static void setup(void)
 {
-    char tmpl[] = "/tmp/prep-report-XXXXXX";
-
-    apr_pool_create(&pool, NULL);
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    root = apr_pstrdup(pool, tmpl);
-    test_feed_in(&feed, root, pool);
-    prep_journal_init(&journal, &feed, 0);
+    test_night_open(&pool, &root, &feed, &journal, "report");
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", root)), 0);
-    apr_pool_destroy(pool);
+    test_night_close(pool, root);
 }
 
 static void line_at(int m, prep_event_e e, const char *fields)
@@ -102,25 +92,12 @@ static const char *write_log(void)
 
 static apr_array_header_t *one(const char *s)
 {
-    apr_array_header_t *a = apr_array_make(pool, 1, sizeof(const char *));
-
-    APR_ARRAY_PUSH(a, const char *) = s;
-    return a;
+    return test_strings(s, pool);
 }
 
 static void defaults(prep_memoria_options_t *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->feed = "qro";
-    o->difusor = "Universidad de prueba";
-    o->store = feed.store;
-    o->offset_s = -21600;
-    o->zone_name = "Tiempo del Centro";
-    o->from = T0;
-    o->to = AT(40);
-    o->locations = one("/prep/qro");
-    o->generated_at = AT(60);
-    o->generator = "mod_prep test";
+    test_memoria_defaults(o, feed.store, AT(40), AT(60), pool);
 }
 
 static json_t *made(const prep_memoria_options_t *o)

@@ -29,25 +29,17 @@ static prep_journal_t journal;
 
 #define SEC(n) apr_time_from_sec(n)
 #define MIN(n) SEC(60 * (n))
-/* 2024-06-02T20:00:00-06:00 */
-#define T0    SEC(1717380000)
-#define AT(m) (T0 + MIN(m))
+#define T0     TEST_NIGHT_T0 /* 2024-06-02T20:00:00-06:00 */
+#define AT(m)  TEST_NIGHT_AT(m)
 
 static void setup(void)
 {
-    char tmpl[] = "/tmp/prep-report-html-XXXXXX";
-
-    apr_pool_create(&pool, NULL);
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    root = apr_pstrdup(pool, tmpl);
-    test_feed_in(&feed, root, pool);
-    prep_journal_init(&journal, &feed, 0);
+    test_night_open(&pool, &root, &feed, &journal, "report-html");
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", root)), 0);
-    apr_pool_destroy(pool);
+    test_night_close(pool, root);
 }
 
 static void line_at(int m, prep_event_e e, const char *fields)
@@ -55,56 +47,10 @@ static void line_at(int m, prep_event_e e, const char *fields)
     test_journal_at(&journal, e, AT(m), fields, pool);
 }
 
-#define CORTE_A                                                                \
-    "{\"id\":\"A\",\"time\":\"2024-06-02T20:04:00-06:00\","                    \
-    "\"package\":\"PA.tar.gz\"}"
-#define CORTE_C                                                                \
-    "{\"id\":\"C\",\"time\":\"2024-06-02T20:29:00-06:00\","                    \
-    "\"package\":\"PC.tar.gz\"}"
-
-/* Minutes after 20:00, the period being 20:00-21:30 (the update interval
- * 5 min), and the incidents it makes (affected or not):
- *   0 start (nothing served)      5 A published
- *  10 refusal PB                  (Sí: the next corte came at 30)
- *  12 loader crash PX             (Sí, the same)
- *  20 stale (A) to 30             (Sí)
- *  28 refusal PC0                 (No: C came 2 min later)
- *  30 C published, fresh
- *  40 store problem to 45         (Sí)
- *  50 intake restart              (No)
- *  60 rollback to A, by maria     (Sí) to 70 unpin to C
- *  80 stale (C) to the end        (Sí)
- *  82 refusal PD <x>              (Sí: no corte up to the end) */
+/* The night of test_night_write. */
 static void write_night(void)
 {
-    line_at(0, PREP_EVENT_START, "{\"served\":null,\"state\":\"waiting\"}");
-    line_at(5, PREP_EVENT_PUBLISHED, "{\"corte\":" CORTE_A "}");
-    line_at(10, PREP_EVENT_REFUSED,
-            "{\"package\":\"PB.tar.gz\",\"reason\":\"truncated\","
-            "\"message\":\"entry \\\"x\\\", truncated\"}");
-    line_at(12, PREP_EVENT_LOADER_CRASH,
-            "{\"package\":\"PX.tar.gz\",\"status\":11,"
-            "\"message\":\"the loader died of signal 11\",\"retry\":true}");
-    line_at(20, PREP_EVENT_STALE, "{\"served\":\"A\",\"age_s\":900}");
-    line_at(28, PREP_EVENT_REFUSED,
-            "{\"package\":\"PC0.tar.gz\",\"reason\":\"older-corte\","
-            "\"message\":\"older\"}");
-    line_at(30, PREP_EVENT_PUBLISHED, "{\"corte\":" CORTE_C "}");
-    line_at(30, PREP_EVENT_FRESH, "{\"served\":\"C\",\"stale_s\":600}");
-    line_at(40, PREP_EVENT_STORE_PROBLEM, "{\"message\":\"disk full\"}");
-    line_at(45, PREP_EVENT_STORE_OK, NULL);
-    line_at(50, PREP_EVENT_INTAKE_RESTART,
-            "{\"served\":" CORTE_C ",\"old_pid\":7,\"status\":9}");
-    line_at(60, PREP_EVENT_ROLLBACK,
-            "{\"corte\":" CORTE_A ",\"from\":\"C\",\"to\":\"A\","
-            "\"user\":\"maria\"}");
-    line_at(70, PREP_EVENT_UNPIN,
-            "{\"corte\":" CORTE_C ",\"from\":\"A\",\"to\":\"C\","
-            "\"user\":\"maria\"}");
-    line_at(80, PREP_EVENT_STALE, "{\"served\":\"C\",\"age_s\":900}");
-    line_at(82, PREP_EVENT_REFUSED,
-            "{\"package\":\"PD<x>.tar.gz\",\"reason\":\"verify\","
-            "\"message\":\"bad signature\"}");
+    test_night_write(&journal, "PD<x>.tar.gz", pool);
 }
 
 /* The labels of the night's incidents, in order, and whether each
@@ -156,26 +102,12 @@ static const char *write_log(void)
 
 static apr_array_header_t *one(const char *s)
 {
-    apr_array_header_t *a = apr_array_make(pool, 1, sizeof(const char *));
-
-    APR_ARRAY_PUSH(a, const char *) = s;
-    return a;
+    return test_strings(s, pool);
 }
 
 static void defaults(prep_memoria_options_t *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->feed = "qro";
-    o->difusor = "Universidad de prueba";
-    o->store = feed.store;
-    o->offset_s = -21600;
-    o->zone_name = "Tiempo del Centro";
-    o->from = T0;
-    o->to = AT(90);
-    o->update_interval = MIN(5);
-    o->locations = one("/prep/qro");
-    o->generated_at = AT(120);
-    o->generator = "mod_prep test";
+    test_memoria_defaults(o, feed.store, AT(90), AT(120), pool);
 }
 
 /* The page of the memoria made with o (kept as DIR/name when

@@ -22,27 +22,17 @@ static const char *root;
 static prep_feed_t feed;
 static prep_journal_t journal;
 
-#define SEC(n) apr_time_from_sec(n)
-#define MIN(n) SEC(60 * (n))
-/* 2024-06-02T20:00:00-06:00 */
-#define T0    SEC(1717380000)
-#define AT(m) (T0 + MIN(m))
+#define MIN(n) apr_time_from_sec(60 * (n))
+#define AT(m)  TEST_NIGHT_AT(m)
 
 static void setup(void)
 {
-    char tmpl[] = "/tmp/prep-report-journal-XXXXXX";
-
-    apr_pool_create(&pool, NULL);
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    root = apr_pstrdup(pool, tmpl);
-    test_feed_in(&feed, root, pool);
-    prep_journal_init(&journal, &feed, 0);
+    test_night_open(&pool, &root, &feed, &journal, "report-journal");
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", root)), 0);
-    apr_pool_destroy(pool);
+    test_night_close(pool, root);
 }
 
 static void line_at(int m, prep_event_e e, const char *fields)
@@ -50,54 +40,14 @@ static void line_at(int m, prep_event_e e, const char *fields)
     test_journal_at(&journal, e, AT(m), fields, pool);
 }
 
-#define CORTE_A                                                                \
-    "{\"id\":\"A\",\"time\":\"2024-06-02T20:04:00-06:00\","                    \
-    "\"package\":\"PA.tar.gz\"}"
-#define CORTE_C                                                                \
-    "{\"id\":\"C\",\"time\":\"2024-06-02T20:29:00-06:00\","                    \
-    "\"package\":\"PC.tar.gz\"}"
+#define CORTE_A TEST_CORTE_A
+#define CORTE_C TEST_CORTE_C
 
-/* The night of the main tests, minutes after 20:00:
- *   0 start (nothing served)      5 A published
- *  10 refusal PB (next corte at 30: 20 min > 5, affected)
- *  12 loader crash PX (affected, the same)
- *  20 stale (A)                  28 refusal PC0 (next corte at 30: not)
- *  30 C published, fresh         40 store problem   45 store ok
- *  50 intake restart (C still served)
- *  60 rollback to A (maria)      70 unpin to C (maria)
- *  80 stale (C)                  82 refusal PD (period ends at 90: 8 min
- *                                   without a corte, affected)
- *  95 D published (after the period's end at 90: not read) */
+/* The night of test_night_write, then D published at 95 (after the period's end
+ * at 90: not read). */
 static void write_night(void)
 {
-    line_at(0, PREP_EVENT_START, "{\"served\":null,\"state\":\"waiting\"}");
-    line_at(5, PREP_EVENT_PUBLISHED, "{\"corte\":" CORTE_A "}");
-    line_at(10, PREP_EVENT_REFUSED,
-            "{\"package\":\"PB.tar.gz\",\"reason\":\"truncated\","
-            "\"message\":\"entry \\\"x\\\", truncated\"}");
-    line_at(12, PREP_EVENT_LOADER_CRASH,
-            "{\"package\":\"PX.tar.gz\",\"status\":11,"
-            "\"message\":\"the loader died of signal 11\",\"retry\":true}");
-    line_at(20, PREP_EVENT_STALE, "{\"served\":\"A\",\"age_s\":900}");
-    line_at(28, PREP_EVENT_REFUSED,
-            "{\"package\":\"PC0.tar.gz\",\"reason\":\"older-corte\","
-            "\"message\":\"older\"}");
-    line_at(30, PREP_EVENT_PUBLISHED, "{\"corte\":" CORTE_C "}");
-    line_at(30, PREP_EVENT_FRESH, "{\"served\":\"C\",\"stale_s\":600}");
-    line_at(40, PREP_EVENT_STORE_PROBLEM, "{\"message\":\"disk full\"}");
-    line_at(45, PREP_EVENT_STORE_OK, NULL);
-    line_at(50, PREP_EVENT_INTAKE_RESTART,
-            "{\"served\":" CORTE_C ",\"old_pid\":7,\"status\":9}");
-    line_at(60, PREP_EVENT_ROLLBACK,
-            "{\"corte\":" CORTE_A ",\"from\":\"C\",\"to\":\"A\","
-            "\"user\":\"maria\"}");
-    line_at(70, PREP_EVENT_UNPIN,
-            "{\"corte\":" CORTE_C ",\"from\":\"A\",\"to\":\"C\","
-            "\"user\":\"maria\"}");
-    line_at(80, PREP_EVENT_STALE, "{\"served\":\"C\",\"age_s\":900}");
-    line_at(82, PREP_EVENT_REFUSED,
-            "{\"package\":\"PD.tar.gz\",\"reason\":\"verify\","
-            "\"message\":\"bad signature\"}");
+    test_night_write(&journal, "PD.tar.gz", pool);
     line_at(95, PREP_EVENT_PUBLISHED,
             "{\"corte\":{\"id\":\"D\",\"package\":\"PD2.tar.gz\"}}");
 }

@@ -316,6 +316,54 @@ START_TEST(gzip_and_brotli_variants_decode_to_the_bytes)
 }
 END_TEST
 
+/* The HTML text of the dashboard and the memoria: escaped, cut by
+ * characters, line ends kept only when asked. */
+static const char *html_of(const char *s, apr_size_t max, int keep_lines)
+{
+    prep_text_t t;
+
+    memset(&t, 0, sizeof(t));
+    t.p = pool;
+    prep_text_html(&t, s, strlen(s), max, keep_lines);
+    return t.buf ? t.buf : "";
+}
+
+START_TEST(html_text_numbers_and_durations_read_as_in_mexico)
+{
+    prep_text_t t;
+
+    ck_assert_str_eq(html_of("<a href='x'>\"&\"</a>", 0, 0),
+                     "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;");
+    ck_assert_str_eq(html_of("a\nb\tc\x01", 0, 0), "a\xEF\xBF\xBD"
+                                                   "b\xEF\xBF\xBD"
+                                                   "c\xEF\xBF\xBD");
+    ck_assert_str_eq(html_of("a\nb\tc\x7F", 0, 1), "a\nb\tc\xEF\xBF\xBD");
+    ck_assert_str_eq(html_of("Quer\xC3\xA9taro", 5, 0),
+                     "Quer\xC3\xA9\xE2\x80\xA6");
+    ck_assert_str_eq(html_of("Quer\xC3\xA9", 5, 0), "Quer\xC3\xA9");
+    ck_assert_str_eq(html_of("", 3, 0), "");
+    memset(&t, 0, sizeof(t));
+    t.p = pool;
+    prep_text_printf(&t, "%d cortes, %s", 12, "bien");
+    ck_assert_str_eq(t.buf, "12 cortes, bien");
+    ck_assert_str_eq(prep_count_text(pool, 0), "0");
+    ck_assert_str_eq(prep_count_text(pool, 999), "999");
+    ck_assert_str_eq(prep_count_text(pool, 1000), "1,000");
+    ck_assert_str_eq(prep_count_text(pool, 1234567), "1,234,567");
+    ck_assert_str_eq(prep_count_text(pool, -5), "0");
+    ck_assert_str_eq(prep_duration_text(pool, 45), "45 s");
+    ck_assert_str_eq(prep_duration_text(pool, 725), "12 min 05 s");
+    ck_assert_str_eq(prep_duration_text(pool, 3 * 3600 + 7 * 60), "3 h 07 min");
+    ck_assert_str_eq(prep_duration_text(pool, 2 * 86400 + 3 * 3600),
+                     "2 d 03 h");
+    ck_assert_int_eq(prep_iso_offset("2024-06-02T21:05:00-06:00"), -6 * 3600);
+    ck_assert_int_eq(prep_iso_offset("+05:30"), 5 * 3600 + 30 * 60);
+    ck_assert_int_eq(prep_iso_offset("2024-06-02T21:05:00Z"), 0);
+    ck_assert_int_eq(prep_iso_offset("-06"), 0);
+    ck_assert_int_eq(prep_iso_offset(NULL), 0);
+}
+END_TEST
+
 START_TEST(no_variant_for_noise_small_files_or_identity)
 {
     size_t out_len = 0;
@@ -356,6 +404,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, content_type_compression_and_html_follow_the_extension);
     tcase_add_test(tc, gzip_and_brotli_variants_decode_to_the_bytes);
     tcase_add_test(tc, no_variant_for_noise_small_files_or_identity);
+    tcase_add_test(tc, html_text_numbers_and_durations_read_as_in_mexico);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,10 +1,12 @@
 /* test_main.c — runs every suite of the core library's unit tests. */
 #include <stdlib.h>
+#include <string.h>
 #include <locale.h>
 #include <sys/stat.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <jansson.h>
+#include "prep_report.h"
 #include "test_prep.h"
 
 void test_feed_in(prep_feed_t *feed, const char *root, apr_pool_t *p)
@@ -31,6 +33,100 @@ void test_journal_at(prep_journal_t *j, prep_event_e e, apr_time_t at,
         json_decref(f);
     }
     ck_assert_int_eq(prep_journal_append(j, line, p), APR_SUCCESS);
+}
+
+void test_night_open(apr_pool_t **pool, const char **root, prep_feed_t *feed,
+                     prep_journal_t *journal, const char *name)
+{
+    char *tmpl;
+
+    apr_pool_create(pool, NULL);
+    tmpl = apr_pstrcat(*pool, "/tmp/prep-", name, "-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    *root = tmpl;
+    test_feed_in(feed, *root, *pool);
+    prep_journal_init(journal, feed, 0);
+}
+
+void test_night_close(apr_pool_t *pool, const char *root)
+{
+    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", root)), 0);
+    apr_pool_destroy(pool);
+}
+
+void test_night_write(prep_journal_t *j, const char *last_package,
+                      apr_pool_t *p)
+{
+    static const struct {
+        int m;
+        prep_event_e e;
+        const char *fields;
+    } night[] = {
+        {0, PREP_EVENT_START, "{\"served\":null,\"state\":\"waiting\"}"},
+        {5, PREP_EVENT_PUBLISHED, "{\"corte\":" TEST_CORTE_A "}"},
+        {10, PREP_EVENT_REFUSED,
+         "{\"package\":\"PB.tar.gz\",\"reason\":\"truncated\","
+         "\"message\":\"entry \\\"x\\\", truncated\"}"},
+        {12, PREP_EVENT_LOADER_CRASH,
+         "{\"package\":\"PX.tar.gz\",\"status\":11,"
+         "\"message\":\"the loader died of signal 11\",\"retry\":true}"},
+        {20, PREP_EVENT_STALE, "{\"served\":\"A\",\"age_s\":900}"},
+        {28, PREP_EVENT_REFUSED,
+         "{\"package\":\"PC0.tar.gz\",\"reason\":\"older-corte\","
+         "\"message\":\"older\"}"},
+        {30, PREP_EVENT_PUBLISHED, "{\"corte\":" TEST_CORTE_C "}"},
+        {30, PREP_EVENT_FRESH, "{\"served\":\"C\",\"stale_s\":600}"},
+        {40, PREP_EVENT_STORE_PROBLEM, "{\"message\":\"disk full\"}"},
+        {45, PREP_EVENT_STORE_OK, NULL},
+        {50, PREP_EVENT_INTAKE_RESTART,
+         "{\"served\":" TEST_CORTE_C ",\"old_pid\":7,\"status\":9}"},
+        {60, PREP_EVENT_ROLLBACK,
+         "{\"corte\":" TEST_CORTE_A ",\"from\":\"C\",\"to\":\"A\","
+         "\"user\":\"maria\"}"},
+        {70, PREP_EVENT_UNPIN,
+         "{\"corte\":" TEST_CORTE_C ",\"from\":\"A\",\"to\":\"C\","
+         "\"user\":\"maria\"}"},
+        {80, PREP_EVENT_STALE, "{\"served\":\"C\",\"age_s\":900}"},
+    };
+    json_t *last;
+    char *text;
+    size_t i;
+
+    for (i = 0; i < sizeof(night) / sizeof(night[0]); i++) {
+        test_journal_at(j, night[i].e, TEST_NIGHT_AT(night[i].m),
+                        night[i].fields, p);
+    }
+    last = json_pack("{s:s, s:s, s:s}", "package", last_package, "reason",
+                     "verify", "message", "bad signature");
+    text = json_dumps(last, 0);
+    test_journal_at(j, PREP_EVENT_REFUSED, TEST_NIGHT_AT(82), text, p);
+    free(text);
+    json_decref(last);
+}
+
+apr_array_header_t *test_strings(const char *s, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+
+    APR_ARRAY_PUSH(a, const char *) = s;
+    return a;
+}
+
+void test_memoria_defaults(prep_memoria_options_t *o, const char *store,
+                           apr_time_t to, apr_time_t generated_at,
+                           apr_pool_t *p)
+{
+    memset(o, 0, sizeof(*o));
+    o->feed = "qro";
+    o->difusor = "Universidad de prueba";
+    o->store = store;
+    o->offset_s = -21600;
+    o->zone_name = "Tiempo del Centro";
+    o->from = TEST_NIGHT_T0;
+    o->to = to;
+    o->locations = test_strings("/prep/qro", p);
+    o->generated_at = generated_at;
+    o->generator = "mod_prep test";
 }
 
 int main(void)
