@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# tests/memoria.sh — the memoria técnica (prepctl report) rendered by a
+# real headless chromium, on screen and printed to PDF, from a night of a
+# real httpd (started as root with `User USER_NAME` and `PrepUser
+# LOADER_NAME`, tests/root-test.sh):
+#
+#   1. a feed "qro" with PrepUpdateInterval 2s and an access log in the
+#      docs' prep_combined format publishes a corte, refuses an older
+#      package, gets requests from two visitors, Googlebot and a monitor,
+#      goes stale, publishes a second corte and gets more requests;
+#   2. the built prepctl makes the memoria from the module's journal and the
+#      log: `report qro --log LOG --out DIR --difusor NAME --notes FILE`
+#      writes memoria.html, memoria.json and the CSV files;
+#   3. chromium --screenshot --window-size=1200,2000 of memoria.html (run
+#      as the unprivileged USER_NAME): the PNG, decoded with zlib and
+#      struct, is not blank: it differs from the screenshot of an empty
+#      page, has at least 16 colours, and at least 0.1 % of its pixels are
+#      not the background (the share is printed);
+#   4. chromium --print-to-pdf: pdfinfo says every page is A4 (595 x 842
+#      pts, the page's own print stylesheet: chromium is given no paper
+#      size), the first page rendered by pdftoppm is not blank, and
+#      pdftotext finds "Memoria técnica", "Reporte de incidencias",
+#      "Criterios de mejora", the difusor's name and the text of --notes.
+#
+# Installs chromium and poppler-utils with apt-get when missing (we are
+# root).  Needs root (skips otherwise).  About 30 s.
+#
+#   tests/memoria.sh [TOP]
+#
+# Environment: PREP_TEST_USER (prepci), PREP_TEST_LOADER (prep),
+# PREP_TEST_UPLOADER (prepup), PREP_SO, PREP_TEST_KEEP=1 keeps the work
+# directory (a failed run keeps it anyway).
+set -uo pipefail
+
+TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+TOP=$(cd "$TOP" && pwd)
+GEN="$TOP/tests/genpackage.py"
+PREPCTL="$TOP/prepctl"
+# shellcheck source=tests/root-test.sh
+. "$TOP/tests/root-test.sh"
+root_test_setup memoria || exit 0
+T0=$SECONDS
+FEED=qro
+C="$W/server"
+PKG="$W/pkg"
+OUT="$W/home/memoria"
+DIFUSOR="Difusora Querétaro Digital, S.A. de C.V."
+NOTES_TEXT="Contratar un segundo enlace de salida con otro proveedor antes del próximo proceso electoral."
+FAILS=0
+
+log() { echo "memoria: $*"; }
+bad() {
+    log "FAIL: $*"
+    FAILS=$((FAILS + 1))
+}
+dump() {
+    echo "---- error_log (last 20 lines)"
+    tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
+    echo "---- journal (last 12 lines)"
+    tail -12 "$C/store/journal.jsonl" 2>/dev/null | cut -c1-300 || true
+    echo "---- chromium (last 5 lines)"
+    tail -5 "$W/chromium.err" 2>/dev/null | cut -c1-300 || true
+}
+cleanup() {
+    stop_httpd "$C"
+    if [ "$FAILS" != 0 ] || [ "${PREP_TEST_KEEP:-0}" = 1 ]; then
+        log "the run is kept in $W"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+
+[ -x "$PREPCTL" ] || fail "$PREPCTL is not built"
+
+# ---------------------------------------------------------------- chromium, poppler-utils
+need_package() {
+    local cmd=$1 pkg=$2
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    log "installing $pkg"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "$pkg" </dev/null >>"$W/apt.log" 2>&1 ||
+        { apt-get update >>"$W/apt.log" 2>&1 &&
+            apt-get install -y --no-install-recommends "$pkg" </dev/null >>"$W/apt.log" 2>&1; } ||
+        fail "$pkg cannot be installed (see $W/apt.log)"
+}
+need_package chromium chromium
+need_package pdfinfo poppler-utils
+for cmd in pdftotext pdftoppm; do command -v "$cmd" >/dev/null || fail "$cmd missing (poppler-utils)"; done
+# chromium as the server's unprivileged User, in a home of its own
+mkdir -p "$W/home"
+chown "$USER_NAME:$GROUP_NAME" "$W/home"
+browser() {
+    as_user env HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" XDG_CACHE_HOME="$W/home/.cache" \
+        timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+        --no-first-run --no-default-browser-check --disable-extensions \
+        --user-data-dir="$W/home/profile" "$@" 2>>"$W/chromium.err"
+}
+
+# ---------------------------------------------------------------- 1. the night
+mkdir -p "$C/logs" "$C/run" "$PKG"
+chmod 755 "$C" "$C/run" "$PKG"
+accounts_setup "$C"
+PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+EXTRA_FEED_CONF='    PrepUpdateInterval 2s
+    PrepTimeZone -06:00 "Tiempo del Centro"' write_server_conf "$C" "$PORT" "$FEED"
+# the access log as the docs recommend (conf/prep-behind-cache.conf)
+cat >>"$C/httpd.conf" <<EOF
+LogFormat "%a %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" prep_combined
+CustomLog "$C/logs/access.log" prep_combined
+EOF
+"$HTTPD" -t -f "$C/httpd.conf" >"$C/configtest.out" 2>&1 || fail "apache2 -t: $(tr '\n' ' ' <"$C/configtest.out")"
+"$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start"
+wait_until 20 curl -s -o /dev/null --max-time 2 "$BASE/prep-status" || fail "the server did not answer on $BASE"
+
+st() { feed_status "$BASE" "$FEED" "$1"; }
+served_id() { st '(f.get("corte") or {}).get("id")'; }
+published_other_than() { local id; id=$(served_id); [ -n "$id" ] && [ "$id" != "$1" ]; }
+journal_has() { grep -q "\"event\":\"$1\"" "$C/store/journal.jsonl" 2>/dev/null; }
+upload() {
+    as_uploader cp "$PKG/$1" "$C/incoming/.$1.part" || fail "the uploader cannot write INCOMING"
+    as_uploader mv "$C/incoming/.$1.part" "$C/incoming/$1" || fail "the uploader cannot rename"
+}
+make_package() {
+    python3 "$GEN" "$PKG/$1" --corte "$2" --files 200 --seed "$3" >/dev/null 2>&1 || fail "genpackage $1"
+    chmod 644 "$PKG/$1"
+}
+publish() {
+    local before
+    before=$(served_id)
+    upload "$1"
+    wait_until 30 published_other_than "$before" || fail "$1 was not published within 30 s"
+    sleep 1.1 # the log's times are whole seconds
+}
+FIREFOX='Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0'
+IPHONE='Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
+GOOGLEBOT='Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+get() { curl -s -o /dev/null --max-time 5 -A "$1" "${@:3}" "$BASE/prep/$FEED$2"; }
+burst() {
+    get "$FIREFOX" /
+    get "$FIREFOX" /index.html
+    get "$FIREFOX" /json/main.json
+    get "$FIREFOX" /no-existe.html
+    get "$IPHONE" /presidencia.html
+    get "$IPHONE" /distritos/
+    get "$IPHONE" /json/main.json
+    get "$GOOGLEBOT" /ayuntamientos.html
+    get 'check_http/v2.3.3 (monitoring-plugins 2.3.3)' /json/main.json
+    curl -s -o /dev/null --max-time 5 "$BASE/prep-status?check=$FEED"
+}
+
+make_package PREP_QRO_2105.tar.gz 2024-06-02T21:05:00-06:00 1
+make_package PREP_QRO_2110.tar.gz 2024-06-02T21:10:00-06:00 1
+make_package PREP_QRO_2100.tar.gz 2024-06-02T21:00:00-06:00 2
+
+publish PREP_QRO_2105.tar.gz
+burst
+upload PREP_QRO_2100.tar.gz
+wait_until 30 journal_has refused || fail "the older package was not refused within 30 s"
+wait_until 20 journal_has stale || fail "no stale line within 20 s"
+publish PREP_QRO_2110.tar.gz
+burst
+stop_httpd "$C"
+LINES=$(wc -l <"$C/logs/access.log")
+[ "$LINES" -ge 20 ] || fail "the access log has $LINES lines, not 20"
+log "the night is set: $LINES requests logged ($((SECONDS - T0)) s)"
+
+# ---------------------------------------------------------------- 2. the memoria
+printf '%s\n' "$NOTES_TEXT" >"$W/notas.txt"
+"$PREPCTL" report "$FEED" --feeds "$C/run/mod_prep-feeds.json" --log "$C/logs/access.log" \
+    --out "$OUT" --format html,csv,json --difusor "$DIFUSOR" --notes "$W/notas.txt" \
+    >"$W/report.out" 2>"$W/report.err" ||
+    fail "prepctl report failed: $(tr '\n' ' ' <"$W/report.err")"
+for f in memoria.html memoria.json resumen.csv incidencias.csv; do
+    [ -s "$OUT/$f" ] || bad "prepctl report did not write $f"
+done
+python3 - "$OUT/memoria.json" <<'EOF' || bad "memoria.json: see above"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+s, kinds = d["summary"], [i["kind"] for i in d["night"]["incidents"]]
+bad = []
+if not s.get("hits") or s["hits"] < 18:
+    bad.append("hits %r" % s.get("hits"))
+if s.get("visitors") != 2:
+    bad.append("visitors %r, not 2" % s.get("visitors"))
+if "refusal" not in kinds or "stale" not in kinds:
+    bad.append("incidents %r: no refusal or no stale" % kinds)
+for b in bad:
+    print("memoria: memoria.json: " + b)
+sys.exit(1 if bad else 0)
+EOF
+chown -R "$USER_NAME:$GROUP_NAME" "$OUT"
+log "prepctl report: $(grep -c '^written:' "$W/report.out") files ($((SECONDS - T0)) s)"
+
+# ---------------------------------------------------------------- 3. the screenshot
+# an empty page's screenshot: what "blank" looks like in this chromium
+printf '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body></body></html>\n' >"$W/home/blank.html"
+chown "$USER_NAME:$GROUP_NAME" "$W/home/blank.html"
+rm -f "$W/home/shot.png" "$W/home/blank.png"
+browser --screenshot="$W/home/blank.png" --window-size=1200,2000 "file://$W/home/blank.html" >/dev/null ||
+    bad "chromium --screenshot of an empty page failed"
+browser --screenshot="$W/home/shot.png" --window-size=1200,2000 "file://$OUT/memoria.html" >/dev/null ||
+    bad "chromium --screenshot failed"
+
+# not_blank.py PNG [BLANK_PNG]: decodes 8-bit RGB(A) PNGs with zlib and
+# struct; fails when the image is one colour or nearly so, or the same as
+# the blank one.
+cat >"$W/not_blank.py" <<'EOF'
+import struct, sys, zlib
+
+def rows_of(path):
+    """The PNG's size and its rows of pixels, each row as bytes (RGB)."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise SystemExit("%s: not a PNG" % path)
+    pos, idat, head = 8, [], None
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + size]
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat.append(chunk)
+        elif kind == b"IEND":
+            break
+        pos += 12 + size
+    width, height, depth, colour, _, _, interlace = head
+    if depth != 8 or colour not in (2, 6) or interlace:
+        raise SystemExit("%s: a PNG of kind %r" % (path, head))
+    n = 3 if colour == 2 else 4
+    raw = zlib.decompress(b"".join(idat))
+    stride = width * n
+    prev = bytes(stride)
+    rows = []
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], raw[start + 1:start + 1 + stride]
+        if kind == 0:
+            cur = line
+        elif kind == 2 and not any(line):
+            cur = prev  # the row above again: most of a page's rows
+        else:
+            cur = bytearray(line)
+            for i in range(stride):
+                left = cur[i - n] if i >= n else 0
+                up = prev[i]
+                if kind == 1:
+                    cur[i] = (cur[i] + left) & 255
+                elif kind == 2:
+                    cur[i] = (cur[i] + up) & 255
+                elif kind == 3:
+                    cur[i] = (cur[i] + (left + up) // 2) & 255
+                elif kind == 4:
+                    corner = prev[i - n] if i >= n else 0
+                    guess = left + up - corner
+                    dl, du, dc = abs(guess - left), abs(guess - up), abs(guess - corner)
+                    cur[i] = (cur[i] + (left if dl <= du and dl <= dc else up if du <= dc else corner)) & 255
+            cur = bytes(cur)
+        rows.append(cur if n == 3 else b"".join(cur[x:x + 3] for x in range(0, stride, 4)))
+        prev = cur
+    return width, height, rows
+
+name = sys.argv[1].rsplit("/", 1)[-1]
+w, h, rows = rows_of(sys.argv[1])
+counts, last, last_counts = {}, None, {}
+for row in rows:
+    if row != last:
+        last, last_counts = row, {}
+        for x in range(0, len(row), 3):
+            px = row[x:x + 3]
+            last_counts[px] = last_counts.get(px, 0) + 1
+    for px, c in last_counts.items():
+        counts[px] = counts.get(px, 0) + c
+background, most = max(counts.items(), key=lambda kv: kv[1])
+ink = w * h - most
+print("memoria: %s: %dx%d, %d colours, %.2f %% of the pixels not the background #%s"
+      % (name, w, h, len(counts), 100.0 * ink / (w * h), background.hex()))
+bad = []
+if len(counts) < 16:
+    bad.append("%d colours (fewer than 16)" % len(counts))
+# a line of text at least (an empty page is 0 %; the page with only its
+# title is ~0.2 %, a real memoria far more)
+if ink < 0.001 * w * h:
+    bad.append("%.3f %% of the pixels are not the background (less than 0.1 %%)" % (100.0 * ink / (w * h)))
+if len(sys.argv) > 2:
+    bw, bh, brows = rows_of(sys.argv[2])
+    if (bw, bh) == (w, h) and brows == rows:
+        bad.append("the same as the screenshot of an empty page")
+for b in bad:
+    print("memoria: %s: blank: %s" % (name, b))
+sys.exit(1 if bad else 0)
+EOF
+if [ -s "$W/home/shot.png" ] && [ -s "$W/home/blank.png" ]; then
+    python3 "$W/not_blank.py" "$W/home/shot.png" "$W/home/blank.png" || bad "the screenshot of memoria.html is blank"
+else
+    bad "no screenshot"
+fi
+log "chromium --screenshot checked ($((SECONDS - T0)) s)"
+
+# ---------------------------------------------------------------- 4. the PDF
+rm -f "$W/home/memoria.pdf"
+browser --print-to-pdf="$W/home/memoria.pdf" --no-pdf-header-footer "file://$OUT/memoria.html" >/dev/null ||
+    bad "chromium --print-to-pdf failed"
+if [ -s "$W/home/memoria.pdf" ]; then
+    pdfinfo "$W/home/memoria.pdf" >"$W/pdfinfo.txt" 2>&1 || bad "pdfinfo cannot read the PDF: $(tail -1 "$W/pdfinfo.txt")"
+    PAGES=$(sed -n 's/^Pages: *//p' "$W/pdfinfo.txt")
+    pdfinfo -f 1 -l "${PAGES:-1}" "$W/home/memoria.pdf" >"$W/pdfinfo-pages.txt" 2>&1
+    log "PDF: ${PAGES:-?} page(s), $(sed -n 's/^Page size: *//p' "$W/pdfinfo.txt")"
+    # every page A4: 595.276 x 841.89 pts, allowing for rounding
+    python3 - "$W/pdfinfo-pages.txt" <<'EOF' || bad "the PDF is not A4 (the page's print stylesheet)"
+import re, sys
+sizes = re.findall(r"^Page +\d+ size: +([\d.]+) x ([\d.]+) pts", open(sys.argv[1]).read(), re.M)
+wrong = [(w, h) for w, h in sizes if not (594 <= float(w) <= 597 and 841 <= float(h) <= 843)]
+if not sizes or wrong:
+    print("memoria: PDF page sizes %s, not A4 (595 x 842 pts)" % (sorted(set(sizes)) or "unknown"))
+    sys.exit(1)
+EOF
+    pdftoppm -f 1 -l 1 -r 50 -singlefile -png "$W/home/memoria.pdf" "$W/page1" >/dev/null 2>&1
+    PAGE1="$W/page1.png"
+    if [ -s "$PAGE1" ]; then
+        python3 "$W/not_blank.py" "$PAGE1" || bad "the first page of the PDF is blank"
+    else
+        bad "pdftoppm rendered no page"
+    fi
+    pdftotext -enc UTF-8 "$W/home/memoria.pdf" "$W/memoria.txt" || bad "pdftotext failed"
+    python3 - "$W/memoria.txt" "$DIFUSOR" "$NOTES_TEXT" <<'EOF' || bad "the PDF's text: see above"
+import sys
+# lines and spaces as the PDF breaks them do not count
+text = " ".join(open(sys.argv[1], encoding="utf-8").read().split())
+bad = []
+for want in ("Memoria técnica", "Reporte de incidencias", "Criterios de mejora", sys.argv[2], sys.argv[3]):
+    if " ".join(want.split()) not in text:
+        bad.append(want)
+for b in bad:
+    print("memoria: the PDF's text lacks %r" % b)
+sys.exit(1 if bad else 0)
+EOF
+else
+    bad "no PDF written"
+fi
+log "chromium --print-to-pdf checked ($((SECONDS - T0)) s)"
+
+if [ "$FAILS" != 0 ]; then
+    dump
+    log "$FAILS check(s) failed ($((SECONDS - T0)) s)"
+    exit 1
+fi
+log "OK ($((SECONDS - T0)) s)"
