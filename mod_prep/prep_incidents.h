@@ -34,6 +34,7 @@
  *   ("pin" to "unpin" or "reset") and a rollback ("rollback" pins the
  *   feed: to "unpin" or "reset");
  * - instants (start = end): a refusal, a loader crash, an intake restart,
+ *   a start or a graceful restart of Apache,
  *   an unpin that ends no pin the journal shows, a reset, a drill switched
  *   on or off, the close.
  * An interval that began before the period starts at `from` and says so
@@ -50,6 +51,10 @@
  *   interval); not when the period ends before the interval has passed;
  * - a pin: when a newer corte was "retained" while it lasted;
  * - a reset: when a corte was served just before it;
+ * - a start or a graceful restart of Apache: when the corte served after
+ *   it is not the one served before it (another one, as a fallback, or
+ *   none); the journal has no line for a stop, so the time Apache was down
+ *   before a start is not seen here (the access logs show it);
  * - an intake restart, an unpin, a drill switched on or off and the close:
  *   never by themselves (the children serve on through an intake restart;
  *   a lasting effect shows as a stale period).
@@ -76,6 +81,8 @@ typedef enum {
     PREP_INCIDENT_STALE,          /* stale ... fresh */
     PREP_INCIDENT_LOADER_CRASH,   /* a loader died without a verdict */
     PREP_INCIDENT_INTAKE_RESTART, /* the intake died and was restarted */
+    PREP_INCIDENT_SERVER_START,   /* Apache started ("start") */
+    PREP_INCIDENT_SERVER_RELOAD,  /* Apache restarted gracefully */
     PREP_INCIDENT_STORE_PROBLEM,  /* store-problem ... store-ok */
     PREP_INCIDENT_DAMAGED,        /* damaged ... healed */
     PREP_INCIDENT_ROLLBACK,       /* rollback ... unpin */
@@ -88,7 +95,8 @@ typedef enum {
     PREP_INCIDENT_KINDS
 } prep_incident_kind_e;
 
-/* "refusal", "stale", "loader-crash", "intake-restart", "store-problem",
+/* "refusal", "stale", "loader-crash", "intake-restart", "server-start",
+ * "server-reload", "store-problem",
  * "damaged", "rollback", "pin", "unpin", "reset", "drill-on", "drill-off",
  * "closed"; "unknown" out of range. */
 const char *prep_incident_kind_name(prep_incident_kind_e k);

@@ -23,6 +23,8 @@ static const char *const kind_names[PREP_INCIDENT_KINDS] = {
     [PREP_INCIDENT_STALE] = "stale",
     [PREP_INCIDENT_LOADER_CRASH] = "loader-crash",
     [PREP_INCIDENT_INTAKE_RESTART] = "intake-restart",
+    [PREP_INCIDENT_SERVER_START] = "server-start",
+    [PREP_INCIDENT_SERVER_RELOAD] = "server-reload",
     [PREP_INCIDENT_STORE_PROBLEM] = "store-problem",
     [PREP_INCIDENT_DAMAGED] = "damaged",
     [PREP_INCIDENT_ROLLBACK] = "rollback",
@@ -39,6 +41,9 @@ static const char *const kind_labels[PREP_INCIDENT_KINDS] = {
     [PREP_INCIDENT_STALE] = "Publicación detenida (sin cortes nuevos)",
     [PREP_INCIDENT_LOADER_CRASH] = "Falla del proceso de carga de un paquete",
     [PREP_INCIDENT_INTAKE_RESTART] = "Reinicio del proceso de recepción",
+    [PREP_INCIDENT_SERVER_START] = "Arranque del servidor Apache",
+    [PREP_INCIDENT_SERVER_RELOAD] =
+        "Reinicio ordenado del servidor Apache (graceful)",
     [PREP_INCIDENT_STORE_PROBLEM] =
         "Almacén sin capacidad para publicar cortes",
     [PREP_INCIDENT_DAMAGED] = "Corte publicado dañado (republicado)",
@@ -222,6 +227,22 @@ static void served_at_start(reading_t *r, const json_t *line, apr_time_t at)
     }
 }
 
+/* Apache started or restarted: an instant, that affected the publication
+ * when the corte served changed through it (a fallback, or none). */
+static void server_started(reading_t *r, prep_incident_kind_e kind,
+                           const json_t *line, apr_time_t at)
+{
+    const char *before = served_id(r), *after;
+    prep_incident_t *in = add_incident(r, kind, at, line);
+    int slot = r->incidents->nelts - 1;
+
+    served_at_start(r, line, at);
+    after = served_id(r);
+    in = &APR_ARRAY_IDX(r->incidents, slot, prep_incident_t);
+    in->corte = after;
+    in->affected = before && (!after || strcmp(before, after) != 0);
+}
+
 /* The corte a line is about: its "corte" record's id, else `key`. */
 static const char *corte_id_of(reading_t *r, const json_t *line,
                                const char *key)
@@ -313,7 +334,10 @@ static apr_status_t take_line(void *baton, json_t *line)
             break;
         case PREP_EVENT_START:
         case PREP_EVENT_GRACEFUL:
-            served_at_start(r, line, at);
+            server_started(r,
+                           e == PREP_EVENT_START ? PREP_INCIDENT_SERVER_START
+                                                 : PREP_INCIDENT_SERVER_RELOAD,
+                           line, at);
             break;
         case PREP_EVENT_INTAKE_RESTART:
             add_incident(r, PREP_INCIDENT_INTAKE_RESTART, at, line)->corte =

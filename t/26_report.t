@@ -300,9 +300,18 @@ cmp_ok abs(($si->{duration_s} // -9) - (iso_to_epoch($pub2->{at}) - iso_to_epoch
 ok $si->{affected}, 'the stale period affected the publication';
 ok !$si->{open}, 'the stale period is closed';
 is $si->{corte}, $id1, 'stale: corte 1 was served';
-is scalar(@in), 1 + scalar(@st_lines), 'no other incident';
+# Apache's start (or a graceful restart) in the period is an incident of
+# its own, which did not change the corte served: not affecting
+my $from_s = iso_to_epoch($from);
+my @starts = grep { ($_->{event} eq 'start' || $_->{event} eq 'graceful')
+                    && iso_to_epoch($_->{at}) >= $from_s && iso_to_epoch($_->{at}) < $to_s }
+             grep { $_ } journal($feed);
+my @server = grep { $_->{kind} eq 'server-start' || $_->{kind} eq 'server-reload' } @in;
+is scalar(@server), scalar(@starts), "incidents: Apache's starts in the period (" . scalar(@starts) . ')';
+ok !(grep { $_->{affected} } @server), "Apache's starts did not affect the publication";
+is scalar(@in), 1 + scalar(@st_lines) + scalar(@starts), 'no other incident';
 is $sum->{incidents}, scalar(@in), "the summary's incidents";
-is $sum->{incidents_affecting}, scalar(@in), 'each affected the publication';
+is $sum->{incidents_affecting}, scalar(@in) - scalar(@starts), 'each other one affected the publication';
 is $sum->{refusals}, 1, "the summary's refusals";
 is $sum->{cortes}, 2, "the summary's cortes";
 is $sum->{hits}, $tot->{hits}, "the summary's hits";

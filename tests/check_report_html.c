@@ -58,7 +58,8 @@ static void write_night(void)
 static const struct {
     const char *label;
     int affected;
-} night_incidents[] = {{"Paquete rechazado", 1},
+} night_incidents[] = {{"Arranque del servidor Apache", 0},
+                       {"Paquete rechazado", 1},
                        {"Falla del proceso de carga de un paquete", 1},
                        {"Publicación detenida (sin cortes nuevos)", 1},
                        {"Paquete rechazado", 0},
@@ -283,7 +284,7 @@ START_TEST(test_headings_and_summary)
     HAS(s, "Duración media de la visita</th><td class=\"num\">05:20</td>");
     /* served 85 of 90 min, stale 20 of them: 65 / 90 */
     HAS(s, "Disponibilidad</th><td class=\"num\">72.22 %</td>");
-    HAS(s, "Incidencias</th><td class=\"num\">9</td><td class=\"nota\">7 "
+    HAS(s, "Incidencias</th><td class=\"num\">10</td><td class=\"nota\">7 "
            "afectaron la publicación; 3 paquetes rechazados</td>");
     HAS(s, "Cortes publicados</th><td class=\"num\">2</td>");
 
@@ -340,7 +341,7 @@ START_TEST(test_every_incident_has_its_row)
     o.logs = one(write_log());
     s = section_of(page_of(&o, "memoria-incidencias.html"), "incidencias");
     HAS(s, "<table class=\"incidencias\">");
-    HAS(s, "<strong>9</strong>, de ellas <strong>7</strong> afectaron");
+    HAS(s, "<strong>10</strong>, de ellas <strong>7</strong> afectaron");
     ck_assert_int_eq(count_of(s, "<tr"), (int)n + 1);
     ck_assert_int_eq(count_of(s, "<tr class=\"afecto\">"), 7);
     row = strstr(s, "<tbody>");
@@ -459,6 +460,8 @@ START_TEST(test_the_charts)
     HAS(s, "<title>Regreso a un corte anterior (acción del operador): 02/06 "
            "21:00:00 a 02/06 21:10:00 (10 min 00 s), afectó la publicación.");
     HAS(s, "<title>Reinicio del proceso de recepción: 02/06 20:50:00. ");
+    HAS(s, "<title>Arranque del servidor Apache: 02/06 20:00:00. ");
+    HAS(s, "Arranque de Apache</text>");
     HAS(s, "Paquete rechazado</text>");
     HAS(s, "Falla del proceso de carga</text>");
     HAS(s, "Reinicio del proceso de recepción</text>");

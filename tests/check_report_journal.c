@@ -143,26 +143,28 @@ START_TEST(test_timeline_and_incidents_of_the_night)
     ck_assert_int_eq(span(n, 0)->corte_time, AT(4));
     ck_assert_int_eq(span(n, 1)->corte_time, AT(29));
 
-    ck_assert_int_eq(n->incidents->nelts, 9);
-    check_incident(n, 0, PREP_INCIDENT_REFUSAL, 10, 10, 0, 1);
-    check_incident(n, 1, PREP_INCIDENT_LOADER_CRASH, 12, 12, 0, 1);
-    check_incident(n, 2, PREP_INCIDENT_STALE, 20, 30, 0, 1);
-    check_incident(n, 3, PREP_INCIDENT_REFUSAL, 28, 28, 0, 0);
-    check_incident(n, 4, PREP_INCIDENT_STORE_PROBLEM, 40, 45, 0, 1);
-    check_incident(n, 5, PREP_INCIDENT_INTAKE_RESTART, 50, 50, 0, 0);
-    check_incident(n, 6, PREP_INCIDENT_ROLLBACK, 60, 70, 0, 1);
-    check_incident(n, 7, PREP_INCIDENT_STALE, 80, 90, 1, 1);
-    check_incident(n, 8, PREP_INCIDENT_REFUSAL, 82, 82, 0, 1);
+    ck_assert_int_eq(n->incidents->nelts, 10);
+    /* Apache's start at 0: nothing was served before it, nor after */
+    check_incident(n, 0, PREP_INCIDENT_SERVER_START, 0, 0, 0, 0);
+    check_incident(n, 1, PREP_INCIDENT_REFUSAL, 10, 10, 0, 1);
+    check_incident(n, 2, PREP_INCIDENT_LOADER_CRASH, 12, 12, 0, 1);
+    check_incident(n, 3, PREP_INCIDENT_STALE, 20, 30, 0, 1);
+    check_incident(n, 4, PREP_INCIDENT_REFUSAL, 28, 28, 0, 0);
+    check_incident(n, 5, PREP_INCIDENT_STORE_PROBLEM, 40, 45, 0, 1);
+    check_incident(n, 6, PREP_INCIDENT_INTAKE_RESTART, 50, 50, 0, 0);
+    check_incident(n, 7, PREP_INCIDENT_ROLLBACK, 60, 70, 0, 1);
+    check_incident(n, 8, PREP_INCIDENT_STALE, 80, 90, 1, 1);
+    check_incident(n, 9, PREP_INCIDENT_REFUSAL, 82, 82, 0, 1);
 
-    ck_assert_str_eq(incident(n, 0)->package, "PB.tar.gz");
-    ck_assert_str_eq(incident(n, 0)->reason, "truncated");
-    ck_assert_str_eq(incident(n, 0)->corte, "A");
-    ck_assert_str_eq(incident(n, 1)->message, "the loader died of signal 11");
-    ck_assert_str_eq(incident(n, 2)->corte, "A");
-    ck_assert_str_eq(incident(n, 4)->message, "disk full");
-    ck_assert_str_eq(incident(n, 6)->user, "maria");
-    ck_assert_str_eq(incident(n, 6)->corte, "A");
-    ck_assert_int_eq(incident(n, 7)->began_before, 0);
+    ck_assert_str_eq(incident(n, 1)->package, "PB.tar.gz");
+    ck_assert_str_eq(incident(n, 1)->reason, "truncated");
+    ck_assert_str_eq(incident(n, 1)->corte, "A");
+    ck_assert_str_eq(incident(n, 2)->message, "the loader died of signal 11");
+    ck_assert_str_eq(incident(n, 3)->corte, "A");
+    ck_assert_str_eq(incident(n, 5)->message, "disk full");
+    ck_assert_str_eq(incident(n, 7)->user, "maria");
+    ck_assert_str_eq(incident(n, 7)->corte, "A");
+    ck_assert_int_eq(incident(n, 8)->began_before, 0);
 
     /* period 90 min; served 85 (5-90); stale while served 10 + 10 */
     ck_assert_int_eq(n->period_time, MIN(90));
@@ -218,10 +220,37 @@ START_TEST(test_unbounded_period_ends_at_the_last_line)
     check_span(n, 4, "D", 95, 95, 1);
     ck_assert_str_eq(span(n, 4)->package, "PD2.tar.gz");
     ck_assert_int_eq(span(n, 4)->corte_time, 0);
-    ck_assert_int_eq(n->incidents->nelts, 9);
+    ck_assert_int_eq(n->incidents->nelts, 10);
     /* the second stale period ended with D, a new corte */
-    check_incident(n, 7, PREP_INCIDENT_STALE, 80, 95, 0, 1);
-    check_incident(n, 8, PREP_INCIDENT_REFUSAL, 82, 82, 0, 1);
+    check_incident(n, 8, PREP_INCIDENT_STALE, 80, 95, 0, 1);
+    check_incident(n, 9, PREP_INCIDENT_REFUSAL, 82, 82, 0, 1);
+}
+END_TEST
+
+/* Apache's starts and graceful restarts are instants of their own; one
+ * affected the publication when the corte served changed through it. */
+START_TEST(test_server_starts_and_restarts)
+{
+    prep_night_t *n;
+
+    line_at(0, PREP_EVENT_PUBLISHED, "{\"corte\":" CORTE_A "}");
+    line_at(5, PREP_EVENT_GRACEFUL, "{\"served\":" CORTE_A "}");
+    line_at(10, PREP_EVENT_START, "{\"served\":null,\"state\":\"waiting\"}");
+    line_at(12, PREP_EVENT_PUBLISHED, "{\"corte\":" CORTE_C "}");
+    line_at(20, PREP_EVENT_START, "{\"served\":" CORTE_A "}");
+    line_at(25, PREP_EVENT_GRACEFUL, "{\"served\":" CORTE_A "}");
+    n = night_of(0, AT(30));
+    ck_assert_int_eq(n->incidents->nelts, 4);
+    check_incident(n, 0, PREP_INCIDENT_SERVER_RELOAD, 5, 5, 0, 0);
+    check_incident(n, 1, PREP_INCIDENT_SERVER_START, 10, 10, 0, 1);
+    check_incident(n, 2, PREP_INCIDENT_SERVER_START, 20, 20, 0, 1);
+    check_incident(n, 3, PREP_INCIDENT_SERVER_RELOAD, 25, 25, 0, 0);
+    ck_assert_ptr_null(incident(n, 1)->corte);
+    ck_assert_str_eq(incident(n, 2)->corte, "A");
+    ck_assert_str_eq(prep_incident_kind_name(PREP_INCIDENT_SERVER_RELOAD),
+                     "server-reload");
+    ck_assert_str_eq(prep_incident_label(PREP_INCIDENT_SERVER_START),
+                     "Arranque del servidor Apache");
 }
 END_TEST
 
@@ -370,7 +399,12 @@ START_TEST(test_json_of_the_night)
     ck_assert_int_eq(json_integer_value(json_object_get(c, "seconds")), 1800);
     ck_assert(json_is_false(json_object_get(c, "open")));
 
-    in = json_array_get(json_object_get(doc, "incidents"), 2);
+    in = json_array_get(json_object_get(doc, "incidents"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(in, "kind")),
+                     "server-start");
+    ck_assert_str_eq(json_string_value(json_object_get(in, "label")),
+                     "Arranque del servidor Apache");
+    in = json_array_get(json_object_get(doc, "incidents"), 3);
     ck_assert_str_eq(json_string_value(json_object_get(in, "kind")), "stale");
     ck_assert_str_eq(json_string_value(json_object_get(in, "label")),
                      "Publicación detenida (sin cortes nuevos)");
@@ -380,7 +414,7 @@ START_TEST(test_json_of_the_night)
                      600);
     ck_assert(json_is_true(json_object_get(in, "affected")));
     ck_assert(json_is_null(json_object_get(in, "package")));
-    in = json_array_get(json_object_get(doc, "incidents"), 7);
+    in = json_array_get(json_object_get(doc, "incidents"), 8);
     ck_assert(json_is_true(json_object_get(in, "open")));
     ck_assert_str_eq(json_string_value(json_object_get(in, "end")),
                      "2024-06-02T21:30:00-06:00");
@@ -422,7 +456,7 @@ START_TEST(test_csv_files)
     incidents =
         slurp(apr_pstrcat(pool, root, "/" PREP_NIGHT_CSV_INCIDENTS, NULL));
     ck_assert_int_eq(count_rows(cortes), 1 + 4);
-    ck_assert_int_eq(count_rows(incidents), 1 + 9);
+    ck_assert_int_eq(count_rows(incidents), 1 + 10);
     ck_assert_ptr_nonnull(strstr(
         cortes, "\r\nA,2024-06-02T20:04:00-06:00,PA.tar.gz,"
                 "2024-06-02T20:05:00-06:00,2024-06-02T20:30:00-06:00,1500,"
@@ -456,6 +490,7 @@ Suite *suite_report_journal(void)
     tcase_add_test(tc, test_timeline_and_incidents_of_the_night);
     tcase_add_test(tc, test_period_bounds_cut_intervals);
     tcase_add_test(tc, test_unbounded_period_ends_at_the_last_line);
+    tcase_add_test(tc, test_server_starts_and_restarts);
     tcase_add_test(tc, test_corte_at_boundaries);
     tcase_add_test(tc, test_pin_reset_and_drill);
     tcase_add_test(tc, test_pin_without_retained_and_refusal_at_the_interval);

@@ -14,7 +14,7 @@
 #   3. chromium --screenshot --window-size=1200,2000 of memoria.html (run
 #      as the unprivileged USER_NAME): the PNG, decoded with zlib and
 #      struct, is not blank: it differs from the screenshot of an empty
-#      page, has at least 16 colours, and at least 0.1 % of its pixels are
+#      page, has at least 16 colours, and at least 2 % of its pixels are
 #      not the background (the share is printed);
 #   4. chromium --print-to-pdf: pdfinfo says every page is A4 (595 x 842
 #      pts, the page's own print stylesheet: chromium is given no paper
@@ -281,8 +281,8 @@ if len(counts) < 16:
     bad.append("%d colours (fewer than 16)" % len(counts))
 # a line of text at least (an empty page is 0 %; the page with only its
 # title is ~0.2 %, a real memoria far more)
-if ink < 0.001 * w * h:
-    bad.append("%.3f %% of the pixels are not the background (less than 0.1 %%)" % (100.0 * ink / (w * h)))
+if ink < 0.02 * w * h:
+    bad.append("%.3f %% of the pixels are not the background (less than 2 %%)" % (100.0 * ink / (w * h)))
 if len(sys.argv) > 2:
     bw, bh, brows = rows_of(sys.argv[2])
     if (bw, bh) == (w, h) and brows == rows:
