@@ -462,10 +462,12 @@ static const char *check_writable(apr_pool_t *p, const char *what,
     const char *loader = prep_registry->loader_user;
 
     if (stat(dir, &st) != 0) {
-        const char *owner = loader ? loader
-                            : ap_unixd_config.user_name
-                                ? ap_unixd_config.user_name
-                                : "www-data";
+        /* without a User, httpd's name of its default ("#-1") is none
+         * that install(1) takes: Debian's User then */
+        const char *user = ap_unixd_config.user_name;
+        const char *owner = loader                 ? loader
+                            : user && *user != '#' ? user
+                                                   : "www-data";
 
         return apr_psprintf(
             p,
