@@ -19,22 +19,24 @@ downloads the CSV (logged when it ends, so its line comes late).  Crawlers
 /prep-status check every 5 s and an uptime check every minute, 404s, 408s
 of preconnected sockets, scanners, requests outside /prep and a few
 unparsable lines (a line cut by a full disk, an error-log line) complete
-it.  The line count is the size asked give or take 1 % (the table shows
-the exact count).
+it.  The night comes out within ~2 % of the size asked; random lines are
+then left out or written twice (a lost line, a retried request) to make it
+exactly that size.
 
 The logs are cached in bench/work/memoria/ by size (and GEN, the
 generator's version), with a journal of the same cortes in
-bench/work/memoria/store/ so that the report also counts the traffic per
-corte.  Measured: wall time, CPU time and peak RSS (getrusage of the
-child, wait4) of
+bench/work/memoria/store-gGEN/ so that the report also counts the traffic
+per corte.  Measured with /usr/bin/time (wall time, CPU time, peak RSS):
 
     prepctl report ref --store STORE --location /prep --log FILE \\
         --out OUT --format json,csv
+    goaccess FILE --log-format=COMBINED --no-global-config \\
+        --no-query-string -o OUT.json            (when installed)
 
-and of `goaccess FILE --log-format=COMBINED --no-global-config -o x.json`
-when goaccess is installed.  BENCH_REPORT_LINES [1000000,10000000] gives
-the sizes, BENCH_REPORT_ROUNDS [2] the runs of prepctl report per size (the
-fastest is shown; goaccess runs once)."""
+BENCH_REPORT_LINES [1000000,10000000]: the sizes; BENCH_REPORT_ROUNDS [2]:
+runs of prepctl report per size (the fastest is shown); goaccess runs once,
+stopped after BENCH_REPORT_GOACCESS_S [300] seconds (it needs ~10 min for
+10M lines here)."""
 
 import datetime as dt
 import json
@@ -43,6 +45,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -57,7 +60,9 @@ ROUNDS = int(os.environ.get("BENCH_REPORT_ROUNDS", "2"))
 DIR = os.path.join(WORK, "memoria")
 PREPCTL = os.path.join(TOP, "prepctl")
 TARGET_LPS = 1000000 / 5.0  # the issue: at least 1 million lines per 5 s
-TIMEOUT = 900  # seconds, any one run
+TIMEOUT = 600  # seconds, a run of prepctl report
+GOACCESS_S = int(os.environ.get("BENCH_REPORT_GOACCESS_S", "300"))
+TIME = "/usr/bin/time"
 
 ZONE = dt.timezone(dt.timedelta(hours=-6))
 NIGHT = dt.datetime(2024, 6, 2, 18, 0, 0, tzinfo=ZONE)
@@ -229,6 +234,7 @@ class Night:
         self.p_new = p_new
         self.out = out  # a file, or None: only count
         self.count = 0
+        self.fixed = 0  # lines whatever the rate (monitors)
         self.arrivals = 0
         self.cortes = night_cortes()
         self.mobile = mobile_agents(random.Random(1))
@@ -263,8 +269,9 @@ class Night:
         rng, ri, pick = self.rng, self.ri, self.pick
         mobile = rng.random() < 0.60
         agents = self.mobile if mobile else self.desktop
-        # a few agents are most of them (the same phones, the same browsers)
-        ua = agents[min(len(agents) - 1, int(rng.paretovariate(1.2)) - 1)]
+        # the first agents of the list are the most common (the top one
+        # ~12 % of the phones, the first tenth ~40 %)
+        ua = agents[int(len(agents) * rng.random() ** 2.5)]
         r = rng.random()
         if mobile and r < 0.45:
             ip = pick(self.cgnat)  # the carriers' shared addresses
@@ -435,31 +442,37 @@ class Night:
             return None
         return nxt if nxt < visit[1] else None
 
+    def crawl(self):
+        rng, ri, pick = self.rng, self.ri, self.pick
+        v = pick(self.crawlers)
+        r = rng.random()
+        if r < 0.05:
+            self.line(v, BASE + "robots.txt", 200, 410, "-")
+        elif r < 0.08:
+            self.line(v, BASE + "sitemap.xml", 200, 980, "-")
+        elif r < 0.55:
+            name, size = PAGES[int(rng.random() * len(PAGES))]
+            self.line(v, BASE + name, 200 if rng.random() < 0.8 else 304, size + 400, "-")
+        elif r < 0.75:
+            self.line(v, BASE + "presidencia/entidad-%02d.html" % ri(1, 32), 200, 6300, "-")
+        else:
+            self.line(v, BASE + "json/main.json", 200, 4700, "-")
+
     def others(self, s):
         """Monitors, crawlers, scanners, 408s, the odd unparsable line."""
         rng, ri, pick = self.rng, self.ri, self.pick
+        before = self.count
         if s % 5 == 0:
             self.line(self.monitor, "/prep-status?json", 200, ri(3900, 4300), "-")
         if s % 60 == 17:
             self.line(self.uptime, BASE, 200, 5620, "https://prep.ieeq.mx/prep/")
         if s % 900 == 0 and rng.random() < 0.5:
             self.line(self.operator, "/prep-status", 200, 9100, "-")
+        for _ in range(poisson(rng, 0.3)):  # crawlers come whatever the traffic
+            self.crawl()
+        self.fixed += self.count - before  # the lines that do not grow with the rate
         for _ in range(poisson(rng, self.crawl_rate)):
-            v = pick(self.crawlers)
-            r = rng.random()
-            if r < 0.05:
-                self.line(v, BASE + "robots.txt", 200, 410, "-")
-            elif r < 0.08:
-                self.line(v, BASE + "sitemap.xml", 200, 980, "-")
-            elif r < 0.55:
-                name, size = PAGES[int(rng.random() * len(PAGES))]
-                self.line(v, BASE + name, 200 if rng.random() < 0.8 else 304,
-                          size + 400, "-")
-            elif r < 0.75:
-                self.line(v, BASE + "presidencia/entidad-%02d.html" % ri(1, 32),
-                          200, 6300, "-")
-            else:
-                self.line(v, BASE + "json/main.json", 200, 4700, "-")
+            self.crawl()
         for _ in range(poisson(rng, self.noise_rate)):
             v = self.humans[int(rng.random() * len(self.humans))] if self.humans else self.monitor
             r = rng.random()
@@ -522,7 +535,7 @@ class Night:
                 since = s - cortes[self.corte][1]
                 burst += 2.5 * math.exp(-since / 100.0)
             lam = base * evening(s) * burst
-            self.crawl_rate = base * evening(s) * 1.2 + 0.3
+            self.crawl_rate = base * evening(s) * 1.2
             for _ in range(poisson(rng, lam)):
                 visit = self.new_visit(s)
                 if visit[1] > s:
@@ -617,7 +630,7 @@ def ensure_log(n):
     for _ in range(2):
         cal = Night(cal_scale, p_new, seed=7)
         cal.run()
-        scale = cal_scale * n / float(cal.count)
+        scale = cal_scale * (n - cal.fixed) / float(cal.count - cal.fixed)
         visits = cal.arrivals * scale / cal_scale
         p_new = min(1.0, VISITORS_PER_LINE * n / visits)
     say("generating an election night of %d lines (~%.0f visits) into %s" % (
@@ -635,27 +648,38 @@ def ensure_log(n):
 
 # ------------------------------------------------------------------ measuring
 
-def measure(cmd, out_file):
-    """Runs cmd: (wall s, CPU s, peak RSS KB, exit status), bounded."""
+def measure(cmd, out_file, limit):
+    """Runs cmd under /usr/bin/time: (wall s, CPU s, peak RSS KB or None,
+    exit status or None when stopped after `limit` s).  Not getrusage of
+    a child of this process: a child forked from it starts with its
+    high-water mark (the generator's lists), which ru_maxrss keeps
+    across exec; time's own child starts from time's."""
+    stats = out_file + ".time"
+    timed = os.access(TIME, os.X_OK)
+    full = ([TIME, "-f", "%e %U %S %M", "-o", stats] if timed else []) + cmd
     with open(out_file, "w") as out:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
         procs.append(p)
-        deadline = t0 + TIMEOUT
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                p.kill()
-                pid, status, ru = os.wait4(p.pid, 0)
-                break
-            time.sleep(0.02)
+        try:
+            p.wait(timeout=limit)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)  # time and its child, started here
+            p.wait()
+            rc = None
         wall = time.monotonic() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
         procs.remove(p)
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, p.returncode
+    cpu, rss = None, None
+    if timed and os.path.exists(stats):
+        with open(stats) as f:
+            last = f.read().split("\n")
+        fields = [l for l in last if l.strip()][-1].split() if any(
+            l.strip() for l in last) else []
+        if len(fields) == 4:
+            cpu, rss = float(fields[1]) + float(fields[2]), int(fields[3])
+    return wall, cpu, rss, rc
 
 
 def warm(path):
@@ -676,24 +700,30 @@ def count_lines(path):
             n += b.count(b"\n")
 
 
+def run_once(cmd, out_file, limit):
+    """One measured run: a dict of wall, cpu, rss (KB), rc, others (the
+    CPU other processes used meanwhile, in % of the machine)."""
+    others = Others()
+    wall, cpu, rss, rc = measure(cmd, out_file, limit)
+    return {"wall": wall, "cpu": cpu, "rss": rss, "rc": rc, "others": others.percent()}
+
+
 def run_prepctl(path, store, n):
     out = os.path.join(DIR, "out-%d" % n)
     shutil.rmtree(out, ignore_errors=True)
     cmd = [PREPCTL, "report", "ref", "--store", store, "--location", "/prep", "--log", path,
            "--out", out, "--format", "json,csv"]
-    best = None
+    text = os.path.join(DIR, "prepctl-%d.txt" % n)
+    runs = []
     for _ in range(max(1, ROUNDS)):
-        others = Others()
-        r = measure(cmd, os.path.join(DIR, "prepctl-%d.txt" % n))
-        if r[3] != 0:
-            with open(os.path.join(DIR, "prepctl-%d.txt" % n)) as f:
-                die("prepctl report failed (%d):\n%s" % (r[3], f.read()[-2000:]))
-        r = r + (others.percent(),)
-        if best is None or r[0] < best[0]:
-            best = r
+        r = run_once(cmd, text, TIMEOUT)
+        if r["rc"] != 0:
+            with open(text) as f:
+                die("prepctl report failed (%s):\n%s" % (r["rc"], f.read()[-2000:]))
+        runs.append(r)
     with open(os.path.join(out, "memoria.json")) as f:
         doc = json.load(f)
-    return best, doc, cmd
+    return min(runs, key=lambda r: r["wall"]), runs, doc, cmd
 
 
 def goaccess_version():
@@ -702,22 +732,25 @@ def goaccess_version():
         return None
     v = subprocess.run([g, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True).stdout
-    m = re.search(r"GoAccess - ([0-9.]+)", v)
+    m = re.search(r"GoAccess - ([0-9]+(?:\.[0-9]+)*)", v)
     return m.group(1) if m else "?"
 
 
 def run_goaccess(path, n):
+    """goaccess over the same log, its JSON report (what prepctl report
+    writes too), query strings dropped as prepctl report drops them: the
+    cache-busting ?_= of the polls would make a million URLs."""
     out = os.path.join(DIR, "goaccess-%d.json" % n)
+    if os.path.exists(out):
+        os.unlink(out)
     cmd = [shutil.which("goaccess"), path, "--log-format=COMBINED", "--no-global-config",
-           "-o", out]
-    others = Others()
-    r = measure(cmd, os.path.join(DIR, "goaccess-%d.txt" % n))
-    r = r + (others.percent(),)
-    general = {}
-    if r[3] == 0 and os.path.exists(out):
+           "--no-query-string", "-o", out]
+    r = run_once(cmd, os.path.join(DIR, "goaccess-%d.txt" % n), GOACCESS_S)
+    r["general"] = {}
+    if r["rc"] == 0 and os.path.exists(out):
         with open(out) as f:
-            general = json.load(f).get("general", {})
-    return r, general, cmd
+            r["general"] = json.load(f).get("general", {})
+    return r, cmd
 
 
 def machine_lines():
@@ -745,16 +778,22 @@ def bench_report(standalone):
     rows = []
     for n, path in logs:
         warm(path)
-        lines = count_lines(path)
-        size = os.path.getsize(path)
-        say("prepctl report over %s (%d lines)" % (os.path.relpath(path, TOP), lines))
-        pr, doc, pcmd = run_prepctl(path, store, n)
-        ga = None
+        row = {"n": n, "lines": count_lines(path), "size": os.path.getsize(path), "ga": None}
+        say("prepctl report over %s (%d lines)" % (os.path.relpath(path, TOP), row["lines"]))
+        row["prep"], row["runs"], row["doc"], row["cmd"] = run_prepctl(path, store, n)
         if goaccess_version():
-            say("goaccess over the same log")
-            ga = run_goaccess(path, n)
-        rows.append((n, path, lines, size, pr, doc, ga, pcmd))
+            say("goaccess over the same log (stopped after %d s)" % GOACCESS_S)
+            row["ga"], row["ga_cmd"] = run_goaccess(path, n)
+        rows.append(row)
     print_report(rows)
+
+
+def shown(path):
+    return os.path.relpath(path, TOP) if path.startswith(TOP) else path
+
+
+def rss_of(r):
+    return fmt_bytes(r["rss"] * 1024) if r["rss"] is not None else "?"
 
 
 def print_report(rows):
@@ -762,50 +801,70 @@ def print_report(rows):
     emit()
     emit("A generated night (18:00–06:00 -06:00, %d cortes every 5–10 min, bursts after "
          "each, ~60 %% phones, revalidations, crawlers, /prep-status checks; "
-         "bench/prepbench/memoria.py).  The log is in the page cache; wall time, CPU "
-         "(user + system) and peak RSS (ru_maxrss) of the process; prepctl report: the "
-         "fastest of %d runs." % (len(night_cortes()), max(1, ROUNDS)))
+         "bench/prepbench/memoria.py), in the page cache.  Wall time, CPU (user + "
+         "system) and peak RSS (/usr/bin/time) of each tool; prepctl report: the fastest "
+         "of %d runs; goaccess: one run, stopped after %d s.  Visitors: prepctl report's "
+         "for the period, goaccess's summed per day." % (
+             len(night_cortes()), max(1, ROUNDS), GOACCESS_S))
     emit()
     emit("| log | tool | wall | lines/s | CPU | peak RSS | visitors | visits | others' CPU "
-         "| prepctl ÷ goaccess (time) |")
+         "| goaccess ÷ prepctl (wall) |")
     emit("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, _path, lines, size, pr, doc, ga, _cmd in rows:
-        s = doc.get("summary", {})
-        label = "%s lines, %s" % (format(lines, ","), fmt_bytes(size))
+    for row in rows:
+        pr, ga, s = row["prep"], row["ga"], row["doc"].get("summary", {})
+        label = "%s lines, %s" % (format(row["lines"], ","), fmt_bytes(row["size"]))
+        ratio = "—"
+        if ga and ga["rc"] == 0:
+            ratio = "%.1f×" % (ga["wall"] / pr["wall"])
+        elif ga and ga["rc"] is None:
+            ratio = "> %.0f×" % (ga["wall"] / pr["wall"])
         emit("| %s | prepctl report | %.2f s | %s | %.2f s | %s | %s | %s | %.0f%% | %s |" % (
-            label, pr[0], format(int(lines / pr[0]), ","), pr[1], fmt_bytes(pr[2] * 1024),
-            format(s.get("visitors", 0), ","), format(s.get("visits", 0), ","), pr[4],
-            "%.1f× faster" % (ga[0][0] / pr[0]) if ga and ga[0][3] == 0 else "—"))
-        if ga:
-            g, general = ga[0], ga[1]
-            if g[3] != 0:
-                emit("| %s | goaccess | failed (exit %d) | | | | | | | |" % (label, g[3]))
-            else:
-                emit("| %s | goaccess | %.2f s | %s | %.2f s | %s | %s | — | %.0f%% | |" % (
-                    label, g[0], format(int(lines / g[0]), ","), g[1], fmt_bytes(g[2] * 1024),
-                    format(general.get("unique_visitors", 0), ","), g[4]))
+            label, pr["wall"], format(int(row["lines"] / pr["wall"]), ","), pr["cpu"] or 0,
+            rss_of(pr), format(s.get("visitors", 0), ","), format(s.get("visits", 0), ","),
+            pr["others"], ratio))
+        if ga is None:
+            continue
+        if ga["rc"] is None:
+            emit("| %s | goaccess | stopped after %.0f s | < %s | %s | %s | | — | %.0f%% | |" % (
+                label, ga["wall"], format(int(row["lines"] / ga["wall"]), ","),
+                "%.0f s" % ga["cpu"] if ga["cpu"] else "?", rss_of(ga), ga["others"]))
+        elif ga["rc"] != 0:
+            emit("| %s | goaccess | failed (exit %d, see bench/work/memoria/goaccess-%d.txt) "
+                 "| | | | | | | |" % (label, ga["rc"], row["n"]))
+        else:
+            emit("| %s | goaccess | %.2f s | %s | %.2f s | %s | %s | — | %.0f%% | |" % (
+                label, ga["wall"], format(int(row["lines"] / ga["wall"]), ","), ga["cpu"] or 0,
+                rss_of(ga), format(ga["general"].get("unique_visitors", 0), ","),
+                ga["others"]))
     emit()
-    n0, _p, _l, _s, _pr, _doc, _ga, cmd = rows[0]
-    emit("Command (%s): `%s`" % (format(n0, ","), " ".join(
-        os.path.relpath(c, TOP) if c.startswith(TOP) else c for c in cmd)))
+    emit("Commands (%s lines):" % format(rows[0]["n"], ","))
     emit()
-    for n, _path, lines, _size, pr, doc, _ga, _cmd in rows:
-        s = doc.get("summary", {})
-        li = doc.get("traffic", {}).get("lines", {})
-        emit("- %s lines: read %s, counted %s, unparsable %s; pages %s, hits %s; "
-             "visitors %s, visits %s" % (
-                 format(n, ","), format(li.get("read", 0), ","),
-                 format(li.get("counted", 0), ","), format(li.get("unparsable", 0), ","),
-                 format(s.get("pages", 0), ","), format(s.get("hits", 0), ","),
-                 format(s.get("visitors", 0), ","), format(s.get("visits", 0), ",")))
+    emit("```")
+    emit(" ".join(shown(c) for c in rows[0]["cmd"]))
+    if rows[0]["ga"]:
+        emit(" ".join(shown(c) for c in rows[0]["ga_cmd"]))
+    emit("```")
     emit()
-    for n, _path, lines, _size, pr, _doc, _ga, _cmd in rows:
-        lps = lines / pr[0]
+    for row in rows:
+        s = row["doc"].get("summary", {})
+        li = row["doc"].get("traffic", {}).get("lines", {})
+        emit("- %s lines: read %s, counted %s, outside /prep %s, unparsable %s; pages %s; "
+             "visitors %s, visits %s; prepctl report runs: %s" % (
+                 format(row["n"], ","), format(li.get("read", 0), ","),
+                 format(li.get("counted", 0), ","),
+                 format(li.get("outside_locations", 0), ","),
+                 format(li.get("unparsable", 0), ","), format(s.get("pages", 0), ","),
+                 format(s.get("visitors", 0), ","), format(s.get("visits", 0), ","),
+                 ", ".join("%.2f s" % r["wall"] for r in row["runs"])))
+    emit()
+    for row in rows:
+        pr = row["prep"]
+        lps = row["lines"] / pr["wall"]
         ok = lps >= TARGET_LPS
-        emit("%s: prepctl report at %s lines: %s lines/s (target ≥ %s lines/s: 1M lines "
-             "per 5 s)" % ("PASS" if ok else "FAIL", format(n, ","), format(int(lps), ","),
-                           format(int(TARGET_LPS), ",")))
-        verdict("prepctl report ≥ 1M log lines per 5 s (%s lines)" % format(n, ","), ok,
-                "%s lines/s, %.2f s, peak RSS %s" % (format(int(lps), ","), pr[0],
-                                                    fmt_bytes(pr[2] * 1024)))
+        emit("%s: prepctl report, %s lines: %s lines/s (target ≥ %s lines/s: 1M lines "
+             "per 5 s)" % ("PASS" if ok else "FAIL", format(row["n"], ","),
+                           format(int(lps), ","), format(int(TARGET_LPS), ",")))
+        verdict("prepctl report ≥ 1M log lines per 5 s (%s lines)" % format(row["n"], ","),
+                ok, "%s lines/s, %.2f s, peak RSS %s" % (format(int(lps), ","), pr["wall"],
+                                                       rss_of(pr)))
     emit()
