@@ -9,5 +9,7 @@
   profile   perf record of httpd's workers while (a) runs
   live      package-to-live: upload as SFTP does, wait for the new corte
   swaps     10 swaps under load; RSS and store across BENCH_SWAPS swaps
+  memoria   prepctl report over a generated election night's access log
+            (cached in bench/work/memoria), next to goaccess; no server
   report    the printed markdown: tables, ratios, targets, results.md
 """

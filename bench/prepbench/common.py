@@ -1,6 +1,7 @@
 """What every part of the bench shares: the knobs from the environment
-(BENCH_*), the paths, the messages on stderr, and the processes started
-(every one is stopped at the end, also on Ctrl-C)."""
+(BENCH_*; the report part's own, BENCH_REPORT_*, are in memoria.py), the
+paths, the messages on stderr, and the processes started (every one is
+stopped at the end, also on Ctrl-C)."""
 
 import datetime as dt
 import os
@@ -20,7 +21,7 @@ SWAPS = int(os.environ.get("BENCH_SWAPS", "100"))
 SIZE_MB = os.environ.get("BENCH_SIZE_MB", "5.1")
 BIG_MB = os.environ.get("BENCH_BIG_MB", "32")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
-    "serve", "profile", "live", "swaps", "rss", "big"}
+    "serve", "profile", "live", "swaps", "rss", "big", "report"}
 FILES = 8000
 HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
 SO = os.path.join(TOP, ".libs", "mod_prep.so")
