@@ -421,6 +421,9 @@ const command_rec prep_cmds[] = {
     FEED_TAKE1("PrepCacheTag", PREP_FEED_CACHE_TAG,
                "Surrogate-Key | xkey | Cache-Tag | off: the header naming "
                "the feed and corte for purges [Surrogate-Key]"),
+    FEED_TAKE12("PrepBannerPosition", PREP_FEED_BANNER_POSITION,
+                "static | sticky | fixed-top | fixed-bottom [OFFSET]: where "
+                "the default banner stays on the screen [static]"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

@@ -226,13 +226,45 @@ const char *prep_banner_estado(unsigned state);
 char *prep_banner_render(apr_pool_t *p, const char *template_text,
                          apr_time_t corte, const prep_zone_t *z,
                          unsigned state);
+/* PrepBannerPosition: where the default banner stays on the screen. */
+typedef enum {
+    PREP_BANNER_STATIC = 0,  /* in the flow at the top of the body [default] */
+    PREP_BANNER_STICKY,      /* in the flow, held at the top when scrolled */
+    PREP_BANNER_FIXED_TOP,   /* always at the top of the window */
+    PREP_BANNER_FIXED_BOTTOM /* always at the bottom of the window */
+} prep_banner_place_e;
+
+typedef struct prep_banner_position {
+    prep_banner_place_e place;
+    /* how far from its edge: a CSS length ("56px", "3.5rem"), NULL for 0 */
+    const char *offset;
+} prep_banner_position_t;
+
+/* The words of PrepBannerPosition (static|sticky|fixed-top|fixed-bottom
+ * [OFFSET]) into *pos; the sentence of what is wrong (without the
+ * directive's name), or NULL.  *pos is unchanged on error. */
+const char *prep_banner_position_parse(prep_banner_position_t *pos, int argc,
+                                       const char *const *argv, apr_pool_t *p);
+/* "static", "sticky", "fixed-top", "fixed-bottom" */
+const char *prep_banner_place_name(prep_banner_place_e place);
+/* prep_banner_render for a position: the default banner (template NULL)
+ * is placed there, above everything on the page but other fixed elements
+ * of an even higher z-index; a template is rendered as it is written.
+ * pos NULL or static: prep_banner_render's banner, byte for byte. */
+char *prep_banner_render_at(apr_pool_t *p, const char *template_text,
+                            apr_time_t corte, const prep_zone_t *z,
+                            unsigned state, const prep_banner_position_t *pos);
+/* The z-index of a banner that is not static: above Bootstrap's fixed-top
+ * navbar (1030) and its modals (1055), below the 32-bit maximum. */
+#define PREP_BANNER_Z_INDEX "2147483000"
 /* Inserts banner right after the first opening <body…> tag of html.
  * Returns the new document (length in *out_len), or NULL when html has no
  * body tag (the file is then served unchanged). */
 char *prep_banner_insert(apr_pool_t *p, const char *html, apr_size_t len,
                          const char *banner, apr_size_t *out_len);
 /* The banner phase of a load: renders each of `banners` (const char *
- * templates, NULL = the default banner) once for the corte time, and
+ * templates, NULL = the default banner, placed at pos) once for the corte
+ * time, and
  * appends to the pack, for every plan flagged PREP_F_HTML, its page with
  * banner n as the rep of slot n (none when the page has no <body>).
  * APR_SUCCESS, or a refusal ("io") in *v.  Types in prep_variants.c's
@@ -243,8 +275,9 @@ apr_status_t prep_banner_add_reps(struct prep_pack *pack,
                                   struct prep_plan *plans, int nplans,
                                   const apr_array_header_t *banners,
                                   apr_time_t corte, const prep_zone_t *z,
-                                  unsigned state, prep_verdict_t *v,
-                                  apr_pool_t *p);
+                                  unsigned state,
+                                  const prep_banner_position_t *pos,
+                                  prep_verdict_t *v, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_package.c: reads a package with libarchive under the package rules
@@ -383,6 +416,8 @@ typedef struct prep_feed {
     /* Banner templates used by the Locations serving this feed; slot n is
      * banners[n-1] (const char *: template text, NULL = default banner). */
     apr_array_header_t *banners;
+    /* PrepBannerPosition: where the default banner stays [static]. */
+    prep_banner_position_t banner_position;
     /* PrepFutureLimit: a corte further ahead of the clock is refused. */
     apr_interval_time_t future_limit;
     /* PrepSameTime accept: a corte with the served corte's time but other
@@ -517,6 +552,7 @@ enum {
     PREP_FEED_NOTIFY,
     PREP_FEED_EDGE_TTL,
     PREP_FEED_CACHE_TAG,
+    PREP_FEED_BANNER_POSITION,
     PREP_FEED_DIRECTIVES
 };
 /* Indexed by PREP_FEED_*. */

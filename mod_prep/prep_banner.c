@@ -72,11 +72,16 @@ static const char *escape_html(apr_pool_t *p, const char *s)
 }
 
 /* The default banner is this head, what the state puts before the label,
- * the label, what it puts after, and the tail. */
-#define DEFAULT_BANNER_HEAD                                                    \
-    "<div id=\"prep-corte\" role=\"status\" style=\"margin:0;padding:6px "     \
-    "12px;background:#1d3557;color:#fff;font:600 15px/1.4 "                    \
-    "system-ui,sans-serif;text-align:center\">"
+ * the label, what it puts after, and the tail.  Its look: 15px bold white
+ * on #1d3557 (contrast 12.6:1), a block that wraps its words at any width.
+ * A banner that is not static has its position first in its style, and
+ * breaks a word too long for a narrow screen rather than overflow it. */
+#define DEFAULT_BANNER_OPEN "<div id=\"prep-corte\" role=\"status\" style=\""
+#define DEFAULT_BANNER_LOOK                                                    \
+    "margin:0;padding:6px 12px;background:#1d3557;color:#fff;font:600 "        \
+    "15px/1.4 system-ui,sans-serif;text-align:center"
+#define DEFAULT_BANNER_HEAD  DEFAULT_BANNER_OPEN DEFAULT_BANNER_LOOK "\">"
+#define DEFAULT_BANNER_WRAP  ";overflow-wrap:break-word"
 #define DEFAULT_BANNER_LABEL "Último corte: {{fecha}} {{hora}} ({{zona}})"
 #define DEFAULT_BANNER_TAIL  "</div>"
 
@@ -94,12 +99,114 @@ const char *prep_banner_estado(unsigned state)
                            : "";
 }
 
+static const char *const place_names[] = {"static", "sticky", "fixed-top",
+                                          "fixed-bottom"};
+
+const char *prep_banner_place_name(prep_banner_place_e place)
+{
+    return (unsigned)place < sizeof(place_names) / sizeof(place_names[0])
+               ? place_names[place]
+               : "static";
+}
+
+/* Is word a CSS length we write as given: 0, or 1-4 digits (a point and 1-2
+ * more) and px, rem or em?  Nothing else reaches the style attribute. */
+static int offset_valid(const char *word)
+{
+    const char *c = word;
+    int digits = 0;
+
+    if (!strcmp(word, "0")) {
+        return 1;
+    }
+    for (; apr_isdigit(*c) && digits < 5; c++) {
+        digits++;
+    }
+    if (digits < 1 || digits > 4) {
+        return 0;
+    }
+    if (*c == '.') {
+        for (digits = 0, c++; apr_isdigit(*c) && digits < 3; c++) {
+            digits++;
+        }
+        if (digits < 1 || digits > 2) {
+            return 0;
+        }
+    }
+    return !strcasecmp(c, "px") || !strcasecmp(c, "rem") ||
+           !strcasecmp(c, "em");
+}
+
+const char *prep_banner_position_parse(prep_banner_position_t *pos, int argc,
+                                       const char *const *argv, apr_pool_t *p)
+{
+    prep_banner_place_e place;
+    char *offset = NULL, *c;
+
+    for (place = PREP_BANNER_STATIC; place <= PREP_BANNER_FIXED_BOTTOM;
+         place++) {
+        if (!strcasecmp(argv[0], place_names[place])) {
+            break;
+        }
+    }
+    if (place > PREP_BANNER_FIXED_BOTTOM) {
+        return "use static, sticky, fixed-top or fixed-bottom";
+    }
+    if (argc > 1) {
+        if (place == PREP_BANNER_STATIC) {
+            return "static takes no offset";
+        }
+        if (!offset_valid(argv[1])) {
+            return apr_psprintf(p,
+                                "offset \"%s\" is not a length like 0, 56px "
+                                "or 3.5rem",
+                                argv[1]);
+        }
+        offset = apr_pstrdup(p, argv[1]);
+        for (c = offset; *c; c++) {
+            *c = apr_tolower(*c);
+        }
+    }
+    pos->place = place;
+    pos->offset = offset;
+    return NULL;
+}
+
+/* The default banner's head at pos: the static one byte for byte, or the
+ * position, its edge and the z-index before the look.  A fixed banner
+ * spans the window from left to right. */
+static const char *banner_head(apr_pool_t *p, const prep_banner_position_t *pos)
+{
+    const char *off = pos && pos->offset ? pos->offset : "0";
+
+    switch (pos ? pos->place : PREP_BANNER_STATIC) {
+        case PREP_BANNER_STICKY:
+            return apr_pstrcat(
+                p, DEFAULT_BANNER_OPEN "position:sticky;top:", off,
+                ";z-index:" PREP_BANNER_Z_INDEX
+                ";" DEFAULT_BANNER_LOOK DEFAULT_BANNER_WRAP "\">",
+                NULL);
+        case PREP_BANNER_FIXED_TOP:
+        case PREP_BANNER_FIXED_BOTTOM:
+            return apr_pstrcat(
+                p, DEFAULT_BANNER_OPEN "position:fixed;",
+                pos->place == PREP_BANNER_FIXED_TOP ? "top:" : "bottom:", off,
+                ";left:0;right:0;z-index:" PREP_BANNER_Z_INDEX
+                ";" DEFAULT_BANNER_LOOK DEFAULT_BANNER_WRAP "\">",
+                NULL);
+        default:
+            return DEFAULT_BANNER_HEAD;
+    }
+}
+
 /* The default banner's template for a state: a drill is said before the
  * corte time, so that nobody reads the time before the word; the close
- * comes after it.  State 0 gives the banner of every earlier version. */
-static const char *default_banner(apr_pool_t *p, unsigned state)
+ * comes after it.  State 0 at the static position gives the banner of
+ * every earlier version. */
+static const char *default_banner(apr_pool_t *p, unsigned state,
+                                  const prep_banner_position_t *pos)
 {
-    return apr_pstrcat(p, DEFAULT_BANNER_HEAD,
+    return apr_pstrcat(p, banner_head(p, pos),
                        (state & PREP_BANNER_STATE_DRILL)
                            ? "<strong>" ESTADO_DRILL "</strong> · "
                            : "",
@@ -111,6 +218,13 @@ static const char *default_banner(apr_pool_t *p, unsigned state)
 
 char *prep_banner_render(apr_pool_t *p, const char *template_text,
                          apr_time_t corte, const prep_zone_t *z, unsigned state)
+{
+    return prep_banner_render_at(p, template_text, corte, z, state, NULL);
+}
+
+char *prep_banner_render_at(apr_pool_t *p, const char *template_text,
+                            apr_time_t corte, const prep_zone_t *z,
+                            unsigned state, const prep_banner_position_t *pos)
 {
     static const char *const names[] = {"{{fecha}}", "{{hora}}", "{{zona}}",
                                         "{{iso}}", "{{estado}}"};
@@ -128,7 +242,7 @@ char *prep_banner_render(apr_pool_t *p, const char *template_text,
     values[2] = escape_html(p, f.zona);
     values[3] = escape_html(p, f.iso);
     values[4] = escape_html(p, prep_banner_estado(state));
-    c = template_text ? template_text : default_banner(p, state);
+    c = template_text ? template_text : default_banner(p, state, pos);
     while (*c) {
         const char *next = strstr(c, "{{");
 
@@ -317,8 +431,9 @@ static apr_status_t add_page_reps(prep_pack_t *pack, prep_plan_t *plan,
 apr_status_t prep_banner_add_reps(prep_pack_t *pack, prep_plan_t *plans,
                                   int nplans, const apr_array_header_t *banners,
                                   apr_time_t corte, const prep_zone_t *z,
-                                  unsigned state, prep_verdict_t *v,
-                                  apr_pool_t *p)
+                                  unsigned state,
+                                  const prep_banner_position_t *pos,
+                                  prep_verdict_t *v, apr_pool_t *p)
 {
     int nbanners = banners ? banners->nelts : 0;
     const char **rendered = apr_pcalloc(p, (nbanners + 1) * sizeof(char *));
@@ -326,8 +441,8 @@ apr_status_t prep_banner_add_reps(prep_pack_t *pack, prep_plan_t *plans,
     int i, n;
 
     for (n = 0; n < nbanners; n++) {
-        rendered[n] = prep_banner_render(
-            p, APR_ARRAY_IDX(banners, n, const char *), corte, z, state);
+        rendered[n] = prep_banner_render_at(
+            p, APR_ARRAY_IDX(banners, n, const char *), corte, z, state, pos);
     }
     for (i = 0; i < nplans && nbanners; i++) {
         if ((plans[i].flags & PREP_F_HTML) &&

@@ -656,6 +656,13 @@ const char *prep_cache_tag_value(apr_pool_t *p, prep_cache_tag_e t,
                        "-", corte_id, NULL);
 }
 
+/* PrepBannerPosition static|sticky|fixed-top|fixed-bottom [OFFSET] */
+static const char *parse_banner_position(void *field, int argc,
+                                         const char *const *argv, apr_pool_t *p)
+{
+    return prep_banner_position_parse(field, argc, argv, p);
+}
+
 /* ------------------------------------------------------------------ */
 /* The directive table */
 
@@ -710,6 +717,9 @@ const prep_feed_directive_t prep_feed_directives[PREP_FEED_DIRECTIVES] = {
                             PREP_FEED_WHOLE, parse_edge_ttl, 0, 1},
     [PREP_FEED_CACHE_TAG] = {"PrepCacheTag", PREP_ARGS_ONE, FIELD(cache_tag),
                              parse_cache_tag, 0, 0},
+    [PREP_FEED_BANNER_POSITION] = {"PrepBannerPosition", PREP_ARGS_ONE_OR_TWO,
+                                   FIELD(banner_position),
+                                   parse_banner_position, 0, 0},
 };
 
 /* What httpd says of a directive given the wrong number of words (it adds

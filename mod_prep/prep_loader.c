@@ -409,10 +409,10 @@ static apr_status_t phase_banner(load_ctx_t *c)
                                c->feed->banners ? c->feed->banners->nelts : 0,
                                &c->nplans, c->p);
     return timed(c, PREP_PHASE_BANNER,
-                 prep_banner_add_reps(&c->pack, c->plans, c->nplans,
-                                      c->feed->banners, c->corte_time,
-                                      &c->feed->zone, c->corte->banner_state,
-                                      &c->verdict, c->p));
+                 prep_banner_add_reps(
+                     &c->pack, c->plans, c->nplans, c->feed->banners,
+                     c->corte_time, &c->feed->zone, c->corte->banner_state,
+                     &c->feed->banner_position, &c->verdict, c->p));
 }
 
 /* compress: the gzip and br variants, reused from the corte the new one

@@ -456,7 +456,7 @@ START_TEST(the_banner_phase_appends_each_page_with_its_banners)
     ck_assert_int_eq(n, 3);
     /* no banner: nothing added */
     ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, NULL, CORTE, &centro,
-                                          0, &v, pool),
+                                          0, NULL, &v, pool),
                      APR_SUCCESS);
     ck_assert(pack.end == end);
     ck_assert_int_eq(plans[0].nreps, 1);
@@ -464,7 +464,7 @@ START_TEST(the_banner_phase_appends_each_page_with_its_banners)
     APR_ARRAY_PUSH(banners, const char *) = NULL;
     APR_ARRAY_PUSH(banners, const char *) = "<b>{{hora}}</b>";
     ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, banners, CORTE,
-                                          &centro, 0, &v, pool),
+                                          &centro, 0, NULL, &v, pool),
                      APR_SUCCESS);
     ck_assert_ptr_null(v.reason);
     ck_assert_int_eq(plans[0].nreps, 3);
@@ -590,14 +590,265 @@ START_TEST(the_banner_phase_renders_the_state_into_each_page)
     APR_ARRAY_PUSH(banners, const char *) = NULL;
     APR_ARRAY_PUSH(banners, const char *) = "<i>{{estado}}</i>";
     ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, banners, CORTE,
-                                          &centro, PREP_BANNER_STATE_DRILL, &v,
-                                          pool),
+                                          &centro, PREP_BANNER_STATE_DRILL,
+                                          NULL, &v, pool),
                      APR_SUCCESS);
     ck_assert_int_eq(plans[0].nreps, 3);
     ck_assert_ptr_nonnull(strstr(rep_bytes(&pack, &plans[0].reps[1]),
                                  "<strong>SIMULACRO</strong> · Último corte"));
     ck_assert_str_eq(rep_bytes(&pack, &plans[0].reps[2]),
                      "<html><body><i>SIMULACRO</i>A</body></html>");
+    apr_file_close(pack.file);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* PrepBannerPosition */
+
+/* pos from the words of a PrepBannerPosition line: NULL or the sentence */
+static const char *position(prep_banner_position_t *pos, const char *line)
+{
+    apr_array_header_t *w = prep_feed_words(line, pool);
+
+    return prep_banner_position_parse(pos, w->nelts,
+                                      (const char *const *)w->elts, pool);
+}
+
+/* The value of CSS property `prop` in the banner's style attribute, or
+ * NULL when it has none. */
+static const char *style_of(const char *html, const char *prop)
+{
+    const char *style = strstr(html, "style=\"");
+    const char *end, *c;
+    apr_size_t n = strlen(prop);
+
+    ck_assert_ptr_nonnull(style);
+    style += 7;
+    end = strchr(style, '"');
+    ck_assert_ptr_nonnull(end);
+    for (c = style; c && c < end; c = strchr(c, ';'), c = c ? c + 1 : NULL) {
+        if (!strncmp(c, prop, n) && c[n] == ':') {
+            const char *semi = strchr(c, ';');
+
+            return apr_pstrndup(
+                pool, c + n + 1,
+                (apr_size_t)((semi && semi < end ? semi : end) - (c + n + 1)));
+        }
+    }
+    return NULL;
+}
+
+START_TEST(banner_position_words_are_read_as_configtest_reads_them)
+{
+    prep_banner_position_t pos = {PREP_BANNER_STATIC, NULL}, before;
+
+    ck_assert_ptr_null(position(&pos, "sticky"));
+    ck_assert_int_eq(pos.place, PREP_BANNER_STICKY);
+    ck_assert_ptr_null(pos.offset);
+    ck_assert_ptr_null(position(&pos, "Fixed-Top 56PX"));
+    ck_assert_int_eq(pos.place, PREP_BANNER_FIXED_TOP);
+    ck_assert_str_eq(pos.offset, "56px");
+    ck_assert_ptr_null(position(&pos, "fixed-bottom 3.5rem"));
+    ck_assert_int_eq(pos.place, PREP_BANNER_FIXED_BOTTOM);
+    ck_assert_str_eq(pos.offset, "3.5rem");
+    ck_assert_ptr_null(position(&pos, "sticky 0"));
+    ck_assert_str_eq(pos.offset, "0");
+    ck_assert_ptr_null(position(&pos, "sticky 1.25em"));
+    ck_assert_ptr_null(position(&pos, "static"));
+    ck_assert_int_eq(pos.place, PREP_BANNER_STATIC);
+    ck_assert_ptr_null(pos.offset);
+    ck_assert_str_eq(prep_banner_place_name(PREP_BANNER_FIXED_BOTTOM),
+                     "fixed-bottom");
+    ck_assert_str_eq(prep_banner_place_name(PREP_BANNER_STICKY), "sticky");
+
+    /* refused, and the position left as it was; nothing but a plain length
+     * can reach the style attribute */
+    ck_assert_ptr_null(position(&pos, "sticky 10px"));
+    before = pos;
+    ck_assert_str_eq(position(&pos, "top"),
+                     "use static, sticky, fixed-top or fixed-bottom");
+    ck_assert_str_eq(position(&pos, "fixed"),
+                     "use static, sticky, fixed-top or fixed-bottom");
+    ck_assert_str_eq(position(&pos, "static 10px"), "static takes no offset");
+    ck_assert_str_eq(position(&pos, "sticky 10"),
+                     "offset \"10\" is not a length like 0, 56px or 3.5rem");
+    ck_assert_str_eq(position(&pos, "sticky -10px"),
+                     "offset \"-10px\" is not a length like 0, 56px or 3.5rem");
+    ck_assert_str_eq(
+        position(&pos, "sticky '10px;color:red'"),
+        "offset \"10px;color:red\" is not a length like 0, 56px or 3.5rem");
+    ck_assert_str_eq(
+        position(&pos, "sticky '10px\"'"),
+        "offset \"10px\"\" is not a length like 0, 56px or 3.5rem");
+    ck_assert_ptr_nonnull(position(&pos, "sticky 10%"));
+    ck_assert_ptr_nonnull(position(&pos, "sticky 12345px"));
+    ck_assert_ptr_nonnull(position(&pos, "sticky 1.234rem"));
+    ck_assert_ptr_nonnull(position(&pos, "sticky .5rem"));
+    ck_assert_ptr_nonnull(position(&pos, "sticky 5.rem"));
+    ck_assert_ptr_nonnull(position(&pos, "sticky calc(1px)"));
+    ck_assert_int_eq(pos.place, before.place);
+    ck_assert_str_eq(pos.offset, before.offset);
+}
+END_TEST
+
+START_TEST(banner_position_is_a_feed_directive)
+{
+    prep_feed_t f;
+    const prep_feed_directive_t *d =
+        &prep_feed_directives[PREP_FEED_BANNER_POSITION];
+    const char *sticky[] = {"sticky", "56px"}, *bad[] = {"arriba"},
+               *three[] = {"sticky", "1px", "2px"};
+
+    prep_feed_defaults(&f, pool);
+    /* the default is the static banner of every earlier version */
+    ck_assert_int_eq(f.banner_position.place, PREP_BANNER_STATIC);
+    ck_assert_ptr_null(f.banner_position.offset);
+    ck_assert_str_eq(d->name, "PrepBannerPosition");
+    ck_assert_ptr_null(prep_feed_set(&f, d, 2, sticky, pool));
+    ck_assert_int_eq(f.banner_position.place, PREP_BANNER_STICKY);
+    ck_assert_str_eq(f.banner_position.offset, "56px");
+    ck_assert_str_eq(prep_feed_set(&f, d, 1, bad, pool),
+                     "PrepBannerPosition: use static, sticky, fixed-top or "
+                     "fixed-bottom");
+    ck_assert_str_eq(prep_feed_set(&f, d, 3, three, pool),
+                     "PrepBannerPosition takes 1-2 arguments");
+}
+END_TEST
+
+START_TEST(static_banner_position_is_the_banner_as_before)
+{
+    prep_banner_position_t pos = {PREP_BANNER_STATIC, NULL};
+    unsigned state;
+
+    ck_assert_str_eq(prep_banner_render_at(pool, NULL, CORTE, &centro, 0, &pos),
+                     DEFAULT_BANNER_2105);
+    ck_assert_str_eq(prep_banner_render_at(pool, NULL, CORTE, &centro, 0, NULL),
+                     DEFAULT_BANNER_2105);
+    for (state = 0; state < 4; state++) {
+        ck_assert_str_eq(
+            prep_banner_render_at(pool, NULL, CORTE, &centro, state, &pos),
+            prep_banner_render(pool, NULL, CORTE, &centro, state));
+    }
+}
+END_TEST
+
+START_TEST(banner_positions_are_inline_styles_above_a_fixed_navbar)
+{
+    static const struct {
+        const char *line, *position, *edge, *edge_value, *other_edge;
+    } cases[] = {
+        {"sticky", "sticky", "top", "0", "bottom"},
+        {"sticky 56px", "sticky", "top", "56px", "bottom"},
+        {"fixed-top", "fixed", "top", "0", "bottom"},
+        {"fixed-top 4rem", "fixed", "top", "4rem", "bottom"},
+        {"fixed-bottom", "fixed", "bottom", "0", "top"},
+        {"fixed-bottom 10px", "fixed", "bottom", "10px", "top"},
+    };
+    const char *label = prep_banner_label(pool, CORTE, &centro);
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        prep_banner_position_t pos = {PREP_BANNER_STATIC, NULL};
+        const char *html, *z, *font, *tail;
+
+        ck_assert_ptr_null(position(&pos, cases[i].line));
+        html = prep_banner_render_at(pool, NULL, CORTE, &centro, 0, &pos);
+        /* the same element, id and role, only its style differs */
+        ck_assert_msg(!strncmp(html,
+                               "<div id=\"prep-corte\" role=\"status\" "
+                               "style=\"position:",
+                               47),
+                      "%s", html);
+        tail = apr_pstrcat(pool, "\">", label, "</div>", NULL);
+        ck_assert_str_eq(html + strlen(html) - strlen(tail), tail);
+        ck_assert_str_eq(style_of(html, "position"), cases[i].position);
+        ck_assert_str_eq(style_of(html, cases[i].edge), cases[i].edge_value);
+        ck_assert_ptr_null(style_of(html, cases[i].other_edge));
+        /* above Bootstrap's fixed-top navbar (z-index 1030) */
+        z = style_of(html, "z-index");
+        ck_assert_ptr_nonnull(z);
+        ck_assert_str_eq(z, PREP_BANNER_Z_INDEX);
+        ck_assert(apr_atoi64(z) > 1030 && apr_atoi64(z) <= 2147483647);
+        /* a fixed banner spans the window */
+        if (!strcmp(cases[i].position, "fixed")) {
+            ck_assert_str_eq(style_of(html, "left"), "0");
+            ck_assert_str_eq(style_of(html, "right"), "0");
+        } else {
+            ck_assert_ptr_null(style_of(html, "left"));
+        }
+        /* legible on a phone: 15px (>= 14px), white on #1d3557, long words
+         * broken rather than overflowing, no width that could overflow */
+        font = style_of(html, "font");
+        ck_assert_str_eq(font, "600 15px/1.4 system-ui,sans-serif");
+        ck_assert_str_eq(style_of(html, "color"), "#fff");
+        ck_assert_str_eq(style_of(html, "background"), "#1d3557");
+        ck_assert_str_eq(style_of(html, "overflow-wrap"), "break-word");
+        ck_assert_ptr_null(style_of(html, "width"));
+        ck_assert_ptr_null(style_of(html, "white-space"));
+        /* self-contained: no class, no stylesheet, no script */
+        ck_assert_ptr_null(strstr(html, "class="));
+        ck_assert_ptr_null(strstr(html, "<link"));
+        ck_assert_ptr_null(strstr(html, "<script"));
+    }
+}
+END_TEST
+
+START_TEST(positioned_banner_keeps_the_state_and_templates_stay_as_written)
+{
+    prep_banner_position_t pos = {PREP_BANNER_STATIC, NULL};
+    const char *both, *label = prep_banner_label(pool, CORTE, &centro);
+
+    ck_assert_ptr_null(position(&pos, "fixed-bottom"));
+    both = prep_banner_render_at(
+        pool, NULL, CORTE, &centro,
+        PREP_BANNER_STATE_DRILL | PREP_BANNER_STATE_CLOSED, &pos);
+    ck_assert_ptr_nonnull(
+        strstr(both, apr_pstrcat(pool, "\"><strong>SIMULACRO</strong> · ",
+                                 label, " · Cierre del PREP</div>", NULL)));
+    ck_assert_str_eq(style_of(both, "position"), "fixed");
+    /* a template places itself */
+    ck_assert_str_eq(
+        prep_banner_render_at(pool, "<b>{{hora}}</b>", CORTE, &centro, 0, &pos),
+        "<b>21:05</b>");
+}
+END_TEST
+
+START_TEST(the_banner_phase_places_the_default_banner)
+{
+    static const char *const paths[] = {"index.html"};
+    static const char *const texts[] = {"<html><body>A</body></html>"};
+    apr_array_header_t *banners = apr_array_make(pool, 2, sizeof(char *));
+    prep_banner_position_t pos = {PREP_BANNER_STATIC, NULL};
+    prep_verdict_t v = {NULL, NULL};
+    prep_pack_t pack = {NULL, 0};
+    prep_unpacked_t *u;
+    prep_plan_t *plans;
+    const char *want;
+    int n;
+
+    ck_assert_ptr_null(position(&pos, "sticky 56px"));
+    ck_assert_int_eq(
+        apr_file_mktemp(&pack.file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
+                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
+                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
+                        pool),
+        APR_SUCCESS);
+    u = pack_files(&pack, paths, texts, 1);
+    plans = prep_plans_make(u, 2, &n, pool);
+    APR_ARRAY_PUSH(banners, const char *) = NULL;
+    APR_ARRAY_PUSH(banners, const char *) = "<i>{{hora}}</i>";
+    ck_assert_int_eq(prep_banner_add_reps(&pack, plans, n, banners, CORTE,
+                                          &centro, 0, &pos, &v, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(plans[0].nreps, 3);
+    want =
+        apr_pstrcat(pool, "<html><body>",
+                    prep_banner_render_at(pool, NULL, CORTE, &centro, 0, &pos),
+                    "A</body></html>", NULL);
+    ck_assert_str_eq(rep_bytes(&pack, &plans[0].reps[1]), want);
+    ck_assert_ptr_nonnull(strstr(want, "position:sticky;top:56px;z-index:"));
+    ck_assert_str_eq(rep_bytes(&pack, &plans[0].reps[2]),
+                     "<html><body><i>21:05</i>A</body></html>");
     apr_file_close(pack.file);
 }
 END_TEST
@@ -611,6 +862,13 @@ Suite *suite_banner(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, label_names_the_date_time_and_zone_of_the_corte);
     tcase_add_test(tc, default_banner_is_a_div_with_the_label);
+    tcase_add_test(tc, banner_position_words_are_read_as_configtest_reads_them);
+    tcase_add_test(tc, banner_position_is_a_feed_directive);
+    tcase_add_test(tc, static_banner_position_is_the_banner_as_before);
+    tcase_add_test(tc, banner_positions_are_inline_styles_above_a_fixed_navbar);
+    tcase_add_test(
+        tc, positioned_banner_keeps_the_state_and_templates_stay_as_written);
+    tcase_add_test(tc, the_banner_phase_places_the_default_banner);
     tcase_add_test(tc, template_placeholders_are_filled_in_the_zone);
     tcase_add_test(tc, template_may_hold_hundreds_of_placeholders);
     tcase_add_test(tc, zone_name_is_escaped_in_templates_and_the_default);
