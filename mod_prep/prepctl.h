@@ -9,6 +9,40 @@
 
 #include "prep.h"
 
+/* prepctl's messages in the operator's language: gettext, text domain
+ * PREPCTL_DOMAIN, catalogues po/LL.po installed as
+ * LOCALEDIR/LL/LC_MESSAGES/mod_prep.mo (es: Mexican Spanish).
+ *
+ * The rule of what is translated: what prepctl says to a person follows
+ * the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) -- --help, the
+ * sentences of wrong usage and of refusals, warnings, the reset prompt.
+ * What it writes as a record is the same in every locale, because
+ * scripts, the tests and the docs read it: the "label: value" lines of
+ * verify, audit and report (verdict:, corte time:, written: ...) and
+ * their values, the status screen and the cortes table (field names,
+ * states, "none served", column heads), the event lines, the FAULT lines,
+ * reason codes, JSON, and what goes into the journal.  Sentences made by
+ * the core library (prep_*.c: a package's refusal, configtest's
+ * sentence for a directive, an operator action's result) are the
+ * journal's and configtest's words, and stay English.  In the C locale
+ * (and C.UTF-8, en_*) every byte is the English one. */
+#ifdef ENABLE_NLS
+#include <libintl.h>
+#define _(s) gettext(s)
+#else
+#define _(s)               (s)
+#define ngettext(s, pl, n) ((n) == 1 ? (s) : (pl))
+#endif
+/* A message marked for the catalogue, translated where it is used. */
+#define N_(s)          s
+#define PREPCTL_DOMAIN "mod_prep"
+/* The environment variable naming another catalogue directory (make
+ * check's build tree); ignored in a set-user-id run (secure_getenv). */
+#define PREPCTL_LOCALEDIR_ENV "PREPCTL_LOCALEDIR"
+
+/* prepctl.c: the messages' locale and catalogue, once at start. */
+void prepctl_i18n_init(void);
+
 /* The file the module writes at each start in Apache's runtime directory. */
 #define PREPCTL_FEEDS_FILE "mod_prep-feeds.json"
 

@@ -83,7 +83,7 @@ static const char *time_of(apr_time_t *t, const json_t *o, const char *key)
         return NULL;
     }
     if (!json_is_string(v)) {
-        return "not a time";
+        return _("not a time");
     }
     return prep_parse_iso_time(t, json_string_value(v));
 }
@@ -100,7 +100,7 @@ static const char *feed_of_json(prep_feed_t *f, const json_t *o, apr_pool_t *p)
     f->incoming = string_of(o, "incoming");
     f->store = string_of(o, "store");
     if (!f->name || !prep_feed_name_valid(f->name) || !f->store) {
-        return "a feed without a valid name or store";
+        return _("a feed without a valid name or store");
     }
     f->name = apr_pstrdup(p, f->name);
     f->store = apr_pstrdup(p, f->store);
@@ -111,7 +111,7 @@ static const char *feed_of_json(prep_feed_t *f, const json_t *o, apr_pool_t *p)
         err = prep_zone_parse(&f->zone, string_of(zone, "offset"),
                               name ? apr_pstrdup(p, name) : f->zone.name, p);
         if (err) {
-            return apr_psprintf(p, "feed %s: zone: %s", f->name, err);
+            return apr_psprintf(p, _("feed %s: zone: %s"), f->name, err);
         }
     }
     if (json_is_integer(v = json_object_get(o, "update_interval_s")) &&
@@ -137,7 +137,7 @@ static const char *feed_of_json(prep_feed_t *f, const json_t *o, apr_pool_t *p)
     }
     if ((err = time_of(&f->publish_from, o, "publish_from")) ||
         (err = time_of(&f->publish_until, o, "publish_until"))) {
-        return apr_psprintf(p, "feed %s: %s", f->name, err);
+        return apr_psprintf(p, _("feed %s: %s"), f->name, err);
     }
     return NULL;
 }
@@ -153,13 +153,13 @@ static const char *runtime_parse(apr_array_header_t **feeds, const char *file,
     size_t i;
 
     if (!doc) {
-        return apr_psprintf(p, "%s cannot be read: %s", file, jerr.text);
+        return apr_psprintf(p, _("%s cannot be read: %s"), file, jerr.text);
     }
     list = json_object_get(doc, "feeds");
     if (!json_is_array(list)) {
         json_decref(doc);
-        return apr_psprintf(p, "%s is not mod_prep's runtime file (no feeds)",
-                            file);
+        return apr_psprintf(
+            p, _("%s is not mod_prep's runtime file (no feeds)"), file);
     }
     *feeds = apr_array_make(p, (int)json_array_size(list) + 1,
                             sizeof(prep_feed_t *));
@@ -188,7 +188,7 @@ static const char *joined(const apr_array_header_t *words, apr_pool_t *p)
 
         all = all ? apr_pstrcat(p, all, ", ", w, NULL) : w;
     }
-    return all ? all : "none";
+    return all ? all : _("none");
 }
 
 /* The runtime file found and read: its path in *file and its feeds.
@@ -217,9 +217,9 @@ static int runtime_read(apr_array_header_t **feeds, const char **file,
         return PREPCTL_REFUSED;
     }
     return prepctl_refuse(
-        "no %s found (looked for %s); is Apache running with mod_prep?  "
-        "Name the runtime file with --feeds FILE, or the feed's store with "
-        "--store DIR",
+        _("no %s found (looked for %s); is Apache running with mod_prep?  "
+          "Name the runtime file with --feeds FILE, or the feed's store with "
+          "--store DIR"),
         PREPCTL_FEEDS_FILE, joined(places, p));
 }
 
@@ -306,13 +306,13 @@ int prepctl_feeds_find(apr_array_header_t **feeds, const prepctl_where_t *w,
     }
     if (!name) {
         if (!known->nelts) {
-            return prepctl_refuse("%s names no feed", file);
+            return prepctl_refuse(_("%s names no feed"), file);
         }
         *feeds = known;
         return PREPCTL_GO_ON;
     }
     if (!(f = feed_named(known, name))) {
-        return prepctl_refuse("no feed %s in %s (feeds: %s)", name, file,
+        return prepctl_refuse(_("no feed %s in %s (feeds: %s)"), name, file,
                               feed_names(known, p));
     }
     APR_ARRAY_PUSH(*feeds, prep_feed_t *) = f;
@@ -347,15 +347,15 @@ int prepctl_become_store_owner(const char *store, apr_pool_t *p)
         return PREPCTL_GO_ON;
     }
     if (stat(store, &st) != 0) {
-        return prepctl_refuse("the store %s cannot be read: %s", store,
+        return prepctl_refuse(_("the store %s cannot be read: %s"), store,
                               strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
-        return prepctl_refuse("the store %s is not a directory", store);
+        return prepctl_refuse(_("the store %s is not a directory"), store);
     }
     if (st.st_uid == 0) {
-        return prepctl_refuse("the store %s is owned by root; it must be "
-                              "owned by the loader account",
+        return prepctl_refuse(_("the store %s is owned by root; it must be "
+                                "owned by the loader account"),
                               store);
     }
     /* the account's own groups when it has a passwd entry, else only the
@@ -364,12 +364,12 @@ int prepctl_become_store_owner(const char *store, apr_pool_t *p)
     gid = pw ? pw->pw_gid : st.st_gid;
     if ((pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid)) != 0 ||
         setgid(gid) != 0 || setuid(st.st_uid) != 0) {
-        return prepctl_refuse("cannot become the owner of the store %s "
-                              "(uid %lu): %s",
+        return prepctl_refuse(_("cannot become the owner of the store %s "
+                                "(uid %lu): %s"),
                               store, (unsigned long)st.st_uid, strerror(errno));
     }
     if (setuid(0) == 0) {
-        return prepctl_refuse("could not give up root to act on %s", store);
+        return prepctl_refuse(_("could not give up root to act on %s"), store);
     }
     return PREPCTL_GO_ON;
 }

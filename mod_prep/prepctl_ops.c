@@ -55,18 +55,18 @@ typedef struct command {
 static const char *op_message(prep_op_status_e st, const prep_op_result_t *res)
 {
     static const char *const fallback[] = {
-        "done",
-        "no retained corte has that id",
-        "there is no retained corte before the one served",
-        "the feed serves no corte",
-        "a load is running; try again in a moment",
-        "this user may not write the store",
-        "the action failed"};
+        N_("done"),
+        N_("no retained corte has that id"),
+        N_("there is no retained corte before the one served"),
+        N_("the feed serves no corte"),
+        N_("a load is running; try again in a moment"),
+        N_("this user may not write the store"),
+        N_("the action failed")};
 
     if (res->message && *res->message) {
         return res->message;
     }
-    return st <= PREP_OP_FAILED ? fallback[st] : "the action failed";
+    return _(st <= PREP_OP_FAILED ? fallback[st] : fallback[PREP_OP_FAILED]);
 }
 
 static int act_rollback(const invocation_t *inv, const prep_op_t *op,
@@ -112,18 +112,18 @@ static int reset_confirmed(const invocation_t *inv, const prep_feed_t *f)
         return 1;
     }
     if (!isatty(STDIN_FILENO)) {
-        prepctl_refuse("reset moves every corte and package of %s into "
-                       "%s/" PREP_ARCHIVE_DIR "/; without a terminal to "
-                       "confirm it, give --yes; nothing was changed",
-                       f->name, f->store);
+        prepctl_refuse(_("reset moves every corte and package of %s into "
+                         "%s/%s/; without a terminal to confirm it, give "
+                         "--yes; nothing was changed"),
+                       f->name, f->store, PREP_ARCHIVE_DIR);
         return 0;
     }
     fprintf(stderr,
-            "prepctl reset %s moves every corte and every processed and "
-            "rejected package of the feed into %s/" PREP_ARCHIVE_DIR
-            "/<time>/ (nothing is deleted) and the feed goes back to "
-            "waiting.\nType the feed's name to confirm: ",
-            f->name, f->store);
+            _("prepctl reset %s moves every corte and every processed and "
+              "rejected package of the feed into %s/%s/<time>/ (nothing is "
+              "deleted) and the feed goes back to waiting.\n"
+              "Type the feed's name to confirm: "),
+            f->name, f->store, PREP_ARCHIVE_DIR);
     fflush(stderr);
     if (!fgets(answer, sizeof(answer), stdin)) {
         answer[0] = '\0';
@@ -131,8 +131,9 @@ static int reset_confirmed(const invocation_t *inv, const prep_feed_t *f)
     n = strcspn(answer, "\r\n");
     answer[n] = '\0';
     if (strcmp(answer, f->name)) {
-        prepctl_refuse("not confirmed (\"%s\" is not %s); nothing was changed",
-                       answer, f->name);
+        prepctl_refuse(
+            _("not confirmed (\"%s\" is not %s); nothing was changed"), answer,
+            f->name);
         return 0;
     }
     return 1;
@@ -161,11 +162,11 @@ static int run_action(const invocation_t *inv, const prep_feed_t *f,
         return rc;
     }
     if (stat(f->store, &st) != 0) {
-        return prepctl_refuse("the store %s of feed %s cannot be read: %s",
+        return prepctl_refuse(_("the store %s of feed %s cannot be read: %s"),
                               f->store, f->name, strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
-        return prepctl_refuse("the store %s of feed %s is not a directory",
+        return prepctl_refuse(_("the store %s of feed %s is not a directory"),
                               f->store, f->name);
     }
     memset(&res, 0, sizeof(res));
@@ -191,7 +192,7 @@ static int view_one(FILE *out, const invocation_t *inv, const prep_feed_t *f,
     prepctl_view_t v = {f, inv->now, inv->json, inv->since};
 
     if (access(f->store, R_OK | X_OK) != 0) {
-        return prepctl_refuse("the store %s of feed %s cannot be read: %s",
+        return prepctl_refuse(_("the store %s of feed %s cannot be read: %s"),
                               f->store, f->name, strerror(errno));
     }
     return inv->cmd->view(out, &v, p);
@@ -215,7 +216,7 @@ static int view_as_owner(char **text, const invocation_t *inv,
     fflush(stdout);
     fflush(stderr);
     if (pipe(fds) != 0 || (pid = fork()) < 0) {
-        return prepctl_refuse("cannot start a process: %s", strerror(errno));
+        return prepctl_refuse(_("cannot start a process: %s"), strerror(errno));
     }
     if (pid == 0) {
         FILE *out = fdopen(fds[1], "w");
@@ -273,7 +274,7 @@ static int view_feed(json_t *feeds, const invocation_t *inv,
         size_t len;
 
         if (!(mem = open_memstream(&text, &len))) {
-            return prepctl_refuse("out of memory");
+            return prepctl_refuse("%s", _("out of memory"));
         }
         rc = view_one(mem, inv, f, p);
         fclose(mem);
@@ -369,8 +370,8 @@ static int since_of(invocation_t *inv, const char *text, apr_pool_t *p)
     }
     return prepctl_fail_usage(apr_psprintf(
         p,
-        "--since \"%s\" is neither a time such as 2024-06-02T20:00:00-06:00 "
-        "nor a duration back from now such as 30m, 2h, 1d",
+        _("--since \"%s\" is neither a time such as 2024-06-02T20:00:00-06:00 "
+          "nor a duration back from now such as 30m, 2h, 1d"),
         text));
 }
 
@@ -386,7 +387,8 @@ static int option_of(invocation_t *inv, int argc, const char *const *argv,
 
     if (takes_value) {
         if (*i + 1 >= argc) {
-            return prepctl_fail_usage(apr_psprintf(p, "%s needs a value", opt));
+            return prepctl_fail_usage(
+                apr_psprintf(p, _("%s needs a value"), opt));
         }
         val = argv[++*i];
     }
@@ -402,8 +404,8 @@ static int option_of(invocation_t *inv, int argc, const char *const *argv,
                (allowed & OPT_YES)) {
         inv->yes = 1;
     } else {
-        return prepctl_fail_usage(
-            apr_psprintf(p, "unknown option %s for %s", opt, inv->cmd->name));
+        return prepctl_fail_usage(apr_psprintf(p, _("unknown option %s for %s"),
+                                               opt, inv->cmd->name));
     }
     return PREPCTL_GO_ON;
 }
@@ -425,7 +427,8 @@ static int invocation_of(invocation_t *inv, int argc, const char *const *argv,
         } else if (!inv->feed) {
             if (!prep_feed_name_valid(w)) {
                 return prepctl_fail_usage(apr_psprintf(
-                    p, "\"%s\" is not a feed name (letters, digits, _ and -)",
+                    p,
+                    _("\"%s\" is not a feed name (letters, digits, _ and -)"),
                     w));
             }
             inv->feed = w;
@@ -433,17 +436,20 @@ static int invocation_of(invocation_t *inv, int argc, const char *const *argv,
             inv->word = w;
         } else {
             return prepctl_fail_usage(
-                apr_psprintf(p, "%s takes %s", c->name,
-                             c->words ? "FEED and one word more" : "one FEED"));
+                apr_psprintf(p,
+                             c->words ? _("%s takes FEED and one word more")
+                                      : _("%s takes one FEED"),
+                             c->name));
         }
     }
     if (!inv->feed && !c->feed_optional) {
-        return prepctl_fail_usage(apr_psprintf(p, "%s needs a FEED", c->name));
+        return prepctl_fail_usage(
+            apr_psprintf(p, _("%s needs a FEED"), c->name));
     }
     if (c->word_required &&
         (!inv->word || (strcmp(inv->word, "on") && strcmp(inv->word, "off")))) {
         return prepctl_fail_usage(
-            apr_psprintf(p, "%s needs on or off after FEED", c->name));
+            apr_psprintf(p, _("%s needs on or off after FEED"), c->name));
     }
     return PREPCTL_GO_ON;
 }

@@ -84,7 +84,7 @@ static int option_of(report_request_t *rq, int argc, const char *const *argv,
         return PREPCTL_GO_ON;
     }
     if (*i + 1 >= argc) {
-        return prepctl_fail_usage(apr_psprintf(p, "%s needs a value", opt));
+        return prepctl_fail_usage(apr_psprintf(p, _("%s needs a value"), opt));
     }
     val = argv[++*i];
     if (!strcmp(opt, "--feeds")) {
@@ -104,7 +104,8 @@ static int option_of(report_request_t *rq, int argc, const char *const *argv,
     } else if (!strcmp(opt, "--location")) {
         if (val[0] != '/') {
             return prepctl_fail_usage(apr_psprintf(
-                p, "--location \"%s\" is not a path such as /prep/qro", val));
+                p, _("--location \"%s\" is not a path such as /prep/qro"),
+                val));
         }
         APR_ARRAY_PUSH(rq->locations, const char *) = val;
     } else if (!strcmp(opt, "--pages")) {
@@ -112,25 +113,26 @@ static int option_of(report_request_t *rq, int argc, const char *const *argv,
     } else if (!strcmp(opt, "--format")) {
         if (!(rq->formats = formats_of(val, p))) {
             return prepctl_fail_usage(apr_psprintf(
-                p, "--format \"%s\": the formats are html, csv and json", val));
+                p, _("--format \"%s\": the formats are html, csv and json"),
+                val));
         }
     } else if (!strcmp(opt, "--visit-timeout")) {
         if ((err = prep_parse_duration(&rq->visit_timeout, val)) ||
             rq->visit_timeout <= 0) {
             return prepctl_fail_usage(apr_psprintf(
-                p, "--visit-timeout \"%s\" is not a duration such as 30m",
+                p, _("--visit-timeout \"%s\" is not a duration such as 30m"),
                 val));
         }
     } else if (!strcmp(opt, "--top")) {
         if (prep_parse_number(&n, val, NULL) != PREP_NUMBER_OK || n < 1 ||
             n > 100000) {
             return prepctl_fail_usage(apr_psprintf(
-                p, "--top \"%s\" is not a number from 1 to 100000", val));
+                p, _("--top \"%s\" is not a number from 1 to 100000"), val));
         }
         rq->top = (int)n;
     } else {
         return prepctl_fail_usage(
-            apr_psprintf(p, "unknown option %s for report", opt));
+            apr_psprintf(p, _("unknown option %s for %s"), opt, "report"));
     }
     return PREPCTL_GO_ON;
 }
@@ -150,17 +152,20 @@ static int request_of(report_request_t *rq, int argc, const char *const *argv,
         } else if (!rq->feed) {
             if (!prep_feed_name_valid(w)) {
                 return prepctl_fail_usage(apr_psprintf(
-                    p, "\"%s\" is not a feed name (letters, digits, _ and -)",
+                    p,
+                    _("\"%s\" is not a feed name (letters, digits, _ and -)"),
                     w));
             }
             rq->feed = w;
         } else {
             return prepctl_fail_usage(apr_psprintf(
-                p, "report takes one FEED (logs go after --log): \"%s\"", w));
+                p, _("report takes one FEED (logs go after --log): \"%s\""),
+                w));
         }
     }
     if (!rq->feed) {
-        return prepctl_fail_usage("report needs a FEED");
+        return prepctl_fail_usage(
+            apr_psprintf(p, _("%s needs a FEED"), "report"));
     }
     return PREPCTL_GO_ON;
 }
@@ -219,21 +224,21 @@ static int notes_of(const char **notes, const char *file, apr_pool_t *p)
         return PREPCTL_GO_ON;
     }
     if ((rv = apr_file_open(&fp, file, APR_FOPEN_READ, 0, p)) != APR_SUCCESS) {
-        return prepctl_refuse("the notes file %s cannot be read: %pm", file,
-                              &rv);
+        return prepctl_refuse(_("the notes file %s cannot be read: %s"), file,
+                              apr_psprintf(p, "%pm", &rv));
     }
     if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE, fp)) != APR_SUCCESS ||
         fi.size > NOTES_MAX) {
         apr_file_close(fp);
-        return prepctl_refuse("the notes file %s is larger than 1 MB", file);
+        return prepctl_refuse(_("the notes file %s is larger than 1 MB"), file);
     }
     len = (apr_size_t)fi.size;
     buf = apr_palloc(p, len + 1);
     rv = len ? apr_file_read_full(fp, buf, len, &len) : APR_SUCCESS;
     apr_file_close(fp);
     if (rv != APR_SUCCESS) {
-        return prepctl_refuse("the notes file %s cannot be read: %pm", file,
-                              &rv);
+        return prepctl_refuse(_("the notes file %s cannot be read: %s"), file,
+                              apr_psprintf(p, "%pm", &rv));
     }
     buf[len] = '\0';
     *notes = buf;
@@ -310,19 +315,19 @@ int prepctl_report(int argc, const char *const *argv, apr_pool_t *p)
     if (rq.from_text && !time_of(&o.from, rq.from_text, &f->zone)) {
         return prepctl_fail_usage(apr_psprintf(
             p,
-            "--from \"%s\" is not a time such as 2024-06-02T18:00:00-06:00, "
-            "2024-06-02T18:00 or 2024-06-02",
+            _("--from \"%s\" is not a time such as "
+              "2024-06-02T18:00:00-06:00, 2024-06-02T18:00 or 2024-06-02"),
             rq.from_text));
     }
     if (rq.to_text && !time_of(&o.to, rq.to_text, &f->zone)) {
         return prepctl_fail_usage(apr_psprintf(
             p,
-            "--to \"%s\" is not a time such as 2024-06-03T12:00:00-06:00, "
-            "2024-06-03T12:00 or 2024-06-03",
+            _("--to \"%s\" is not a time such as 2024-06-03T12:00:00-06:00, "
+              "2024-06-03T12:00 or 2024-06-03"),
             rq.to_text));
     }
     if (o.from && o.to && o.to <= o.from) {
-        return prepctl_fail_usage("--to must come after --from");
+        return prepctl_fail_usage(_("--to must come after --from"));
     }
     if ((rc = notes_of(&o.notes, rq.notes_file, p)) != PREPCTL_GO_ON) {
         return rc;

@@ -213,10 +213,10 @@ static void feed_now_read(feed_now_t *n, const prepctl_view_t *v, apr_pool_t *p)
 
     memset(n, 0, sizeof(*n));
     if (prep_control_read(&n->control, f->store, p) != APR_SUCCESS) {
-        fprintf(stderr,
-                "prepctl: %s/" PREP_CONTROL_FILE
-                " cannot be read: the feed is shown without it\n",
-                f->store);
+        fprintf(stderr, "prepctl: ");
+        fprintf(stderr, _("%s/%s cannot be read: the feed is shown without it"),
+                f->store, PREP_CONTROL_FILE);
+        fputc('\n', stderr);
     }
     prep_store_serving(&n->id, &n->corte, &fallback, f->store, p);
     n->newest = prep_store_newest(f->store, p);
@@ -457,15 +457,17 @@ int prepctl_show_events(FILE *out, const prepctl_view_t *v, apr_pool_t *p)
 
     rv = prep_journal_each(v->feed->store, v->since, event_line, &e, &bad, p);
     if (bad) {
+        fprintf(stderr, "prepctl: ");
         fprintf(stderr,
-                "prepctl: %" APR_UINT64_T_FMT
-                " line(s) of the journal of %s could not be read\n",
-                bad, v->feed->name);
+                ngettext("%s line(s) of the journal of %s could not be read",
+                         "%s line(s) of the journal of %s could not be read",
+                         (unsigned long)(bad > 1000000 ? 1000000 : bad)),
+                apr_psprintf(p, "%" APR_UINT64_T_FMT, bad), v->feed->name);
+        fputc('\n', stderr);
     }
     if (rv != APR_SUCCESS) {
-        return prepctl_refuse(
-            "%s", apr_psprintf(p, "the journal of %s cannot be read: %pm",
-                               v->feed->name, &rv));
+        return prepctl_refuse(_("the journal of %s cannot be read: %s"),
+                              v->feed->name, apr_psprintf(p, "%pm", &rv));
     }
     return PREPCTL_DONE;
 }
