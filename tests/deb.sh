@@ -80,6 +80,19 @@ system_apache_pid() {
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
 }
 
+# The intake process of the httpd whose parent is PID: the child that
+# leads a process group of its own (the workers stay in the parent's).
+intake_of() {
+    local parent=$1 pid
+    [ -n "$parent" ] || return 0
+    for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
+        if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+            echo "$pid"
+            return 0
+        fi
+    done
+}
+
 # apache2ctl stop, then wait (bounded) for the parent and for anything
 # still running as the loader account (the intake and its loaders lead
 # process groups of their own); what is left is killed by its pid.
@@ -236,6 +249,7 @@ python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d[
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$BASE/prep-status")
 [ "$code" = 404 ] || fail "with no feed, /prep-status answered $code, not 404"
 if grep -E 'PREP[0-9]+' "$W/logs/error.log"; then fail "mod_prep logged something with no feed"; fi
+[ -z "$(intake_of "$(system_apache_pid)")" ] || fail "with no feed, mod_prep started an intake process"
 stop_system_apache
 mark "harmless without a feed"
 
@@ -295,6 +309,10 @@ cmp -s "$main" "$W/main.json" || fail "the served json/main.json is not the pack
 # the loader wrote the store as PrepUser, not root
 bad=$(find "$W/$FEED/store" ! -user "$LOADER" | head -3)
 [ -z "$bad" ] || fail "not written by $LOADER: $bad"
+# with a feed the intake runs (what step 3 checks is absent), as PrepUser
+intake=$(intake_of "$(system_apache_pid)")
+[ -n "$intake" ] || fail "no intake process with a feed"
+[ "$(ps -o user= -p "$intake" | tr -d ' ')" = "$LOADER" ] || fail "the intake does not run as $LOADER"
 echo "deb: the system Apache served corte $CORTE from the package"
 stop_system_apache
 mark "feed served"
@@ -316,6 +334,7 @@ done
 for f in "$AP/mods-available/prep.load" "$AP/mods-available/prep.conf"; do
     [ -e "$f" ] || fail "apt-get remove removed the conffile $f"
 done
+[ ! -e "$RUNDIR/mod_prep-feeds.json" ] || fail "apt-get remove left $RUNDIR/mod_prep-feeds.json"
 dpkg-query -W -f='${Status}\n' "$PKG" | grep -q 'deinstall ok config-files' || fail "after remove, $PKG is not in config-files state"
 apache2ctl configtest >"$W/logs/configtest3.log" 2>&1 || { cat "$W/logs/configtest3.log"; fail "configtest after remove"; }
 apt-get purge -y "$PKG" </dev/null >"$W/logs/purge.log" 2>&1 || { cat "$W/logs/purge.log"; fail "apt-get purge"; }
