@@ -6,7 +6,8 @@
 #      no E: line (W: lines are printed);
 #   2. apt-get install ./libapache2-mod-prep_*.deb: the files (dpkg -L: the
 #      .so without a .la, prepctl, the man pages, docs in English and
-#      Spanish, contrib/, the conffiles prep.load and prep.conf), man -w;
+#      Spanish, contrib/, the conffiles prep.load and prep.conf, prepctl's
+#      Spanish catalogue), man -w, prepctl --help in Spanish and English;
 #   3. installed, the module is enabled (debian/README.Debian says why) and
 #      harmless with no feed: configtest passes, the system Apache starts
 #      with prep_module loaded, mod_prep-feeds.json lists no feed, no
@@ -224,6 +225,14 @@ man -w prepctl >/dev/null || fail "man -w prepctl"
 man -w 8 mod_prep >/dev/null || fail "man -w 8 mod_prep"
 /usr/bin/prepctl --version | grep -q "^prepctl $(dpkg-query -W -f='${Version}' "$PKG")$" \
     || fail "/usr/bin/prepctl --version is not the package's version"
+# prepctl speaks Spanish from the package's catalogue, English otherwise
+mo=/usr/share/locale/es/LC_MESSAGES/mod_prep.mo
+grep -qxF "$mo" "$W/files" || fail "the package lacks the Spanish catalogue $mo"
+# (the output kept whole first: grep -q would leave prepctl a closed pipe)
+help=$(env -u PREPCTL_LOCALEDIR -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 LANGUAGE=es /usr/bin/prepctl --help)
+grep -q '^SINOPSIS' <<<"$help" || fail "/usr/bin/prepctl --help is not in Spanish under LANGUAGE=es"
+help=$(env -u PREPCTL_LOCALEDIR -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=C.UTF-8 /usr/bin/prepctl --help)
+grep -q '^SYNOPSIS' <<<"$help" || fail "/usr/bin/prepctl --help is not in English under C.UTF-8"
 mark "install and files"
 
 # ---------------------------------------------------------------- 3. enabled, harmless without a feed
@@ -242,7 +251,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [ "$up" = 1 ] || fail "the system Apache does not answer on $BASE"
-apache2ctl -M 2>/dev/null | grep -q 'prep_module' || fail "prep_module is not loaded"
+modules=$(apache2ctl -M 2>/dev/null)
+grep -q 'prep_module' <<<"$modules" || fail "prep_module is not loaded"
 for _ in $(seq 1 50); do [ -s "$RUNDIR/mod_prep-feeds.json" ] && break; sleep 0.1; done
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d["feeds"] == [] else 1)' \
     "$RUNDIR/mod_prep-feeds.json" || fail "$RUNDIR/mod_prep-feeds.json does not list zero feeds"
