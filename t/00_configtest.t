@@ -259,5 +259,19 @@ EOF
     }
 }
 
+# An unwritable directory, too, with the file and line of its directive.
+SKIP: {
+    skip "running as root: every directory is writable", 1 if $as_root;
+    my ($rc, $out) = configtest(feed => <<"EOF");
+<PrepFeed t1>
+    PrepIncoming $tmp/shared-incoming
+    PrepStore    $tmp/readonly-store
+</PrepFeed>
+EOF
+    my $conf = "$tmp/case$n/httpd.conf";
+    like $out, qr/PREP0101: \Q$conf\E:\d+: <PrepFeed t1>: PrepStore \Q$tmp\E\/readonly-store is not writable/,
+        'an unwritable PrepStore: the file and line of its directive';
+}
+
 chmod 0755, "$tmp/readonly-store";
 done_testing;
