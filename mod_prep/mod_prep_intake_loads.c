@@ -269,9 +269,9 @@ static void ignore(apr_array_header_t *ignored, prep_incoming_kind_e kind,
 /* A settled upload the loader account cannot read is refused at once, by
  * the intake (no loader need open it): it would wait for ever otherwise.
  * Under the store's lock, as a loader's refusal is; when prepctl holds it,
- * at a later poll. */
-static void refuse_unreadable(intake_feed_t *in, int dirfd, const char *name,
-                              prep_seen_t *s, apr_pool_t *p)
+ * at a later poll.  Returns 0 when it was moved out of incoming. */
+static int refuse_unreadable(intake_feed_t *in, int dirfd, const char *name,
+                             prep_seen_t *s, apr_pool_t *p)
 {
     const prep_feed_t *f = &in->feed->conf;
     apr_pool_t *lock_pool;
@@ -281,13 +281,13 @@ static void refuse_unreadable(intake_feed_t *in, int dirfd, const char *name,
     apr_pool_create(&lock_pool, p);
     if (prep_store_lock(f->store, lock_pool) != APR_SUCCESS) {
         apr_pool_destroy(lock_pool);
-        return;
+        return 1;
     }
     journal_seen(in, name, &s->id, PREP_LOAD_NEW, p);
     rv = prep_incoming_refuse_unreadable(f, dirfd, name, &s->id, &v, p);
     apr_pool_destroy(lock_pool);
     if (rv == APR_EMISMATCH) {
-        return; /* another file, or readable now: looked at again */
+        return 1; /* another file, or readable now: looked at again */
     }
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
                  "PREP0112: feed %s: package %s refused: %s: %s", f->name,
@@ -300,6 +300,7 @@ static void refuse_unreadable(intake_feed_t *in, int dirfd, const char *name,
             f->name, prep_name_shown(p, name), f->store, f->incoming);
     }
     prep_incoming_load_ended(s, &s->id, PREP_LOAD_REFUSED);
+    return rv != APR_SUCCESS;
 }
 
 /* Looks at every name in incoming (without following links), rebuilds the
@@ -353,11 +354,13 @@ const char *next_package(intake_feed_t *in, apr_time_t now,
         prep_incoming_seen(s, seen_get(in, fi.name), &id);
         apr_hash_set(seen, name, APR_HASH_KEY_STRING, s);
         if (kind == PREP_INCOMING_UNREADABLE) {
+            int stays = 1;
+
             if (prep_incoming_settled(s, f->settle, now)) {
-                refuse_unreadable(in, dirfd, name, s, p);
+                stays = refuse_unreadable(in, dirfd, name, s, p);
             }
             /* refused, and still here: it could not be moved */
-            if (s->done) {
+            if (s->done && stays) {
                 ignore(ignored, kind, fi.name, p);
             }
             continue;
