@@ -23,6 +23,9 @@
 #      its .reason, journaled, in the status's refusals, the mode and the
 #      fix in the message); sent again with `chmod 644` before the rename,
 #      it is published
+#   8  the alternative for rsync, as the docs give it: a second account, not
+#      chrooted, whose key may only run `rrsync -wo` into PrepIncoming:
+#      `rsync --chmod=F644` is published; a shell command is refused
 #
 # Also: the account as useradd makes it (password locked, `!`) is refused
 # by sshd with UsePAM no, which is why the docs unlock it to `*`.  Each
@@ -47,11 +50,12 @@ T0=$SECONDS
 
 SFTP_USER=prepsftp         # the institute's account (ople-qro in the docs)
 SFTP_GROUP=prepinst        # its group (ieeq in the docs)
+RSYNC_USER=prepsrsync      # its rrsync account (ople-qro-rsync in the docs)
 LOADER_NAME=${PREP_TEST_LOADER:-prep}
 FEED=sftp
 SSHD=/usr/sbin/sshd
 SFTP_SERVER=/usr/lib/openssh/sftp-server
-MADE_USER=0 MADE_GROUP=0 MADE_LOADER=0 MADE_RUN_SSHD=0
+MADE_USER=0 MADE_RSYNC_USER=0 MADE_GROUP=0 MADE_LOADER=0 MADE_RUN_SSHD=0
 R="" SSHD_PID=""
 FAILS=0
 
@@ -88,6 +92,7 @@ cleanup() {
     stop_sshd
     stop_httpd "$W"
     [ "$MADE_USER" = 1 ] && userdel -r "$SFTP_USER" >/dev/null 2>&1
+    [ "$MADE_RSYNC_USER" = 1 ] && userdel -r "$RSYNC_USER" >/dev/null 2>&1
     [ "$MADE_GROUP" = 1 ] && getent group "$SFTP_GROUP" >/dev/null && groupdel "$SFTP_GROUP"
     [ "$MADE_LOADER" = 1 ] && userdel "$LOADER_NAME" >/dev/null 2>&1
     [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
@@ -135,10 +140,12 @@ if getent group "$SFTP_GROUP" >/dev/null; then
     echo "sftp: group $SFTP_GROUP exists already; remove it or pick another name"
     exit 1
 fi
-if id "$SFTP_USER" >/dev/null 2>&1; then
-    echo "sftp: account $SFTP_USER exists already; remove it or pick another name"
-    exit 1
-fi
+for u in "$SFTP_USER" "$RSYNC_USER"; do
+    if id "$u" >/dev/null 2>&1; then
+        echo "sftp: account $u exists already; remove it or pick another name"
+        exit 1
+    fi
+done
 groupadd "$SFTP_GROUP" && MADE_GROUP=1
 useradd --create-home --gid "$SFTP_GROUP" --shell /usr/sbin/nologin "$SFTP_USER" && MADE_USER=1
 HOME_DIR=$(getent passwd "$SFTP_USER" | cut -d: -f6)
@@ -156,6 +163,16 @@ STORE="$R/store"
 ssh-keygen -q -t ed25519 -N '' -C "institute@test" -f "$W/id_institute"
 install -d -o "$SFTP_USER" -g "$SFTP_GROUP" -m 0700 "$HOME_DIR/.ssh"
 install -o "$SFTP_USER" -g "$SFTP_GROUP" -m 0600 "$W/id_institute.pub" "$HOME_DIR/.ssh/authorized_keys"
+# The rrsync account: a shell (sshd runs the key's command through it), no
+# chroot, the key restricted to rrsync -wo into incoming.
+useradd --create-home --gid "$SFTP_GROUP" --shell /bin/sh "$RSYNC_USER" && MADE_RSYNC_USER=1
+usermod -p '*' "$RSYNC_USER"
+RSYNC_HOME=$(getent passwd "$RSYNC_USER" | cut -d: -f6)
+install -d -o "$RSYNC_USER" -g "$SFTP_GROUP" -m 0700 "$RSYNC_HOME/.ssh"
+printf 'command="/usr/bin/rrsync -wo -no-del %s",restrict %s\n' "$R/qro/incoming" "$(cat "$W/id_institute.pub")" \
+    >"$RSYNC_HOME/.ssh/authorized_keys"
+chown "$RSYNC_USER:$SFTP_GROUP" "$RSYNC_HOME/.ssh/authorized_keys"
+chmod 0600 "$RSYNC_HOME/.ssh/authorized_keys"
 
 # ---------------------------------------------------------------- sshd
 SPORT=$(free_port)
@@ -180,7 +197,7 @@ KbdInteractiveAuthentication no
 PasswordAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
-AllowUsers $SFTP_USER
+AllowUsers $SFTP_USER $RSYNC_USER
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 
@@ -405,5 +422,16 @@ printf 'put %s /incoming/%s.part\nchmod 644 /incoming/%s.part\nrename /incoming/
     "$W/$NAME" "$NAME" "$NAME" "$NAME" "$NAME" >"$W/7b.batch"
 sftp_batch "$W/7b.batch" >"$W/7b.out" 2>&1 || bad "sftp put + chmod + rename: $(cat "$W/7b.out")"
 published "$NAME" "$CORTE_TIME" || true
+
+log "8: rsync through a non-chrooted account restricted with rrsync -wo"
+make_pkg PREP_QRO_2109.tar.gz
+chmod 0600 "$W/PREP_QRO_2109.tar.gz"   # --chmod=F644 makes it readable all the same
+timeout 60 rsync --chmod=F644 -e "ssh ${SSH_OPTS[*]} -p $SPORT" "$W/PREP_QRO_2109.tar.gz" \
+    "$RSYNC_USER@127.0.0.1:" >"$W/8.out" 2>&1 || bad "rsync to rrsync: $(cat "$W/8.out")"
+published PREP_QRO_2109.tar.gz "$CORTE_TIME" || true
+if timeout 30 ssh "${SSH_OPTS[@]}" -p "$SPORT" "$RSYNC_USER@127.0.0.1" id >"$W/8s.out" 2>&1; then
+    bad "the rrsync account ran a shell command: $(cat "$W/8s.out")"
+fi
+log "  a shell command: refused: $(tr '\n' ' ' <"$W/8s.out" | cut -c1-100)"
 
 [ "$FAILS" = 0 ] || dump
