@@ -106,6 +106,16 @@ static prep_seen_t *seen_get(intake_feed_t *in, const char *name)
     return apr_hash_get(in->seen, name, APR_HASH_KEY_STRING);
 }
 
+/* The error log's line of a refusal the intake makes itself. */
+static void log_refused(intake_feed_t *in, const char *name,
+                        const prep_verdict_t *v, apr_pool_t *p)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                 "PREP0112: feed %s: package %s refused: %s: %s",
+                 in->feed->conf.name, prep_name_shown(p, name), v->reason,
+                 v->message);
+}
+
 /* Refuses the package of the load that just ended, in the intake (a
  * crash, a timeout): the loader could not. */
 static void set_aside_here(intake_feed_t *in, const char *reason,
@@ -115,10 +125,7 @@ static void set_aside_here(intake_feed_t *in, const char *reason,
 
     v.reason = reason;
     v.message = message;
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                 "PREP0112: feed %s: package %s refused: %s: %s",
-                 in->feed->conf.name, prep_name_shown(p, in->loading), v.reason,
-                 v.message);
+    log_refused(in, in->loading, &v, p);
     prep_incoming_reject(&in->feed->conf, -1, in->loading, NULL,
                          &in->loading_id, &v, p);
 }
@@ -289,13 +296,11 @@ static int refuse_unreadable(intake_feed_t *in, int dirfd, const char *name,
     if (rv == APR_EMISMATCH) {
         return 1; /* another file, or readable now: looked at again */
     }
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                 "PREP0112: feed %s: package %s refused: %s: %s", f->name,
-                 prep_name_shown(p, name), v.reason, v.message);
+    log_refused(in, name, &v, p);
     if (rv != APR_SUCCESS) {
         ap_log_error(
             APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
-            "PREP0112: feed %s: cannot move %s into %s/" PREP_REJECTED_DIR
+            "PREP0178: feed %s: cannot move %s into %s/" PREP_REJECTED_DIR
             "; it stays in %s, refused",
             f->name, prep_name_shown(p, name), f->store, f->incoming);
     }
