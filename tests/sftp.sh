@@ -286,7 +286,7 @@ refused_as() {
 # package NAME, then checks its id changed, its time, and X-PREP-Corte.
 LAST_ID=""
 published() {
-    local name=$1 when=$2 id pkg header
+    local name=$1 when=$2 id header
     if ! wait_until 30 serving "$name"; then
         bad "$name was not published within 30 s (corte: $(st 'f.get("corte")'), refused: $(st 'f.get("rejected")[:1]'))"
         return 1
