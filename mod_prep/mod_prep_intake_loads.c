@@ -106,6 +106,16 @@ static prep_seen_t *seen_get(intake_feed_t *in, const char *name)
     return apr_hash_get(in->seen, name, APR_HASH_KEY_STRING);
 }
 
+/* The error log's line of a refusal the intake makes itself. */
+static void log_refused(intake_feed_t *in, const char *name,
+                        const prep_verdict_t *v, apr_pool_t *p)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                 "PREP0112: feed %s: package %s refused: %s: %s",
+                 in->feed->conf.name, prep_name_shown(p, name), v->reason,
+                 v->message);
+}
+
 /* Refuses the package of the load that just ended, in the intake (a
  * crash, a timeout): the loader could not. */
 static void set_aside_here(intake_feed_t *in, const char *reason,
@@ -115,10 +125,7 @@ static void set_aside_here(intake_feed_t *in, const char *reason,
 
     v.reason = reason;
     v.message = message;
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                 "PREP0112: feed %s: package %s refused: %s: %s",
-                 in->feed->conf.name, prep_name_shown(p, in->loading), v.reason,
-                 v.message);
+    log_refused(in, in->loading, &v, p);
     prep_incoming_reject(&in->feed->conf, -1, in->loading, NULL,
                          &in->loading_id, &v, p);
 }
@@ -257,6 +264,50 @@ int reap_loader(intake_feed_t *in, apr_pool_t *p)
     return 1;
 }
 
+static void ignore(apr_array_header_t *ignored, prep_incoming_kind_e kind,
+                   const char *name, apr_pool_t *p)
+{
+    prep_ignored_t *g = apr_array_push(ignored);
+
+    g->name = prep_name_shown(p, name);
+    g->why = prep_incoming_kind_text(kind);
+}
+
+/* A settled upload the loader account cannot read is refused at once, by
+ * the intake (no loader need open it): it would wait for ever otherwise.
+ * Under the store's lock, as a loader's refusal is; when prepctl holds it,
+ * at a later poll.  Returns 0 when it was moved out of incoming. */
+static int refuse_unreadable(intake_feed_t *in, int dirfd, const char *name,
+                             prep_seen_t *s, apr_pool_t *p)
+{
+    const prep_feed_t *f = &in->feed->conf;
+    apr_pool_t *lock_pool;
+    prep_verdict_t v;
+    apr_status_t rv;
+
+    apr_pool_create(&lock_pool, p);
+    if (prep_store_lock(f->store, lock_pool) != APR_SUCCESS) {
+        apr_pool_destroy(lock_pool);
+        return 1;
+    }
+    journal_seen(in, name, &s->id, PREP_LOAD_NEW, p);
+    rv = prep_incoming_refuse_unreadable(f, dirfd, name, &s->id, &v, p);
+    apr_pool_destroy(lock_pool);
+    if (rv == APR_EMISMATCH) {
+        return 1; /* another file, or readable now: looked at again */
+    }
+    log_refused(in, name, &v, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(
+            APLOG_MARK, APLOG_WARNING, rv, ap_server_conf,
+            "PREP0178: feed %s: cannot move %s into %s/" PREP_REJECTED_DIR
+            "; it stays in %s, refused",
+            f->name, prep_name_shown(p, name), f->store, f->incoming);
+    }
+    prep_incoming_load_ended(s, &s->id, PREP_LOAD_REFUSED);
+    return rv != APR_SUCCESS;
+}
+
 /* Looks at every name in incoming (without following links), rebuilds the
  * seen table from the names still there, and returns the package to read
  * next, or NULL; *mode says how. */
@@ -299,17 +350,26 @@ const char *next_package(intake_feed_t *in, apr_time_t now,
              prep_package_name_ignored(fi.name))) {
             continue;
         }
-        if (kind != PREP_INCOMING_PACKAGE) {
-            prep_ignored_t *g = apr_array_push(ignored);
-
-            g->name = prep_name_shown(p, fi.name);
-            g->why = prep_incoming_kind_text(kind);
+        if (kind != PREP_INCOMING_PACKAGE && kind != PREP_INCOMING_UNREADABLE) {
+            ignore(ignored, kind, fi.name, p);
             continue;
         }
         name = apr_pstrdup(pool, fi.name);
         s = apr_palloc(pool, sizeof(*s));
         prep_incoming_seen(s, seen_get(in, fi.name), &id);
         apr_hash_set(seen, name, APR_HASH_KEY_STRING, s);
+        if (kind == PREP_INCOMING_UNREADABLE) {
+            int stays = 1;
+
+            if (prep_incoming_settled(s, f->settle, now)) {
+                stays = refuse_unreadable(in, dirfd, name, s, p);
+            }
+            /* refused, and still here: it could not be moved */
+            if (s->done && stays) {
+                ignore(ignored, kind, fi.name, p);
+            }
+            continue;
+        }
         if (!prep_incoming_settled(s, f->settle, now) ||
             (best && !prep_incoming_before(s, name, best_s, best)) ||
             !prep_incoming_sidecar_ready(f, dirfd, name, id.mtime, now, p)) {

@@ -9,6 +9,7 @@
 #include <apr_time.h>
 #include <apr_file_io.h>
 #include <apr_portable.h>
+#include <apr_user.h>
 
 #define PREP_VERSION "0.1.0"
 
@@ -17,7 +18,7 @@
  * (traversal, absolute, link, special, duplicate, depth, name-too-long,
  * limit-files, limit-bytes, limit-file, ratio, truncated, not-an-archive,
  * empty, no-corte-time, older-corte, future-corte, same-time, verify,
- * encrypted, bad-name, timeout, crash, io); `message`
+ * encrypted, bad-name, timeout, crash, unreadable, io); `message`
  * is one human sentence.  reason == NULL means accepted. */
 typedef struct prep_verdict {
     const char *reason;
@@ -971,6 +972,33 @@ const char *prep_incoming_kind_text(prep_incoming_kind_e k);
 prep_incoming_kind_e prep_incoming_classify(int dirfd, const char *name,
                                             prep_file_identity_t *id);
 
+/* The account that reads PrepIncoming, as open(2) judges a read: its uid,
+ * its group and its other groups (uid 0 reads everything). */
+typedef struct prep_reader {
+    apr_uid_t uid;
+    apr_gid_t gid;
+    const apr_gid_t *groups;
+    int ngroups;
+} prep_reader_t;
+
+/* What a name of lstat result st is to `reader` (NULL: this process): the
+ * decision prep_incoming_classify makes.  A regular file with a name of an
+ * upload in progress is PREP_INCOMING_IN_PROGRESS whatever its mode; any
+ * other regular file is a package, or PREP_INCOMING_UNREADABLE when the
+ * reader may not read it. */
+struct stat;
+prep_incoming_kind_e prep_incoming_kind_of(const char *name,
+                                           const struct stat *st,
+                                           const prep_reader_t *reader);
+
+/* The verdict on a settled regular file the loader account cannot read
+ * (PREP_INCOMING_UNREADABLE, lstat result st): reason "unreadable"; the
+ * message tells its mode, owner and group, the account that must read it
+ * (`loader`; NULL: this process's), and how to send it again readable
+ * (mode 0644: chmod, internal-sftp -u 0022 [-m 0644]). */
+void prep_incoming_unreadable_verdict(prep_verdict_t *v, const struct stat *st,
+                                      const char *loader, apr_pool_t *p);
+
 /* Opens `name` once (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC, then blocking): a
  * regular file whose identity is *expected (when not NULL).  APR_SUCCESS;
  * APR_EMISMATCH when it is not, or no longer, that file (a link, a FIFO,
@@ -1377,6 +1405,19 @@ apr_status_t prep_incoming_reject_journaled(
     const prep_feed_t *feed, int dirfd, const char *name, apr_file_t *package,
     const prep_file_identity_t *id, const prep_verdict_t *v,
     apr_status_t *journaled, apr_pool_t *p);
+/* Refuses for good, as "unreadable" (prep_incoming_unreadable_verdict),
+ * the file `name` in dirfd the loader account cannot read, when it is
+ * still the file of identity id and still unreadable: recorded, set aside
+ * (renamed into STORE/rejected as it is, the uploader's and unreadable,
+ * since it cannot be copied) and journaled as prep_incoming_reject does.
+ * *v gets the verdict.  APR_EMISMATCH when `name` names another file now
+ * or one the loader can read (it is then a package); else the set-aside's
+ * error (EXDEV: the store is on another file system, it stays where it
+ * is, refused all the same). */
+apr_status_t prep_incoming_refuse_unreadable(const prep_feed_t *feed, int dirfd,
+                                             const char *name,
+                                             const prep_file_identity_t *id,
+                                             prep_verdict_t *v, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_status.c: the status document. */

@@ -77,6 +77,50 @@ static int readable(const struct stat *st)
     return (st->st_mode & S_IROTH) != 0;
 }
 
+/* The same check for another account. */
+static int reader_may_read(const struct stat *st, const prep_reader_t *r)
+{
+    int i, member = st->st_gid == r->gid;
+
+    if (r->uid == 0) {
+        return 1;
+    }
+    if (st->st_uid == r->uid) {
+        return (st->st_mode & S_IRUSR) != 0;
+    }
+    for (i = 0; !member && i < r->ngroups; i++) {
+        member = st->st_gid == r->groups[i];
+    }
+    if (member) {
+        return (st->st_mode & S_IRGRP) != 0;
+    }
+    return (st->st_mode & S_IROTH) != 0;
+}
+
+prep_incoming_kind_e prep_incoming_kind_of(const char *name,
+                                           const struct stat *st,
+                                           const prep_reader_t *reader)
+{
+    if (S_ISLNK(st->st_mode)) {
+        return PREP_INCOMING_LINK;
+    }
+    if (S_ISFIFO(st->st_mode)) {
+        return PREP_INCOMING_FIFO;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        return PREP_INCOMING_DIRECTORY;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        return PREP_INCOMING_SPECIAL;
+    }
+    if (prep_package_name_ignored(name)) {
+        return PREP_INCOMING_IN_PROGRESS;
+    }
+    return (reader ? reader_may_read(st, reader) : readable(st))
+               ? PREP_INCOMING_PACKAGE
+               : PREP_INCOMING_UNREADABLE;
+}
+
 prep_incoming_kind_e prep_incoming_classify(int dirfd, const char *name,
                                             prep_file_identity_t *id)
 {
@@ -86,22 +130,42 @@ prep_incoming_kind_e prep_incoming_classify(int dirfd, const char *name,
         return PREP_INCOMING_GONE;
     }
     identity_of(id, &st);
-    if (S_ISLNK(st.st_mode)) {
-        return PREP_INCOMING_LINK;
-    }
-    if (S_ISFIFO(st.st_mode)) {
-        return PREP_INCOMING_FIFO;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        return PREP_INCOMING_DIRECTORY;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return PREP_INCOMING_SPECIAL;
-    }
-    if (prep_package_name_ignored(name)) {
-        return PREP_INCOMING_IN_PROGRESS;
-    }
-    return readable(&st) ? PREP_INCOMING_PACKAGE : PREP_INCOMING_UNREADABLE;
+    return prep_incoming_kind_of(name, &st, NULL);
+}
+
+/* An account's name, or its number when it has none. */
+static const char *user_name(apr_uid_t uid, apr_pool_t *p)
+{
+    char *name;
+
+    return apr_uid_name_get(&name, uid, p) == APR_SUCCESS
+               ? name
+               : apr_psprintf(p, "%lu", (unsigned long)uid);
+}
+
+static const char *group_name(apr_gid_t gid, apr_pool_t *p)
+{
+    char *name;
+
+    return apr_gid_name_get(&name, gid, p) == APR_SUCCESS
+               ? name
+               : apr_psprintf(p, "%lu", (unsigned long)gid);
+}
+
+void prep_incoming_unreadable_verdict(prep_verdict_t *v, const struct stat *st,
+                                      const char *loader, apr_pool_t *p)
+{
+    const char *who = loader ? loader : user_name(geteuid(), p);
+
+    prep_refuse(
+        v, p, "unreadable",
+        "the loader account %s cannot read the package: it has mode %04o, "
+        "owner %s, group %s; send it again readable by %s, with mode 0644: "
+        "chmod 0644 before the upload (or, in sftp, chmod 644 on the upload "
+        "before its rename), and on this server internal-sftp -u 0022 (and "
+        "-m 0644 where sftp-server has it)",
+        who, (unsigned)(st->st_mode & 07777), user_name(st->st_uid, p),
+        group_name(st->st_gid, p), who);
 }
 
 /* openat without following a link, without blocking on a FIFO and without
@@ -306,7 +370,9 @@ static apr_status_t copy_into(int in, int to_fd, const char *name,
  * an upload (another account's inode, which its owner could still write
  * through a descriptor it kept) is copied from `package` (or a fresh
  * no-follow open of it), so that everything in the store is this
- * account's, then its name removed if it still names what was copied. */
+ * account's, then its name removed if it still names what was copied.  A
+ * regular file this account cannot open for reading cannot be copied: it
+ * is renamed as it is (never read, it keeps its owner and mode). */
 static apr_status_t move_into(int dirfd, const char *name, apr_file_t *package,
                               int to_fd, apr_pool_t *p)
 {
@@ -318,7 +384,13 @@ static apr_status_t move_into(int dirfd, const char *name, apr_file_t *package,
     if (package) {
         apr_os_file_get(&in, package);
     } else if ((own = open_regular(dirfd, name, &st)) < 0) {
-        return errno;
+        rv = errno;
+        if (rv == EACCES &&
+            fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(st.st_mode)) {
+            rv = renameat(dirfd, name, to_fd, name) == 0 ? APR_SUCCESS : errno;
+        }
+        return rv;
     } else {
         in = own;
     }
@@ -541,6 +613,26 @@ apr_status_t prep_incoming_reject(const prep_feed_t *feed, int dirfd,
 
     return prep_incoming_reject_journaled(feed, dirfd, name, package, id, v,
                                           &journaled, p);
+}
+
+apr_status_t prep_incoming_refuse_unreadable(const prep_feed_t *feed, int dirfd,
+                                             const char *name,
+                                             const prep_file_identity_t *id,
+                                             prep_verdict_t *v, apr_pool_t *p)
+{
+    prep_file_identity_t now;
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return errno;
+    }
+    identity_of(&now, &st);
+    if (!prep_identity_equal(&now, id) ||
+        prep_incoming_kind_of(name, &st, NULL) != PREP_INCOMING_UNREADABLE) {
+        return APR_EMISMATCH;
+    }
+    prep_incoming_unreadable_verdict(v, &st, NULL, p);
+    return prep_incoming_reject(feed, dirfd, name, NULL, id, v, p);
 }
 
 /* --- the intake's decisions ---------------------------------------- */

@@ -3,9 +3,10 @@
 # was published, says so in the status and publishes it again from the
 # package it keeps in STORE/processed; a corte.json that cannot be read
 # never leaves the feed without a corte.  Names in incoming that are never
-# read (links, FIFOs, directories, unreadable files) are listed in the
-# status with why, and are not refused.  The journal tells it: "damaged"
-# (the corte, what differed) once, "republished" with why "healed", then
+# read (links, FIFOs, directories) are listed in the status with why, and
+# are not refused; a file the loader account cannot read is refused as
+# `unreadable`, with how to fix it.  The journal tells it: "damaged" (the
+# corte, what differed) once, "republished" with why "healed", then
 # "healed" (the corte) once the new pack audits clean; a corte.json that
 # cannot be read is "damaged" too, then republished.  Feed: integro.
 use strict;
@@ -47,26 +48,42 @@ ok integrity()->{audited_at}, 'integrity.audited_at is set';
 symlink '/etc/passwd', "$inc/enlace.tar.gz" or die "symlink: $!";
 mkfifo("$inc/tubo.tar.gz", 0644) or die "mkfifo: $!";
 mkdir "$inc/carpeta.zip" or die "mkdir: $!";
-spit("$inc/cerrado.tar.gz", 'x' x 100);
-chmod 0000, "$inc/cerrado.tar.gz";
 my %why = ('enlace.tar.gz' => qr/symbolic link/, 'tubo.tar.gz' => qr/FIFO/,
-           'carpeta.zip' => qr/directory/, 'cerrado.tar.gz' => qr/not readable/);
+           'carpeta.zip' => qr/directory/);
 my $ignored = wait_for(10, sub {
     my $l = status_feed($feed)->{incoming_ignored} || [];
-    return @$l >= 4 ? { map { $_->{name} => $_->{why} } @$l } : undef;
+    return @$l >= 3 ? { map { $_->{name} => $_->{why} } @$l } : undef;
 });
 ok $ignored, 'the status lists the names in incoming that are never read'
     or diag explain status_feed($feed)->{incoming_ignored};
 for my $name (sort keys %why) {
     like $ignored && $ignored->{$name} // '', $why{$name}, "$name: listed with why";
 }
+# --- a file the loader account cannot read (mode 0000, the loader's own
+# here: an SFTP upload sent 0600 by another account reads the same): it
+# would wait for ever, so it is refused once settled, with how to fix it
+spit("$inc/cerrado.tar.gz", 'x' x 100);
+chmod 0000, "$inc/cerrado.tar.gz";
+my $refusal = wait_for(10, sub {
+    (grep { ($_->{package} // '') eq 'cerrado.tar.gz' } @{ status_feed($feed)->{rejected} || [] })[0];
+});
+ok $refusal, 'the unreadable file is refused' or diag explain status_feed($feed);
+is $refusal && $refusal->{reason}, 'unreadable', 'as unreadable';
+like $refusal && $refusal->{message} // '', qr/cannot read the package: it has mode 0000, owner \S+, group \S+; .*mode 0644.*chmod 0644.*internal-sftp -u 0022/,
+    'its message tells the mode, the owner and the fix';
+ok !-e "$inc/cerrado.tar.gz" && -e "$sto/rejected/cerrado.tar.gz", 'it is moved to STORE/rejected';
+like slurp("$sto/rejected/cerrado.tar.gz.reason"), qr/^unreadable: the loader account /, 'with its .reason';
+ok grep({ $_ && ($_->{event} // '') eq 'refused' && ($_->{reason} // '') eq 'unreadable' } journal($feed)),
+    'journaled as refused';
+ok !grep({ ($_->{name} // '') eq 'cerrado.tar.gz' } @{ status_feed($feed)->{incoming_ignored} || [] }),
+    'and no longer listed under incoming_ignored';
 sleep 2;
 $st = status_feed($feed);
-ok !grep({ exists $why{$_->{package} // ''} } @{ $st->{rejected} || [] }), 'none of them is refused';
+ok !grep({ exists $why{$_->{package} // ''} } @{ $st->{rejected} || [] }), 'none of the others is refused';
 is $st->{corte}{id}, $id_a, 'the corte is unchanged';
 ok -l "$inc/enlace.tar.gz" && -p "$inc/tubo.tar.gz" && -d "$inc/carpeta.zip", 'and they are left where they are';
-chmod 0644, "$inc/cerrado.tar.gz";
-unlink "$inc/enlace.tar.gz", "$inc/tubo.tar.gz", "$inc/cerrado.tar.gz";
+chmod 0644, "$sto/rejected/cerrado.tar.gz";
+unlink "$inc/enlace.tar.gz", "$inc/tubo.tar.gz";
 rmdir "$inc/carpeta.zip";
 
 # --- a byte of the served corte changes on disk

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_file_io.h>
@@ -450,6 +452,248 @@ START_TEST(a_refusal_is_journaled_with_its_package_and_reason)
 }
 END_TEST
 
+/* An lstat result of a file of owner uid, group gid and mode. */
+static struct stat stat_of(mode_t type, mode_t mode, uid_t uid, gid_t gid)
+{
+    struct stat st;
+
+    memset(&st, 0, sizeof(st));
+    st.st_mode = type | mode;
+    st.st_uid = uid;
+    st.st_gid = gid;
+    return st;
+}
+
+/* The decision over a name in incoming, from its lstat result, for a
+ * loader account of uid 1001, group 1001, also in group 2002 (the
+ * institute's, as in the account layout of docs/operations.md). */
+START_TEST(a_file_the_loader_cannot_read_is_unreadable_by_its_mode)
+{
+    static const apr_gid_t groups[] = {2002};
+    const prep_reader_t loader = {1001, 1001, groups, 1};
+    const prep_reader_t root_reader = {0, 0, NULL, 0};
+    struct stat st;
+
+    /* another account's upload, 0600: only its owner reads it */
+    st = stat_of(S_IFREG, 0600, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_UNREADABLE);
+    /* 0644, or 0640 in a group of the loader's */
+    st = stat_of(S_IFREG, 0644, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_PACKAGE);
+    st = stat_of(S_IFREG, 0640, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_PACKAGE);
+    st = stat_of(S_IFREG, 0640, 3003, 1001);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_PACKAGE);
+    /* 0640 in a group the loader is not in */
+    st = stat_of(S_IFREG, 0640, 3003, 4004);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_UNREADABLE);
+    /* the owner's bits are the owner's, even when others may read */
+    st = stat_of(S_IFREG, 0044, 1001, 1001);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_UNREADABLE);
+    st = stat_of(S_IFREG, 0400, 1001, 1001);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_PACKAGE);
+    /* so are the group's */
+    st = stat_of(S_IFREG, 0604, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_UNREADABLE);
+    /* root reads everything */
+    st = stat_of(S_IFREG, 0000, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &root_reader),
+                     PREP_INCOMING_PACKAGE);
+    /* an upload in progress is one whatever its mode */
+    st = stat_of(S_IFREG, 0600, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz.part", &st, &loader),
+                     PREP_INCOMING_IN_PROGRESS);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz.filepart", &st, &loader),
+                     PREP_INCOMING_IN_PROGRESS);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz.sha256", &st, &loader),
+                     PREP_INCOMING_IN_PROGRESS);
+    /* links, FIFOs, directories and the rest are what they are, whatever
+     * their mode */
+    st = stat_of(S_IFLNK, 0777, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_LINK);
+    st = stat_of(S_IFIFO, 0600, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_FIFO);
+    st = stat_of(S_IFDIR, 0700, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_DIRECTORY);
+    st = stat_of(S_IFSOCK, 0600, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_SPECIAL);
+    st = stat_of(S_IFCHR, 0600, 3003, 2002);
+    ck_assert_int_eq(prep_incoming_kind_of("a.tar.gz", &st, &loader),
+                     PREP_INCOMING_SPECIAL);
+    ck_assert_str_eq(prep_incoming_kind_text(PREP_INCOMING_UNREADABLE),
+                     "not readable by the loader account");
+}
+END_TEST
+
+/* The refusal says what is wrong and how to fix it: the mode, the owner,
+ * the account that must read it, and the three ways. */
+START_TEST(the_unreadable_verdict_tells_the_mode_the_reader_and_the_fix)
+{
+    struct stat st = stat_of(S_IFREG, 0600, 0, 0);
+    prep_verdict_t v = {NULL, NULL};
+
+    prep_incoming_unreadable_verdict(&v, &st, "prep", pool);
+    ck_assert_str_eq(v.reason, "unreadable");
+    ck_assert_ptr_nonnull(
+        strstr(v.message, "the loader account prep cannot read the package"));
+    ck_assert_ptr_nonnull(strstr(v.message, "mode 0600"));
+    ck_assert_ptr_nonnull(strstr(v.message, "owner root, group root"));
+    ck_assert_ptr_nonnull(
+        strstr(v.message, "readable by prep, with mode 0644"));
+    ck_assert_ptr_nonnull(strstr(v.message, "chmod 0644"));
+    ck_assert_ptr_nonnull(strstr(v.message, "internal-sftp -u 0022"));
+    ck_assert_ptr_nonnull(strstr(v.message, "-m 0644"));
+    /* an owner without a name is told by its number */
+    st = stat_of(S_IFREG, 0640, 4000111, 4000222);
+    prep_incoming_unreadable_verdict(&v, &st, "prep", pool);
+    ck_assert_ptr_nonnull(strstr(v.message, "mode 0640"));
+    ck_assert_ptr_nonnull(strstr(v.message, "owner 4000111, group 4000222"));
+}
+END_TEST
+
+/* What prep_incoming_refuse_unreadable must do, run as the loader account
+ * (an account that cannot read a.tar.gz); 0 when all held, else the number
+ * of the check that failed (the test may run it in a child process). */
+static int refuse_unreadable_checks(void)
+{
+    const char *rejected = apr_pstrcat(pool, feed.store, "/rejected", NULL);
+    prep_file_identity_t id, other;
+    prep_verdict_t v = {NULL, NULL};
+    json_t *state, *item, *lines = json_array(), *line;
+    char reason[512];
+    FILE *f;
+    int dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    int bad = 0;
+
+    if (dirfd < 0) {
+        return 1;
+    }
+    if (prep_incoming_classify(dirfd, "a.tar.gz", &id) !=
+        PREP_INCOMING_UNREADABLE) {
+        return 2;
+    }
+    /* another file under the name now: left for its own turn */
+    other = id;
+    other.ino++;
+    if (prep_incoming_refuse_unreadable(&feed, dirfd, "a.tar.gz", &other, &v,
+                                        pool) != APR_EMISMATCH ||
+        !exists(apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL))) {
+        return 3;
+    }
+    /* a file the loader can read is a package, never refused here */
+    if (prep_incoming_classify(dirfd, "b.tar.gz", &other) !=
+            PREP_INCOMING_PACKAGE ||
+        prep_incoming_refuse_unreadable(&feed, dirfd, "b.tar.gz", &other, &v,
+                                        pool) != APR_EMISMATCH ||
+        !exists(apr_pstrcat(pool, feed.incoming, "/b.tar.gz", NULL))) {
+        return 4;
+    }
+    if (prep_incoming_refuse_unreadable(&feed, dirfd, "a.tar.gz", &id, &v,
+                                        pool) != APR_SUCCESS ||
+        strcmp(v.reason, "unreadable") || !strstr(v.message, "mode 0600")) {
+        return 5;
+    }
+    close(dirfd);
+    /* moved, as it is, with its sidecar, and its reason beside it */
+    if (exists(apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL)) ||
+        !exists(apr_pstrcat(pool, rejected, "/a.tar.gz", NULL)) ||
+        !exists(apr_pstrcat(pool, rejected, "/a.tar.gz.sha256", NULL))) {
+        return 6;
+    }
+    f = fopen(apr_pstrcat(pool, rejected, "/a.tar.gz.reason", NULL), "r");
+    if (!f || !fgets(reason, sizeof(reason), f) ||
+        strncmp(reason, "unreadable: the loader account ", 31)) {
+        return 7;
+    }
+    fclose(f);
+    /* in the status's recent refusals */
+    state = prep_store_read_state(feed.store, pool);
+    item = json_array_get(json_object_get(state, "rejected"), 0);
+    if (strcmp(json_string_value(json_object_get(item, "package")),
+               "a.tar.gz") ||
+        strcmp(json_string_value(json_object_get(item, "reason")),
+               "unreadable")) {
+        bad = 8;
+    }
+    json_decref(state);
+    /* and journaled as refused */
+    if (!bad && prep_journal_each(feed.store, 0, keep_journal_line, lines, NULL,
+                                  pool) != APR_SUCCESS) {
+        bad = 9;
+    }
+    line = json_array_get(lines, json_array_size(lines) - 1);
+    if (!bad &&
+        (!line ||
+         strcmp(json_string_value(json_object_get(line, "event")), "refused") ||
+         strcmp(json_string_value(json_object_get(line, "reason")),
+                "unreadable"))) {
+        bad = 10;
+    }
+    json_decref(lines);
+    return bad;
+}
+
+/* For real: a.tar.gz, 0600, is another account's (root's, when this runs
+ * as root: the checks then run as nobody, to whom incoming and the store
+ * belong, as they belong to the loader account); the loader account
+ * cannot read it, yet, owning incoming, it may rename it. */
+START_TEST(a_settled_unreadable_upload_is_refused_into_the_store)
+{
+    const char *a = apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL);
+    int status;
+    pid_t pid;
+
+    put("a.tar.gz", "package", apr_time_now() - SEC(60));
+    put("a.tar.gz.sha256", "0000", apr_time_now() - SEC(60));
+    put("b.tar.gz", "package", apr_time_now() - SEC(60));
+    ck_assert_int_eq(chmod(a, 0600), 0);
+    if (geteuid() != 0) {
+        ck_assert_int_eq(chmod(a, 0000), 0); /* even its owner's bits */
+        ck_assert_int_eq(refuse_unreadable_checks(), 0);
+        return;
+    }
+    ck_assert_int_eq(chmod(root, 0755), 0);
+    ck_assert_int_eq(chown(feed.incoming, 65534, 65534), 0);
+    ck_assert_int_eq(chmod(feed.incoming, 01770), 0);
+    ck_assert_int_eq(chown(feed.store, 65534, 65534), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+            setuid(65534) != 0) {
+            _exit(99);
+        }
+        _exit(refuse_unreadable_checks());
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* as it was sent: root's, 0600, never read */
+    {
+        struct stat st;
+
+        ck_assert_int_eq(
+            lstat(apr_pstrcat(pool, feed.store, "/rejected/a.tar.gz", NULL),
+                  &st),
+            0);
+        ck_assert_uint_eq(st.st_uid, 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    }
+}
+END_TEST
+
 START_TEST(a_package_that_grows_while_read_has_changed)
 {
     const char *path = apr_pstrcat(pool, feed.incoming, "/a.tar.gz", NULL);
@@ -494,6 +738,10 @@ Suite *suite_incoming(void)
     tcase_add_test(tc, a_refusal_is_journaled_with_its_package_and_reason);
     tcase_add_test(tc, the_intake_refuses_with_a_reason_into_the_store);
     tcase_add_test(tc, a_package_that_grows_while_read_has_changed);
+    tcase_add_test(tc, a_file_the_loader_cannot_read_is_unreadable_by_its_mode);
+    tcase_add_test(
+        tc, the_unreadable_verdict_tells_the_mode_the_reader_and_the_fix);
+    tcase_add_test(tc, a_settled_unreadable_upload_is_refused_into_the_store);
     suite_add_tcase(s, tc);
     return s;
 }
