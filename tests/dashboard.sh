@@ -40,47 +40,17 @@ T0=$SECONDS
 FEED=qro
 C="$W/server"
 PKG="$W/pkg"
-FAILS=0
 
-log() { echo "dashboard: $*"; }
-bad() {
-    log "FAIL: $*"
-    FAILS=$((FAILS + 1))
-}
+root_test_report dashboard
 dump() {
     echo "---- error_log (last 20 lines)"
     tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
     echo "---- journal (last 12 lines)"
     tail -12 "$C/store/journal.jsonl" 2>/dev/null | cut -c1-300 || true
 }
-cleanup() {
-    stop_httpd "$C"
-    if [ "$FAILS" != 0 ] || [ "${PREP_TEST_KEEP:-0}" = 1 ]; then
-        log "the run is kept in $W"
-    else
-        rm -rf "$W"
-    fi
-}
-trap cleanup EXIT
 
 # ---------------------------------------------------------------- chromium
-if ! command -v chromium >/dev/null 2>&1; then
-    log "installing chromium"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends chromium </dev/null >"$W/apt.log" 2>&1 ||
-        { apt-get update >>"$W/apt.log" 2>&1 &&
-            apt-get install -y --no-install-recommends chromium </dev/null >>"$W/apt.log" 2>&1; } ||
-        fail "chromium cannot be installed (see $W/apt.log)"
-fi
-# chromium as the server's unprivileged User, in a home of its own
-mkdir -p "$W/home"
-chown "$USER_NAME:$GROUP_NAME" "$W/home"
-browser() {
-    as_user env HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" XDG_CACHE_HOME="$W/home/.cache" \
-        timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
-        --no-first-run --no-default-browser-check --disable-extensions \
-        --user-data-dir="$W/home/profile" "$@" 2>>"$W/chromium.err"
-}
+chromium_setup
 
 # ---------------------------------------------------------------- 1. the night
 mkdir -p "$C/logs" "$C/run" "$PKG"
@@ -204,43 +174,10 @@ rm -f "$W/home/shot.png"
 browser --screenshot="$W/home/shot.png" --window-size=1280,1000 "$BASE/prep-status" >/dev/null ||
     bad "chromium --screenshot failed: $(tail -3 "$W/chromium.err")"
 python3 - "$W/home/shot.png" <<'EOF' || bad "the screenshot: see above"
-import struct, sys, zlib
+import os, sys
 
-def decode(path):
-    data = open(path, 'rb').read()
-    assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
-    pos, idat, hdr = 8, b'', None
-    while pos < len(data):
-        n, kind = struct.unpack('>I4s', data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b'IHDR':
-            hdr = struct.unpack('>IIBBBBB', body)
-        elif kind == b'IDAT':
-            idat += body
-        pos += 12 + n
-    w, h, depth, ctype, _, _, interlace = hdr
-    assert depth == 8 and ctype in (2, 6) and not interlace, 'PNG kind %r' % (hdr,)
-    bpp = 3 if ctype == 2 else 4
-    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
-    for y in range(h):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
-        prev = line
-    return w, h, rows
+sys.path.insert(0, os.environ["PREP_TESTS"])
+from prep_png import decode  # noqa: E402
 
 w, h, rows = decode(sys.argv[1])
 counts = {}

@@ -46,13 +46,8 @@ PKG="$W/pkg"
 OUT="$W/home/memoria"
 DIFUSOR="Difusora Querétaro Digital, S.A. de C.V."
 NOTES_TEXT="Contratar un segundo enlace de salida con otro proveedor antes del próximo proceso electoral."
-FAILS=0
 
-log() { echo "memoria: $*"; }
-bad() {
-    log "FAIL: $*"
-    FAILS=$((FAILS + 1))
-}
+root_test_report memoria
 dump() {
     echo "---- error_log (last 20 lines)"
     tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
@@ -61,41 +56,13 @@ dump() {
     echo "---- chromium (last 5 lines)"
     tail -5 "$W/chromium.err" 2>/dev/null | cut -c1-300 || true
 }
-cleanup() {
-    stop_httpd "$C"
-    if [ "$FAILS" != 0 ] || [ "${PREP_TEST_KEEP:-0}" = 1 ]; then
-        log "the run is kept in $W"
-    else
-        rm -rf "$W"
-    fi
-}
-trap cleanup EXIT
 
 [ -x "$PREPCTL" ] || fail "$PREPCTL is not built"
 
 # ---------------------------------------------------------------- chromium, poppler-utils
-need_package() {
-    local cmd=$1 pkg=$2
-    command -v "$cmd" >/dev/null 2>&1 && return 0
-    log "installing $pkg"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "$pkg" </dev/null >>"$W/apt.log" 2>&1 ||
-        { apt-get update >>"$W/apt.log" 2>&1 &&
-            apt-get install -y --no-install-recommends "$pkg" </dev/null >>"$W/apt.log" 2>&1; } ||
-        fail "$pkg cannot be installed (see $W/apt.log)"
-}
-need_package chromium chromium
+chromium_setup
 need_package pdfinfo poppler-utils
 for cmd in pdftotext pdftoppm; do command -v "$cmd" >/dev/null || fail "$cmd missing (poppler-utils)"; done
-# chromium as the server's unprivileged User, in a home of its own
-mkdir -p "$W/home"
-chown "$USER_NAME:$GROUP_NAME" "$W/home"
-browser() {
-    as_user env HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" XDG_CACHE_HOME="$W/home/.cache" \
-        timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-        --no-first-run --no-default-browser-check --disable-extensions \
-        --user-data-dir="$W/home/profile" "$@" 2>>"$W/chromium.err"
-}
 
 # ---------------------------------------------------------------- 1. the night
 mkdir -p "$C/logs" "$C/run" "$PKG"
@@ -207,59 +174,16 @@ browser --screenshot="$W/home/shot.png" --window-size=1200,2000 "file://$OUT/mem
 # struct; fails when the image is one colour or nearly so, or the same as
 # the blank one.
 cat >"$W/not_blank.py" <<'EOF'
-import struct, sys, zlib
+import os, sys
+
+sys.path.insert(0, os.environ["PREP_TESTS"])
+from prep_png import decode  # noqa: E402
+
 
 def rows_of(path):
     """The PNG's size and its rows of pixels, each row as bytes (RGB)."""
-    data = open(path, "rb").read()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise SystemExit("%s: not a PNG" % path)
-    pos, idat, head = 8, [], None
-    while pos + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + size]
-        if kind == b"IHDR":
-            head = struct.unpack(">IIBBBBB", chunk)
-        elif kind == b"IDAT":
-            idat.append(chunk)
-        elif kind == b"IEND":
-            break
-        pos += 12 + size
-    width, height, depth, colour, _, _, interlace = head
-    if depth != 8 or colour not in (2, 6) or interlace:
-        raise SystemExit("%s: a PNG of kind %r" % (path, head))
-    n = 3 if colour == 2 else 4
-    raw = zlib.decompress(b"".join(idat))
-    stride = width * n
-    prev = bytes(stride)
-    rows = []
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], raw[start + 1:start + 1 + stride]
-        if kind == 0:
-            cur = line
-        elif kind == 2 and not any(line):
-            cur = prev  # the row above again: most of a page's rows
-        else:
-            cur = bytearray(line)
-            for i in range(stride):
-                left = cur[i - n] if i >= n else 0
-                up = prev[i]
-                if kind == 1:
-                    cur[i] = (cur[i] + left) & 255
-                elif kind == 2:
-                    cur[i] = (cur[i] + up) & 255
-                elif kind == 3:
-                    cur[i] = (cur[i] + (left + up) // 2) & 255
-                elif kind == 4:
-                    corner = prev[i - n] if i >= n else 0
-                    guess = left + up - corner
-                    dl, du, dc = abs(guess - left), abs(guess - up), abs(guess - corner)
-                    cur[i] = (cur[i] + (left if dl <= du and dl <= dc else up if du <= dc else corner)) & 255
-            cur = bytes(cur)
-        rows.append(cur if n == 3 else b"".join(cur[x:x + 3] for x in range(0, stride, 4)))
-        prev = cur
-    return width, height, rows
+    w, h, rows = decode(path)
+    return w, h, [bytes(c for px in row for c in px) for row in rows]
 
 name = sys.argv[1].rsplit("/", 1)[-1]
 w, h, rows = rows_of(sys.argv[1])

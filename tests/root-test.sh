@@ -24,6 +24,8 @@ root_test_setup() {
     GROUP_NAME=$(id -gn "$USER_NAME")
     W=$(mktemp -d "/tmp/prep-$name.XXXXXX")
     chmod 755 "$W"
+    PREP_TESTS=$TOP/tests
+    export PREP_TESTS
 }
 
 # accounts_setup: the three accounts of docs/operations.md, for the tests
@@ -179,4 +181,56 @@ fail() {
     bad "$@"
     dump
     exit 1
+}
+
+# root_test_report NAME: the test's log and bad (a failure counted in
+# FAILS), and a cleanup at exit that stops the httpd of directory C and
+# removes W, unless something failed or PREP_TEST_KEEP=1.  The test defines
+# dump (what it shows of a failure).
+root_test_report() {
+    REPORT_NAME=$1
+    FAILS=0
+    trap root_test_cleanup EXIT
+}
+log() { echo "$REPORT_NAME: $*"; }
+bad() {
+    log "FAIL: $*"
+    FAILS=$((FAILS + 1))
+}
+root_test_cleanup() {
+    stop_httpd "$C"
+    if [ "$FAILS" != 0 ] || [ "${PREP_TEST_KEEP:-0}" = 1 ]; then
+        log "the run is kept in $W"
+    else
+        rm -rf "$W"
+    fi
+}
+
+# need_package COMMAND PACKAGE: PACKAGE installed with apt-get when
+# COMMAND is missing (a test that installs what it needs).
+need_package() {
+    local cmd=$1 pkg=$2
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    log "installing $pkg"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "$pkg" </dev/null >>"$W/apt.log" 2>&1 ||
+        { apt-get update >>"$W/apt.log" 2>&1 &&
+            apt-get install -y --no-install-recommends "$pkg" </dev/null >>"$W/apt.log" 2>&1; } ||
+        fail "$pkg cannot be installed (see $W/apt.log)"
+}
+
+# chromium_setup: headless chromium (installed when missing), run by
+# browser ARGS... as the server's unprivileged User in a home of its own,
+# W/home; its messages go to W/chromium.err.  PNG screenshots are read back
+# with tests/prep_png.py (PREP_TESTS is on python's path for it).
+chromium_setup() {
+    need_package chromium chromium
+    mkdir -p "$W/home"
+    chown "$USER_NAME:$GROUP_NAME" "$W/home"
+}
+browser() {
+    as_user env HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" XDG_CACHE_HOME="$W/home/.cache" \
+        timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
+        --no-first-run --no-default-browser-check --disable-extensions \
+        --user-data-dir="$W/home/profile" "$@" 2>>"$W/chromium.err"
 }
