@@ -59,28 +59,8 @@ accounts_setup "$C"
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 EXTRA_FEED_CONF="    PrepUpdateInterval 2s" write_server_conf "$C" "$PORT" "$FEED"
-"$HTTPD" -t -f "$C/httpd.conf" >"$C/configtest.out" 2>&1 || fail "apache2 -t: $(tr '\n' ' ' <"$C/configtest.out")"
-"$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start"
-wait_until 20 curl -s -o /dev/null --max-time 2 "$BASE/prep-status" || fail "the server did not answer on $BASE"
+start_server "$C" "$PORT"
 
-st() { feed_status "$BASE" "$FEED" "$1"; }
-served_id() { st '(f.get("corte") or {}).get("id")'; }
-published_other_than() { local id; id=$(served_id); [ -n "$id" ] && [ "$id" != "$1" ]; }
-journal_has() { grep -q "\"event\":\"$1\"" "$C/store/journal.jsonl" 2>/dev/null; }
-upload() {
-    as_uploader cp "$PKG/$1" "$C/incoming/.$1.part" || fail "the uploader cannot write INCOMING"
-    as_uploader mv "$C/incoming/.$1.part" "$C/incoming/$1" || fail "the uploader cannot rename"
-}
-make_package() {
-    python3 "$GEN" "$PKG/$1" --corte "$2" --files 200 --seed "$3" >/dev/null 2>&1 || fail "genpackage $1"
-    chmod 644 "$PKG/$1"
-}
-publish() {
-    local before
-    before=$(served_id)
-    upload "$1"
-    wait_until 30 published_other_than "$before" || fail "$1 was not published within 30 s"
-}
 
 make_package PREP_QRO_2105.tar.gz 2024-06-02T21:05:00-06:00 1
 make_package PREP_QRO_2110.tar.gz 2024-06-02T21:10:00-06:00 2

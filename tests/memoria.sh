@@ -77,29 +77,9 @@ cat >>"$C/httpd.conf" <<EOF
 LogFormat "%a %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" prep_combined
 CustomLog "$C/logs/access.log" prep_combined
 EOF
-"$HTTPD" -t -f "$C/httpd.conf" >"$C/configtest.out" 2>&1 || fail "apache2 -t: $(tr '\n' ' ' <"$C/configtest.out")"
-"$HTTPD" -f "$C/httpd.conf" -k start || fail "httpd -k start"
-wait_until 20 curl -s -o /dev/null --max-time 2 "$BASE/prep-status" || fail "the server did not answer on $BASE"
+start_server "$C" "$PORT"
 
-st() { feed_status "$BASE" "$FEED" "$1"; }
-served_id() { st '(f.get("corte") or {}).get("id")'; }
-published_other_than() { local id; id=$(served_id); [ -n "$id" ] && [ "$id" != "$1" ]; }
-journal_has() { grep -q "\"event\":\"$1\"" "$C/store/journal.jsonl" 2>/dev/null; }
-upload() {
-    as_uploader cp "$PKG/$1" "$C/incoming/.$1.part" || fail "the uploader cannot write INCOMING"
-    as_uploader mv "$C/incoming/.$1.part" "$C/incoming/$1" || fail "the uploader cannot rename"
-}
-make_package() {
-    python3 "$GEN" "$PKG/$1" --corte "$2" --files 200 --seed "$3" >/dev/null 2>&1 || fail "genpackage $1"
-    chmod 644 "$PKG/$1"
-}
-publish() {
-    local before
-    before=$(served_id)
-    upload "$1"
-    wait_until 30 published_other_than "$before" || fail "$1 was not published within 30 s"
-    sleep 1.1 # the log's times are whole seconds
-}
+PUBLISH_PAUSE=1.1 # the log's times are whole seconds
 FIREFOX='Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0'
 IPHONE='Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
 GOOGLEBOT='Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'

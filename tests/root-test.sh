@@ -234,3 +234,39 @@ browser() {
         --no-first-run --no-default-browser-check --disable-extensions \
         --user-data-dir="$W/home/profile" "$@" 2>>"$W/chromium.err"
 }
+
+# start_server DIR PORT: configtest and start the httpd of DIR/httpd.conf,
+# then wait (20 s at most) until it answers /prep-status on PORT.
+start_server() {
+    local c=$1 port=$2
+    "$HTTPD" -t -f "$c/httpd.conf" >"$c/configtest.out" 2>&1 || fail "apache2 -t: $(tr '\n' ' ' <"$c/configtest.out")"
+    "$HTTPD" -f "$c/httpd.conf" -k start || fail "httpd -k start"
+    wait_until 20 curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/prep-status" ||
+        fail "the server did not answer on port $port"
+}
+
+# A night of feed FEED served at BASE from directory C (accounts_setup's
+# incoming and store), its packages made in PKG by GEN (genpackage.py):
+# make_package NAME CORTE SEED, upload NAME (as the institute: NAME.part
+# then a rename), publish NAME (upload, then wait 30 s at most until
+# another corte is served; then PUBLISH_PAUSE seconds more, 0 by default),
+# st EXPR (the feed's status, feed_status), served_id, journal_has EVENT.
+st() { feed_status "$BASE" "$FEED" "$1"; }
+served_id() { st '(f.get("corte") or {}).get("id")'; }
+published_other_than() { local id; id=$(served_id); [ -n "$id" ] && [ "$id" != "$1" ]; }
+journal_has() { grep -q "\"event\":\"$1\"" "$C/store/journal.jsonl" 2>/dev/null; }
+upload() {
+    as_uploader cp "$PKG/$1" "$C/incoming/.$1.part" || fail "the uploader cannot write INCOMING"
+    as_uploader mv "$C/incoming/.$1.part" "$C/incoming/$1" || fail "the uploader cannot rename"
+}
+make_package() {
+    python3 "$GEN" "$PKG/$1" --corte "$2" --files 200 --seed "$3" >/dev/null 2>&1 || fail "genpackage $1"
+    chmod 644 "$PKG/$1"
+}
+publish() {
+    local before
+    before=$(served_id)
+    upload "$1"
+    wait_until 30 published_other_than "$before" || fail "$1 was not published within 30 s"
+    sleep "${PUBLISH_PAUSE:-0}"
+}
