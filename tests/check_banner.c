@@ -393,6 +393,17 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* the banner phase of a load */
 
+/* A pack in a temporary file, removed when it is closed. */
+static void pack_open(prep_pack_t *pack)
+{
+    ck_assert_int_eq(
+        apr_file_mktemp(&pack->file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
+                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
+                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
+                        pool),
+        APR_SUCCESS);
+}
+
 /* Files written one after the other into a pack, as the unpack does. */
 static prep_unpacked_t *pack_files(prep_pack_t *pack, const char *const *paths,
                                    const char *const *texts, int n)
@@ -444,12 +455,7 @@ START_TEST(the_banner_phase_appends_each_page_with_its_banners)
     apr_off_t end;
     int n;
 
-    ck_assert_int_eq(
-        apr_file_mktemp(&pack.file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
-                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
-                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
-                        pool),
-        APR_SUCCESS);
+    pack_open(&pack);
     u = pack_files(&pack, paths, texts, 3);
     end = pack.end;
     plans = prep_plans_make(u, 2, &n, pool);
@@ -579,12 +585,7 @@ START_TEST(the_banner_phase_renders_the_state_into_each_page)
     prep_plan_t *plans;
     int n;
 
-    ck_assert_int_eq(
-        apr_file_mktemp(&pack.file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
-                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
-                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
-                        pool),
-        APR_SUCCESS);
+    pack_open(&pack);
     u = pack_files(&pack, paths, texts, 1);
     plans = prep_plans_make(u, 2, &n, pool);
     APR_ARRAY_PUSH(banners, const char *) = NULL;
@@ -827,12 +828,7 @@ START_TEST(the_banner_phase_places_the_default_banner)
     int n;
 
     ck_assert_ptr_null(position(&pos, "sticky 56px"));
-    ck_assert_int_eq(
-        apr_file_mktemp(&pack.file, apr_pstrdup(pool, "/tmp/prep-pack-XXXXXX"),
-                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
-                            APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
-                        pool),
-        APR_SUCCESS);
+    pack_open(&pack);
     u = pack_files(&pack, paths, texts, 1);
     plans = prep_plans_make(u, 2, &n, pool);
     APR_ARRAY_PUSH(banners, const char *) = NULL;
