@@ -35,6 +35,9 @@ set -euo pipefail
 
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
+# intake_of (the intake process of the httpd whose parent is PID)
+# shellcheck source=tests/root-test.sh
+. "$TOP/tests/root-test.sh"
 PKG=libapache2-mod-prep
 LOADER=prepdeb
 FEED=debtest
@@ -79,19 +82,6 @@ system_apache_pid() {
     local pid
     pid=$(cat "$PIDFILE" 2>/dev/null || true)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
-}
-
-# The intake process of the httpd whose parent is PID: the child that
-# leads a process group of its own (the workers stay in the parent's).
-intake_of() {
-    local parent=$1 pid
-    [ -n "$parent" ] || return 0
-    for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
-        if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
-            echo "$pid"
-            return 0
-        fi
-    done
 }
 
 # apache2ctl stop, then wait (bounded) for the parent and for anything

@@ -62,9 +62,11 @@ as_user() {
 # and the intake's loaders; stop_httpd DIR stops it by its pid, then any
 # intake left (a loader stuck on a FIFO must not outlive its server).
 httpd_pid() { cat "$1/run/httpd.pid" 2>/dev/null || true; }
-intake_pid_of() {
-    local parent pid
-    parent=$(httpd_pid "$1")
+intake_pid_of() { intake_of "$(httpd_pid "$1")"; }
+# intake_of PID: the intake of the httpd whose parent is PID (the system
+# Apache's too, tests/deb.sh).
+intake_of() {
+    local parent=$1 pid
     [ -n "$parent" ] || return 0
     for pid in $(ps -o pid= --ppid "$parent" 2>/dev/null); do
         if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
