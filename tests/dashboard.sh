@@ -43,10 +43,7 @@ PKG="$W/pkg"
 
 root_test_report dashboard
 dump() {
-    echo "---- error_log (last 20 lines)"
-    tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
-    echo "---- journal (last 12 lines)"
-    tail -12 "$C/store/journal.jsonl" 2>/dev/null | cut -c1-300 || true
+    dump_server
 }
 
 # ---------------------------------------------------------------- chromium

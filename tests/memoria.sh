@@ -49,10 +49,7 @@ NOTES_TEXT="Contratar un segundo enlace de salida con otro proveedor antes del p
 
 root_test_report memoria
 dump() {
-    echo "---- error_log (last 20 lines)"
-    tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
-    echo "---- journal (last 12 lines)"
-    tail -12 "$C/store/journal.jsonl" 2>/dev/null | cut -c1-300 || true
+    dump_server
     echo "---- chromium (last 5 lines)"
     tail -5 "$W/chromium.err" 2>/dev/null | cut -c1-300 || true
 }

@@ -208,6 +208,15 @@ root_test_cleanup() {
     fi
 }
 
+# dump_server: the end of the error log and of the journal of the server
+# in C, for a test's dump.
+dump_server() {
+    echo "---- error_log (last 20 lines)"
+    tail -20 "$C/logs/error_log" 2>/dev/null | cut -c1-300 || true
+    echo "---- journal (last 12 lines)"
+    tail -12 "$C/store/journal.jsonl" 2>/dev/null | cut -c1-300 || true
+}
+
 # need_package COMMAND PACKAGE: PACKAGE installed with apt-get when
 # COMMAND is missing (a test that installs what it needs).
 need_package() {
