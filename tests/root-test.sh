@@ -208,6 +208,17 @@ root_test_cleanup() {
     fi
 }
 
+# root_test_end: the verdict of a test run by root_test_report: its dump
+# and exit 1 when a check failed, else OK (with the time since T0).
+root_test_end() {
+    if [ "$FAILS" != 0 ]; then
+        dump
+        log "$FAILS check(s) failed ($((SECONDS - T0)) s)"
+        exit 1
+    fi
+    log "OK ($((SECONDS - T0)) s)"
+}
+
 # dump_server: the end of the error log and of the journal of the server
 # in C, for a test's dump.
 dump_server() {
