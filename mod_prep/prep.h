@@ -998,6 +998,15 @@ prep_incoming_kind_e prep_incoming_kind_of(const char *name,
  * (mode 0644: chmod, internal-sftp -u 0022 [-m 0644]). */
 void prep_incoming_unreadable_verdict(prep_verdict_t *v, const struct stat *st,
                                       const char *loader, apr_pool_t *p);
+/* Renames the regular file `name` of dirfd, which the loader account may
+ * not open (so it cannot be copied), into to_fd as it is, st being what
+ * fstatat said of it just before: then checks that what arrived is that
+ * file, since the uploader may rename another (a link, a FIFO, a
+ * directory) over the name in between; anything else is put back (or,
+ * when it cannot be, removed unless a directory) and APR_EMISMATCH is
+ * returned.  APR_SUCCESS or the error. */
+apr_status_t prep_incoming_move_unread(int dirfd, const char *name,
+                                       const struct stat *st, int to_fd);
 
 /* Opens `name` once (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC, then blocking): a
  * regular file whose identity is *expected (when not NULL).  APR_SUCCESS;

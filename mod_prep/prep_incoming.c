@@ -9,6 +9,7 @@
  * truncated upload, and a loader's crash (once more, then set aside). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -366,6 +367,29 @@ static apr_status_t copy_into(int in, int to_fd, const char *name,
     return rv;
 }
 
+apr_status_t prep_incoming_move_unread(int dirfd, const char *name,
+                                       const struct stat *st, int to_fd)
+{
+    struct stat moved;
+
+    if (renameat(dirfd, name, to_fd, name) != 0) {
+        return errno;
+    }
+    if (fstatat(to_fd, name, &moved, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(moved.st_mode) && moved.st_dev == st->st_dev &&
+        moved.st_ino == st->st_ino) {
+        return APR_SUCCESS;
+    }
+    /* the uploader put something else under the name in between: back
+     * where it came from (never over a newer upload), or, when that
+     * cannot be, removed from the store unless it is a directory */
+    if (renameat2(to_fd, name, dirfd, name, RENAME_NOREPLACE) != 0 &&
+        !S_ISDIR(moved.st_mode)) {
+        unlinkat(to_fd, name, 0);
+    }
+    return APR_EMISMATCH;
+}
+
 /* Moves `name` out of dirfd into to_fd.  A file of this account is renamed;
  * an upload (another account's inode, which its owner could still write
  * through a descriptor it kept) is copied from `package` (or a fresh
@@ -388,7 +412,7 @@ static apr_status_t move_into(int dirfd, const char *name, apr_file_t *package,
         if (rv == EACCES &&
             fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
             S_ISREG(st.st_mode)) {
-            rv = renameat(dirfd, name, to_fd, name) == 0 ? APR_SUCCESS : errno;
+            rv = prep_incoming_move_unread(dirfd, name, &st, to_fd);
         }
         return rv;
     } else {

@@ -563,6 +563,60 @@ START_TEST(the_unreadable_verdict_tells_the_mode_the_reader_and_the_fix)
 }
 END_TEST
 
+/* An unreadable upload is renamed as it is, not copied: a link, a FIFO or
+ * a directory renamed over its name between the check and the rename is
+ * put back, never left in the store. */
+START_TEST(
+    an_unreadable_upload_swapped_before_its_rename_stays_out_of_the_store)
+{
+    const char *rejected = apr_pstrcat(pool, feed.store, "/rejected", NULL);
+    const char *const swaps[] = {"link", "fifo", "dir"};
+    struct stat st, back;
+    int dirfd, to_fd;
+    size_t i;
+
+    ck_assert_int_eq(mkdir(rejected, 0755), 0);
+    dirfd = open(feed.incoming, O_RDONLY | O_DIRECTORY);
+    to_fd = open(rejected, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(dirfd, 0);
+    ck_assert_int_ge(to_fd, 0);
+
+    /* the file checked is the file moved */
+    put("x.tar.gz", "package", T0);
+    ck_assert_int_eq(fstatat(dirfd, "x.tar.gz", &st, AT_SYMLINK_NOFOLLOW), 0);
+    ck_assert_int_eq(prep_incoming_move_unread(dirfd, "x.tar.gz", &st, to_fd),
+                     APR_SUCCESS);
+    ck_assert(exists(apr_pstrcat(pool, rejected, "/x.tar.gz", NULL)));
+    ck_assert(!exists(apr_pstrcat(pool, feed.incoming, "/x.tar.gz", NULL)));
+
+    for (i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
+        const char *name = apr_pstrcat(pool, swaps[i], ".tar.gz", NULL);
+
+        put(name, "package", T0);
+        ck_assert_int_eq(fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+        /* the uploader's swap, after the check */
+        ck_assert_int_eq(unlinkat(dirfd, name, 0), 0);
+        if (i == 0) {
+            ck_assert_int_eq(symlinkat("/etc/passwd", dirfd, name), 0);
+        } else if (i == 1) {
+            ck_assert_int_eq(mkfifoat(dirfd, name, 0644), 0);
+        } else {
+            ck_assert_int_eq(mkdirat(dirfd, name, 0777), 0);
+        }
+        ck_assert_int_eq(prep_incoming_move_unread(dirfd, name, &st, to_fd),
+                         APR_EMISMATCH);
+        ck_assert_msg(fstatat(to_fd, name, &back, AT_SYMLINK_NOFOLLOW) != 0,
+                      "a %s swapped in is in the store", swaps[i]);
+        ck_assert_int_eq(fstatat(dirfd, name, &back, AT_SYMLINK_NOFOLLOW), 0);
+        ck_assert(i == 0   ? S_ISLNK(back.st_mode)
+                  : i == 1 ? S_ISFIFO(back.st_mode)
+                           : S_ISDIR(back.st_mode));
+    }
+    close(to_fd);
+    close(dirfd);
+}
+END_TEST
+
 /* What prep_incoming_refuse_unreadable must do, run as the loader account
  * (an account that cannot read a.tar.gz); 0 when all held, else the number
  * of the check that failed (the test may run it in a child process). */
@@ -742,6 +796,9 @@ Suite *suite_incoming(void)
     tcase_add_test(
         tc, the_unreadable_verdict_tells_the_mode_the_reader_and_the_fix);
     tcase_add_test(tc, a_settled_unreadable_upload_is_refused_into_the_store);
+    tcase_add_test(
+        tc,
+        an_unreadable_upload_swapped_before_its_rename_stays_out_of_the_store);
     suite_add_tcase(s, tc);
     return s;
 }
