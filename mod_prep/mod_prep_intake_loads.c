@@ -87,6 +87,11 @@ void run_loader(intake_feed_t *in, const char *name,
                 prep_shm_publish(in->feed->shm, res->corte->id);
             }
         }
+        /* A corte live with variants still to make gets them now, and is
+         * attached again by every child once it has them. */
+        if (res->pending && prep_load_complete(res) && res->corte) {
+            prep_shm_publish_renewed(in->feed->shm, res->corte->id);
+        }
         _exit(prep_load_exit_status(res->outcome));
     }
     apr_pool_clear(in->loading_pool);

@@ -728,6 +728,12 @@ typedef struct prep_corte {
     apr_uint64_t variants_made;
     apr_uint64_t variants_reused;
     apr_uint32_t compress_threads; /* of them, threads that compressed */
+    /* Variants still to make when the corte went live (PREP_DEFER_VARIANTS),
+     * and when it was complete: every variant made (its loaded_at when none
+     * was deferred; 0 while some are pending).  In corte.json as
+     * "variants": {"pending"} and "complete_at". */
+    apr_uint64_t variants_pending;
+    apr_time_t complete_at;
     /* What its banner says besides the corte time (PREP_BANNER_STATE_*
      * bits): written as "drill": true and "closed": true when set.  The
      * intake publishes a corte again from its package when the feed's
@@ -787,6 +793,13 @@ apr_status_t prep_store_stage(const char **dir, apr_file_t **pack,
  * refused as busy (another loader holds it, or it cannot be opened). */
 apr_status_t prep_store_lock_load(const char *store, apr_pool_t *lock_pool,
                                   prep_verdict_t *v, apr_pool_t *p);
+/* The staging directory (staging/complete-<pid>) in which corte `id` is
+ * completed: its content.pack a second link to the corte's own, opened to
+ * be grown at its end (pack->end). */
+apr_status_t prep_store_stage_completion(const char **dir,
+                                         struct prep_pack *pack,
+                                         const char *store, const char *id,
+                                         apr_pool_t *p);
 /* Whether the store's file system is full: under 1 MB (*avail bytes) or
  * no inode left for this account.  Then a failed write is the disk's
  * fault, not the package's. */
@@ -902,22 +915,24 @@ apr_status_t prep_store_write_counters(const char *store,
  * prep_phase_names, ms) and "variants" only when the load measured them
  * (has_phases).  Times are in one unit, apr_time_t (microseconds since
  * the epoch); load_ms and phases in milliseconds. */
-#define PREP_CORTE_KEY_ID        "id"
-#define PREP_CORTE_KEY_TIME      "time"
-#define PREP_CORTE_KEY_LABEL     "label"
-#define PREP_CORTE_KEY_PACKAGE   "package"
-#define PREP_CORTE_KEY_SHA256    "sha256"
-#define PREP_CORTE_KEY_FILES     "files"
-#define PREP_CORTE_KEY_BYTES     "bytes"
-#define PREP_CORTE_KEY_LOADED_AT "loaded_at"
-#define PREP_CORTE_KEY_LOAD_MS   "load_ms"
-#define PREP_CORTE_KEY_PHASES    "phases"
-#define PREP_CORTE_KEY_VARIANTS  "variants" /* {"made", "reused", "threads"} */
-#define PREP_CORTE_KEY_MADE      "made"
-#define PREP_CORTE_KEY_REUSED    "reused"
-#define PREP_CORTE_KEY_THREADS   "threads"
-#define PREP_CORTE_KEY_DRILL     "drill"  /* true: banner says SIMULACRO */
-#define PREP_CORTE_KEY_CLOSED    "closed" /* true: banner says the close */
+#define PREP_CORTE_KEY_ID          "id"
+#define PREP_CORTE_KEY_TIME        "time"
+#define PREP_CORTE_KEY_LABEL       "label"
+#define PREP_CORTE_KEY_PACKAGE     "package"
+#define PREP_CORTE_KEY_SHA256      "sha256"
+#define PREP_CORTE_KEY_FILES       "files"
+#define PREP_CORTE_KEY_BYTES       "bytes"
+#define PREP_CORTE_KEY_LOADED_AT   "loaded_at"
+#define PREP_CORTE_KEY_LOAD_MS     "load_ms"
+#define PREP_CORTE_KEY_PHASES      "phases"
+#define PREP_CORTE_KEY_VARIANTS    "variants" /* {"made", "reused", "threads"} */
+#define PREP_CORTE_KEY_MADE        "made"
+#define PREP_CORTE_KEY_REUSED      "reused"
+#define PREP_CORTE_KEY_THREADS     "threads"
+#define PREP_CORTE_KEY_PENDING     "pending"
+#define PREP_CORTE_KEY_COMPLETE_AT "complete_at"
+#define PREP_CORTE_KEY_DRILL       "drill"  /* true: banner says SIMULACRO */
+#define PREP_CORTE_KEY_CLOSED      "closed" /* true: banner says the close */
 
 /* The record of c.  shown_in NULL: as stored (times as integers); else as
  * the status shows it, the times as ISO-8601 text in that zone (null when
@@ -1164,12 +1179,20 @@ apr_status_t prep_pack_append(prep_pack_t *pack, const void *data,
                               apr_size_t len, prep_rep_t *rep);
 
 /* What prep_variants_add did: variants compressed, variants copied from
- * the previous corte, and the most threads that compressed in one batch. */
+ * the previous corte, the most threads that compressed in one batch, and
+ * the variants left to make after the corte is live (deferred). */
 typedef struct prep_variants_count {
     apr_uint64_t made;
     apr_uint64_t reused;
     apr_uint32_t threads;
+    apr_uint64_t pending;
 } prep_variants_count_t;
+
+/* A corte whose new variants would compress more than this many bytes of
+ * files is published first with its identity bytes and the variants it
+ * reuses, and completed with the others right after (the reference
+ * package, with its 97 MB CSV, live in under a second). */
+#define PREP_DEFER_VARIANTS (16 * 1024 * 1024)
 
 /* Adds to every plan of a compressible file (prep_mime_compressible) the
  * variants of `compress` (1 << PREP_ENC_GZIP | 1 << PREP_ENC_BR) of each of
@@ -1178,12 +1201,22 @@ typedef struct prep_variants_count {
  * compressed on every core, in batches of at most 128 MB of files held in
  * memory, files over PREP_HUGE_FILE streamed (through temporary files in
  * tmp_dir).  A variant not worth keeping is left out.  A file with the
- * same bytes as in the previous corte keeps its mtime too.  APR_SUCCESS, or
- * the error of a write to the pack. */
+ * same bytes as in the previous corte keeps its mtime too.  When the
+ * variants to compress (not reused) would read more than defer_over bytes
+ * (0: no bound), only the reused ones are added and the others counted in
+ * n->pending, for prep_variants_complete.  APR_SUCCESS, or the error of a
+ * write to the pack. */
 apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
                                int nplans, unsigned compress,
                                const char *previous_dir, const char *tmp_dir,
+                               apr_uint64_t defer_over,
                                prep_variants_count_t *n, apr_pool_t *p);
+/* Adds the variants of `compress` the plans still lack (those
+ * prep_variants_add deferred), made on every core, at the pack's end. */
+apr_status_t prep_variants_complete(prep_pack_t *pack, prep_plan_t *plans,
+                                    int nplans, unsigned compress,
+                                    const char *tmp_dir,
+                                    prep_variants_count_t *n, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* prep_verify.c: PrepVerify; the checks of a package that need no store
@@ -1300,7 +1333,19 @@ typedef struct prep_load_result {
     prep_verdict_t verdict; /* reason NULL: published or the same corte */
     prep_corte_t *corte;    /* the corte served after the load; RETAINED:
                              * the corte retained */
+    /* the load, kept for prep_load_complete when the corte went live with
+     * variants still to make (corte->variants_pending); else NULL */
+    struct prep_load_ctx *pending;
 } prep_load_result_t;
+
+/* After a load whose corte went live with variants still to make
+ * (res->pending): makes them and publishes the corte again under its id,
+ * its pack grown by them (the bytes already served do not move) and a new
+ * index, then journals "completed".  Returns 1 when that corte is the one
+ * served (every child must attach it again), 0 otherwise (retained, rolled
+ * back from meanwhile, or not completed: it stays served as it went live,
+ * which is never a wrong answer, only a larger one). */
+int prep_load_complete(prep_load_result_t *res);
 
 /* Does the whole load of one package (verify, unpack, corte time, banners,
  * variants, index, promote, prune) from one descriptor of it, and sets it
@@ -1602,6 +1647,7 @@ typedef enum {
     PREP_EVENT_DRILL,          /* prepctl drill on|off */
     PREP_EVENT_CLOSED,         /* prepctl close or PrepPublishUntil */
     PREP_EVENT_NOTIFY,         /* a PrepNotify command ran (issue 11) */
+    PREP_EVENT_COMPLETED,      /* a corte's deferred variants are served */
     PREP_EVENTS
 } prep_event_e;
 
@@ -1609,7 +1655,7 @@ typedef enum {
  * "republished", "refused", "same-corte", "stale", "fresh",
  * "embargo-lifted", "store-problem", "store-ok", "loader-crash",
  * "damaged", "healed", "rollback", "pin", "unpin", "reset", "drill",
- * "closed", "notify". */
+ * "closed", "notify", "completed". */
 const char *prep_event_name(prep_event_e e);
 /* The event of a name, or PREP_EVENTS for none. */
 prep_event_e prep_event_of_name(const char *name);

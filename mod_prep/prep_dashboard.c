@@ -293,6 +293,7 @@ static const char *const event_words[PREP_EVENTS] = {
     [PREP_EVENT_DRILL] = "simulacro",
     [PREP_EVENT_CLOSED] = "cierre de la operación",
     [PREP_EVENT_NOTIFY] = "notificación",
+    [PREP_EVENT_COMPLETED] = "variantes completas",
 };
 
 /* The state as the operator reads it, and the CSS class of its colour. */

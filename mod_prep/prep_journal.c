@@ -61,6 +61,7 @@ static const char *const event_names[PREP_EVENTS] = {
     [PREP_EVENT_DRILL] = "drill",
     [PREP_EVENT_CLOSED] = "closed",
     [PREP_EVENT_NOTIFY] = "notify",
+    [PREP_EVENT_COMPLETED] = "completed",
 };
 
 const char *prep_event_name(prep_event_e e)

@@ -27,7 +27,7 @@
 
 #include "prep.h"
 
-typedef struct load_ctx {
+typedef struct prep_load_ctx {
     const prep_feed_t *feed;
     const char *name;  /* its base name */
     const char *shown; /* the name as it may be shown */
@@ -425,15 +425,16 @@ static apr_status_t phase_compress(load_ctx_t *c)
     prep_variants_count_t n;
     apr_status_t rv;
 
-    if ((rv = prep_variants_add(&c->pack, c->plans, c->nplans,
-                                c->feed->compress, previous, c->staging, &n,
-                                c->p)) != APR_SUCCESS) {
+    if ((rv = prep_variants_add(
+             &c->pack, c->plans, c->nplans, c->feed->compress, previous,
+             c->staging, PREP_DEFER_VARIANTS, &n, c->p)) != APR_SUCCESS) {
         return prep_refuse(&c->verdict, c->p, "io",
                            "cannot write the corte (%pm)", &rv);
     }
     c->corte->variants_made = n.made;
     c->corte->variants_reused = n.reused;
     c->corte->compress_threads = n.threads;
+    c->corte->variants_pending = n.pending;
     phase_end(c, PREP_PHASE_COMPRESS);
     return APR_SUCCESS;
 }
@@ -484,6 +485,7 @@ static void describe_corte(load_ctx_t *c)
     corte->load_ms =
         (apr_uint64_t)apr_time_as_msec(corte->loaded_at - c->start);
     corte->has_phases = 1;
+    corte->complete_at = corte->variants_pending ? 0 : corte->loaded_at;
 }
 
 /* The event of a corte promoted, journaled as soon as it happened:
@@ -629,7 +631,8 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       prep_log_fn *log, void *baton,
                                       apr_pool_t *p)
 {
-    load_ctx_t ctx, *c = &ctx;
+    /* in the pool: what prep_load_complete goes on with */
+    load_ctx_t *c = apr_palloc(p, sizeof(*c));
     prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
     apr_pool_t *lock_pool;
     apr_status_t rv;
@@ -665,5 +668,104 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
               : load_locked(c, res);
     apr_pool_destroy(lock_pool);
     close(c->dirfd);
+    if ((res->outcome == PREP_LOAD_PUBLISHED ||
+         res->outcome == PREP_LOAD_RETAINED) &&
+        res->corte == c->corte && c->corte->variants_pending) {
+        res->pending = c;
+    }
     return res;
+}
+
+/* --- after the publish: the variants deferred ---------------------- */
+
+/* The store's lock once the variants are made: prepctl holds it a moment
+ * at most, so it is waited for (bounded). */
+static apr_status_t lock_to_complete(const load_ctx_t *c, apr_pool_t *pool)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(10);
+    apr_status_t rv;
+
+    while (APR_STATUS_IS_EAGAIN(rv = prep_store_lock(c->feed->store, pool)) &&
+           apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(20));
+    }
+    return rv;
+}
+
+/* The variants deferred made into the staging of the completion, with a
+ * new index and corte.json; how many in *n. */
+static apr_status_t make_deferred(load_ctx_t *c, const char *staging,
+                                  prep_variants_count_t *n)
+{
+    prep_corte_t *corte = c->corte;
+    apr_status_t rv;
+
+    if ((rv = prep_variants_complete(&c->pack, c->plans, c->nplans,
+                                     c->feed->compress, staging, n, c->p)) !=
+            APR_SUCCESS ||
+        (rv = apr_file_close(c->pack.file)) != APR_SUCCESS ||
+        (rv = prep_index_write_corte(
+             c->plans, c->nplans, c->unpacked->dirs,
+             apr_pstrcat(c->p, staging, "/" PREP_INDEX_FILE, NULL), c->p)) !=
+            APR_SUCCESS) {
+        return rv;
+    }
+    corte->variants_made += n->made;
+    corte->variants_pending = 0;
+    if (n->threads > corte->compress_threads) {
+        corte->compress_threads = n->threads;
+    }
+    corte->complete_at = apr_time_now();
+    return prep_store_write_corte(staging, corte, c->p);
+}
+
+int prep_load_complete(prep_load_result_t *res)
+{
+    load_ctx_t *c = res->pending;
+    const char *store, *staging = NULL, *current = NULL;
+    prep_variants_count_t n;
+    apr_pool_t *lock_pool;
+    apr_time_t start = apr_time_now();
+    apr_status_t rv;
+    int served = 0;
+
+    if (!c) {
+        return 0;
+    }
+    res->pending = NULL;
+    store = c->feed->store;
+    memset(&n, 0, sizeof(n));
+    rv = prep_store_stage_completion(&staging, &c->pack, store, c->corte->id,
+                                     c->p);
+    if (rv == APR_SUCCESS) {
+        rv = make_deferred(c, staging, &n);
+    }
+    apr_pool_create(&lock_pool, c->p);
+    if (rv == APR_SUCCESS &&
+        (rv = lock_to_complete(c, lock_pool)) == APR_SUCCESS) {
+        /* what the operator did meanwhile stands: the corte is made
+         * current again only if it still is */
+        prep_store_current(&current, store, c->p);
+        served = current && !strcmp(current, c->corte->id);
+        rv = served ? prep_store_publish(store, staging, c->corte->id, c->p)
+                    : prep_store_retain(store, staging, c->corte->id, c->p);
+        prep_store_clean_staging(store, c->p);
+    }
+    apr_pool_destroy(lock_pool);
+    if (rv != APR_SUCCESS) {
+        say(c, 1,
+            "corte %s stays served without the %" APR_UINT64_T_FMT
+            " variants it deferred: %pm",
+            c->corte->id, c->corte->variants_pending, &rv);
+        return 0;
+    }
+    journal_corte(
+        c, PREP_EVENT_COMPLETED, c->corte,
+        json_pack("{s:I,s:I}", "made", (json_int_t)n.made, "ms",
+                  (json_int_t)apr_time_as_msec(apr_time_now() - start)));
+    say(c, 0,
+        "corte %s complete: %" APR_UINT64_T_FMT
+        " variants made in %" APR_TIME_T_FMT " ms after it went live",
+        c->corte->id, n.made, apr_time_as_msec(apr_time_now() - start));
+    return served;
 }

@@ -265,6 +265,8 @@ static void load_details_to_json(json_t *o, const prep_corte_t *c)
                         count_json(c->variants_reused));
     json_object_set_new(variants, PREP_CORTE_KEY_THREADS,
                         count_json(c->compress_threads));
+    json_object_set_new(variants, PREP_CORTE_KEY_PENDING,
+                        count_json(c->variants_pending));
     json_object_set_new(o, PREP_CORTE_KEY_VARIANTS, variants);
 }
 
@@ -299,6 +301,10 @@ json_t *prep_corte_to_json(const prep_corte_t *c, const prep_zone_t *shown_in,
     json_object_set_new(o, PREP_CORTE_KEY_LOAD_MS, count_json(c->load_ms));
     if (c->has_phases) {
         load_details_to_json(o, c);
+        json_object_set_new(o, PREP_CORTE_KEY_COMPLETE_AT,
+                            c->complete_at
+                                ? time_json(c->complete_at, shown_in, p)
+                                : json_null());
     }
     banner_state_to_json(o, c->banner_state);
     return o;
@@ -355,6 +361,8 @@ static void load_details_from_json(prep_corte_t *c, const json_t *o)
     c->variants_reused = (apr_uint64_t)int_of(variants, PREP_CORTE_KEY_REUSED);
     c->compress_threads =
         (apr_uint32_t)int_of(variants, PREP_CORTE_KEY_THREADS);
+    c->variants_pending =
+        (apr_uint64_t)int_of(variants, PREP_CORTE_KEY_PENDING);
     if (!json_is_object(phases)) {
         return;
     }
@@ -394,6 +402,10 @@ apr_status_t prep_corte_from_json(prep_corte_t **out, const json_t *o,
     c->loaded_at = time_of(o, PREP_CORTE_KEY_LOADED_AT);
     c->load_ms = (apr_uint64_t)int_of(o, PREP_CORTE_KEY_LOAD_MS);
     load_details_from_json(c, o);
+    /* a record from before deferred variants: complete when loaded */
+    c->complete_at = json_object_get(o, PREP_CORTE_KEY_COMPLETE_AT)
+                         ? time_of(o, PREP_CORTE_KEY_COMPLETE_AT)
+                         : c->loaded_at;
     c->banner_state = banner_state_of(o);
     *out = c;
     return APR_SUCCESS;
@@ -640,6 +652,38 @@ apr_status_t prep_store_stage(const char **dir, apr_file_t **pack,
              p)) != APR_SUCCESS) {
         return rv;
     }
+    *dir = staging;
+    return APR_SUCCESS;
+}
+
+apr_status_t prep_store_stage_completion(const char **dir, prep_pack_t *pack,
+                                         const char *store, const char *id,
+                                         apr_pool_t *p)
+{
+    const char *staging = prep_store_staging_dir(
+        p, store, apr_psprintf(p, "complete-%ld", (long)getpid()));
+    const char *at = apr_pstrcat(p, staging, "/" PREP_PACK_FILE, NULL);
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    remove_tree(staging, p); /* a completion of this pid that died */
+    if ((rv = apr_dir_make_recursive(staging, APR_FPROT_OS_DEFAULT, p)) !=
+        APR_SUCCESS) {
+        return rv;
+    }
+    if (link(apr_pstrcat(p, prep_store_corte_dir(p, store, id),
+                         "/" PREP_PACK_FILE, NULL),
+             at) != 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if ((rv = apr_file_open(&pack->file, at,
+                            APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_BINARY,
+                            APR_FPROT_OS_DEFAULT, p)) != APR_SUCCESS ||
+        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE, pack->file)) !=
+            APR_SUCCESS) {
+        return rv;
+    }
+    pack->end = fi.size;
     *dir = staging;
     return APR_SUCCESS;
 }

@@ -264,28 +264,49 @@ static void keep_mtimes(prep_plan_t *plans, int nplans, const previous_t *prev)
     }
 }
 
-/* Every variant to have: each encoding of `compress` for each identity or
- * banner rep of a compressible file, with its reuse when the previous
- * corte had the same bytes. */
+/* Whether the plan has the variant `encoding` of its rep `banner`. */
+static int has_variant(const prep_plan_t *plan, apr_uint32_t banner,
+                       int encoding)
+{
+    int r;
+
+    for (r = 0; r < plan->nreps; r++) {
+        if (plan->reps[r].banner == banner &&
+            plan->reps[r].encoding == (apr_uint32_t)encoding) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every variant to have that the plans do not have yet: each encoding of
+ * `compress` for each identity or banner rep of a compressible file, with
+ * its reuse when the previous corte had the same bytes; the bytes of the
+ * files to compress (not reused) in *to_make. */
 static apr_array_header_t *plan_jobs(prep_plan_t *plans, int nplans,
                                      unsigned compress, const previous_t *prev,
-                                     apr_pool_t *p)
+                                     apr_uint64_t *to_make, apr_pool_t *p)
 {
     apr_array_header_t *jobs = apr_array_make(p, 1024, sizeof(variant_job_t));
     int i, r, enc;
 
+    *to_make = 0;
     for (i = 0; i < nplans; i++) {
         prep_plan_t *plan = &plans[i];
-        int nidentity = plan->nreps;
+        int nsources = plan->nreps;
 
         if (!prep_mime_compressible(plan->entry->path)) {
             continue;
         }
-        for (r = 0; r < nidentity; r++) {
+        for (r = 0; r < nsources; r++) {
+            if (plan->reps[r].encoding != PREP_ENC_IDENTITY) {
+                continue;
+            }
             for (enc = PREP_ENC_GZIP; enc <= PREP_ENC_BR; enc++) {
                 variant_job_t *job;
 
-                if (!(compress & (1u << enc))) {
+                if (!(compress & (1u << enc)) ||
+                    has_variant(plan, plan->reps[r].banner, enc)) {
                     continue;
                 }
                 job = apr_array_push(jobs);
@@ -294,6 +315,9 @@ static apr_array_header_t *plan_jobs(prep_plan_t *plans, int nplans,
                 job->source = &plan->reps[r];
                 job->encoding = enc;
                 job->reuse = previous_variant(prev, plan, job->source, enc);
+                if (!job->reuse) {
+                    *to_make += job->source->length;
+                }
             }
         }
     }
@@ -522,21 +546,15 @@ static int batch_end(const apr_array_header_t *jobs, int start)
     return end;
 }
 
-apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
-                               int nplans, unsigned compress,
-                               const char *previous_dir, const char *tmp_dir,
-                               prep_variants_count_t *n, apr_pool_t *p)
+/* Makes (or copies) the variants of jobs, batch after batch. */
+static apr_status_t run_jobs(prep_pack_t *pack, apr_array_header_t *jobs,
+                             const previous_t *prev, const char *tmp_dir,
+                             prep_variants_count_t *n, apr_pool_t *p)
 {
-    apr_array_header_t *jobs;
     variant_work_t work;
-    previous_t prev;
     apr_status_t rv = APR_SUCCESS;
     int start, end;
 
-    memset(n, 0, sizeof(*n));
-    open_previous(previous_dir, &prev, p);
-    keep_mtimes(plans, nplans, &prev);
-    jobs = plan_jobs(plans, nplans, compress, &prev, p);
     /* Each batch's variants are written before the next is made: what they
      * hold stays bounded however many mid-sized files a package has.  (The
      * reference package's are a few MB: one batch.) */
@@ -546,7 +564,57 @@ apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
         work.jobs = &APR_ARRAY_IDX(jobs, start, variant_job_t);
         work.njobs = end - start;
         make_variants(&work, pack, tmp_dir, &n->threads, p);
-        rv = append_variants(pack, &work, &prev, n);
+        rv = append_variants(pack, &work, prev, n);
     }
     return rv;
+}
+
+apr_status_t prep_variants_add(prep_pack_t *pack, prep_plan_t *plans,
+                               int nplans, unsigned compress,
+                               const char *previous_dir, const char *tmp_dir,
+                               apr_uint64_t defer_over,
+                               prep_variants_count_t *n, apr_pool_t *p)
+{
+    apr_array_header_t *jobs, *reused;
+    previous_t prev;
+    apr_uint64_t to_make;
+    int i;
+
+    memset(n, 0, sizeof(*n));
+    open_previous(previous_dir, &prev, p);
+    keep_mtimes(plans, nplans, &prev);
+    jobs = plan_jobs(plans, nplans, compress, &prev, &to_make, p);
+    if (!defer_over || to_make <= defer_over) {
+        return run_jobs(pack, jobs, &prev, tmp_dir, n, p);
+    }
+    /* Too much to compress before the corte is live: only the variants
+     * copied from the previous corte now, the others after the publish
+     * (prep_variants_complete). */
+    reused = apr_array_make(p, jobs->nelts, sizeof(variant_job_t));
+    for (i = 0; i < jobs->nelts; i++) {
+        variant_job_t *job = &APR_ARRAY_IDX(jobs, i, variant_job_t);
+
+        if (job->reuse) {
+            *(variant_job_t *)apr_array_push(reused) = *job;
+        } else {
+            n->pending++;
+        }
+    }
+    return run_jobs(pack, reused, &prev, tmp_dir, n, p);
+}
+
+apr_status_t prep_variants_complete(prep_pack_t *pack, prep_plan_t *plans,
+                                    int nplans, unsigned compress,
+                                    const char *tmp_dir,
+                                    prep_variants_count_t *n, apr_pool_t *p)
+{
+    apr_array_header_t *jobs;
+    previous_t none;
+    apr_uint64_t to_make;
+
+    memset(n, 0, sizeof(*n));
+    memset(&none, 0, sizeof(none));
+    none.pack_fd = -1;
+    jobs = plan_jobs(plans, nplans, compress, &none, &to_make, p);
+    return run_jobs(pack, jobs, &none, tmp_dir, n, p);
 }

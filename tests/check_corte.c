@@ -65,6 +65,8 @@ static prep_corte_t full_corte(int n)
     c.variants_made = 321;
     c.variants_reused = 4567;
     c.compress_threads = 2;
+    c.variants_pending = 7;
+    c.complete_at = c.loaded_at + apr_time_from_sec(2);
     return c;
 }
 
@@ -88,6 +90,8 @@ static void same_corte(const prep_corte_t *a, const prep_corte_t *b)
     ck_assert_uint_eq(a->variants_made, b->variants_made);
     ck_assert_uint_eq(a->variants_reused, b->variants_reused);
     ck_assert_uint_eq(a->compress_threads, b->compress_threads);
+    ck_assert_uint_eq(a->variants_pending, b->variants_pending);
+    ck_assert_int_eq(a->complete_at, b->complete_at);
     ck_assert_uint_eq(a->banner_state, b->banner_state);
 }
 
@@ -120,11 +124,12 @@ START_TEST(test_record_round_trips_with_phases)
     json_t *j = prep_corte_to_json(&c, NULL, pool);
 
     ck_assert_str_eq(keys_of(j), "id time label package sha256 files bytes "
-                                 "loaded_at load_ms phases variants");
+                                 "loaded_at load_ms phases variants "
+                                 "complete_at");
     ck_assert_str_eq(keys_of(json_object_get(j, PREP_CORTE_KEY_PHASES)),
                      "verify unpack check banner compress index publish");
     ck_assert_str_eq(keys_of(json_object_get(j, PREP_CORTE_KEY_VARIANTS)),
-                     "made reused threads");
+                     "made reused threads pending");
     /* one time unit: apr_time_t, microseconds since the epoch */
     ck_assert_int_eq(json_integer_value(json_object_get(j, "time")), c.time);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "loaded_at")),
@@ -149,6 +154,9 @@ START_TEST(test_record_without_phases_has_no_load_details)
     memset(c.phases_ms, 0, sizeof(c.phases_ms));
     c.variants_made = c.variants_reused = 0;
     c.compress_threads = 0;
+    c.variants_pending = 0;
+    /* a record without them was complete when it was loaded */
+    c.complete_at = c.loaded_at;
     j = prep_corte_to_json(&c, NULL, pool);
     ck_assert_str_eq(keys_of(j), "id time label package sha256 files bytes "
                                  "loaded_at load_ms");
@@ -182,12 +190,12 @@ START_TEST(test_record_round_trips_its_banner_state)
             keys_of(j),
             states[i] == PREP_BANNER_STATE_DRILL
                 ? "id time label package sha256 files bytes loaded_at "
-                  "load_ms phases variants drill"
+                  "load_ms phases variants complete_at drill"
             : states[i] == PREP_BANNER_STATE_CLOSED
                 ? "id time label package sha256 files bytes loaded_at "
-                  "load_ms phases variants closed"
+                  "load_ms phases variants complete_at closed"
                 : "id time label package sha256 files bytes loaded_at "
-                  "load_ms phases variants drill closed");
+                  "load_ms phases variants complete_at drill closed");
         ck_assert_int_eq(prep_corte_from_json(&back, j, pool), APR_SUCCESS);
         same_corte(back, &c);
         json_decref(j);
@@ -224,11 +232,15 @@ START_TEST(test_record_shown_in_a_zone)
                      "2024-06-02T21:05:00-06:00");
     ck_assert_str_eq(json_string_value(json_object_get(shown, "loaded_at")),
                      "2024-06-02T21:05:42-06:00");
+    ck_assert_str_eq(json_string_value(json_object_get(shown, "complete_at")),
+                     "2024-06-02T21:05:44-06:00");
     /* the rest as stored */
     json_object_del(stored, "time");
     json_object_del(stored, "loaded_at");
+    json_object_del(stored, "complete_at");
     json_object_del(shown, "time");
     json_object_del(shown, "loaded_at");
+    json_object_del(shown, "complete_at");
     ck_assert(json_equal(stored, shown));
     json_decref(shown);
     /* a time never set is null, not 1970 */

@@ -1,7 +1,8 @@
 /* mkcorte.c — test helper: loads one package into a store offline with the
  * loader the intake runs (prep_load_package: the package rules, the banner
- * of slot 1, gzip and br variants, the index, corte.json, current), so the
- * shell tests get a real corte without starting httpd.
+ * of slot 1, gzip and br variants (those deferred too), the index,
+ * corte.json, current), so the shell tests get a real corte without
+ * starting httpd.
  *
  *   mkcorte STORE PACKAGE ['CORTE-TIME SPEC']
  *
@@ -67,6 +68,7 @@ int main(int argc, const char *const *argv)
 
         APR_ARRAY_PUSH(feed.banners, const char *) = NULL; /* slot 1 */
         res = prep_load_package(&feed, &req, log_line, NULL, p);
+        prep_load_complete(res); /* variants it deferred, if any */
         /* a pinned store retains the corte: made all the same */
         if (res->outcome != PREP_LOAD_PUBLISHED &&
             res->outcome != PREP_LOAD_SAME &&
