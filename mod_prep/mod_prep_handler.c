@@ -515,6 +515,12 @@ int prep_handler(request_rec *r)
         prep_traffic_add(t, PREP_TRAFFIC_NOT_FOUND, 1);
         return answer(r, d, ANSWER_NOT_FOUND, HTTP_NOT_FOUND);
     }
+    /* a corte live before its variants were made (PREP_DEFER_VARIANTS):
+     * the answer of a file still without them depends on the header too */
+    if (!vary && a->corte && a->corte->variants_pending &&
+        prep_mime_compressible(path)) {
+        vary = 1;
+    }
     set_headers(r, d, a, path, e, rep, vary);
     rc = meets_conditions(r);
     if (rc != OK) {
