@@ -20,6 +20,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SWAPS = int(os.environ.get("BENCH_SWAPS", "100"))
 SIZE_MB = os.environ.get("BENCH_SIZE_MB", "5.1")
 BIG_MB = os.environ.get("BENCH_BIG_MB", "32")
+BIG2_MB = os.environ.get("BENCH_BIG2_MB", "35")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
     "serve", "profile", "live", "swaps", "rss", "big", "report"}
 FILES = 8000

@@ -10,7 +10,7 @@ import sys
 import tarfile
 import time
 
-from .common import BIG_MB, FILES, ROUNDS, SIZE_MB, SWAPS, T0, TOP, WORK, die, say
+from .common import BIG2_MB, BIG_MB, FILES, ROUNDS, SIZE_MB, SWAPS, T0, TOP, WORK, die, say
 
 
 def corte(minutes):
@@ -63,15 +63,21 @@ class Plan:
         self.rss = [package("rss-%03d.tar.gz" % i, 1000 + i, minute + i,
                             static_from=static) for i in range(SWAPS)]
         minute += SWAPS + 5
-        # the big pair last, so that its cortes are not in the store the RSS
-        # run starts from
+        # the big packages last, so that their cortes are not in the store
+        # the RSS run starts from: ROUNDS pairs of each size (BENCH_BIG_MB,
+        # the issue's reference package, and BENCH_BIG2_MB)
         self.big = []  # (title, package)
-        if float(BIG_MB) > 0:
-            self.big = [("big package: full new corte",
-                         package("big-full.tar.gz", 4, minute, size_mb=BIG_MB)),
-                        ("big package: only data changed",
-                         package("big-data.tar.gz", 5, minute + 5, size_mb=BIG_MB,
-                                 static_from=4))]
+        for k, mb in enumerate(m for m in (BIG_MB, BIG2_MB) if float(m) > 0):
+            for r in range(ROUNDS):
+                seed = 4000 + 100 * k + 10 * r
+                minute += 5
+                self.big.append(("big %s MB: full new corte #%d" % (mb, r + 1),
+                                 package("big%s-full-%d.tar.gz" % (mb, r), seed, minute,
+                                         size_mb=mb)))
+                minute += 5
+                self.big.append(("big %s MB: only data changed #%d" % (mb, r + 1),
+                                 package("big%s-data-%d.tar.gz" % (mb, r), seed + 1, minute,
+                                         size_mb=mb, static_from=seed)))
 
     def needed(self, only):
         """The packages the parts in `only` upload (the reference always)."""

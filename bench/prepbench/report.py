@@ -8,7 +8,7 @@ import os
 import statistics
 import time
 
-from .common import FILES, ROUNDS, SECONDS, SIZE_MB, WORK, say
+from .common import BIG_MB, FILES, ROUNDS, SECONDS, SIZE_MB, WORK, say
 
 out_lines = []  # the markdown printed, also saved to work/results.md
 VERDICTS = []  # (target, met: True, False or None for no target, figure)
@@ -127,34 +127,47 @@ def pkg_desc(pkg):
     return "%s packed" % fmt_bytes(size)
 
 
+def kind_of(title):
+    """A row's kind: its title without the round (" #n")."""
+    return title.rsplit(" #", 1)[0]
+
+
 def print_live(rows, title="Package-to-live"):
     emit("### " + title)
     emit()
-    emit("Measured from the moment the package is settled (its mtime once the "
-         "upload is renamed into place + PrepSettleTime 1 s) to the first "
-         "response of json/main.json that carries the new corte "
-         "(X-PREP-Corte), polled every 10 ms.  It includes the intake's "
-         "poll (every 0.5 s, a package must look unchanged across two polls), "
-         "the loader and the reaping of the loader.  Phases are the loader's "
-         "own (corte history in /prep-status), in ms.")
+    emit("Measured from the rename of the upload into PrepIncoming (the end of "
+         "an SFTP upload) to the first response of json/main.json that carries "
+         "the new corte (X-PREP-Corte), polled every 10 ms: *live*; then to "
+         "its first gzip response: *complete* (a corte with more than 16 MB "
+         "to compress goes live with its identity bytes and reused variants, "
+         "and gets its new variants right after).  It includes the intake "
+         "noticing the upload (inotify: at once), the loader and the moment "
+         "the children see the corte.  Phases are the loader's own (corte "
+         "history in /prep-status), in ms, up to the moment it went live; "
+         "*pending*: the variants made after it.")
     emit()
-    emit("| corte | package | live after settling | loader total | " +
-         " | ".join(PHASES) + " | others' CPU |")
-    emit("|---|---|---:|---:|" + "---:|" * len(PHASES) + "---:|")
+    emit("| corte | package | live after the rename | complete after the rename | "
+         "loader total | " + " | ".join(PHASES) + " | pending | others' CPU |")
+    emit("|---|---|---:|---:|---:|" + "---:|" * len(PHASES) + "---:|---:|")
     for title, pkg, r in rows:
         ph = r["phases"]
-        emit("| %s | %s | %.2f s | %s ms | %s | %.0f%% |" % (
-            title, pkg_desc(pkg), r["after_settle_s"],
+        emit("| %s | %s | %.2f s | %.2f s | %s ms | %s | %s | %.0f%% |" % (
+            title, pkg_desc(pkg), r["after_rename_s"], r["complete_s"],
             sum(ph.values()) if ph else "?",
-            " | ".join(str(ph.get(n, "?")) for n in PHASES), r["others"]))
-    for kind in ("full new corte", "only data changed"):
-        rs = [r for t, _p, r in rows if t.startswith(kind + " #")]
-        if rs:
-            emit("| **%s, median of %d** | | **%.2f s** | %d ms | %s | |" % (
-                kind, len(rs), statistics.median(r["after_settle_s"] for r in rs),
-                statistics.median(sum(r["phases"].values()) for r in rs),
-                " | ".join("%d" % statistics.median(r["phases"].get(n, 0) for r in rs)
-                           for n in PHASES)))
+            " | ".join(str(ph.get(n, "?")) for n in PHASES),
+            r.get("pending") if r.get("pending") is not None else "?", r["others"]))
+    kinds = []
+    for t, _p, _r in rows:
+        if " #" in t and kind_of(t) not in kinds:
+            kinds.append(kind_of(t))
+    for kind in kinds:
+        rs = [r for t, _p, r in rows if kind_of(t) == kind and " #" in t]
+        emit("| **%s, median of %d** | | **%.2f s** | %.2f s | %d ms | %s | | |" % (
+            kind, len(rs), statistics.median(r["after_rename_s"] for r in rs),
+            statistics.median(r["complete_s"] for r in rs),
+            statistics.median(sum(r["phases"].values()) for r in rs),
+            " | ".join("%d" % statistics.median(r["phases"].get(n, 0) for r in rs)
+                       for n in PHASES)))
     emit()
     emit("others' CPU: CPU used by processes other than the bench's during the "
          "measurement, in % of the 2 CPUs (the machine is shared).")
@@ -220,14 +233,22 @@ def print_rss(rows, r, elapsed):
 
 # ------------------------------------------------------------ targets
 
+# Package-to-live targets (median, after the rename): the issue's
+# reference package (BENCH_BIG_MB, 32 MB) at most 1.0 s for a full new
+# corte and 0.6 s when only data files changed; the 5 MB one as before.
+LIVE_TARGETS = (("full new corte", 3.0), ("only data changed", 1.5),
+                ("big %s MB: full new corte" % BIG_MB, 1.0),
+                ("big %s MB: only data changed" % BIG_MB, 0.6))
+
+
 def print_verdicts(live_rows):
     """The targets table; live_rows (the package-to-live part's) add the
     package-to-live targets."""
-    for kind, limit in (("full new corte", 3.0), ("only data changed", 1.5)):
-        rs = [r["after_settle_s"] for t, _p, r in live_rows if t.startswith(kind + " #")]
+    for kind, limit in LIVE_TARGETS:
+        rs = [r["after_rename_s"] for t, _p, r in live_rows if kind_of(t) == kind]
         if rs:
             med = statistics.median(rs)
-            verdict("package-to-live, %s ≤ %g s after settling (median)" % (kind, limit),
+            verdict("package-to-live, %s ≤ %g s after the rename (median)" % (kind, limit),
                     med <= limit, "%.2f s (runs: %s)" % (
                         med, ", ".join("%.2f" % x for x in rs)))
     if not VERDICTS:

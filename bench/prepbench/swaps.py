@@ -74,8 +74,8 @@ def bench_swaps(pkgs, incoming, lists):
     t = time.time()
     lives = []
     for pkg in pkgs:
-        settled = upload(pkg, incoming)
-        lives.append(wait_live(pkg, incoming) - settled)
+        renamed = upload(pkg, incoming)
+        lives.append(wait_live(pkg, incoming)[0] - renamed)
     time.sleep(2)
     elapsed = time.time() - t
     checker.stop.set()
