@@ -189,7 +189,7 @@ def print_swaps(r, checker, lives, elapsed):
          "X-PREP-Corte names the corte of the body it came with (main.json's "
          "fechaCorte, index.html's banner)." % elapsed)
     emit()
-    emit("| requests | failed | 5xx | status codes | socket errors (connect/read/write/timeout) | bodies checked | cortes mixed | live after settling (min–max) |")
+    emit("| requests | failed | 5xx | status codes | socket errors (connect/read/write/timeout) | bodies checked | cortes mixed | live after the rename (min–max) |")
     emit("|---:|---:|---:|---|---|---:|---:|---|")
     emit("| %d | %d | %d | %s | %d/%d/%d/%d | %d | %d | %.2f–%.2f s |" % (
         r["requests"], failed, fivexx, json.dumps(codes, sort_keys=True),
