@@ -33,7 +33,10 @@
  * times faster on the reference package).  Anything else takes the
  * streamed path, as does a package libdeflate does not inflate cleanly in
  * one member, so that its refusal is the one the streamed read gives. */
-#define INFLATE_WHOLE_IN   (64 * 1024 * 1024)
+#define INFLATE_WHOLE_IN (64 * 1024 * 1024)
+/* The disk starts writing the pack every this many bytes unpacked, so that
+ * the fsync before the corte is published waits for the last few only. */
+#define PACK_WRITEBACK     (16 * 1024 * 1024)
 #define INFLATE_WHOLE_OUT  (192 * 1024 * 1024)
 #define NAME_COMPONENT_MAX 255 /* NAME_MAX of every file system we run on */
 #define SHOWN_NAME_MAX     200 /* longest name quoted in a message */
@@ -535,6 +538,7 @@ typedef struct unpack {
     apr_hash_t *seen;         /* path → KIND_FILE | KIND_DIR */
     apr_uint64_t headers;     /* every entry read, directories too */
     apr_uint64_t ratio_bytes; /* limits->ratio × package size */
+    apr_off_t written_back;   /* pack bytes whose writeback was started */
     const char *top;          /* auto strip: the first component seen */
     apr_size_t top_len;
     int single_top;
@@ -715,6 +719,16 @@ static apr_status_t copy_bytes(unpack_t *u, struct archive *a, const char *raw,
         size += (apr_uint64_t)got;
         r->bytes += (apr_uint64_t)got;
         r->pack_size += (apr_off_t)got;
+        if (r->pack_size - u->written_back >= PACK_WRITEBACK) {
+            apr_os_file_t fd;
+
+            apr_os_file_get(&fd, u->pack);
+            /* a hint: an error here is the fsync's to report */
+            (void)sync_file_range(fd, u->pack_start + u->written_back,
+                                  r->pack_size - u->written_back,
+                                  SYNC_FILE_RANGE_WRITE);
+            u->written_back = r->pack_size;
+        }
     }
     EVP_DigestFinal_ex(u->sha, pe->sha256, NULL);
     pe->size = (apr_off_t)size;
