@@ -145,6 +145,7 @@ int main(void)
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_corte());
     srunner_add_suite(sr, suite_loader());
+    srunner_add_suite(sr, suite_incremental());
     srunner_add_suite(sr, suite_incoming());
     srunner_add_suite(sr, suite_compress());
     srunner_add_suite(sr, suite_audit());

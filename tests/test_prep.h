@@ -64,6 +64,7 @@ Suite *suite_index(void);
 Suite *suite_store(void);
 Suite *suite_corte(void);
 Suite *suite_loader(void);
+Suite *suite_incremental(void);
 Suite *suite_incoming(void);
 Suite *suite_compress(void);
 Suite *suite_audit(void);
