@@ -236,13 +236,14 @@ apr_status_t prep_incremental_parse(prep_incremental_t **out, const char *text,
     {
         if (strcmp(key, "base") && strcmp(key, "deleted") &&
             strcmp(key, "format")) {
-            json_decref(root);
-            return refuse(
-                v, p,
-                apr_psprintf(p,
-                             "unknown key \"%s\" (only \"base\", \"deleted\" "
-                             "and \"format\")",
-                             prep_name_shown(p, key)));
+            const char *shown = prep_name_shown(p, key);
+
+            json_decref(root); /* key with it */
+            return refuse(v, p,
+                          apr_psprintf(p,
+                                       "unknown key \"%s\" (only \"base\", "
+                                       "\"deleted\" and \"format\")",
+                                       shown));
         }
     }
     value = json_object_get(root, "format");
