@@ -747,6 +747,8 @@ typedef struct prep_corte {
 /* "<YYYYMMDDTHHMMSSZ of corte time>-<first 8 hex of package sha>": the
  * lexical order of ids is the order of corte times. */
 char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex);
+/* Whether w has the shape of such an id (the hex digits in either case). */
+int prep_corte_id_shaped(const char *w);
 /* The record of a corte made from `package` (its name as shown), unpacked
  * into u, of corte time `time`: the package's SHA-256 (hex), the id, the
  * time, the package and the bytes of its files. */

@@ -50,28 +50,6 @@ static apr_status_t refuse(prep_verdict_t *v, apr_pool_t *p, const char *what)
                        what);
 }
 
-/* A corte id as prep_corte_id writes it: YYYYMMDDTHHMMSSZ-xxxxxxxx. */
-static int corte_id_shaped(const char *w)
-{
-    static const char shape[] = "99999999T999999Z-xxxxxxxx";
-    size_t i;
-
-    if (strlen(w) != sizeof(shape) - 1) {
-        return 0;
-    }
-    for (i = 0; shape[i]; i++) {
-        int fits = shape[i] == '9' ? apr_isdigit(w[i])
-                   : shape[i] == 'x'
-                       ? (apr_isdigit(w[i]) || (w[i] >= 'a' && w[i] <= 'f'))
-                       : w[i] == shape[i];
-
-        if (!fits) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Why `path`, one of "deleted", is not a path under the package rules as a
  * corte's index names its files (relative, '/'-separated, normalized, no
  * control character, no "..", within PrepLimits depth), or NULL. */
@@ -137,7 +115,7 @@ static apr_status_t parse_base(prep_incremental_t *m, json_t *base,
         return refuse(v, p, "\"base\" holds a NUL character");
     }
     m->base = apr_pstrdup(p, text);
-    if (corte_id_shaped(text)) {
+    if (prep_corte_id_shaped(text)) {
         return APR_SUCCESS;
     }
     if ((err = prep_parse_iso_time(&m->base_time, text)) != NULL) {
@@ -590,21 +568,19 @@ prep_incremental_merge(prep_unpacked_t **out, prep_incremental_count_t *count,
                        apr_file_t *pack, const prep_limits_t *limits,
                        prep_verdict_t *v, apr_pool_t *p)
 {
-    merge_t g;
+    merge_t g = {.m = m,
+                 .base_id = base_id,
+                 .limits = limits,
+                 .v = v,
+                 .p = p,
+                 .pack = pack,
+                 .files = apr_hash_make(p),
+                 .dirs = apr_hash_make(p),
+                 .out = apr_pcalloc(p, sizeof(*g.out))};
     apr_status_t rv;
     int i;
 
-    memset(&g, 0, sizeof(g));
     memset(count, 0, sizeof(*count));
-    g.m = m;
-    g.base_id = base_id;
-    g.limits = limits;
-    g.v = v;
-    g.p = p;
-    g.pack = pack;
-    g.files = apr_hash_make(p);
-    g.dirs = apr_hash_make(p);
-    g.out = apr_pcalloc(p, sizeof(*g.out));
     *g.out = *u;
     g.out->entries =
         apr_array_make(p, u->entries->nelts + 64, sizeof(prep_entry_t));

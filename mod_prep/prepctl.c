@@ -441,32 +441,6 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
     return 0;
 }
 
-/* A corte id as prep_corte_id writes it: YYYYMMDDTHHMMSSZ-xxxxxxxx. */
-static int corte_id_shaped(const char *w)
-{
-    static const char shape[] = "99999999T999999Z-xxxxxxxx";
-    size_t i;
-
-    if (strlen(w) != sizeof(shape) - 1) {
-        return 0;
-    }
-    for (i = 0; shape[i]; i++) {
-        int fits;
-
-        if (shape[i] == '9') {
-            fits = apr_isdigit(w[i]);
-        } else if (shape[i] == 'x') {
-            fits = apr_isxdigit(w[i]);
-        } else {
-            fits = w[i] == shape[i];
-        }
-        if (!fits) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void audit_summary(FILE *out, const char *feed, const char *store,
                           const char *id, const prep_audit_t *a,
                           apr_interval_time_t took)
@@ -539,7 +513,7 @@ static int audit_args(audit_request_t *req, int argc, const char *const *argv,
         } else if (w[0] == '-') {
             return prepctl_fail_usage(
                 apr_psprintf(p, _("unknown option %s"), w));
-        } else if (corte_id_shaped(w)) {
+        } else if (prep_corte_id_shaped(w)) {
             if (req->id) {
                 return prepctl_fail_usage(_("audit takes one corte ID"));
             }

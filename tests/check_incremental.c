@@ -24,14 +24,13 @@ static void run(const char *cmd)
     ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
 }
 
+/* A feed in a new /tmp/prep-incremental-XXXXXX whose corte time is
+ * json/main.json's fechaCorte. */
 static void setup(void)
 {
-    char tmpl[] = "/tmp/prep-incremental-XXXXXX";
+    prep_journal_t journal;
 
-    apr_pool_create(&pool, NULL);
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    root = apr_pstrdup(pool, tmpl);
-    test_feed_in(&feed, root, pool);
+    test_night_open(&pool, &root, &feed, &journal, "incremental");
     feed.corte.source = PREP_CORTE_JSON;
     feed.corte.file = "json/main.json";
     feed.corte.pointer = "/fechaCorte";
@@ -40,8 +39,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    run(apr_psprintf(pool, "rm -rf '%s'", root));
-    apr_pool_destroy(pool);
+    test_night_close(pool, root);
 }
 
 /* --- the manifest -------------------------------------------------- */
@@ -134,7 +132,7 @@ START_TEST(manifest_refusals)
             "\"base\" is neither a corte id");
     refused("{\"base\": \"2024-06-02T21:05:00\", \"deleted\": []}",
             "\"base\" is neither a corte id");
-    refused("{\"base\": \"20240603T030500Z-0123ABCD\", \"deleted\": []}",
+    refused("{\"base\": \"20240603T030500Z-0123abc\", \"deleted\": []}",
             "\"base\" is neither a corte id");
     refused("{\"base\": \"20240603T030500Z-0123abcd\", \"deleted\": {}}",
             "\"deleted\" must be an array of paths");
@@ -250,44 +248,11 @@ END_TEST
 
 /* --- whole loads --------------------------------------------------- */
 
-static char *read_all(const char *path, apr_size_t *len)
-{
-    apr_file_t *fp;
-    apr_finfo_t fi;
-    char *buf;
-
-    ck_assert_int_eq(
-        apr_file_open(&fp, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool),
-        APR_SUCCESS);
-    apr_file_info_get(&fi, APR_FINFO_SIZE, fp);
-    buf = apr_palloc(pool, (apr_size_t)fi.size + 1);
-    apr_file_read_full(fp, buf, (apr_size_t)fi.size, len);
-    buf[*len] = '\0';
-    apr_file_close(fp);
-    return buf;
-}
-
 /* The bytes of `path` as corte id serves them (slot 0, identity), or NULL
  * when the corte does not hold it. */
 static char *served(const char *id, const char *path)
 {
-    const char *dir = prep_store_corte_dir(pool, feed.store, id);
-    prep_index_t *idx;
-    const prep_index_entry_t *e;
-    const prep_rep_t *rep;
-    apr_size_t len;
-    char *pack;
-
-    ck_assert_int_eq(
-        prep_index_open(&idx, apr_pstrcat(pool, dir, "/" PREP_INDEX_FILE, NULL),
-                        pool),
-        APR_SUCCESS);
-    if (!(e = prep_index_lookup(idx, path, strlen(path))) ||
-        !(rep = prep_index_entry_rep(idx, e, 0, PREP_ENC_IDENTITY))) {
-        return NULL;
-    }
-    pack = read_all(apr_pstrcat(pool, dir, "/" PREP_PACK_FILE, NULL), &len);
-    return apr_pstrmemdup(pool, pack + rep->offset, (apr_size_t)rep->length);
+    return test_served(feed.store, id, path, 0, pool);
 }
 
 /* The tree `name` in root: its json/main.json says `corte`. */
@@ -337,19 +302,27 @@ static prep_load_result_t *load(const char *name)
     return load_as(name, PREP_LOAD_NEW, NULL);
 }
 
+/* The tree packed as incoming/name and loaded: it must be published. */
+static prep_corte_t *published(const char *tree_dir, const char *name)
+{
+    prep_load_result_t *res;
+
+    pack(tree_dir, name);
+    res = load(name);
+    ck_assert_msg(res->outcome == PREP_LOAD_PUBLISHED, "%s refused: %s", name,
+                  res->verdict.message);
+    return res->corte;
+}
+
 static const char *current_id(void)
 {
-    const char *id = NULL;
-
-    prep_store_current(&id, feed.store, pool);
-    return id;
+    return test_current_id(feed.store, pool);
 }
 
 /* A full package of corte 21:05 published: the base of the tests. */
 static prep_corte_t *base_corte(void)
 {
     const char *t = tree("full", "2024-06-02T21:05:00-06:00");
-    prep_load_result_t *res;
     char *csv = apr_palloc(pool, 40001);
     int i;
 
@@ -361,11 +334,7 @@ static prep_corte_t *base_corte(void)
     put(t, "csv/casillas.csv", csv);
     put(t, "csv/viejo.csv", "viejo");
     put(t, "distritos/index.html", "<html><body>Distritos</body></html>");
-    pack(t, "full.tar.gz");
-    res = load("full.tar.gz");
-    ck_assert_msg(res->outcome == PREP_LOAD_PUBLISHED, "refused: %s",
-                  res->verdict.message);
-    return res->corte;
+    return published(t, "full.tar.gz");
 }
 
 /* An incremental tree over `base` (a corte id or time), corte `corte`,
@@ -386,19 +355,16 @@ START_TEST(incremental_package_makes_a_complete_corte)
     prep_corte_t *base = base_corte();
     const char *t = incremental("inc", "2024-06-02T21:10:00-06:00", base->id,
                                 "[\"csv/viejo.csv\"]");
-    prep_load_result_t *res;
+    prep_corte_t *made;
     const char *id;
 
     put(t, "index.html", "<html><body>Resultados nuevos</body></html>");
     put(t, "csv/nuevo.csv", "nuevo");
-    pack(t, "inc.tar.gz");
-    res = load("inc.tar.gz");
-    ck_assert_msg(res->outcome == PREP_LOAD_PUBLISHED, "refused: %s",
-                  res->verdict.message);
+    made = published(t, "inc.tar.gz");
     id = current_id();
-    ck_assert_str_eq(id, res->corte->id);
+    ck_assert_str_eq(id, made->id);
     ck_assert_str_ne(id, base->id);
-    ck_assert_int_eq(apr_time_sec(res->corte->time), 1717384200);
+    ck_assert_int_eq(apr_time_sec(made->time), 1717384200);
     /* changed, new, kept byte for byte, deleted, and no manifest */
     ck_assert_str_eq(served(id, "index.html"),
                      "<html><body>Resultados nuevos</body></html>");
@@ -411,10 +377,10 @@ START_TEST(incremental_package_makes_a_complete_corte)
     ck_assert_ptr_null(served(id, PREP_INCREMENTAL_FILE));
     ck_assert_ptr_nonnull(served(base->id, "csv/viejo.csv"));
     /* index.html, main.json, casillas.csv, nuevo.csv, distritos/index.html */
-    ck_assert_uint_eq(res->corte->files, 5);
+    ck_assert_uint_eq(made->files, 5);
     /* casillas.csv's and distritos/index.html's variants are reused */
-    ck_assert_uint_ge(res->corte->variants_reused, 2);
-    ck_assert_str_eq(res->corte->package, "inc.tar.gz");
+    ck_assert_uint_ge(made->variants_reused, 2);
+    ck_assert_str_eq(made->package, "inc.tar.gz");
 }
 END_TEST
 
@@ -423,14 +389,10 @@ START_TEST(base_by_time_and_only_deletions)
     prep_corte_t *base = base_corte();
     const char *t = incremental("inc", "2024-06-02T21:10:00-06:00",
                                 "2024-06-03T03:05:00Z", "[\"csv/viejo.csv\"]");
-    prep_load_result_t *res;
+    prep_corte_t *made = published(t, "inc.tar.gz");
 
-    pack(t, "inc.tar.gz");
-    res = load("inc.tar.gz");
-    ck_assert_msg(res->outcome == PREP_LOAD_PUBLISHED, "refused: %s",
-                  res->verdict.message);
-    ck_assert_ptr_null(served(res->corte->id, "csv/viejo.csv"));
-    ck_assert_str_eq(served(res->corte->id, "index.html"),
+    ck_assert_ptr_null(served(made->id, "csv/viejo.csv"));
+    ck_assert_str_eq(served(made->id, "index.html"),
                      served(base->id, "index.html"));
 }
 END_TEST
@@ -456,12 +418,10 @@ START_TEST(base_other_than_the_corte_served_is_refused)
     prep_corte_t *first = base_corte();
     const char *t =
         incremental("b", "2024-06-02T21:10:00-06:00", first->id, "[]");
-    prep_load_result_t *second;
+    prep_corte_t *second;
 
     put(t, "index.html", "B");
-    pack(t, "b.tar.gz");
-    second = load("b.tar.gz");
-    ck_assert_int_eq(second->outcome, PREP_LOAD_PUBLISHED);
+    second = published(t, "b.tar.gz");
     /* over the first corte again: no longer the one served */
     t = incremental("c", "2024-06-02T21:15:00-06:00", first->id, "[]");
     pack(t, "c.tar.gz");
@@ -469,8 +429,8 @@ START_TEST(base_other_than_the_corte_served_is_refused)
                  apr_psprintf(pool,
                               "the incremental package is over corte %s, not "
                               "over the corte served %s",
-                              first->id, second->corte->id),
-                 second->corte->id);
+                              first->id, second->id),
+                 second->id);
 }
 END_TEST
 
@@ -536,14 +496,11 @@ END_TEST
 START_TEST(manifest_below_the_top_is_a_file)
 {
     const char *t = tree("a", "2024-06-02T21:05:00-06:00");
-    prep_load_result_t *res;
 
     put(t, "json/" PREP_INCREMENTAL_FILE, "no es un manifiesto");
-    pack(t, "a.tar.gz");
-    res = load("a.tar.gz");
-    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
-    ck_assert_str_eq(served(res->corte->id, "json/" PREP_INCREMENTAL_FILE),
-                     "no es un manifiesto");
+    ck_assert_str_eq(
+        served(published(t, "a.tar.gz")->id, "json/" PREP_INCREMENTAL_FILE),
+        "no es un manifiesto");
 }
 END_TEST
 
@@ -599,27 +556,26 @@ START_TEST(republish_applies_the_package_over_its_base_again)
     prep_corte_t *base = base_corte();
     const char *t = incremental("b", "2024-06-02T21:10:00-06:00", base->id,
                                 "[\"csv/viejo.csv\"]");
-    prep_load_result_t *res, *again;
+    prep_corte_t *made;
+    prep_load_result_t *again;
 
     put(t, "index.html", "B");
-    pack(t, "b.tar.gz");
-    res = load("b.tar.gz");
-    ck_assert_int_eq(res->outcome, PREP_LOAD_PUBLISHED);
-    again = load_as("b.tar.gz", PREP_LOAD_REPUBLISH, res->corte);
+    made = published(t, "b.tar.gz");
+    again = load_as("b.tar.gz", PREP_LOAD_REPUBLISH, made);
     ck_assert_msg(again->outcome == PREP_LOAD_PUBLISHED, "refused: %s",
                   again->verdict.message);
-    ck_assert_str_eq(again->corte->id, res->corte->id);
-    ck_assert_uint_eq(again->corte->files, res->corte->files);
-    ck_assert_str_eq(served(res->corte->id, "csv/casillas.csv"),
+    ck_assert_str_eq(again->corte->id, made->id);
+    ck_assert_uint_eq(again->corte->files, made->files);
+    ck_assert_str_eq(served(made->id, "csv/casillas.csv"),
                      served(base->id, "csv/casillas.csv"));
-    ck_assert_ptr_null(served(res->corte->id, "csv/viejo.csv"));
+    ck_assert_ptr_null(served(made->id, "csv/viejo.csv"));
     /* its base gone from the store: refused, the corte stays */
     run(apr_psprintf(pool, "rm -rf '%s'",
                      prep_store_corte_dir(pool, feed.store, base->id)));
-    again = load_as("b.tar.gz", PREP_LOAD_REPUBLISH, res->corte);
+    again = load_as("b.tar.gz", PREP_LOAD_REPUBLISH, made);
     ck_assert_int_eq(again->outcome, PREP_LOAD_REFUSED);
     ck_assert_str_eq(again->verdict.reason, "base-mismatch");
-    ck_assert_str_eq(current_id(), res->corte->id);
+    ck_assert_str_eq(current_id(), made->id);
 }
 END_TEST
 
