@@ -753,6 +753,8 @@ typedef struct prep_corte {
 /* "<YYYYMMDDTHHMMSSZ of corte time>-<first 8 hex of package sha>": the
  * lexical order of ids is the order of corte times. */
 char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex);
+/* Whether w has the shape of such an id (the hex digits in either case). */
+int prep_corte_id_shaped(const char *w);
 /* The record of a corte made from `package` (its name as shown), unpacked
  * into u, of corte time `time`: the package's SHA-256 (hex), the id, the
  * time, the package and the bytes of its files. */
@@ -1219,6 +1221,88 @@ apr_status_t prep_variants_complete(prep_pack_t *pack, prep_plan_t *plans,
                                     prep_variants_count_t *n, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
+/* prep_incremental.c: incremental packages.  A package whose top holds
+ * prep-incremental.json, {"base": CORTE_ID_OR_TIME, "deleted": [PATH, ...]}
+ * (and optionally "format": 1, nothing else), carries only the files that
+ * changed since its base corte; it is applied over that base into a new,
+ * complete corte.  A manifest that is not exactly that is refused as
+ * "incremental"; a base other than the corte measured against, as
+ * "base-mismatch". */
+
+#define PREP_INCREMENTAL_FILE "prep-incremental.json"
+#define PREP_INCREMENTAL_MAX  (1024 * 1024) /* bytes of the manifest */
+
+typedef struct prep_incremental {
+    const char *base; /* as written: a corte id or a time */
+    int base_is_time; /* base is a time (base_time), not an id */
+    apr_time_t base_time;
+    apr_array_header_t *deleted; /* const char *: the paths deleted */
+} prep_incremental_t;
+
+/* What a merge made: files carried by the package, kept from the base,
+ * deleted from it. */
+typedef struct prep_incremental_count {
+    apr_uint64_t carried, kept, deleted;
+} prep_incremental_count_t;
+
+/* The manifest's entry among u's files (its path after the package rules'
+ * strip is PREP_INCREMENTAL_FILE), or NULL: a full package. */
+const prep_entry_t *prep_incremental_entry(const prep_unpacked_t *u);
+/* The manifest in text (len bytes) into *m, its deleted paths checked
+ * against the package rules and `limits` (NULL: no depth limit); refused as
+ * "incremental" otherwise. */
+apr_status_t prep_incremental_parse(prep_incremental_t **m, const char *text,
+                                    apr_size_t len, const prep_limits_t *limits,
+                                    prep_verdict_t *v, apr_pool_t *p);
+/* The manifest of u read from the pack and parsed into *m; *m NULL and
+ * APR_SUCCESS when u is a full package. */
+apr_status_t prep_incremental_read(prep_incremental_t **m,
+                                   const prep_unpacked_t *u, apr_file_t *pack,
+                                   const prep_limits_t *limits,
+                                   prep_verdict_t *v, apr_pool_t *p);
+/* Whether m's base names `corte` (its id, or its time as an instant). */
+int prep_incremental_names(const prep_incremental_t *m,
+                           const prep_corte_t *corte);
+/* That m's base is `base` (NULL: there is none), "what" it is to the load
+ * ("the corte served"); refused as base-mismatch naming both otherwise. */
+apr_status_t prep_incremental_base_check(const prep_incremental_t *m,
+                                         const prep_corte_t *base,
+                                         const char *what,
+                                         const prep_zone_t *zone,
+                                         prep_verdict_t *v, apr_pool_t *p);
+/* The newest usable corte of the store that m's base names, or NULL. */
+prep_corte_t *prep_incremental_find_base(const prep_incremental_t *m,
+                                         const char *store, apr_pool_t *p);
+/* u (the package unpacked, its bytes in `pack`) applied over the base corte
+ * base_id in base_dir: every base file neither deleted nor carried, its
+ * bytes copied to the pack's end (checked against its ETag) with its
+ * Last-Modified, then the files carried (not the manifest), into *out;
+ * `limits` (files, bytes, file, depth) over the whole.  Refused as
+ * "incremental" when a deletion names no file of the base, a path is both
+ * carried and deleted, or both a file and a directory. */
+apr_status_t
+prep_incremental_merge(prep_unpacked_t **out, prep_incremental_count_t *count,
+                       const prep_unpacked_t *u, const prep_incremental_t *m,
+                       const char *base_id, const char *base_dir,
+                       apr_file_t *pack, const prep_limits_t *limits,
+                       prep_verdict_t *v, apr_pool_t *p);
+
+/* A load's incremental step, after the unpack. */
+typedef struct prep_incremental_load {
+    prep_incremental_t *manifest; /* NULL: a full package */
+    const prep_corte_t *base;
+    prep_incremental_count_t count;
+} prep_incremental_load_t;
+/* When *u is incremental: its manifest, its base checked to be `against`
+ * (described as against_what in the refusal), or for a republish found
+ * among the feed's retained cortes, and *u replaced by the merge. */
+apr_status_t
+prep_incremental_apply(prep_incremental_load_t *inc, prep_unpacked_t **u,
+                       const prep_feed_t *feed, const prep_corte_t *against,
+                       const char *against_what, int republish,
+                       apr_file_t *pack, prep_verdict_t *v, apr_pool_t *p);
+
+/* ------------------------------------------------------------------ */
 /* prep_verify.c: PrepVerify; the checks of a package that need no store
  * (a load's verify, unpack and check phases, and prepctl verify); and the
  * identity of a package published again. */
@@ -1267,7 +1351,13 @@ apr_status_t prep_verify_checked(apr_time_t *corte_time,
  * further ahead than PrepFutureLimit. */
 typedef struct prep_checked {
     prep_unpacked_t *unpacked;
-    apr_time_t corte_time;
+    apr_time_t corte_time; /* 0: an incremental package checked alone
+                            * does not carry it */
+    /* an incremental package: its manifest, and over the base given, the
+     * base and what the merge made (unpacked: the merged corte's files) */
+    prep_incremental_t *incremental;
+    const prep_corte_t *base;
+    prep_incremental_count_t count;
 } prep_checked_t;
 
 /* `prepctl verify`: the package at package_path opened once, as a load
@@ -1278,6 +1368,17 @@ typedef struct prep_checked {
 apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
                                 const char *package_path, apr_file_t *pack,
                                 prep_verdict_t *verdict, apr_pool_t *p);
+/* The same, an incremental package (prep_incremental.c) applied over the
+ * base corte `base` (its record; its files in base_dir) before its corte
+ * time is read: refused as base-mismatch unless its manifest names it.
+ * base NULL: an incremental package is checked alone (its manifest, its
+ * files; a corte time it does not carry is no refusal, corte_time 0). */
+apr_status_t prep_package_check_over(prep_checked_t **out,
+                                     const prep_feed_t *feed,
+                                     const char *package_path,
+                                     const prep_corte_t *base,
+                                     const char *base_dir, apr_file_t *pack,
+                                     prep_verdict_t *verdict, apr_pool_t *p);
 /* A republish: that the retained package gives again the corte it was
  * published as, `corte_id` (NULL: any id) and, to the whole SHA-256, not
  * only the 8 digits an id carries, `corte_sha256` (hex; NULL: none known,

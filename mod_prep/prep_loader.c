@@ -1,7 +1,8 @@
 /* prep_loader.c — one package in, one corte out (or one refusal).  A load
  * is its phases (PREP_PHASE_*), in order, each a function here that hands
  * its work to the rooms it is named after: verify and unpack (prep_verify.c,
- * over the package rules of prep_package.c), check (the bytes unpacked are
+ * over the package rules of prep_package.c; an incremental package applied
+ * over its base, prep_incremental.c), check (the bytes unpacked are
  * those verified and a republish's identity, prep_verify.c; the corte time
  * against the clock and the corte served, prep_cortetime.c; the corte's
  * record and staging, prep_store.c), banner (prep_banner.c), compress
@@ -338,6 +339,35 @@ static apr_status_t phase_unpack(load_ctx_t *c)
     return APR_SUCCESS;
 }
 
+/* unpack, an incremental package's half (prep_incremental.c): applied over
+ * its base, which must be the corte the new one is measured against (the
+ * newest retained when pinned); the merged tree is what the check phase
+ * and all the rest see. */
+static apr_status_t phase_incremental(load_ctx_t *c)
+{
+    prep_incremental_load_t inc;
+
+    if (prep_incremental_apply(
+            &inc, &c->unpacked, c->feed, c->against,
+            c->pinned ? "the newest corte retained (the feed is pinned)"
+                      : "the corte served",
+            c->req->mode == PREP_LOAD_REPUBLISH, c->pack.file, &c->verdict,
+            c->p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (inc.manifest) {
+        c->pack.end = c->unpacked->pack_size;
+        say(c, 0,
+            "package %s is incremental over corte %s: %" APR_UINT64_T_FMT
+            " files carried, %" APR_UINT64_T_FMT " kept, %" APR_UINT64_T_FMT
+            " deleted",
+            c->shown, inc.base->id, inc.count.carried, inc.count.kept,
+            inc.count.deleted);
+    }
+    phase_end(c, PREP_PHASE_UNPACK);
+    return APR_SUCCESS;
+}
+
 /* The refusals of a pinned feed's new corte say what it was measured
  * against: the newest corte retained, not the corte served. */
 static apr_status_t pinned_refusal(load_ctx_t *c)
@@ -574,7 +604,7 @@ static prep_load_result_t *load_locked(load_ctx_t *c, prep_load_result_t *res)
         return busy(c, res);
     }
     if (phase_verify(c) != APR_SUCCESS || phase_unpack(c) != APR_SUCCESS ||
-        phase_check(c) != APR_SUCCESS) {
+        phase_incremental(c) != APR_SUCCESS || phase_check(c) != APR_SUCCESS) {
         return refused(c, res);
     }
     if (c->order == PREP_CORTE_SERVED) {

@@ -38,6 +38,31 @@ char *prep_corte_id(apr_pool_t *p, apr_time_t time, const char *sha256_hex)
                         tm.tm_sec, sha256_hex);
 }
 
+int prep_corte_id_shaped(const char *w)
+{
+    static const char shape[] = "99999999T999999Z-xxxxxxxx";
+    size_t i;
+
+    if (strlen(w) != sizeof(shape) - 1) {
+        return 0;
+    }
+    for (i = 0; shape[i]; i++) {
+        int fits;
+
+        if (shape[i] == '9') {
+            fits = apr_isdigit(w[i]);
+        } else if (shape[i] == 'x') {
+            fits = apr_isxdigit(w[i]);
+        } else {
+            fits = w[i] == shape[i];
+        }
+        if (!fits) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void prep_corte_of_package(prep_corte_t *c, const prep_unpacked_t *u,
                            apr_time_t time, const char *package, apr_pool_t *p)
 {

@@ -269,9 +269,48 @@ apr_status_t prep_verify_checked(apr_time_t *corte_time,
                                  verdict, p);
 }
 
+/* An incremental package (prep_incremental.c) over the base given, which
+ * its manifest must name: *out's unpacked becomes the merged corte's files.
+ * Without a base, only its manifest is read. */
+static apr_status_t check_incremental(prep_checked_t *out,
+                                      const prep_feed_t *feed,
+                                      const prep_corte_t *base,
+                                      const char *base_dir, apr_file_t *pack,
+                                      prep_verdict_t *verdict, apr_pool_t *p)
+{
+    if (prep_incremental_read(&out->incremental, out->unpacked, pack,
+                              &feed->limits, verdict, p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!out->incremental || !base) {
+        return APR_SUCCESS;
+    }
+    if (prep_incremental_base_check(out->incremental, base,
+                                    "the base corte given", &feed->zone,
+                                    verdict, p) != APR_SUCCESS ||
+        prep_incremental_merge(&out->unpacked, &out->count, out->unpacked,
+                               out->incremental, base->id, base_dir, pack,
+                               &feed->limits, verdict, p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    out->base = base;
+    return APR_SUCCESS;
+}
+
 apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
                                 const char *package_path, apr_file_t *pack,
                                 prep_verdict_t *verdict, apr_pool_t *p)
+{
+    return prep_package_check_over(out, feed, package_path, NULL, NULL, pack,
+                                   verdict, p);
+}
+
+apr_status_t prep_package_check_over(prep_checked_t **out,
+                                     const prep_feed_t *feed,
+                                     const char *package_path,
+                                     const prep_corte_t *base,
+                                     const char *base_dir, apr_file_t *pack,
+                                     prep_verdict_t *verdict, apr_pool_t *p)
 {
     const char *slash = strrchr(package_path, '/'), *dir = ".";
     const char *name = slash ? slash + 1 : package_path;
@@ -299,9 +338,19 @@ apr_status_t prep_package_check(prep_checked_t **out, const prep_feed_t *feed,
     } else if ((rv = prep_verify_package(feed, dirfd, name, package, verified,
                                          verdict, p)) == APR_SUCCESS &&
                (rv = prep_verify_unpack(&(*out)->unpacked, feed, package, pack,
-                                        verdict, p)) == APR_SUCCESS) {
+                                        verdict, p)) == APR_SUCCESS &&
+               (rv = check_incremental(*out, feed, base, base_dir, pack,
+                                       verdict, p)) == APR_SUCCESS) {
         rv = prep_verify_checked(&(*out)->corte_time, feed, name, id.mtime,
                                  verified, (*out)->unpacked, pack, verdict, p);
+        /* alone, an incremental package may not carry the file its corte
+         * time is read from: the merged corte will */
+        if (rv != APR_SUCCESS && (*out)->incremental && !base &&
+            verdict->reason && !strcmp(verdict->reason, "no-corte-time")) {
+            (*out)->corte_time = 0;
+            verdict->reason = verdict->message = NULL;
+            rv = APR_SUCCESS;
+        }
     }
     if (dirfd >= 0) {
         close(dirfd);

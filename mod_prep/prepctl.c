@@ -40,7 +40,7 @@ static const char *const usage[] = {
        "                   [--out DIR] [--format html,csv,json] [--difusor NAME]\n"
        "                   [--notes FILE] [--visit-timeout DURATION]\n"
        "                   [--location PATH]... [--pages .html,.htm] [--top N]\n"
-       "    prepctl verify [OPTIONS] PACKAGE\n"
+       "    prepctl verify [OPTIONS] [--base CORTE_DIR | --base ID --store DIR] PACKAGE\n"
        "    prepctl audit [FEED] --store DIR [ID]\n"
        "    prepctl --help | --version\n"
        "    Every command on a FEED also takes --feeds FILE and --store DIR.\n"
@@ -169,6 +169,20 @@ static const char *const usage[] = {
        "    --verify-key PUBKEY.pem    PrepVerify signature PUBKEY.pem (the file\n"
        "                               as given); needs PACKAGE.sig beside it\n"
        "\n"),
+    N_("INCREMENTAL PACKAGES\n"
+       "    A package with prep-incremental.json at its top carries only what\n"
+       "    changed since its base corte (docs/packages.md). verify checks it\n"
+       "    against the base given, as a load checks it against the corte\n"
+       "    served: the manifest names that corte, every path it deletes is in\n"
+       "    it, and the corte it makes (the base's files, less those deleted,\n"
+       "    with the package's) passes the package rules and has a corte time;\n"
+       "    else it is refused (base-mismatch, incremental, or the rule's reason).\n"
+       "    --base CORTE_DIR           the base: a corte's directory\n"
+       "                               (STORE/cortes/ID)\n"
+       "    --base ID --store DIR      the base: corte ID of the store DIR\n"
+       "    Without --base only the manifest and the package's own files are\n"
+       "    checked, and prepctl says which corte it needs as its base.\n"
+       "\n"),
     N_("EXIT STATUS\n"
        "    status, cortes, events and the actions: 0 done; 1 refused, with one\n"
        "    sentence on standard error (an unknown feed, no runtime file, an\n"
@@ -252,10 +266,19 @@ static const char *set_option(prep_feed_t *feed, const char *opt,
     return prep_feed_set(feed, d, w->nelts, (const char *const *)w->elts, p);
 }
 
+/* The base an incremental package is checked against: --base CORTE_DIR
+ * (a corte's directory, STORE/cortes/ID), or --base ID --store DIR. */
+typedef struct verify_base {
+    const char *base, *store;
+    const char *dir;
+    prep_corte_t *corte;
+} verify_base_t;
+
 /* verify's options into feed and its PACKAGE into *package: -1, or the
  * exit status of wrong usage. */
-static int verify_args(prep_feed_t *feed, const char **package, int argc,
-                       const char *const *argv, apr_pool_t *p)
+static int verify_args(prep_feed_t *feed, const char **package,
+                       verify_base_t *base, int argc, const char *const *argv,
+                       apr_pool_t *p)
 {
     int i, known;
 
@@ -273,6 +296,10 @@ static int verify_args(prep_feed_t *feed, const char **package, int argc,
             return prepctl_fail_usage(
                 apr_psprintf(p, _("%s needs a value"), opt));
         }
+        if (!strcmp(opt, "--base") || !strcmp(opt, "--store")) {
+            *(opt[2] == 'b' ? &base->base : &base->store) = argv[++i];
+            continue;
+        }
         if ((err = set_option(feed, opt, argv[++i], &known, p))) {
             return prepctl_fail_usage(err);
         }
@@ -284,26 +311,89 @@ static int verify_args(prep_feed_t *feed, const char **package, int argc,
     if (!*package) {
         return prepctl_fail_usage(_("verify needs a PACKAGE"));
     }
+    if (base->store && !base->base) {
+        return prepctl_fail_usage(_("verify takes --store only with --base"));
+    }
     return -1;
 }
 
+/* The base corte of --base read (its corte.json): -1, or the exit status
+ * of wrong usage. */
+static int read_base(verify_base_t *base, apr_pool_t *p)
+{
+    if (!base->base) {
+        return -1;
+    }
+    base->dir = base->store ? prep_store_corte_dir(p, base->store, base->base)
+                            : base->base;
+    if ((base->store && strchr(base->base, '/')) ||
+        prep_store_read_corte(&base->corte, base->dir, p) != APR_SUCCESS) {
+        return prepctl_fail_usage(apr_psprintf(
+            p, _("--base %s is not a corte (no %s/%s can be read)"), base->base,
+            base->dir, PREP_CORTE_FILE));
+    }
+    return -1;
+}
+
+/* What an incremental package is over: the base given and what the merge
+ * made, or, checked alone, the base it needs. */
+static void print_incremental(const prep_checked_t *checked,
+                              const char *package, int base_given)
+{
+    const prep_incremental_count_t *n = &checked->count;
+
+    if (!checked->incremental) {
+        if (base_given) {
+            fprintf(stderr, "prepctl: ");
+            fprintf(stderr,
+                    _("%s is a full package: it was checked alone, not over "
+                      "the base given"),
+                    package);
+            fputc('\n', stderr);
+        }
+        return;
+    }
+    printf("incremental: over %s\n", checked->incremental->base);
+    if (checked->base) {
+        printf("base:       %s\n"
+               "carried:    %" APR_UINT64_T_FMT "\n"
+               "kept:       %" APR_UINT64_T_FMT "\n"
+               "deleted:    %" APR_UINT64_T_FMT "\n",
+               checked->base->id, n->carried, n->kept, n->deleted);
+    } else {
+        fprintf(stderr, "prepctl: ");
+        fprintf(stderr,
+                _("%s is an incremental package over corte %s: only its "
+                  "manifest and its own files were checked; give that corte "
+                  "with --base to check the corte it makes"),
+                package, checked->incremental->base);
+        fputc('\n', stderr);
+    }
+}
+
 static void print_accepted(const prep_checked_t *checked,
-                           const prep_feed_t *feed, apr_pool_t *p)
+                           const prep_feed_t *feed, const char *package,
+                           int base_given, apr_pool_t *p)
 {
     const prep_unpacked_t *u = checked->unpacked;
 
+    const char *time = "?", *banner = "?";
+
+    if (checked->corte_time) {
+        time = prep_time_iso(p, checked->corte_time, &feed->zone);
+        banner = prep_banner_label(p, checked->corte_time, &feed->zone);
+    }
     printf("format:     %s\n"
            "sha256:     %s\n"
            "size:       %" APR_UINT64_T_FMT "\n"
            "files:      %d\n"
            "bytes:      %" APR_UINT64_T_FMT "\n"
            "corte time: %s\n"
-           "banner:     %s\n"
-           "verdict:    accepted\n",
+           "banner:     %s\n",
            u->format ? u->format : "?", prep_hex(p, u->package_sha256, 32),
-           u->package_size, u->entries->nelts, u->bytes,
-           prep_time_iso(p, checked->corte_time, &feed->zone),
-           prep_banner_label(p, checked->corte_time, &feed->zone));
+           u->package_size, u->entries->nelts, u->bytes, time, banner);
+    print_incremental(checked, package, base_given);
+    printf("verdict:    accepted\n");
 }
 
 static int verify(int argc, const char *const *argv, apr_pool_t *p)
@@ -312,12 +402,14 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
     prep_checked_t *checked;
     prep_verdict_t verdict = {NULL, NULL};
     const char *package = NULL, *tmpdir, *tmp;
+    verify_base_t base = {NULL, NULL, NULL, NULL};
     apr_file_t *pack;
     apr_status_t rv;
     int rc;
 
     prep_feed_defaults(&feed, p);
-    if ((rc = verify_args(&feed, &package, argc, argv, p)) >= 0) {
+    if ((rc = verify_args(&feed, &package, &base, argc, argv, p)) >= 0 ||
+        (rc = read_base(&base, p)) >= 0) {
         return rc;
     }
     if (apr_temp_dir_get(&tmpdir, p) != APR_SUCCESS) {
@@ -335,7 +427,8 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
         fputc('\n', stderr);
         return 2;
     }
-    rv = prep_package_check(&checked, &feed, package, pack, &verdict, p);
+    rv = prep_package_check_over(&checked, &feed, package, base.corte, base.dir,
+                                 pack, &verdict, p);
     apr_file_close(pack);
     printf("package:    %s\n", package);
     if (rv != APR_SUCCESS) {
@@ -344,34 +437,8 @@ static int verify(int argc, const char *const *argv, apr_pool_t *p)
                verdict.message ? verdict.message : "unknown error");
         return 1;
     }
-    print_accepted(checked, &feed, p);
+    print_accepted(checked, &feed, package, base.corte != NULL, p);
     return 0;
-}
-
-/* A corte id as prep_corte_id writes it: YYYYMMDDTHHMMSSZ-xxxxxxxx. */
-static int corte_id_shaped(const char *w)
-{
-    static const char shape[] = "99999999T999999Z-xxxxxxxx";
-    size_t i;
-
-    if (strlen(w) != sizeof(shape) - 1) {
-        return 0;
-    }
-    for (i = 0; shape[i]; i++) {
-        int fits;
-
-        if (shape[i] == '9') {
-            fits = apr_isdigit(w[i]);
-        } else if (shape[i] == 'x') {
-            fits = apr_isxdigit(w[i]);
-        } else {
-            fits = w[i] == shape[i];
-        }
-        if (!fits) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static void audit_summary(FILE *out, const char *feed, const char *store,
@@ -446,7 +513,7 @@ static int audit_args(audit_request_t *req, int argc, const char *const *argv,
         } else if (w[0] == '-') {
             return prepctl_fail_usage(
                 apr_psprintf(p, _("unknown option %s"), w));
-        } else if (corte_id_shaped(w)) {
+        } else if (prep_corte_id_shaped(w)) {
             if (req->id) {
                 return prepctl_fail_usage(_("audit takes one corte ID"));
             }

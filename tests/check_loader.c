@@ -135,10 +135,7 @@ static prep_load_result_t *load(const char *path)
 
 static const char *current_id(void)
 {
-    const char *id = NULL;
-
-    prep_store_current(&id, feed.store, pool);
-    return id;
+    return test_current_id(feed.store, pool);
 }
 
 /* The index of corte `id`, which must open. */
@@ -159,23 +156,7 @@ static prep_index_t *corte_index(const char *id)
 /* The bytes of `path` as the corte serves them in banner slot `banner`. */
 static char *served(const char *id, const char *path, apr_uint32_t banner)
 {
-    const char *dir = prep_store_corte_dir(pool, feed.store, id);
-    prep_index_t *idx;
-    const prep_index_entry_t *e;
-    const prep_rep_t *rep;
-    char *pack;
-
-    idx = corte_index(id);
-    e = prep_index_lookup(idx, path, strlen(path));
-    if (!e) {
-        return NULL;
-    }
-    rep = prep_index_entry_rep(idx, e, banner, PREP_ENC_IDENTITY);
-    if (!rep) {
-        return NULL;
-    }
-    pack = read_file(apr_pstrcat(pool, dir, "/" PREP_PACK_FILE, NULL));
-    return apr_pstrmemdup(pool, pack + rep->offset, (apr_size_t)rep->length);
+    return test_served(feed.store, id, path, banner, pool);
 }
 
 START_TEST(good_package_is_published)

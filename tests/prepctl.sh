@@ -395,6 +395,63 @@ expect 2 "a bad --format" report qro --store "$RS" --format pdf
 expect 2 "a bad --visit-timeout" report qro --store "$RS" --visit-timeout soon
 expect 2 "--to before --from" report qro --store "$RS" --from 2024-06-03 --to 2024-06-02
 
+# --- prepctl verify --base: incremental packages --------------------
+# A base corte loaded by tests/mkcorte from a package made with tar, then
+# incremental packages over it (a changed file, a new one, a deleted one).
+IW=$W/incr
+mkdir -p "$IW/incoming" "$IW/full/prep/json" "$IW/full/prep/csv"
+echo '{"fechaCorte": "2024-06-02T21:05:00-06:00"}' >"$IW/full/prep/json/main.json"
+echo '<html><body>Resultados</body></html>' >"$IW/full/prep/index.html"
+seq 1 5000 >"$IW/full/prep/csv/casillas.csv"
+echo viejo >"$IW/full/prep/csv/viejo.csv"
+tar -C "$IW/full" -czf "$IW/incoming/full.tar.gz" prep
+BASE_ID=$("$MKCORTE" "$IW/store" "$IW/incoming/full.tar.gz" 'json json/main.json /fechaCorte' 2>"$W/err")
+BASE_DIR=$IW/store/cortes/$BASE_ID
+# incr NAME BASE DELETED: an incremental package NAME.tar.gz over BASE
+incr() {
+    rm -rf "$IW/$1"
+    mkdir -p "$IW/$1/prep/json" "$IW/$1/prep/csv"
+    echo '{"fechaCorte": "2024-06-02T21:10:00-06:00"}' >"$IW/$1/prep/json/main.json"
+    echo nuevo >"$IW/$1/prep/csv/nuevo.csv"
+    printf '{"base": "%s", "deleted": %s}' "$2" "$3" >"$IW/$1/prep/prep-incremental.json"
+    tar -C "$IW/$1" -czf "$IW/$1.tar.gz" prep
+}
+V=(verify "${JSON_TIME[@]}")
+incr good "$BASE_ID" '["csv/viejo.csv"]'
+expect 0 "an incremental package over its base (a corte directory)" "${V[@]}" --base "$BASE_DIR" "$IW/good.tar.gz"
+has "^incremental: over $BASE_ID\$" "it says it is incremental, over which corte"
+has "^base: +$BASE_ID\$" "it names the base checked against"
+has '^files: +4$' "the merged corte's files: main.json, nuevo.csv, index.html, casillas.csv"
+has '^carried: +2$' "two files carried"
+has '^kept: +2$' "two kept from the base"
+has '^deleted: +1$' "one deleted"
+has '^corte time: +2024-06-02T21:10:00-06:00$' "the corte time of the merged tree"
+expect 0 "--base ID --store DIR" "${V[@]}" --base "$BASE_ID" --store "$IW/store" "$IW/good.tar.gz"
+has "^base: +$BASE_ID\$" "the same base"
+incr other 20240603T030000Z-00000000 '[]'
+expect 1 "an incremental package over another corte" "${V[@]}" --base "$BASE_DIR" "$IW/other.tar.gz"
+has '^reason: +base-mismatch$' "refused as base-mismatch"
+has "not over the base corte given $BASE_ID" "the message names the base given"
+incr baddel "$BASE_ID" '["csv/nunca.csv"]'
+expect 1 "a deletion the base does not hold" "${V[@]}" --base "$BASE_DIR" "$IW/baddel.tar.gz"
+has '^reason: +incremental$' "refused as incremental"
+has 'deletes "csv/nunca.csv", which the base corte' "the message names the path"
+incr badkey "$BASE_ID" '[], "borrar": []'
+expect 1 "a manifest with an unknown key, without --base" "${V[@]}" "$IW/badkey.tar.gz"
+has '^reason: +incremental$' "refused as incremental alone too"
+rm "$IW/good/prep/json/main.json"
+tar -C "$IW/good" -czf "$IW/alone.tar.gz" prep
+expect 0 "alone, an incremental package without the corte time's file" "${V[@]}" "$IW/alone.tar.gz"
+has "is an incremental package over corte $BASE_ID" "prepctl says which base it needs"
+has '^corte time: +\?$' "no corte time of its own"
+expect 0 "over its base, the same package" "${V[@]}" --base "$BASE_DIR" "$IW/alone.tar.gz"
+has '^corte time: +2024-06-02T21:05:00-06:00$' "the base's json/main.json gives the corte time"
+tar -C "$IW/full" -czf "$IW/full2.tar.gz" prep
+expect 0 "a full package with --base is checked alone" "${V[@]}" --base "$BASE_DIR" "$IW/full2.tar.gz"
+has 'is a full package' "and prepctl says so"
+expect 2 "--store without --base" "${V[@]}" --store "$IW/store" "$IW/good.tar.gz"
+expect 2 "a --base that is no corte" "${V[@]}" --base "$IW" "$IW/good.tar.gz"
+
 expect 2 "no command"
 expect 2 "an unknown option" verify --no-such-option x "$W/good.tar.gz"
 expect 2 "no package" verify

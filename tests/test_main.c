@@ -35,6 +35,51 @@ void test_journal_at(prep_journal_t *j, prep_event_e e, apr_time_t at,
     ck_assert_int_eq(prep_journal_append(j, line, p), APR_SUCCESS);
 }
 
+const char *test_current_id(const char *store, apr_pool_t *p)
+{
+    const char *id = NULL;
+
+    prep_store_current(&id, store, p);
+    return id;
+}
+
+char *test_served(const char *store, const char *id, const char *path,
+                  apr_uint32_t banner, apr_pool_t *p)
+{
+    const char *dir = prep_store_corte_dir(p, store, id);
+    const prep_index_entry_t *e;
+    const prep_rep_t *rep;
+    prep_index_t *idx;
+    apr_file_t *fp;
+    char *bytes;
+    apr_size_t len = 0;
+
+    ck_assert_int_eq(
+        prep_index_open(&idx, apr_pstrcat(p, dir, "/" PREP_INDEX_FILE, NULL),
+                        p),
+        APR_SUCCESS);
+    if (!(e = prep_index_lookup(idx, path, strlen(path))) ||
+        !(rep = prep_index_entry_rep(idx, e, banner, PREP_ENC_IDENTITY))) {
+        return NULL;
+    }
+    ck_assert_int_eq(
+        apr_file_open(&fp, apr_pstrcat(p, dir, "/" PREP_PACK_FILE, NULL),
+                      APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p),
+        APR_SUCCESS);
+    bytes = apr_palloc(p, (apr_size_t)rep->length + 1);
+    if (rep->length > 0) {
+        apr_off_t at = (apr_off_t)rep->offset;
+
+        ck_assert_int_eq(apr_file_seek(fp, APR_SET, &at), APR_SUCCESS);
+        ck_assert_int_eq(
+            apr_file_read_full(fp, bytes, (apr_size_t)rep->length, &len),
+            APR_SUCCESS);
+    }
+    bytes[len] = '\0';
+    apr_file_close(fp);
+    return bytes;
+}
+
 void test_night_open(apr_pool_t **pool, const char **root, prep_feed_t *feed,
                      prep_journal_t *journal, const char *name)
 {
@@ -145,6 +190,7 @@ int main(void)
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_corte());
     srunner_add_suite(sr, suite_loader());
+    srunner_add_suite(sr, suite_incremental());
     srunner_add_suite(sr, suite_incoming());
     srunner_add_suite(sr, suite_compress());
     srunner_add_suite(sr, suite_audit());

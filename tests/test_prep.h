@@ -45,6 +45,13 @@ void test_night_close(apr_pool_t *pool, const char *root);
  * written into journal j by the real writer. */
 void test_night_write(prep_journal_t *j, const char *last_package,
                       apr_pool_t *p);
+/* The id STORE/current names, or NULL (test_main.c). */
+const char *test_current_id(const char *store, apr_pool_t *p);
+/* The bytes of `path` as corte `id` of `store` serves them in banner slot
+ * `banner`, as delivered (identity), NUL-terminated; NULL when the corte
+ * has no such file or representation.  The index must open. */
+char *test_served(const char *store, const char *id, const char *path,
+                  apr_uint32_t banner, apr_pool_t *p);
 /* An array of the one string s. */
 apr_array_header_t *test_strings(const char *s, apr_pool_t *p);
 /* The memoria of feed "qro" (store) over [T0, to), the difusor
@@ -64,6 +71,7 @@ Suite *suite_index(void);
 Suite *suite_store(void);
 Suite *suite_corte(void);
 Suite *suite_loader(void);
+Suite *suite_incremental(void);
 Suite *suite_incoming(void);
 Suite *suite_compress(void);
 Suite *suite_audit(void);
