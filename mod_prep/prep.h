@@ -835,6 +835,10 @@ apr_status_t prep_store_record_rejected(const char *store, const char *package,
                                         apr_pool_t *p);
 apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
                                        apr_pool_t *p);
+/* Replaces the newest history entry of corte c's id with c's record (a
+ * corte completed after it went live); none: nothing. */
+apr_status_t prep_store_update_history(const char *store, const prep_corte_t *c,
+                                       apr_pool_t *p);
 /* The corte recorded in the history under `id` (the newest such record),
  * or APR_ENOENT: what is known of a corte whose corte.json cannot be
  * read. */

@@ -779,6 +779,9 @@ int prep_load_complete(prep_load_result_t *res)
         served = current && !strcmp(current, c->corte->id);
         rv = served ? prep_store_publish(store, staging, c->corte->id, c->p)
                     : prep_store_retain(store, staging, c->corte->id, c->p);
+        if (rv == APR_SUCCESS) {
+            prep_store_update_history(store, c->corte, c->p);
+        }
         prep_store_clean_staging(store, c->p);
     }
     apr_pool_destroy(lock_pool);

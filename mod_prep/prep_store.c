@@ -834,6 +834,29 @@ apr_status_t prep_store_record_history(const char *store, const prep_corte_t *c,
     return record(store, STATE_HISTORY, prep_corte_to_json(c, NULL, p), p);
 }
 
+apr_status_t prep_store_update_history(const char *store, const prep_corte_t *c,
+                                       apr_pool_t *p)
+{
+    json_t *state = prep_store_read_state(store, p);
+    json_t *list = json_object_get(state, STATE_HISTORY), *item;
+    apr_status_t rv = APR_SUCCESS;
+    size_t i;
+
+    json_array_foreach(list, i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "id"));
+
+        if (id && !strcmp(id, c->id)) {
+            json_array_set_new(list, i, prep_corte_to_json(c, NULL, p));
+            rv = write_json(apr_pstrcat(p, store, "/" STATE_FILE, NULL), state,
+                            p);
+            break;
+        }
+    }
+    json_decref(state);
+    return rv;
+}
+
 apr_status_t prep_store_history_find(prep_corte_t **c, const char *store,
                                      const char *id, apr_pool_t *p)
 {

@@ -1014,6 +1014,17 @@ START_TEST(huge_files_are_streamed)
             ck_assert_uint_eq(res->corte->variants_pending, 0);
             ck_assert_int_ge(res->corte->complete_at, res->corte->loaded_at);
             ck_assert_int_eq(prep_load_complete(res), 0); /* done once */
+            {
+                prep_corte_t *h = NULL;
+
+                /* the history says it was completed too */
+                ck_assert_int_eq(
+                    prep_store_history_find(&h, feed.store, id, pool),
+                    APR_SUCCESS);
+                ck_assert_uint_eq(h->variants_pending, 0);
+                ck_assert_int_eq(h->complete_at, res->corte->complete_at);
+                ck_assert_uint_eq(h->variants_made, res->corte->variants_made);
+            }
         } else if (res->pending) {
             /* the noise has no variant to reuse: tried again, later */
             ck_assert_uint_eq(res->corte->variants_reused, 4);
