@@ -89,11 +89,14 @@ typedef struct intake_feed {
     char heal_id[PREP_ID_MAX];
     char heal_package[256];
     char heal_sha256[65];
-    const char *heal_why; /* "healed" (NULL) or "banner" */
+    const char *heal_why; /* "healed" (NULL), "banner" or "variants" */
     /* the corte and banner state a republish for its banner was tried for
      * (once each: a second failure is the operator's to see) */
     char banner_id[PREP_ID_MAX];
     unsigned banner_state;
+    /* the corte a republish was tried for because its loader died before
+     * it had made the variants it deferred (once) */
+    char complete_id[PREP_ID_MAX];
     /* PrepNotify: where the journal was read up to */
     prep_journal_cursor_t notify_cursor;
     int notify_follow_failing; /* it cannot be read (logged once) */

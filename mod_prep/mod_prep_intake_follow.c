@@ -294,12 +294,37 @@ void watch_clock(intake_feed_t *in, apr_time_t now, apr_pool_t *p)
  * the operation closed), the corte is published again from its package,
  * as a damaged one is, with the banner of now; once per corte and state.
  * A damaged corte's republish goes first (it gives the new banner too). */
+/* The served corte went live before its new variants were made and its
+ * loader ended without making them (killed: PrepLoadTimeout, a stop): it
+ * is published again from its package, once, and completed then. */
+static int plan_completion(intake_feed_t *in)
+{
+    const prep_corte_t *c = in->corte;
+
+    if (!c->variants_pending || !strcmp(in->complete_id, c->id)) {
+        return 0;
+    }
+    apr_cpystrn(in->complete_id, c->id, sizeof(in->complete_id));
+    ap_log_error(
+        APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+        "PREP0179: feed %s: corte %s is served without the %" APR_UINT64_T_FMT
+        " variants its load did not finish; publishing it again "
+        "from its package",
+        in->feed->conf.name, c->id, c->variants_pending);
+    apr_cpystrn(in->heal_id, c->id, sizeof(in->heal_id));
+    apr_cpystrn(in->heal_package, c->package, sizeof(in->heal_package));
+    apr_cpystrn(in->heal_sha256, c->sha256, sizeof(in->heal_sha256));
+    in->heal_why = "variants";
+    return 1;
+}
+
 void plan_banner(intake_feed_t *in, apr_time_t now)
 {
     const prep_corte_t *c = in->corte;
     unsigned want;
 
-    if (!c || in->heal_id[0] || !*c->package || !*c->sha256) {
+    if (!c || in->heal_id[0] || !*c->package || !*c->sha256 ||
+        plan_completion(in)) {
         return;
     }
     want = prep_feed_banner_state(&in->feed->conf, &in->control, now);

@@ -39,7 +39,7 @@ static void load_log(void *baton, int is_error, const char *msg)
                  msg);
 }
 
-/* why: a REPUBLISH's reason, "healed" (NULL) or "banner". */
+/* why: a REPUBLISH's reason, "healed" (NULL), "banner" or "variants". */
 void run_loader(intake_feed_t *in, const char *name,
                 const prep_file_identity_t *id, prep_load_mode_e mode,
                 const char *corte_id, const char *corte_sha256, const char *why)
