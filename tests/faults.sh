@@ -33,11 +33,16 @@
 #      the killed intake, status 9, the server's pid, the corte served);
 #      killed three times in a row as soon as it starts,
 #      it is restarted by the monitor hook instead, and still publishes.
+#   g. the loader is killed (SIGKILL) after BIG went live and before it made
+#      the variants it deferred (over 16 MB to compress): BIG stays served,
+#      its uncompressed bytes; the intake publishes it again from its
+#      package (PREP0179, "republished" why "variants"), which completes it
+#      ("completed", corte.variants.pending 0, main.json served gzip).
 #
 # Needs root (skips otherwise): mount, and a server User that permissions
 # bind.  About 2–3 minutes.
 #
-#   tests/faults.sh [TOP] [CASE...]   TOP: the built tree; CASE: a b c d e f
+#   tests/faults.sh [TOP] [CASE...]   TOP: the built tree; CASE: a b c d e f g
 #
 # Environment: PREP_TEST_USER (prepci), PREP_SO (TOP/.libs/mod_prep.so),
 # PREP_TEST_KEEP=1 keeps the work directory.
@@ -46,7 +51,7 @@ set -euo pipefail
 TOP=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP=$(cd "$TOP" && pwd)
 shift || true
-CASES=${*:-a b c d e f}
+CASES=${*:-a b c d e f g}
 GEN="$TOP/tests/genpackage.py"
 # shellcheck source=tests/root-test.sh
 . "$TOP/tests/root-test.sh"
@@ -686,13 +691,55 @@ case_f() {
     log "OK (mid-load: the loader ended with its intake, BIG loaded again; idle: restarted at once, F published in $ms ms; quick deaths: left to the monitor)"
 }
 
+# ---------------------------------------------------------------- g. killed completing
+# live_pending: BIG is served with variants pending and no "completed" yet.
+live_pending() {
+    [ -n "$(loader_pid)" ] &&
+        [ "$(journal "len([e for e in ev('published') if (e.get('corte') or {}).get('package') == 'BIG.tar.gz' and e['corte']['variants']['pending'] > 0])" "$j0")" = 1 ] &&
+        journal_has 0 completed "$j0"
+}
+is_complete() { [ "$(status '(f.get("corte") or {}).get("variants", {}).get("pending")')" = 0 ]; }
+gzip_served() {
+    curl -s --max-time 5 -o /dev/null -D "$C/headers" -H 'Accept-Encoding: gzip' \
+        "$BASE/prep/$FEED/json/main.json" && grep -qi '^content-encoding: gzip' "$C/headers"
+}
+
+case_g() {
+    new_case completing
+    start_server
+    publish_first A
+    local a_id big_id pid
+    a_id=$(served_id)
+    j0=$(journal_len)
+    upload BIG
+    wait_until 60 "BIG live with its variants pending" live_pending ||
+        fail "BIG did not go live with variants pending: $(journal_tail "$j0")"
+    pid=$(loader_pid)
+    kill -KILL "$pid"
+    big_id=$(served_id)
+    [ "$big_id" != "$a_id" ] || fail "BIG is not the corte served"
+    log "killed loader $pid while it completed $big_id"
+    assert_serves BIG "with its variants pending"
+    wait_until 60 "BIG published again and completed" journal_has 1 completed "$j0" ||
+        fail "no \"completed\" after the kill: $(journal_tail "$j0")"
+    [ "$(journal "[e.get('why') for e in ev('republished')]" "$j0")" = '["variants"]' ] ||
+        fail "no single \"republished\" why variants: $(journal_tail "$j0")"
+    grep -q PREP0179 "$C/logs/error_log" || fail "the error log does not say PREP0179"
+    [ "$(served_id)" = "$big_id" ] || fail "another corte is served: $(served_id)"
+    wait_until 10 "the status to say complete" is_complete || fail "corte.variants.pending is not 0"
+    wait_until 10 "main.json served gzip" gzip_served || fail "main.json is not served gzip once complete"
+    assert_serves BIG "once complete"
+    complete_corte "$(current)" || fail "STORE/current ($(current)) is not a complete corte"
+    log "OK (killed while completing: BIG stayed served, published again and completed)"
+}
+
 # ---------------------------------------------------------------- run
 package A 21:05 --files 300 --seed 7
 need_big=0
 for c in $CASES; do
     case $c in
     a) package B 21:10 --files 300 --size-mb 2 --seed 8 ;;
-    b | c) need_big=1 ;;
+    b | c | g) need_big=1 ;;
     f)
         need_big=1
         package F 21:20 --files 20 --seed 12
