@@ -80,7 +80,22 @@ typedef struct prep_feed_shm {
     apr_uint32_t info_seq;
     prep_intake_info_t info;
     volatile apr_uint64_t last_poll; /* apr_time_t; the intake's, atomic */
+    /* how the intake watches PrepIncoming (mod_prep_intake_watch.c): 1
+     * inotify, 0 polled; when polled, the call that failed and its errno
+     * (prep_shm_read_watch), each one atomic word */
+    volatile apr_uint32_t watch_inotify;
+    volatile apr_uint32_t watch_call;
+    volatile apr_uint32_t watch_errno;
 } prep_feed_shm_t;
+
+/* Why a feed is polled: the call that failed. */
+typedef enum {
+    PREP_WATCH_NOT_YET = 0, /* the intake has not tried yet */
+    PREP_WATCH_INIT,        /* inotify_init1 */
+    PREP_WATCH_ADD,         /* inotify_add_watch */
+    PREP_WATCH_GONE,        /* PrepIncoming moved or removed */
+    PREP_WATCH_READ         /* reading the events */
+} prep_watch_call_e;
 
 /* A corte as one child sees it: its index mapped, its pack open.  Requests
  * hold a reference; a retired corte is closed when the last one ends.  The
@@ -254,6 +269,13 @@ prep_control_t *prep_served_control_to(const prep_served_control_t *sc,
                                        apr_pool_t *p);
 /* Shows a problem in the status (and clears it with NULL). */
 void prep_shm_set_problem(prep_feed_shm_t *shm, const char *msg);
+/* How the intake watches PrepIncoming: watched by inotify, or polled
+ * because `call` failed with errno err. */
+void prep_shm_set_watch(prep_feed_shm_t *shm, int inotify,
+                        prep_watch_call_e call, int err);
+/* "inotify" or "poll", and why it is polled (NULL: watched), in p. */
+const char *prep_shm_read_watch(prep_feed_shm_t *shm, const char **why,
+                                apr_pool_t *p);
 /* Copies the problem out of the slot (problem->at 0: none). */
 void prep_shm_read_problem(prep_feed_shm_t *shm, prep_problem_t *problem);
 /* Copies the intake's part of the status out of the slot. */

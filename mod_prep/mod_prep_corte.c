@@ -62,6 +62,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 #include "ap_mpm.h"
@@ -240,6 +241,35 @@ void prep_shm_set_problem(prep_feed_shm_t *shm, const char *msg)
         apr_cpystrn(problem.message, msg, sizeof(problem.message));
     }
     write_part(&shm->problem_seq, &shm->problem, &problem, sizeof(problem));
+}
+
+void prep_shm_set_watch(prep_feed_shm_t *shm, int inotify,
+                        prep_watch_call_e call, int err)
+{
+    apr_atomic_set32(&shm->watch_call, (apr_uint32_t)call);
+    apr_atomic_set32(&shm->watch_errno, (apr_uint32_t)err);
+    apr_atomic_set32(&shm->watch_inotify, inotify ? 1 : 0);
+}
+
+const char *prep_shm_read_watch(prep_feed_shm_t *shm, const char **why,
+                                apr_pool_t *p)
+{
+    static const char *const calls[] = {"the intake has not watched it yet",
+                                        "inotify_init1", "inotify_add_watch",
+                                        "PrepIncoming was moved or removed",
+                                        "reading the inotify events"};
+    apr_uint32_t call = apr_atomic_read32(&shm->watch_call);
+    apr_status_t err = (apr_status_t)apr_atomic_read32(&shm->watch_errno);
+
+    if (apr_atomic_read32(&shm->watch_inotify)) {
+        *why = NULL;
+        return "inotify";
+    }
+    if (call >= sizeof(calls) / sizeof(calls[0])) {
+        call = 0;
+    }
+    *why = err ? apr_psprintf(p, "%s: %pm", calls[call], &err) : calls[call];
+    return "poll";
 }
 
 void prep_shm_read_problem(prep_feed_shm_t *shm, prep_problem_t *problem)

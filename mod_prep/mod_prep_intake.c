@@ -1,6 +1,7 @@
 /* mod_prep_intake.c — the intake process: forked by the parent at startup,
  * it drops to the loader account (PrepUser, else the server's User) at once,
- * polls every feed twice a second (poll_feed) and, between loads, keeps the
+ * polls every feed twice a second (poll_feed), at once when inotify says
+ * an upload came into PrepIncoming, and, between loads, keeps the
  * served corte true.  The parent only supervises it: registered as an other
  * child, it is restarted from that callback as soon as it dies, as mod_cgid
  * restarts its daemon (by the monitor hook, which runs every ten seconds,
@@ -112,6 +113,7 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     prep_file_identity_t id;
 
     apr_atomic_set64(&in->feed->shm->last_poll, (apr_uint64_t)now);
+    watch_start(in, now); /* again, when it was polled */
     /* A load that ended is followed by the next at once, not a poll later:
      * a row of junk files costs their loads, not a second each. */
     if (in->loader && !reap_loader(in, p)) {
@@ -219,6 +221,7 @@ static void intake_main(server_rec *s)
         apr_pool_create(&feeds[i].corte_pool, pool);
         apr_pool_create(&feeds[i].loading_pool, pool);
         apr_pool_create(&feeds[i].audit_pool, pool);
+        feeds[i].watch_fd = -1;
         apr_pool_create(&feeds[i].control_pool, pool);
         feeds[i].seen = apr_hash_make(feeds[i].seen_pool[0]);
         if (prep_store_prepare(feeds[i].feed->conf.store, pool) !=
@@ -254,10 +257,11 @@ static void intake_main(server_rec *s)
         }
         notify_results(feeds, n, iter);
         apr_pool_clear(iter);
-        /* while a load runs, its end is noticed within 100 ms */
+        /* while a load runs, its end is noticed within 100 ms; an upload
+         * renamed into a watched PrepIncoming wakes the intake at once */
         for (i = 0; i < n && !feeds[i].loader; i++) {
         }
-        apr_sleep(apr_time_from_msec(i < n ? 100 : 500));
+        watch_wait(feeds, n, apr_time_from_msec(i < n ? 100 : 500));
     }
 }
 

@@ -9,6 +9,8 @@
  *                              notifier process that runs the commands
  *   mod_prep_intake_loads.c    the loads it runs (a process each) and the
  *                              scan of PrepIncoming for the next package
+ *   mod_prep_intake_watch.c    PrepIncoming watched with inotify: what it
+ *                              says of each name, the wait for it
  *   mod_prep_intake_follow.c   the served corte kept true between loads:
  *                              the operator's control, the clock, the
  *                              banner, the audit and heal, staleness
@@ -100,6 +102,17 @@ typedef struct intake_feed {
     /* PrepNotify: where the journal was read up to */
     prep_journal_cursor_t notify_cursor;
     int notify_follow_failing; /* it cannot be read (logged once) */
+    /* inotify on PrepIncoming (mod_prep_intake_watch.c): its descriptor
+     * (-1: polled), why it is polled (errno, the call that failed), when to
+     * try again, what it said of each name since the last scan (name →
+     * watch_news_t, in news_pool), and when a closed package settles */
+    int watch_fd;
+    int watch_errno;
+    prep_watch_call_e watch_call; /* PREP_WATCH_NOT_YET: never polled */
+    apr_time_t watch_retry_at;
+    apr_pool_t *news_pool;
+    apr_hash_t *news;
+    apr_time_t wake_at;
 } intake_feed_t;
 
 /* --- mod_prep_intake_notify.c: PrepNotify -------------------------- */
@@ -134,6 +147,20 @@ void show_loading(intake_feed_t *in, const char *name, apr_time_t since);
 void show_integrity(intake_feed_t *in, prep_integrity_e state,
                     const char *detail, int audited);
 void show_ignored(intake_feed_t *in, apr_array_header_t *ignored);
+
+/* --- mod_prep_intake_watch.c: inotify on PrepIncoming -------------- */
+
+/* Watches the feed's PrepIncoming (again, when it was polled and the time
+ * to try has come); polled, with why, when it cannot. */
+void watch_start(intake_feed_t *in, apr_time_t now);
+/* Waits at most `most` for an event on any watched feed, or until a
+ * closed package settles; reads what the events say of each name. */
+void watch_wait(intake_feed_t *feeds, int n, apr_interval_time_t most);
+/* Applies what inotify said of `name` since the last scan to its entry s
+ * (its identity the one just seen); keeps when it settles for the wait. */
+void watch_apply(intake_feed_t *in, const char *name, prep_seen_t *s);
+/* The scan is over: what inotify said has been applied. */
+void watch_scanned(intake_feed_t *in);
 
 /* --- mod_prep_intake_follow.c: the served corte kept true ---------- */
 

@@ -340,6 +340,7 @@ const char *next_package(intake_feed_t *in, apr_time_t now,
     }
     apr_pool_clear(pool);
     seen = apr_hash_make(pool);
+    in->wake_at = 0;
     while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
         prep_file_identity_t id;
         prep_incoming_kind_e kind;
@@ -362,6 +363,7 @@ const char *next_package(intake_feed_t *in, apr_time_t now,
         name = apr_pstrdup(pool, fi.name);
         s = apr_palloc(pool, sizeof(*s));
         prep_incoming_seen(s, seen_get(in, fi.name), &id);
+        watch_apply(in, fi.name, s);
         apr_hash_set(seen, name, APR_HASH_KEY_STRING, s);
         if (kind == PREP_INCOMING_UNREADABLE) {
             int stays = 1;
@@ -385,6 +387,7 @@ const char *next_package(intake_feed_t *in, apr_time_t now,
     }
     apr_dir_close(dir);
     close(dirfd);
+    watch_scanned(in);
     in->seen = seen;
     in->seen_in = !in->seen_in;
     show_ignored(in, ignored);

@@ -78,7 +78,7 @@ static void view_control(prep_feed_runtime_t *rt, prep_feed_rt_t *f,
         newest = NULL;
     }
     rt->newest = newest;
-    rt->watch = "poll";
+    rt->watch = prep_shm_read_watch(f->shm, &rt->watch_reason, p);
 }
 
 static void view_feed(feed_view_t *v, prep_feed_rt_t *f, request_rec *r,

@@ -1479,6 +1479,11 @@ typedef struct prep_seen {
     int done;  /* read already (or could not be moved): not read again
                 * until it changes */
     apr_time_t hold_until; /* held as truncated: read once more after */
+    /* what inotify told of the name while it had this identity (issue 13):
+     * renamed in (the end of an upload: complete), or closed after a write
+     * under its final name at closed_at (0: not seen closed) */
+    int renamed_in;
+    apr_time_t closed_at;
 } prep_seen_t;
 
 /* This poll's entry for a name now of identity id, from the last poll's
@@ -1486,10 +1491,22 @@ typedef struct prep_seen {
  * another starts afresh. */
 void prep_incoming_seen(prep_seen_t *now, const prep_seen_t *last,
                         const prep_file_identity_t *id);
-/* Whether the package may be read: not done, unchanged across two polls
- * and for `settle`, and not held (or its hold over). */
+/* Whether the package may be read: not done, not held (or its hold over),
+ * and either renamed in (at once), or closed and unchanged since for
+ * `settle`, or (nothing told by inotify) unchanged across two polls and
+ * for `settle` after its mtime. */
 int prep_incoming_settled(const prep_seen_t *s, apr_interval_time_t settle,
                           apr_time_t now);
+/* What inotify told of a name (issue 13), applied to this listing's entry
+ * s, whose identity is the one seen right after the events: renamed in
+ * (IN_MOVED_TO) when renamed, else closed after a write (IN_CLOSE_WRITE)
+ * at closed_at (when not 0), which starts the settle wait again. */
+void prep_incoming_watched(prep_seen_t *s, int renamed, apr_time_t closed_at);
+/* When a package closed under its final name settles, if nothing changes
+ * (0: it is not waiting for a close's settle time): when the intake
+ * wakes to look again. */
+apr_time_t prep_incoming_settles_at(const prep_seen_t *s,
+                                    apr_interval_time_t settle);
 /* Whether package a is read before package b: the newest first, so that no
  * number of broken or junk files delays the latest corte (older packages
  * are read after it, and refused as older).  Packages moved in together
@@ -1635,8 +1652,10 @@ typedef struct prep_feed_runtime {
      * (shown as "newest" while pinned, else NULL) */
     const struct prep_control *control;
     const prep_corte_t *newest;
-    /* how the intake watches PrepIncoming: "poll" (issue 13: "inotify") */
+    /* how the intake watches PrepIncoming: "poll" or "inotify", and why
+     * it polls (NULL: it does not, or no reason known) */
     const char *watch;
+    const char *watch_reason;
     /* STORE/counters.json as read for this status (NULL: not read) */
     const prep_counters_t *counters;
 } prep_feed_runtime_t;

@@ -676,9 +676,42 @@ void prep_incoming_seen(prep_seen_t *now, const prep_seen_t *last,
 int prep_incoming_settled(const prep_seen_t *s, apr_interval_time_t settle,
                           apr_time_t now)
 {
-    /* unchanged across two polls and for the settle time */
-    return !s->done && s->polls >= 1 && now - s->id.mtime >= settle &&
-           !(s->hold_until && now < s->hold_until);
+    apr_time_t at;
+
+    if (s->done || (s->hold_until && now < s->hold_until)) {
+        return 0;
+    }
+    /* renamed in, and still the file seen right after: complete */
+    if (s->renamed_in) {
+        return 1;
+    }
+    /* closed, then unchanged for the settle time; else (polled) unchanged
+     * across two polls and for the settle time after its mtime */
+    at = prep_incoming_settles_at(s, settle);
+    return s->polls >= 1 && now >= (at ? at : s->id.mtime + settle);
+}
+
+void prep_incoming_watched(prep_seen_t *s, int renamed, apr_time_t closed_at)
+{
+    if (renamed) {
+        s->renamed_in = 1;
+        s->closed_at = 0;
+    } else if (closed_at) {
+        /* written again after it came in: a write under its final name */
+        s->renamed_in = 0;
+        s->closed_at = closed_at;
+        s->polls = 0;
+    }
+}
+
+apr_time_t prep_incoming_settles_at(const prep_seen_t *s,
+                                    apr_interval_time_t settle)
+{
+    if (s->done || s->renamed_in || !s->closed_at) {
+        return 0;
+    }
+    /* from the close, or from a later mtime (a clock set forward) */
+    return (s->closed_at > s->id.mtime ? s->closed_at : s->id.mtime) + settle;
 }
 
 int prep_incoming_before(const prep_seen_t *a, const char *a_name,

@@ -178,6 +178,9 @@ static void status_operator(json_t *doc, const prep_feed_t *f,
     }
     json_object_set_new(doc, "watch",
                         json_string(rt->watch ? rt->watch : "poll"));
+    json_object_set_new(doc, "watch_reason",
+                        rt->watch_reason ? json_string(rt->watch_reason)
+                                         : json_null());
     json_object_set_new(doc, "events",
                         prep_journal_tail(f->store, PREP_STATUS_EVENTS, p));
 }

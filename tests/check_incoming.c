@@ -209,6 +209,97 @@ START_TEST(only_a_recent_upload_written_under_its_name_is_held)
 }
 END_TEST
 
+/* issue 13: what inotify tells of a name changes when it settles. */
+START_TEST(a_package_renamed_in_settles_at_once)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_seen_t s = seen_for(&id, 0), next;
+
+    /* seen once, just now: polled, it would wait for two polls and the
+     * settle time; renamed in (NAME.part -> NAME), it is complete */
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0));
+    prep_incoming_watched(&s, 1, 0);
+    ck_assert(prep_incoming_settled(&s, SETTLE, T0));
+    ck_assert(prep_incoming_settles_at(&s, SETTLE) == 0);
+    /* ... as long as it is the file seen right after the rename */
+    next = s;
+    prep_incoming_seen(&next, &s, &id);
+    ck_assert(prep_incoming_settled(&next, SETTLE, T0));
+    id.size = 2000;
+    prep_incoming_seen(&next, &s, &id);
+    ck_assert_int_eq(next.renamed_in, 0);
+    ck_assert(!prep_incoming_settled(&next, SETTLE, T0 + SEC(1)));
+    /* read: not again; held as truncated: not before its hold is over */
+    s.done = 1;
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0));
+    s.done = 0;
+    s.hold_until = T0 + SEC(60);
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0 + SEC(59)));
+    ck_assert(prep_incoming_settled(&s, SETTLE, T0 + SEC(60)));
+}
+END_TEST
+
+START_TEST(a_package_closed_settles_after_the_settle_time_from_the_close)
+{
+    /* copied with its old mtime kept (cp -p, sftp put -p): polled, it
+     * would settle at the second poll; the close is what counts */
+    prep_file_identity_t id = identity_at(T0 - SEC(3600), 1000);
+    prep_seen_t s = seen_for(&id, 0), next;
+
+    prep_incoming_watched(&s, 0, T0);
+    ck_assert(prep_incoming_settles_at(&s, SETTLE) == T0 + SETTLE);
+    next = s;
+    prep_incoming_seen(&next, &s, &id);
+    ck_assert_int_eq(next.polls, 1);
+    ck_assert(!prep_incoming_settled(&next, SETTLE, T0 + SETTLE - 1));
+    ck_assert(prep_incoming_settled(&next, SETTLE, T0 + SETTLE));
+    /* seen only once since the close: never at once, however long */
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0 + SEC(3600)));
+    /* an mtime later than the close (a clock set forward) counts from it */
+    id.mtime = T0 + SEC(10);
+    next = seen_for(&id, 1);
+    prep_incoming_watched(&next, 0, T0);
+    next.polls = 1;
+    ck_assert(prep_incoming_settles_at(&next, SETTLE) == T0 + SEC(10) + SETTLE);
+    ck_assert(!prep_incoming_settled(&next, SETTLE, T0 + SETTLE));
+}
+END_TEST
+
+START_TEST(a_write_after_the_close_starts_the_wait_again)
+{
+    prep_file_identity_t id = identity_at(T0, 1000);
+    prep_seen_t s = seen_for(&id, 0), next;
+
+    prep_incoming_watched(&s, 0, T0);
+    /* written again, closed again: the wait starts from the new close */
+    id.size = 1500;
+    id.mtime = T0 + SEC(3);
+    prep_incoming_seen(&next, &s, &id);
+    ck_assert(next.closed_at == 0);
+    prep_incoming_watched(&next, 0, T0 + SEC(3));
+    s = next;
+    prep_incoming_seen(&next, &s, &id);
+    ck_assert(!prep_incoming_settled(&next, SETTLE, T0 + SETTLE));
+    ck_assert(prep_incoming_settles_at(&next, SETTLE) == T0 + SEC(3) + SETTLE);
+    ck_assert(prep_incoming_settled(&next, SETTLE, T0 + SEC(3) + SETTLE));
+    /* a close without a change of identity starts it again too */
+    s = next;
+    prep_incoming_watched(&s, 0, T0 + SEC(20));
+    ck_assert_int_eq(s.polls, 0);
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0 + SEC(21)));
+    /* a renamed-in file written to after the rename is a write */
+    s = seen_for(&id, 0);
+    prep_incoming_watched(&s, 1, 0);
+    prep_incoming_watched(&s, 0, T0 + SEC(30));
+    ck_assert_int_eq(s.renamed_in, 0);
+    ck_assert(!prep_incoming_settled(&s, SETTLE, T0 + SEC(30)));
+    /* renamed in over a name that had been closed: complete */
+    prep_incoming_watched(&s, 1, 0);
+    ck_assert(prep_incoming_settled(&s, SETTLE, T0 + SEC(30)));
+    ck_assert(prep_incoming_settles_at(&s, SETTLE) == 0);
+}
+END_TEST
+
 START_TEST(the_newest_package_is_read_first_then_by_name)
 {
     prep_file_identity_t old = identity_at(T0, 1),
@@ -784,6 +875,10 @@ Suite *suite_incoming(void)
     tcase_add_test(tc, the_end_of_a_load_of_another_file_changes_nothing);
     tcase_add_test(tc, a_held_package_is_read_once_more_after_its_hold);
     tcase_add_test(tc, only_a_recent_upload_written_under_its_name_is_held);
+    tcase_add_test(tc, a_package_renamed_in_settles_at_once);
+    tcase_add_test(
+        tc, a_package_closed_settles_after_the_settle_time_from_the_close);
+    tcase_add_test(tc, a_write_after_the_close_starts_the_wait_again);
     tcase_add_test(tc, the_newest_package_is_read_first_then_by_name);
     tcase_add_test(tc, the_sidecar_is_waited_for);
     tcase_add_test(tc, a_crash_is_tried_once_more_then_set_aside);
