@@ -1040,6 +1040,15 @@ Suite *suite_index(void)
     tcase_add_test(tc, truncated_or_longer_index_is_refused_at_open);
     tcase_add_test(tc, damaged_header_is_refused_at_open);
     tcase_add_test(tc, damaged_entries_and_buckets_are_refused_at_open);
+
+    suite_add_tcase(s, tc);
+    /* every byte of an index damaged in turn: 3 minutes under valgrind,
+     * whose reads ASan watches as well in make check-asan; "large" keeps
+     * it out of make check-valgrind (Makefile.am) */
+    tc = tcase_create("index-damage");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_set_tags(tc, "large");
     tcase_add_test(tc, any_byte_damaged_never_crashes_open_or_lookup);
     suite_add_tcase(s, tc);
     return s;
