@@ -86,6 +86,11 @@ typedef struct prep_feed_shm {
     volatile apr_uint32_t watch_inotify;
     volatile apr_uint32_t watch_call;
     volatile apr_uint32_t watch_errno;
+    /* 1 while the loader completes a corte it published before making all
+     * its variants (prep_load_complete): PrepLoadTimeout then bounds that
+     * from when the intake sees it, and a corte that is live is not a
+     * package to refuse */
+    volatile apr_uint32_t completing;
 } prep_feed_shm_t;
 
 /* Why a feed is polled: the call that failed. */

@@ -113,6 +113,8 @@ typedef struct intake_feed {
     apr_pool_t *news_pool;
     apr_hash_t *news;
     apr_time_t wake_at;
+    /* when the intake saw the loader completing a live corte (0: not) */
+    apr_time_t completing_since;
 } intake_feed_t;
 
 /* --- mod_prep_intake_notify.c: PrepNotify -------------------------- */

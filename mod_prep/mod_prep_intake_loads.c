@@ -18,6 +18,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_hash.h"
 #include "http_log.h"
@@ -89,12 +90,17 @@ void run_loader(intake_feed_t *in, const char *name,
         }
         /* A corte live with variants still to make gets them now, and is
          * attached again by every child once it has them. */
+        if (res->pending) {
+            apr_atomic_set32(&in->feed->shm->completing, 1);
+        }
         if (res->pending && prep_load_complete(res) && res->corte) {
             prep_shm_publish_renewed(in->feed->shm, res->corte->id);
         }
         _exit(prep_load_exit_status(res->outcome));
     }
     apr_pool_clear(in->loading_pool);
+    apr_atomic_set32(&in->feed->shm->completing, 0);
+    in->completing_since = 0;
     in->loader = pid;
     in->loader_started = now;
     in->loading = apr_pstrdup(in->loading_pool, name);
@@ -191,7 +197,35 @@ static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
     const prep_feed_t *f = &in->feed->conf;
     int status;
 
-    if (f->load_timeout <= 0 || now - in->loader_started < f->load_timeout) {
+    if (f->load_timeout <= 0) {
+        return;
+    }
+    if (apr_atomic_read32(&in->feed->shm->completing)) {
+        /* its corte is live: the completion has PrepLoadTimeout of its own,
+         * and stopping it refuses nothing (plan_completion publishes the
+         * corte again) */
+        if (!in->completing_since) {
+            in->completing_since = now;
+        }
+        if (now - in->completing_since < f->load_timeout) {
+            return;
+        }
+        kill(in->loader, SIGKILL);
+        waitpid(in->loader, &status, 0);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     "PREP0163: feed %s: making the variants of the corte "
+                     "published from %s took more than %" APR_TIME_T_FMT
+                     " s (PrepLoadTimeout) and was stopped; the corte stays "
+                     "served",
+                     f->name, prep_name_shown(p, in->loading),
+                     apr_time_sec(f->load_timeout));
+        show_loading(in, NULL, 0);
+        prep_incoming_load_ended(seen_get(in, in->loading), &in->loading_id,
+                                 PREP_LOAD_PUBLISHED);
+        load_ended(in, p);
+        return;
+    }
+    if (now - in->loader_started < f->load_timeout) {
         return;
     }
     kill(in->loader, SIGKILL);

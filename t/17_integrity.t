@@ -193,9 +193,13 @@ ok -s "$sto/cortes/$id_b/corte.json" && slurp("$sto/cortes/$id_b/corte.json") =~
 
 # --- a load that takes longer than PrepLoadTimeout (feed plazo, 1 s)
 {
-    my $big = make_package(out => "$tmp/PREP_PLAZO_2105.tar.gz", corte => '2024-06-02T21:05:00-06:00',
-                           seed => 173, files => 8000, size_mb => 30);
-    upload_renamed($big, 'plazo');
+    # bzip2, so that the load is still unpacking at 1 s: a gzip package
+    # this size goes live in about half a second
+    my $gz = make_package(out => "$tmp/PREP_PLAZO_2105.tar.gz", corte => '2024-06-02T21:05:00-06:00',
+                          seed => 173, files => 8000, size_mb => 30);
+    my $big = "$tmp/PREP_PLAZO_2105.tar.bz2";
+    system("gzip -dc '$gz' | bzip2 -1 > '$big'") == 0 or die "bzip2: $?";
+    upload_renamed($big, 'plazo', 'PREP_PLAZO_2105.tar.gz');
     my $seen = wait_for(20, sub {
         my $l = (status_feed('plazo') || {})->{loading};
         return $l && ($l->{package} // '') eq 'PREP_PLAZO_2105.tar.gz' ? $l : undef;

@@ -22,7 +22,7 @@ SIZE_MB = os.environ.get("BENCH_SIZE_MB", "5.1")
 BIG_MB = os.environ.get("BENCH_BIG_MB", "32")
 BIG2_MB = os.environ.get("BENCH_BIG2_MB", "35")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
-    "serve", "profile", "live", "swaps", "rss", "big", "report"}
+    "serve", "tls", "profile", "live", "swaps", "rss", "big", "report"}
 FILES = 8000
 HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
 SO = os.path.join(TOP, ".libs", "mod_prep.so")

@@ -19,7 +19,8 @@ from .common import (BENCH, FEED, HTTPD, NGINX_PORT, PORT, PREFIX, SO, STOCK, WO
 def install_tools():
     """As root on Debian: wrk, nginx (the outside reference) and perf (the
     profile) when missing, as the README's other commands install theirs."""
-    wanted = {"wrk": "wrk", "nginx": "nginx-light", "perf": "linux-perf"}
+    wanted = {"wrk": "wrk", "nginx": "nginx-light", "perf": "linux-perf",
+              "h2load": "nghttp2-client"}
     missing = [pkg for tool, pkg in wanted.items() if not shutil.which(tool)]
     if not missing or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
