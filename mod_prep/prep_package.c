@@ -34,11 +34,11 @@
  * times faster on the reference package).  Anything else takes the
  * streamed path, as does a package libdeflate does not inflate cleanly in
  * one member, so that its refusal is the one the streamed read gives. */
-#define INFLATE_WHOLE_IN (64 * 1024 * 1024)
+#define INFLATE_WHOLE_IN  (64 * 1024 * 1024)
+#define INFLATE_WHOLE_OUT (192 * 1024 * 1024)
 /* The disk starts writing the pack every this many bytes unpacked, so that
  * the fsync before the corte is published waits for the last few only. */
 #define PACK_WRITEBACK     (16 * 1024 * 1024)
-#define INFLATE_WHOLE_OUT  (192 * 1024 * 1024)
 #define NAME_COMPONENT_MAX 255 /* NAME_MAX of every file system we run on */
 #define SHOWN_NAME_MAX     200 /* longest name quoted in a message */
 
