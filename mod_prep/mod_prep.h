@@ -263,6 +263,9 @@ void prep_shm_publish_renewed(prep_feed_shm_t *shm, const char *id);
 void prep_shm_publish_control(prep_feed_shm_t *shm, const char *id,
                               const prep_served_control_t *control);
 /* Copies the control out of the slot (all zero when no stable copy). */
+/* The id of the corte the slot names (left as it is when no stable copy
+ * could be read). */
+void prep_shm_read_id(prep_feed_shm_t *shm, char id[PREP_ID_MAX]);
 void prep_shm_read_control(prep_feed_shm_t *shm,
                            prep_served_control_t *control);
 /* The control in effect for feed f under the operator's word c and with

@@ -194,6 +194,15 @@ static apr_status_t read_served(prep_feed_shm_t *shm, prep_served_t *served,
     return rv;
 }
 
+void prep_shm_read_id(prep_feed_shm_t *shm, char id[PREP_ID_MAX])
+{
+    prep_served_t served;
+
+    if (read_served(shm, &served, NULL) == APR_SUCCESS) {
+        apr_cpystrn(id, served.id, PREP_ID_MAX);
+    }
+}
+
 void prep_shm_read_control(prep_feed_shm_t *shm, prep_served_control_t *control)
 {
     prep_served_t served;

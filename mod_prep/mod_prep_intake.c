@@ -117,6 +117,7 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
     /* A load that ended is followed by the next at once, not a poll later:
      * a row of junk files costs their loads, not a second each. */
     if (in->loader && !reap_loader(in, p)) {
+        notify_follow(in, p); /* only while it completes a live corte */
         warn_if_stale(in, now, p);
         return;
     }

@@ -125,7 +125,8 @@ void notify_start(void);
 /* The feed's journal followed from its end (the lines to come). */
 void notify_cursor_start(intake_feed_t *in);
 /* The journal's new lines sent to the notifier, once what they tell is in
- * the feed's slot; only while no loader runs. */
+ * the feed's slot; only while no loader runs, or while one completes the
+ * corte it published (the shared memory's `completing`). */
 void notify_follow(intake_feed_t *in, apr_pool_t *p);
 /* The notifier's results journaled ("notify"), its end noticed. */
 void notify_results(intake_feed_t *feeds, int n, apr_pool_t *p);

@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "http_log.h"
 #include "http_main.h"
@@ -787,11 +788,15 @@ void notify_cursor_start(intake_feed_t *in)
 void notify_follow(intake_feed_t *in, apr_pool_t *p)
 {
     const prep_feed_t *f = &in->feed->conf;
+    /* a loader completing the corte it published: its "published" is told
+     * now, not once the variants are made (a CDN purged seconds late) */
+    int completing =
+        in->loader && apr_atomic_read32(&in->feed->shm->completing);
     json_t *lines;
     apr_status_t rv;
     size_t i;
 
-    if (!f->notify || in->loader) {
+    if (!f->notify || (in->loader && !completing)) {
         return;
     }
     lines = json_array();
@@ -809,8 +814,14 @@ void notify_follow(intake_feed_t *in, apr_pool_t *p)
         return;
     }
     /* every line read was written after what it tells (the writers
-     * journal after their change): in the slot now, before it is told */
-    follow_store(in, p);
+     * journal after their change): in the slot now, before it is told;
+     * while a loader completes a corte the slot is its own, and names that
+     * corte (it set `completing` after it published it) */
+    if (completing) {
+        prep_shm_read_id(in->feed->shm, in->published_id);
+    } else {
+        follow_store(in, p);
+    }
     for (i = 0; i < json_array_size(lines); i++) {
         json_t *line = json_array_get(lines, i);
         const char *event = str_of(line, PREP_JOURNAL_KEY_EVENT);

@@ -730,7 +730,9 @@ case_11() {
             head -c 20000 /dev/urandom >"$1/junk-$i.tar.gz.part"
             mv "$1/junk-$i.tar.gz.part" "$1/junk-$i.tar.gz"
         done' _ "$C/incoming"
-    [ "$(find "$C/incoming" -maxdepth 1 -name 'junk-*.tar.gz' | wc -l)" = 40 ] || fail "the 40 junk files are not in INCOMING"
+    # each still waiting, or already refused (a rename is read at once)
+    [ "$(find "$C/incoming" "$C/store/rejected" -maxdepth 1 -name 'junk-*.tar.gz' | wc -l)" = 40 ] ||
+        fail "the 40 junk files are neither in INCOMING nor in STORE/rejected"
     upload_pkg c11-R
     t_up=$SECONDS
     # settled: one PrepSettleTime after the rename
