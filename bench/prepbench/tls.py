@@ -18,7 +18,8 @@ import statistics
 import subprocess
 
 from .common import PORT, PREFIX, ROUNDS, SECONDS, STOCK, WORK, HTTPD, die, procs, say
-from .machine import Others
+from .machine import Others, proc_table
+from .profile import emit_block, perf_report
 from .report import emit, fmt_ms
 from .servers import wait_port
 from .wrk import wrk
@@ -195,9 +196,7 @@ def bench_tls(setup, lists):
     with_brotli = brotli_static_loads(setup, d, crt, key)
     tree = precompressed(setup.docroot, d, with_brotli)
     conf = httpd_conf(setup, d, crt, key)
-    httpd = subprocess.Popen([HTTPD, "-f", conf, "-DFOREGROUND"])
-    procs.append(httpd)
-    wait_port(TLS_PORT, "httpd (TLS)", httpd)
+    httpd = start_httpd(conf)
     ng = subprocess.Popen(["nginx", "-c", nginx_conf(setup, d, crt, key, tree, with_brotli),
                            "-p", d], stderr=subprocess.DEVNULL)
     procs.append(ng)
@@ -210,9 +209,10 @@ def bench_tls(setup, lists):
     }
     cases = [("a", "json/main.json"), ("b", "random casilla JSON")]
     results, cipher = {}, "?"
+    p99 = {(k, n): [] for k, _t in cases for n in targets}
     others = Others()
     for key_, _title in cases:
-        for proto in ("h1", "h2"):
+        for proto in ("h1", "h2", "h2br") if key_ == "a" else ("h1", "h2"):
             runs = {n: [] for n in targets}
             for rnd in range(max(1, ROUNDS - 1)):
                 names = list(targets)
@@ -225,9 +225,11 @@ def bench_tls(setup, lists):
                         else:
                             r = wrk(base + prefix, "list.lua", [lists["casillas"], prefix])
                         rps, failed = r["rps"], r["errors"]
+                        p99[(key_, n)].append(r["p99_us"])
                     else:
                         if key_ == "a":
-                            h = h2load(base + prefix + "json/main.json", SECONDS, "gzip")
+                            h = h2load(base + prefix + "json/main.json", SECONDS,
+                                       "br, gzip" if proto == "h2br" else "gzip")
                         else:
                             h = h2load(url_list(os.path.join(d, "urls-%s.txt" % n), base,
                                                 prefix, lists["casillas"]), SECONDS, "gzip")
@@ -237,22 +239,23 @@ def bench_tls(setup, lists):
                         key_, proto, rnd + 1, n, rps, failed))
             results[(key_, proto)] = {n: (statistics.median(x for x, _f in v),
                                           sum(f for _x, f in v)) for n, v in runs.items()}
-    httpd.terminate()
-    ng.terminate()
-    httpd.wait(timeout=20)
-    ng.wait(timeout=20)
-    procs.remove(httpd)
-    procs.remove(ng)
-    return results, cases, cipher, with_brotli, others.percent()
+    for (key_, n), v in p99.items():
+        results[(key_, "h1")][n] += (statistics.median(v),)
+    others = others.percent()
+    prof = profile_tls(httpd, ng, targets, d)
+    stop(httpd)
+    stop(ng)
+    return results, cases, cipher, with_brotli, others, prof
 
 
-def print_tls(results, cases, cipher, with_brotli, others):
-    emit("### HTTPS and HTTP/2 (TLS 1.3, %s; every request Accept-Encoding: gzip)" % cipher)
+def print_tls(results, cases, cipher, with_brotli, others, prof):
+    emit("### HTTPS and HTTP/2 (TLS 1.3, %s; Accept-Encoding: gzip, and br, gzip "
+         "on the h2 br row)" % cipher)
     emit()
-    emit("HTTP/1.1: wrk -t2 -c32; HTTP/2: h2load -c32 -m10 -t2; %d s per run, %d "
-         "rounds alternated, medians of req/s; ratio: mod_prep's req/s over "
-         "the other's.  nginx-static: gzip_static%s over a tree precompressed "
-         "after tar xzf.  Others' CPU during the part: %.0f%%." % (
+    emit("HTTP/1.1: wrk -t2 -c32 (p99 latency in brackets); HTTP/2: h2load -c32 -m10 -t2; "
+         "%d s per run, %d rounds alternated, medians of req/s; ratio: mod_prep's req/s "
+         "over the other's.  nginx-static: gzip_static%s over a tree precompressed "
+         "after tar xzf.  Others' CPU during the part (a shared machine): %.0f%%." % (
              SECONDS, max(1, ROUNDS - 1),
              " and brotli_static" if with_brotli else
              " (brotli_static: Debian's module did not load)", others))
@@ -261,15 +264,190 @@ def print_tls(results, cases, cipher, with_brotli, others):
          "| vs stock | vs nginx | vs nginx-static | failed |")
     emit("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     titles = dict(cases)
+    protos = {"h1": "HTTP/1.1", "h2": "HTTP/2", "h2br": "HTTP/2, br"}
+
+    def cell(v):
+        return "%.0f (%s)" % (v[0], fmt_ms(v[2])) if len(v) > 2 else "%.0f" % v[0]
+
     for (key_, proto), r in results.items():
         p = r["prep"][0]
-        emit("| (%s) %s | %s | %.0f | %.0f | %.0f | %.0f | %.2f× | %.2f× | %.2f× | %d |" % (
-            key_, titles[key_], "HTTP/1.1" if proto == "h1" else "HTTP/2", p,
-            r["stock"][0], r["nginx"][0], r["nginx-static"][0],
+        emit("| (%s) %s | %s | %s | %s | %s | %s | %.2f× | %.2f× | %.2f× | %d |" % (
+            key_, titles[key_], protos[proto], cell(r["prep"]), cell(r["stock"]),
+            cell(r["nginx"]), cell(r["nginx-static"]),
             p / r["stock"][0] if r["stock"][0] else 0, p / r["nginx"][0] if r["nginx"][0] else 0,
             p / r["nginx-static"][0] if r["nginx-static"][0] else 0,
-            sum(f for _x, f in r.values())))
+            sum(v[1] for v in r.values())))
     emit()
+    print_profile(*prof)
 
 
-_ = fmt_ms  # the report's helpers, shared
+def start_httpd(conf):
+    httpd = subprocess.Popen([HTTPD, "-f", conf, "-DFOREGROUND"])
+    procs.append(httpd)
+    wait_port(TLS_PORT, "httpd (TLS)", httpd)
+    return httpd
+
+
+def stop(p):
+    p.terminate()
+    p.wait(timeout=20)
+    procs.remove(p)
+
+
+# perf's shared objects, grouped as the doc reads them
+GROUPS = [("TLS/crypto (libcrypto, libssl)", ("libcrypto", "libssl")),
+          ("kernel (send, recv, epoll, TCP)", ("[kernel",)),
+          ("gzip (zlib)", ("libz",)),
+          ("mod_prep", ("mod_prep",)),
+          ("httpd core, APR, its modules", ("apache2", "libapr", "libaprutil", "mod_", "httpd")),
+          ("nginx core", ("nginx",)),
+          ("libc", ("libc",))]
+
+
+def group_of(dso):
+    for name, prefixes in GROUPS:
+        if any(dso.startswith(x) for x in prefixes):
+            return name
+    return "other"
+
+
+def children(pid):
+    return [c for c, (pp, _t) in proc_table().items() if pp == pid]
+
+
+def profile_tls(httpd, ng, targets, d):
+    """perf record -g of the workers (httpd's children, nginx's workers)
+    while wrk runs (a) over TLS HTTP/1.1; per request CPU by group."""
+    if not shutil.which("perf"):
+        return {}, {}
+    out, tops = {}, {}
+    for n, master in (("prep", httpd), ("nginx", ng), ("nginx-static", ng)):
+        data = os.path.join(d, "perf-tls-%s.data" % n)
+        rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data, "-p",
+                                ",".join(str(p) for p in children(master.pid)),
+                                "--", "sleep", str(SECONDS)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(rec)
+        base, prefix = targets[n]
+        r = wrk(base + prefix + "json/main.json", "fixed.lua")
+        rec.wait(timeout=60)
+        procs.remove(rec)
+        if rec.returncode != 0 or not os.path.exists(data):
+            return {}, {}
+        rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
+                              "-g", "none", "--sort", "dso", "-F", "sample,dso"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True).stdout
+        per = {}
+        for line in rep.splitlines():
+            m = re.match(r"\s*(\d+)\s+(\S.*?)\s*$", line)
+            if m and not line.startswith("#"):
+                g = group_of(m.group(2))
+                per[g] = per.get(g, 0) + int(m.group(1))
+        requests = r["requests"] or 1
+        # samples at 999 Hz: CPU µs per request
+        out[n] = ({g: v * 1e6 / 999 / requests for g, v in per.items()}, r["rps"])
+        tops[n] = perf_report(data, "1.5", "dso,sym")[:12]
+    return out, tops
+
+
+def print_profile(out, tops):
+    if not out:
+        emit("(no TLS profile: perf missing or perf record failed)")
+        emit()
+        return
+    names = [n for n in ("prep", "nginx", "nginx-static") if n in out]
+    emit("#### Where the time goes in (a) over TLS HTTP/1.1: perf record -F 999 -g of the "
+         "workers, %d s, CPU µs per request by group" % SECONDS)
+    emit()
+    emit("| group | " + " | ".join(names) + " |")
+    emit("|---|" + "---:|" * len(names))
+    groups = [g for g, _p in GROUPS] + ["other"]
+    for g in groups:
+        if any(out[n][0].get(g, 0) >= 0.05 for n in names):
+            emit("| %s | " % g + " | ".join("%.1f" % out[n][0].get(g, 0) for n in names) + " |")
+    emit("| **total** | " + " | ".join("%.1f" % sum(out[n][0].values()) for n in names) + " |")
+    emit("| req/s while recorded | " + " | ".join("%.0f" % out[n][1] for n in names) + " |")
+    emit()
+    for n in names:
+        emit("%s: top symbols (≥ 1.5%% of the workers' samples):" % n)
+        emit()
+        emit_block(tops[n], 12)
+
+
+# BENCH_ONLY=tls-tune: httpd's settings, one at a time against the TLS
+# setup above; (text to replace, its replacement) or text to add.
+TUNE = [
+    ("event, 2×64 (the bench's)", []),
+    ("event, 1×128", [("StartServers        2", "StartServers        1"),
+                      ("ServerLimit         2", "ServerLimit         1"),
+                      ("ThreadsPerChild     64", "ThreadsPerChild     128")]),
+    ("event, 4×32", [("StartServers        2", "StartServers        4"),
+                     ("ServerLimit         2", "ServerLimit         4"),
+                     ("ThreadsPerChild     64", "ThreadsPerChild     32")]),
+    ("worker MPM, 2×64", [("mod_mpm_event.so", "mod_mpm_worker.so"),
+                          ("mpm_event_module", "mpm_worker_module")]),
+    ("EnableSendfile Off", [("EnableSendfile On", "EnableSendfile Off")]),
+    ("EnableMMAP Off", ["EnableMMAP Off"]),
+    ("KeepAliveTimeout 30, MaxKeepAliveRequests 0",
+     [("MaxKeepAliveRequests 1000", "MaxKeepAliveRequests 0\nKeepAliveTimeout 30")]),
+    ("H2MaxSessionStreams 200, H2WindowSize 1 MB",
+     ["H2MaxSessionStreams 200\nH2WindowSize 1048576"]),
+    ("H2StreamMaxMemSize 262144, H2MinWorkers 64", ["H2StreamMaxMemSize 262144\nH2MinWorkers 64"]),
+    ("SSLSessionCache none", [(r'SSLSessionCache "shmcb:', r'SSLSessionCache none\n#')]),
+    ("SSLSessionTickets off, NumTickets 0 (conf/prep-tls.conf)",
+     ["SSLSessionTickets off\nSSLOpenSSLConfCmd NumTickets 0"]),
+]
+
+
+def bench_tune(setup, lists):
+    """Each of TUNE once: (a) over HTTP/1.1 (wrk) and (b) over HTTP/2."""
+    d = os.path.join(WORK, "tls")
+    os.makedirs(d, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(d, setup.user, setup.group)
+    crt, key = certificate(d)
+    base_conf = httpd_conf(setup, d, crt, key)
+    with open(base_conf) as f:
+        base_text = f.read()
+    base = "https://127.0.0.1:%d" % TLS_PORT
+    urls = url_list(os.path.join(d, "urls-tune.txt"), base, PREFIX, lists["casillas"])
+    rows, others = [], Others()
+    for title, changes in TUNE:
+        text = base_text
+        for c in changes:
+            if isinstance(c, tuple):
+                if c[0] not in text:
+                    die("tls-tune: %r is not in the configuration" % c[0])
+                text = text.replace(c[0], c[1])
+            else:
+                text += c + "\n"
+        conf = os.path.join(d, "httpd-tune.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        one = Others()
+        httpd = start_httpd(conf)
+        r = wrk(base + PREFIX + "json/main.json", "fixed.lua")
+        h = h2load(urls, SECONDS, "gzip")
+        stop(httpd)
+        rows.append((title, r["rps"], r["p99_us"], h["rps"], r["errors"] + h["failed"],
+                     one.percent()))
+        say("tls-tune %-50s (a) h1 %8.0f req/s  (b) h2 %8.0f req/s" % (title, r["rps"], h["rps"]))
+    return rows, others.percent()
+
+
+def print_tune(rows, others):
+    emit("### httpd's settings over TLS, one at a time (mod_prep; each measured once, %d s)"
+         % SECONDS)
+    emit()
+    emit("(a) json/main.json over HTTP/1.1 (wrk -t2 -c32) and (b) random casilla JSON over "
+         "HTTP/2 (h2load -c32 -m10); ratio to the bench's settings (first row).  Others' "
+         "CPU over the whole matrix: %.0f%% (a shared machine)." % others)
+    emit()
+    emit("| settings | (a) h1 req/s | p99 | ratio | (b) h2 req/s | ratio | failed | others' CPU |")
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|")
+    a0, b0 = rows[0][1] or 1, rows[0][3] or 1
+    for title, a, p99, b, failed, oth in rows:
+        emit("| %s | %.0f | %s | %.2f | %.0f | %.2f | %d | %.0f%% |" % (
+            title, a, fmt_ms(p99), a / a0, b, b / b0, failed, oth))
+    emit()
