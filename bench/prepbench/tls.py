@@ -245,9 +245,21 @@ def bench_tls(setup, lists):
     for (key_, n), v in p99.items():
         results[(key_, "h1")][n] += (statistics.median(v),)
     others = others.percent()
-    prof = profile_tls(httpd, ng, targets, d)
+    prof = profile_tls([(n, ng if n.startswith("nginx") else httpd, targets[n])
+                        for n in ("prep", "nginx", "nginx-static")], d)
     stop(httpd)
     stop(ng)
+    # the same with the worker MPM (BENCH_ONLY=tls-tune's fastest): a
+    # thread keeps its keep-alive connection, no hand-off per request
+    with open(conf) as f:
+        text = tuned(f.read(), dict(TUNE)["worker MPM, 2×64"])
+    with open(os.path.join(d, "httpd-worker.conf"), "w") as f:
+        f.write(text)
+    httpd = start_httpd(os.path.join(d, "httpd-worker.conf"))
+    more = profile_tls([("prep, worker MPM", httpd, targets["prep"])], d)
+    stop(httpd)
+    prof[0].update(more[0])
+    prof[1].update(more[1])
     return results, cases, cipher, with_brotli, others, prof
 
 
@@ -297,56 +309,80 @@ def stop(p):
     procs.remove(p)
 
 
-# perf's shared objects, grouped as the doc reads them
-GROUPS = [("TLS/crypto (libcrypto, libssl)", ("libcrypto", "libssl")),
-          ("kernel (send, recv, epoll, TCP)", ("[kernel",)),
+# perf's samples, grouped as the doc reads them: by the shared object the
+# sample is in, and the kernel's by what called it
+GROUPS = [("TLS/crypto (libcrypto, libssl, mod_ssl)", ("libcrypto", "libssl", "mod_ssl")),
+          ("kernel: thread hand-offs (futex, scheduler)", ()),
+          ("kernel: network (TCP, sockets, epoll)", ()),
+          ("kernel: other", ("[kernel",)),
           ("gzip (zlib)", ("libz",)),
           ("mod_prep", ("mod_prep",)),
           ("httpd core, APR, its modules", ("apache2", "libapr", "libaprutil", "mod_", "httpd")),
           ("nginx core", ("nginx",)),
           ("libc", ("libc",))]
+HANDOFF = ("futex", "do_futex", "__x64_sys_futex", "finish_task_switch", "__schedule",
+           "schedule")
+NETWORK = ("tcp_", "sock_", "ep_", "do_epoll", "__x64_sys_epoll", "ip_", "skb_", "__sys_",
+           "inet_", "__tcp", "do_writev", "vfs_writev", "__x64_sys_read", "ksys_read")
 
 
-def group_of(dso):
+def group_of(frames):
+    """frames: (symbol, object) from the sampled one outwards."""
+    dso = os.path.basename(frames[0][1]) if frames else "?"
+    if dso.startswith("[kernel"):
+        syms = [sym for sym, _o in frames]
+        if any(x.startswith(HANDOFF) for x in syms):
+            return GROUPS[1][0]
+        if any(x.startswith(NETWORK) for x in syms):
+            return GROUPS[2][0]
     for name, prefixes in GROUPS:
-        if any(dso.startswith(x) for x in prefixes):
+        if prefixes and dso.startswith(prefixes):
             return name
     return "other"
+
+
+def perf_groups(data):
+    """Samples of a perf record -g by group (perf script's call chains)."""
+    out = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         timeout=300).stdout
+    per = {}
+    for sample in out.split("\n\n"):
+        frames = []
+        for line in sample.splitlines():
+            m = re.match(r"\s*[0-9a-f]+ (\S+?)(?:\+0x[0-9a-f]+)? \((.*)\)\s*$", line)
+            if m:
+                frames.append((m.group(1), m.group(2)))
+        if frames:
+            g = group_of(frames)
+            per[g] = per.get(g, 0) + 1
+    return per
 
 
 def children(pid):
     return [c for c, (pp, _t) in proc_table().items() if pp == pid]
 
 
-def profile_tls(httpd, ng, targets, d):
+def profile_tls(runs, d):
     """perf record -g of the workers (httpd's children, nginx's workers)
-    while wrk runs (a) over TLS HTTP/1.1; per request CPU by group."""
-    if not shutil.which("perf"):
-        return {}, {}
+    while wrk runs (a) over TLS HTTP/1.1; CPU per request by group.  runs:
+    (name, the server's master process, (base URL, prefix))."""
     out, tops = {}, {}
-    for n, master in (("prep", httpd), ("nginx", ng), ("nginx-static", ng)):
-        data = os.path.join(d, "perf-tls-%s.data" % n)
+    if not shutil.which("perf"):
+        return out, tops
+    for n, master, (base, prefix) in runs:
+        data = os.path.join(d, "perf-tls-%s.data" % re.sub(r"\W+", "-", n))
         rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data, "-p",
                                 ",".join(str(p) for p in children(master.pid)),
                                 "--", "sleep", str(SECONDS)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(rec)
-        base, prefix = targets[n]
         r = wrk(base + prefix + "json/main.json", "fixed.lua")
         rec.wait(timeout=60)
         procs.remove(rec)
         if rec.returncode != 0 or not os.path.exists(data):
-            return {}, {}
-        rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
-                              "-g", "none", "--sort", "dso", "-F", "sample,dso"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True).stdout
-        per = {}
-        for line in rep.splitlines():
-            m = re.match(r"\s*(\d+)\s+(\S.*?)\s*$", line)
-            if m and not line.startswith("#"):
-                g = group_of(m.group(2))
-                per[g] = per.get(g, 0) + int(m.group(1))
+            return out, tops
+        per = perf_groups(data)
         requests = r["requests"] or 1
         # samples at 999 Hz: CPU µs per request
         out[n] = ({g: v * 1e6 / 999 / requests for g, v in per.items()}, r["rps"])
@@ -359,7 +395,7 @@ def print_profile(out, tops):
         emit("(no TLS profile: perf missing or perf record failed)")
         emit()
         return
-    names = [n for n in ("prep", "nginx", "nginx-static") if n in out]
+    names = list(out)
     emit("#### Where the time goes in (a) over TLS HTTP/1.1: perf record -F 999 -g of the "
          "workers, %d s, CPU µs per request by group" % SECONDS)
     emit()
@@ -390,6 +426,11 @@ TUNE = [
                      ("ThreadsPerChild     64", "ThreadsPerChild     32")]),
     ("worker MPM, 2×64", [("mod_mpm_event.so", "mod_mpm_worker.so"),
                           ("mpm_event_module", "mpm_worker_module")]),
+    ("worker MPM, 4×32", [("mod_mpm_event.so", "mod_mpm_worker.so"),
+                          ("mpm_event_module", "mpm_worker_module"),
+                          ("StartServers        2", "StartServers        4"),
+                          ("ServerLimit         2", "ServerLimit         4"),
+                          ("ThreadsPerChild     64", "ThreadsPerChild     32")]),
     ("EnableSendfile Off", [("EnableSendfile On", "EnableSendfile Off")]),
     ("EnableMMAP Off", ["EnableMMAP Off"]),
     ("MaxKeepAliveRequests 1000 (the plain bench's)",
@@ -398,10 +439,21 @@ TUNE = [
     ("H2MaxSessionStreams 200, H2WindowSize 1 MB",
      ["H2MaxSessionStreams 200\nH2WindowSize 1048576"]),
     ("H2StreamMaxMemSize 262144, H2MinWorkers 64", ["H2StreamMaxMemSize 262144\nH2MinWorkers 64"]),
-    ("SSLSessionCache none", [(r'SSLSessionCache "shmcb:', r'SSLSessionCache none\n#')]),
+    ("SSLSessionCache none", [('SSLSessionCache "shmcb:', 'SSLSessionCache none\n#')]),
     ("SSLSessionTickets off, NumTickets 0 (conf/prep-tls.conf)",
      ["SSLSessionTickets off\nSSLOpenSSLConfCmd NumTickets 0"]),
 ]
+
+
+def tuned(text, changes):
+    for c in changes:
+        if isinstance(c, tuple):
+            if c[0] not in text:
+                die("tls-tune: %r is not in the configuration" % c[0])
+            text = text.replace(c[0], c[1])
+        else:
+            text += c + "\n"
+    return text
 
 
 def bench_tune(setup, lists):
@@ -418,14 +470,7 @@ def bench_tune(setup, lists):
     urls = url_list(os.path.join(d, "urls-tune.txt"), base, PREFIX, lists["casillas"])
     rows, others = [], Others()
     for title, changes in TUNE:
-        text = base_text
-        for c in changes:
-            if isinstance(c, tuple):
-                if c[0] not in text:
-                    die("tls-tune: %r is not in the configuration" % c[0])
-                text = text.replace(c[0], c[1])
-            else:
-                text += c + "\n"
+        text = tuned(base_text, changes)
         conf = os.path.join(d, "httpd-tune.conf")
         with open(conf, "w") as f:
             f.write(text)
