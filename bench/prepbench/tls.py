@@ -18,7 +18,7 @@ import statistics
 import subprocess
 
 from .common import PORT, PREFIX, ROUNDS, SECONDS, STOCK, WORK, HTTPD, die, procs, say
-from .machine import Others, proc_table
+from .machine import HZ, Others, proc_table
 from .profile import emit_block, perf_report
 from .report import emit, fmt_ms
 from .servers import wait_port
@@ -178,7 +178,7 @@ def h2load(urls, seconds, encoding):
     if not m or not ok:
         die("h2load said:\n" + out)
     tls = re.search(r"TLS Protocol: (\S+)\nCipher: (\S+)", out)
-    return {"rps": float(m.group(1)), "failed": int(ok.group(2)),
+    return {"rps": float(m.group(1)), "failed": int(ok.group(2)), "done": int(ok.group(1)),
             "cipher": "%s %s" % tls.groups() if tls else "?"}
 
 
@@ -445,6 +445,11 @@ TUNE = [
 ]
 
 
+def server_ticks(master):
+    """CPU ticks of httpd's processes: the master and its children."""
+    return sum(t for pid, (pp, t) in proc_table().items() if pid == master or pp == master)
+
+
 def tuned(text, changes):
     for c in changes:
         if isinstance(c, tuple):
@@ -476,12 +481,18 @@ def bench_tune(setup, lists):
             f.write(text)
         one = Others()
         httpd = start_httpd(conf)
+        t0 = server_ticks(httpd.pid)
         r = wrk(base + PREFIX + "json/main.json", "fixed.lua")
+        t1 = server_ticks(httpd.pid)
         h = h2load(urls, SECONDS, "gzip")
+        t2 = server_ticks(httpd.pid)
         stop(httpd)
-        rows.append((title, r["rps"], r["p99_us"], h["rps"], r["errors"] + h["failed"],
-                     one.percent()))
-        say("tls-tune %-50s (a) h1 %8.0f req/s  (b) h2 %8.0f req/s" % (title, r["rps"], h["rps"]))
+        cpu_a = (t1 - t0) * 1e6 / HZ / max(1, r["requests"])
+        cpu_b = (t2 - t1) * 1e6 / HZ / max(1, h["done"])
+        rows.append((title, r["rps"], r["p99_us"], cpu_a, h["rps"], cpu_b,
+                     r["errors"] + h["failed"], one.percent()))
+        say("tls-tune %-50s (a) h1 %8.0f req/s %5.1f µs  (b) h2 %8.0f req/s %5.1f µs" % (
+            title, r["rps"], cpu_a, h["rps"], cpu_b))
     return rows, others.percent()
 
 
@@ -490,13 +501,17 @@ def print_tune(rows, others):
          % SECONDS)
     emit()
     emit("(a) json/main.json over HTTP/1.1 (wrk -t2 -c32) and (b) random casilla JSON over "
-         "HTTP/2 (h2load -c32 -m10); ratio to the bench's settings (first row).  Others' "
-         "CPU over the whole matrix: %.0f%% (a shared machine)." % others)
+         "HTTP/2 (h2load -c32 -m10): req/s, and httpd's CPU per request (its processes' "
+         "ticks over the requests answered: what the others on the machine change least); "
+         "ratios to the bench's settings (first row), of req/s and of CPU per request "
+         "(below 1: cheaper).  Others' CPU over the whole matrix: %.0f%% (a shared "
+         "machine)." % others)
     emit()
-    emit("| settings | (a) h1 req/s | p99 | ratio | (b) h2 req/s | ratio | failed | others' CPU |")
-    emit("|---|---:|---:|---:|---:|---:|---:|---:|")
-    a0, b0 = rows[0][1] or 1, rows[0][3] or 1
-    for title, a, p99, b, failed, oth in rows:
-        emit("| %s | %.0f | %s | %.2f | %.0f | %.2f | %d | %.0f%% |" % (
-            title, a, fmt_ms(p99), a / a0, b, b / b0, failed, oth))
+    emit("| settings | (a) h1 req/s | p99 | CPU µs/req | ratio req/s | ratio CPU "
+         "| (b) h2 req/s | CPU µs/req | ratio req/s | ratio CPU | failed | others' CPU |")
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    a0, ca0, b0, cb0 = (rows[0][1] or 1, rows[0][3] or 1, rows[0][4] or 1, rows[0][5] or 1)
+    for title, a, p99, ca, b, cb, failed, oth in rows:
+        emit("| %s | %.0f | %s | %.1f | %.2f | %.2f | %.0f | %.1f | %.2f | %.2f | %d | %.0f%% |" % (
+            title, a, fmt_ms(p99), ca, a / a0, ca / ca0, b, cb, b / b0, cb / cb0, failed, oth))
     emit()
