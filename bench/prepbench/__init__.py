@@ -7,6 +7,8 @@
   wrk       the wrk driver and the parsing of its BENCHJSON line
   serving   (a)-(d): wrk against every server in alternated rounds
   profile   perf record of httpd's workers while (a) runs
+  tls       (a), (b) over TLS 1.3, HTTP/1.1 and HTTP/2, next to nginx (gzip on,
+            gzip_static); its profile; tls-tune: httpd's settings one by one
   live      package-to-live: upload as SFTP does, wait for the new corte
   swaps     10 swaps under load; RSS and store across BENCH_SWAPS swaps
   memoria   prepctl report over a generated election night's access log

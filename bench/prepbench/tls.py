@@ -18,7 +18,8 @@ import statistics
 import subprocess
 
 from .common import PORT, PREFIX, ROUNDS, SECONDS, STOCK, WORK, HTTPD, die, procs, say
-from .machine import Others
+from .machine import HZ, Others, proc_table
+from .profile import emit_block, perf_report
 from .report import emit, fmt_ms
 from .servers import wait_port
 from .wrk import wrk
@@ -27,6 +28,7 @@ TLS_PORT = PORT + 10        # httpd with mod_ssl and mod_http2
 NGINX_TLS_PORT = PORT + 11  # nginx, gzip on
 NGINX_STATIC_PORT = PORT + 12  # nginx, gzip_static (and brotli_static)
 TEXT = (".html", ".css", ".js", ".json", ".csv", ".svg", ".txt", ".xml")
+REQUESTS = 1000000  # per keep-alive connection, HTTP/1.1 and HTTP/2
 BROTLI_MODULE = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"
 
 
@@ -74,6 +76,9 @@ def httpd_conf(setup, d, crt, key):
     os.makedirs(empty, exist_ok=True)
     shutil.chown(empty, setup.user, setup.group) if os.geteuid() == 0 else None
     text = text.replace("Listen 127.0.0.1:%d" % PORT, "Listen 127.0.0.1:%d https" % TLS_PORT)
+    # h2load does not reconnect after a GOAWAY: no server ends a
+    # connection after 1000 requests here (nginx: keepalive_requests)
+    text = text.replace("MaxKeepAliveRequests 1000", "MaxKeepAliveRequests %d" % REQUESTS)
     text = text.replace('PidFile "%s/run/httpd.pid"' % hd, 'PidFile "%s/httpd.pid"' % d)
     text = text.replace('DefaultRuntimeDir "%s/run"' % hd, 'DefaultRuntimeDir "%s"' % d)
     text = text.replace('ErrorLog "%s/logs/error_log"' % hd, 'ErrorLog "%s/error_log"' % d)
@@ -114,7 +119,7 @@ http {{
     access_log off;
     sendfile on;
     tcp_nopush on;
-    keepalive_requests 1000;
+    keepalive_requests {requests};
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -137,7 +142,8 @@ http {{
     }}
 }}
 """.format(load=load, as_root=as_root, d=d, crt=crt, key=key, p1=NGINX_TLS_PORT,
-           p2=NGINX_STATIC_PORT, docroot=setup.docroot, tree=tree, brotli=brotli)
+           p2=NGINX_STATIC_PORT, docroot=setup.docroot, tree=tree, brotli=brotli,
+           requests=REQUESTS)
     conf = os.path.join(d, "nginx-tls.conf")
     with open(conf, "w") as f:
         f.write(text)
@@ -162,10 +168,8 @@ def h2load(urls, seconds, encoding):
     """h2load over TLS, 32 connections of 10 streams for `seconds`."""
     cmd = ["h2load", "-D", str(seconds), "-c", "32", "-m", "10", "-t", "2",
            "-H", "Accept-Encoding: " + encoding]
-    if isinstance(urls, str):
-        cmd.append(urls)
-    else:
-        cmd += ["-i", urls]
+    # a list of URIs is a file of them (url_list), one URI is a URI
+    cmd += ["-i", urls] if os.path.isfile(urls) else [urls]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=seconds + 60).stdout
     m = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
@@ -174,7 +178,7 @@ def h2load(urls, seconds, encoding):
     if not m or not ok:
         die("h2load said:\n" + out)
     tls = re.search(r"TLS Protocol: (\S+)\nCipher: (\S+)", out)
-    return {"rps": float(m.group(1)), "failed": int(ok.group(2)),
+    return {"rps": float(m.group(1)), "failed": int(ok.group(2)), "done": int(ok.group(1)),
             "cipher": "%s %s" % tls.groups() if tls else "?"}
 
 
@@ -195,9 +199,7 @@ def bench_tls(setup, lists):
     with_brotli = brotli_static_loads(setup, d, crt, key)
     tree = precompressed(setup.docroot, d, with_brotli)
     conf = httpd_conf(setup, d, crt, key)
-    httpd = subprocess.Popen([HTTPD, "-f", conf, "-DFOREGROUND"])
-    procs.append(httpd)
-    wait_port(TLS_PORT, "httpd (TLS)", httpd)
+    httpd = start_httpd(conf)
     ng = subprocess.Popen(["nginx", "-c", nginx_conf(setup, d, crt, key, tree, with_brotli),
                            "-p", d], stderr=subprocess.DEVNULL)
     procs.append(ng)
@@ -210,9 +212,10 @@ def bench_tls(setup, lists):
     }
     cases = [("a", "json/main.json"), ("b", "random casilla JSON")]
     results, cipher = {}, "?"
+    p99 = {(k, n): [] for k, _t in cases for n in targets}
     others = Others()
     for key_, _title in cases:
-        for proto in ("h1", "h2"):
+        for proto in ("h1", "h2", "h2br") if key_ == "a" else ("h1", "h2"):
             runs = {n: [] for n in targets}
             for rnd in range(max(1, ROUNDS - 1)):
                 names = list(targets)
@@ -225,9 +228,11 @@ def bench_tls(setup, lists):
                         else:
                             r = wrk(base + prefix, "list.lua", [lists["casillas"], prefix])
                         rps, failed = r["rps"], r["errors"]
+                        p99[(key_, n)].append(r["p99_us"])
                     else:
                         if key_ == "a":
-                            h = h2load(base + prefix + "json/main.json", SECONDS, "gzip")
+                            h = h2load(base + prefix + "json/main.json", SECONDS,
+                                       "br, gzip" if proto == "h2br" else "gzip")
                         else:
                             h = h2load(url_list(os.path.join(d, "urls-%s.txt" % n), base,
                                                 prefix, lists["casillas"]), SECONDS, "gzip")
@@ -237,22 +242,35 @@ def bench_tls(setup, lists):
                         key_, proto, rnd + 1, n, rps, failed))
             results[(key_, proto)] = {n: (statistics.median(x for x, _f in v),
                                           sum(f for _x, f in v)) for n, v in runs.items()}
-    httpd.terminate()
-    ng.terminate()
-    httpd.wait(timeout=20)
-    ng.wait(timeout=20)
-    procs.remove(httpd)
-    procs.remove(ng)
-    return results, cases, cipher, with_brotli, others.percent()
+    for (key_, n), v in p99.items():
+        results[(key_, "h1")][n] += (statistics.median(v),)
+    others = others.percent()
+    prof = profile_tls([(n, ng if n.startswith("nginx") else httpd, targets[n])
+                        for n in ("prep", "nginx", "nginx-static")], d)
+    stop(httpd)
+    stop(ng)
+    # the same with the worker MPM (BENCH_ONLY=tls-tune's fastest): a
+    # thread keeps its keep-alive connection, no hand-off per request
+    with open(conf) as f:
+        text = tuned(f.read(), dict(TUNE)["worker MPM, 2×64"])
+    with open(os.path.join(d, "httpd-worker.conf"), "w") as f:
+        f.write(text)
+    httpd = start_httpd(os.path.join(d, "httpd-worker.conf"))
+    more = profile_tls([("prep, worker MPM", httpd, targets["prep"])], d)
+    stop(httpd)
+    prof[0].update(more[0])
+    prof[1].update(more[1])
+    return results, cases, cipher, with_brotli, others, prof
 
 
-def print_tls(results, cases, cipher, with_brotli, others):
-    emit("### HTTPS and HTTP/2 (TLS 1.3, %s; every request Accept-Encoding: gzip)" % cipher)
+def print_tls(results, cases, cipher, with_brotli, others, prof):
+    emit("### HTTPS and HTTP/2 (TLS 1.3, %s; Accept-Encoding: gzip, and br, gzip "
+         "on the h2 br row)" % cipher)
     emit()
-    emit("HTTP/1.1: wrk -t2 -c32; HTTP/2: h2load -c32 -m10 -t2; %d s per run, %d "
-         "rounds alternated, medians of req/s; ratio: mod_prep's req/s over "
-         "the other's.  nginx-static: gzip_static%s over a tree precompressed "
-         "after tar xzf.  Others' CPU during the part: %.0f%%." % (
+    emit("HTTP/1.1: wrk -t2 -c32 (p99 latency in brackets); HTTP/2: h2load -c32 -m10 -t2; "
+         "%d s per run, %d rounds alternated, medians of req/s; ratio: mod_prep's req/s "
+         "over the other's.  nginx-static: gzip_static%s over a tree precompressed "
+         "after tar xzf.  Others' CPU during the part (a shared machine): %.0f%%." % (
              SECONDS, max(1, ROUNDS - 1),
              " and brotli_static" if with_brotli else
              " (brotli_static: Debian's module did not load)", others))
@@ -261,15 +279,239 @@ def print_tls(results, cases, cipher, with_brotli, others):
          "| vs stock | vs nginx | vs nginx-static | failed |")
     emit("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     titles = dict(cases)
+    protos = {"h1": "HTTP/1.1", "h2": "HTTP/2", "h2br": "HTTP/2, br"}
+
+    def cell(v):
+        return "%.0f (%s)" % (v[0], fmt_ms(v[2])) if len(v) > 2 else "%.0f" % v[0]
+
     for (key_, proto), r in results.items():
         p = r["prep"][0]
-        emit("| (%s) %s | %s | %.0f | %.0f | %.0f | %.0f | %.2f× | %.2f× | %.2f× | %d |" % (
-            key_, titles[key_], "HTTP/1.1" if proto == "h1" else "HTTP/2", p,
-            r["stock"][0], r["nginx"][0], r["nginx-static"][0],
+        emit("| (%s) %s | %s | %s | %s | %s | %s | %.2f× | %.2f× | %.2f× | %d |" % (
+            key_, titles[key_], protos[proto], cell(r["prep"]), cell(r["stock"]),
+            cell(r["nginx"]), cell(r["nginx-static"]),
             p / r["stock"][0] if r["stock"][0] else 0, p / r["nginx"][0] if r["nginx"][0] else 0,
             p / r["nginx-static"][0] if r["nginx-static"][0] else 0,
-            sum(f for _x, f in r.values())))
+            sum(v[1] for v in r.values())))
     emit()
+    print_profile(*prof)
 
 
-_ = fmt_ms  # the report's helpers, shared
+def start_httpd(conf):
+    httpd = subprocess.Popen([HTTPD, "-f", conf, "-DFOREGROUND"])
+    procs.append(httpd)
+    wait_port(TLS_PORT, "httpd (TLS)", httpd)
+    return httpd
+
+
+def stop(p):
+    p.terminate()
+    p.wait(timeout=20)
+    procs.remove(p)
+
+
+# perf's samples, grouped as the doc reads them: by the shared object the
+# sample is in, and the kernel's by what called it
+GROUPS = [("TLS/crypto (libcrypto, libssl, mod_ssl)", ("libcrypto", "libssl", "mod_ssl")),
+          ("kernel: thread hand-offs (futex, scheduler)", ()),
+          ("kernel: network (TCP, sockets, epoll)", ()),
+          ("kernel: other", ("[kernel",)),
+          ("gzip (zlib)", ("libz",)),
+          ("mod_prep", ("mod_prep",)),
+          ("httpd core, APR, its modules", ("apache2", "libapr", "libaprutil", "mod_", "httpd")),
+          ("nginx core", ("nginx",)),
+          ("libc", ("libc",))]
+HANDOFF = ("futex", "do_futex", "__x64_sys_futex", "finish_task_switch", "__schedule",
+           "schedule")
+NETWORK = ("tcp_", "sock_", "ep_", "do_epoll", "__x64_sys_epoll", "ip_", "skb_", "__sys_",
+           "inet_", "__tcp", "do_writev", "vfs_writev", "__x64_sys_read", "ksys_read")
+
+
+def group_of(frames):
+    """frames: (symbol, object) from the sampled one outwards."""
+    dso = os.path.basename(frames[0][1]) if frames else "?"
+    if dso.startswith("[kernel"):
+        syms = [sym for sym, _o in frames]
+        if any(x.startswith(HANDOFF) for x in syms):
+            return GROUPS[1][0]
+        if any(x.startswith(NETWORK) for x in syms):
+            return GROUPS[2][0]
+    for name, prefixes in GROUPS:
+        if prefixes and dso.startswith(prefixes):
+            return name
+    return "other"
+
+
+def perf_groups(data):
+    """Samples of a perf record -g by group (perf script's call chains)."""
+    out = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         timeout=300).stdout
+    per = {}
+    for sample in out.split("\n\n"):
+        frames = []
+        for line in sample.splitlines():
+            m = re.match(r"\s*[0-9a-f]+ (\S+?)(?:\+0x[0-9a-f]+)? \((.*)\)\s*$", line)
+            if m:
+                frames.append((m.group(1), m.group(2)))
+        if frames:
+            g = group_of(frames)
+            per[g] = per.get(g, 0) + 1
+    return per
+
+
+def children(pid):
+    return [c for c, (pp, _t) in proc_table().items() if pp == pid]
+
+
+def profile_tls(runs, d):
+    """perf record -g of the workers (httpd's children, nginx's workers)
+    while wrk runs (a) over TLS HTTP/1.1; CPU per request by group.  runs:
+    (name, the server's master process, (base URL, prefix))."""
+    out, tops = {}, {}
+    if not shutil.which("perf"):
+        return out, tops
+    for n, master, (base, prefix) in runs:
+        data = os.path.join(d, "perf-tls-%s.data" % re.sub(r"\W+", "-", n))
+        rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data, "-p",
+                                ",".join(str(p) for p in children(master.pid)),
+                                "--", "sleep", str(SECONDS)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(rec)
+        r = wrk(base + prefix + "json/main.json", "fixed.lua")
+        rec.wait(timeout=60)
+        procs.remove(rec)
+        if rec.returncode != 0 or not os.path.exists(data):
+            return out, tops
+        per = perf_groups(data)
+        requests = r["requests"] or 1
+        # samples at 999 Hz: CPU µs per request
+        out[n] = ({g: v * 1e6 / 999 / requests for g, v in per.items()}, r["rps"])
+        tops[n] = perf_report(data, "1.5", "dso,sym")[:12]
+    return out, tops
+
+
+def print_profile(out, tops):
+    if not out:
+        emit("(no TLS profile: perf missing or perf record failed)")
+        emit()
+        return
+    names = list(out)
+    emit("#### Where the time goes in (a) over TLS HTTP/1.1: perf record -F 999 -g of the "
+         "workers, %d s, CPU µs per request by group" % SECONDS)
+    emit()
+    emit("| group | " + " | ".join(names) + " |")
+    emit("|---|" + "---:|" * len(names))
+    groups = [g for g, _p in GROUPS] + ["other"]
+    for g in groups:
+        if any(out[n][0].get(g, 0) >= 0.05 for n in names):
+            emit("| %s | " % g + " | ".join("%.1f" % out[n][0].get(g, 0) for n in names) + " |")
+    emit("| **total** | " + " | ".join("%.1f" % sum(out[n][0].values()) for n in names) + " |")
+    emit("| req/s while recorded | " + " | ".join("%.0f" % out[n][1] for n in names) + " |")
+    emit()
+    for n in names:
+        emit("%s: top symbols (≥ 1.5%% of the workers' samples):" % n)
+        emit()
+        emit_block(tops[n], 12)
+
+
+# BENCH_ONLY=tls-tune: httpd's settings, one at a time against the TLS
+# setup above; (text to replace, its replacement) or text to add.
+TUNE = [
+    ("event, 2×64 (the bench's)", []),
+    ("event, 1×128", [("StartServers        2", "StartServers        1"),
+                      ("ServerLimit         2", "ServerLimit         1"),
+                      ("ThreadsPerChild     64", "ThreadsPerChild     128")]),
+    ("event, 4×32", [("StartServers        2", "StartServers        4"),
+                     ("ServerLimit         2", "ServerLimit         4"),
+                     ("ThreadsPerChild     64", "ThreadsPerChild     32")]),
+    ("worker MPM, 2×64", [("mod_mpm_event.so", "mod_mpm_worker.so"),
+                          ("mpm_event_module", "mpm_worker_module")]),
+    ("worker MPM, 4×32", [("mod_mpm_event.so", "mod_mpm_worker.so"),
+                          ("mpm_event_module", "mpm_worker_module"),
+                          ("StartServers        2", "StartServers        4"),
+                          ("ServerLimit         2", "ServerLimit         4"),
+                          ("ThreadsPerChild     64", "ThreadsPerChild     32")]),
+    ("EnableSendfile Off", [("EnableSendfile On", "EnableSendfile Off")]),
+    ("EnableMMAP Off", ["EnableMMAP Off"]),
+    ("MaxKeepAliveRequests 1000 (the plain bench's)",
+     [("MaxKeepAliveRequests %d" % REQUESTS, "MaxKeepAliveRequests 1000")]),
+    ("KeepAliveTimeout 30", ["KeepAliveTimeout 30"]),
+    ("H2MaxSessionStreams 200, H2WindowSize 1 MB",
+     ["H2MaxSessionStreams 200\nH2WindowSize 1048576"]),
+    ("H2StreamMaxMemSize 262144, H2MinWorkers 64", ["H2StreamMaxMemSize 262144\nH2MinWorkers 64"]),
+    ("SSLSessionCache none", [('SSLSessionCache "shmcb:', 'SSLSessionCache none\n#')]),
+    ("SSLSessionTickets off, NumTickets 0 (conf/prep-tls.conf)",
+     ["SSLSessionTickets off\nSSLOpenSSLConfCmd NumTickets 0"]),
+]
+
+
+def server_ticks(master):
+    """CPU ticks of httpd's processes: the master and its children."""
+    return sum(t for pid, (pp, t) in proc_table().items() if pid == master or pp == master)
+
+
+def tuned(text, changes):
+    for c in changes:
+        if isinstance(c, tuple):
+            if c[0] not in text:
+                die("tls-tune: %r is not in the configuration" % c[0])
+            text = text.replace(c[0], c[1])
+        else:
+            text += c + "\n"
+    return text
+
+
+def bench_tune(setup, lists):
+    """Each of TUNE once: (a) over HTTP/1.1 (wrk) and (b) over HTTP/2."""
+    d = os.path.join(WORK, "tls")
+    os.makedirs(d, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(d, setup.user, setup.group)
+    crt, key = certificate(d)
+    base_conf = httpd_conf(setup, d, crt, key)
+    with open(base_conf) as f:
+        base_text = f.read()
+    base = "https://127.0.0.1:%d" % TLS_PORT
+    urls = url_list(os.path.join(d, "urls-tune.txt"), base, PREFIX, lists["casillas"])
+    rows, others = [], Others()
+    for title, changes in TUNE:
+        text = tuned(base_text, changes)
+        conf = os.path.join(d, "httpd-tune.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        one = Others()
+        httpd = start_httpd(conf)
+        t0 = server_ticks(httpd.pid)
+        r = wrk(base + PREFIX + "json/main.json", "fixed.lua")
+        t1 = server_ticks(httpd.pid)
+        h = h2load(urls, SECONDS, "gzip")
+        t2 = server_ticks(httpd.pid)
+        stop(httpd)
+        cpu_a = (t1 - t0) * 1e6 / HZ / max(1, r["requests"])
+        cpu_b = (t2 - t1) * 1e6 / HZ / max(1, h["done"])
+        rows.append((title, r["rps"], r["p99_us"], cpu_a, h["rps"], cpu_b,
+                     r["errors"] + h["failed"], one.percent()))
+        say("tls-tune %-50s (a) h1 %8.0f req/s %5.1f µs  (b) h2 %8.0f req/s %5.1f µs" % (
+            title, r["rps"], cpu_a, h["rps"], cpu_b))
+    return rows, others.percent()
+
+
+def print_tune(rows, others):
+    emit("### httpd's settings over TLS, one at a time (mod_prep; each measured once, %d s)"
+         % SECONDS)
+    emit()
+    emit("(a) json/main.json over HTTP/1.1 (wrk -t2 -c32) and (b) random casilla JSON over "
+         "HTTP/2 (h2load -c32 -m10): req/s, and httpd's CPU per request (its processes' "
+         "ticks over the requests answered: what the others on the machine change least); "
+         "ratios to the bench's settings (first row), of req/s and of CPU per request "
+         "(below 1: cheaper).  Others' CPU over the whole matrix: %.0f%% (a shared "
+         "machine)." % others)
+    emit()
+    emit("| settings | (a) h1 req/s | p99 | CPU µs/req | ratio req/s | ratio CPU "
+         "| (b) h2 req/s | CPU µs/req | ratio req/s | ratio CPU | failed | others' CPU |")
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    a0, ca0, b0, cb0 = (rows[0][1] or 1, rows[0][3] or 1, rows[0][4] or 1, rows[0][5] or 1)
+    for title, a, p99, ca, b, cb, failed, oth in rows:
+        emit("| %s | %.0f | %s | %.1f | %.2f | %.2f | %.0f | %.1f | %.2f | %.2f | %d | %.0f%% |" % (
+            title, a, fmt_ms(p99), ca, a / a0, ca / ca0, b, cb, b / b0, cb / cb0, failed, oth))
+    emit()
