@@ -424,6 +424,9 @@ const command_rec prep_cmds[] = {
     FEED_TAKE12("PrepBannerPosition", PREP_FEED_BANNER_POSITION,
                 "static | sticky | fixed-top | fixed-bottom [OFFSET]: where "
                 "the default banner stays on the screen [static]"),
+    FEED_TAKE1("PrepSource", PREP_FEED_SOURCE,
+               "package: packages dropped into PrepIncoming (tree: "
+               "planned, refused) [package]"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

@@ -399,6 +399,12 @@ const char *prep_cache_tag_header(prep_cache_tag_e t);
 const char *prep_cache_tag_value(apr_pool_t *p, prep_cache_tag_e t,
                                  const char *feed, const char *corte_id);
 
+/* PrepSource: what PrepIncoming holds; zero (package) is the default. */
+typedef enum {
+    PREP_SOURCE_PACKAGE = 0, /* packages dropped whole into the directory */
+    PREP_SOURCE_TREE         /* a directory tree updated in place */
+} prep_source_e;
+
 typedef struct prep_feed {
     const char *name;
     const char *incoming;
@@ -449,6 +455,7 @@ typedef struct prep_feed {
     /* PrepCacheTag: the header that tags every answer with the feed and
      * the corte, for a purge by tag [Surrogate-Key] */
     prep_cache_tag_e cache_tag;
+    prep_source_e source; /* PrepSource [package] */
     /* The <Location> paths with a PrepServe of this feed (const char *,
      * "/prep/qro", no trailing '/'): set once the configuration is read,
      * written to the runtime file, read back by prepctl (the memoria counts
@@ -554,6 +561,7 @@ enum {
     PREP_FEED_EDGE_TTL,
     PREP_FEED_CACHE_TAG,
     PREP_FEED_BANNER_POSITION,
+    PREP_FEED_SOURCE,
     PREP_FEED_DIRECTIVES
 };
 /* Indexed by PREP_FEED_*. */

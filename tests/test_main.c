@@ -202,6 +202,7 @@ int main(void)
     srunner_add_suite(sr, suite_report_log());
     srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_report_html());
+    srunner_add_suite(sr, suite_tree());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -83,5 +83,6 @@ Suite *suite_report_journal(void);
 Suite *suite_report_log(void);
 Suite *suite_report(void);
 Suite *suite_report_html(void);
+Suite *suite_tree(void);
 
 #endif
