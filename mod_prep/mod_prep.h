@@ -99,7 +99,8 @@ typedef enum {
     PREP_WATCH_INIT,        /* inotify_init1 */
     PREP_WATCH_ADD,         /* inotify_add_watch */
     PREP_WATCH_GONE,        /* PrepIncoming moved or removed */
-    PREP_WATCH_READ         /* reading the events */
+    PREP_WATCH_READ,        /* reading the events */
+    PREP_WATCH_TREE         /* PrepSource tree: walked at every poll */
 } prep_watch_call_e;
 
 /* A corte as one child sees it: its index mapped, its pack open.  Requests

@@ -425,8 +425,8 @@ const command_rec prep_cmds[] = {
                 "static | sticky | fixed-top | fixed-bottom [OFFSET]: where "
                 "the default banner stays on the screen [static]"),
     FEED_TAKE1("PrepSource", PREP_FEED_SOURCE,
-               "package: packages dropped into PrepIncoming (tree: "
-               "planned, refused) [package]"),
+               "package | tree: packages dropped into PrepIncoming, or "
+               "a tree updated in place there [package]"),
     AP_INIT_TAKE1("PrepServe", cmd_serve, NULL, ACCESS_CONF,
                   "the feed served below this location"),
     AP_INIT_FLAG("PrepBanner", cmd_banner, NULL, ACCESS_CONF,

@@ -264,9 +264,12 @@ const char *prep_shm_read_watch(prep_feed_shm_t *shm, const char **why,
                                 apr_pool_t *p)
 {
     static const char *const calls[] = {"the intake has not watched it yet",
-                                        "inotify_init1", "inotify_add_watch",
+                                        "inotify_init1",
+                                        "inotify_add_watch",
                                         "PrepIncoming was moved or removed",
-                                        "reading the inotify events"};
+                                        "reading the inotify events",
+                                        "PrepSource tree: the tree is walked "
+                                        "at every poll, twice a second"};
     apr_uint32_t call = apr_atomic_read32(&shm->watch_call);
     apr_status_t err = (apr_status_t)apr_atomic_read32(&shm->watch_errno);
 

@@ -140,7 +140,11 @@ static void poll_feed(intake_feed_t *in, apr_pool_t *p)
         in->heal_id[0] = '\0';
         return;
     }
-    if (now >= in->retry_at && (pkg = next_package(in, now, &mode, &id, p))) {
+    mode = PREP_LOAD_NEW;
+    if (now >= in->retry_at &&
+        (pkg = in->feed->conf.source == PREP_SOURCE_TREE
+                   ? next_tree(in, now, &id, p)
+                   : next_package(in, now, &mode, &id, p))) {
         journal_seen(in, pkg, &id, mode, p);
         notify_follow(in, p); /* "seen" is told before the load starts */
         run_loader(in, pkg, &id, mode, NULL, NULL, NULL);
@@ -183,6 +187,7 @@ static void start_feed(intake_feed_t *in, apr_pool_t *p)
     in->close_pending = f->publish_until && now < f->publish_until;
     in->store_dirty = 1;
     follow_store(in, p);
+    tree_start(in, p);
     notify_cursor_start(in); /* its own start line is the first told */
     journal_start(in, p);
 }

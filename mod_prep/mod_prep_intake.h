@@ -9,6 +9,8 @@
  *                              notifier process that runs the commands
  *   mod_prep_intake_loads.c    the loads it runs (a process each) and the
  *                              scan of PrepIncoming for the next package
+ *   mod_prep_intake_tree.c     PrepSource tree: the tree walked, when it
+ *                              is quiet, a tree never quiet reported
  *   mod_prep_intake_watch.c    PrepIncoming watched with inotify: what it
  *                              says of each name, the wait for it
  *   mod_prep_intake_follow.c   the served corte kept true between loads:
@@ -115,6 +117,21 @@ typedef struct intake_feed {
     apr_time_t wake_at;
     /* when the intake saw the loader completing a live corte (0: not) */
     apr_time_t completing_since;
+    /* PrepSource tree (mod_prep_intake_tree.c): the signature of the last
+     * walk and since when it has stayed the same, the signature of the
+     * tree loaded last (tree_done, when tree_done_set) and of the one being
+     * loaded, the name its snapshot takes, since when the tree has not
+     * been quiet and whether that was reported */
+    unsigned char tree_sig[32];
+    int tree_walked;
+    apr_time_t tree_same_since;
+    unsigned char tree_done[32];
+    int tree_done_set;
+    unsigned char tree_loading[32];
+    int tree_load; /* the load running is of tree_loading */
+    char tree_name[64];
+    apr_time_t tree_moving_since;
+    int tree_reported;
 } intake_feed_t;
 
 /* --- mod_prep_intake_notify.c: PrepNotify -------------------------- */
@@ -150,6 +167,20 @@ void show_loading(intake_feed_t *in, const char *name, apr_time_t since);
 void show_integrity(intake_feed_t *in, prep_integrity_e state,
                     const char *detail, int audited);
 void show_ignored(intake_feed_t *in, apr_array_header_t *ignored);
+
+/* --- mod_prep_intake_tree.c: PrepSource tree ----------------------- */
+
+/* The tree loaded last, as the store remembers it (at the intake's
+ * start). */
+void tree_start(intake_feed_t *in, apr_pool_t *p);
+/* Walks the feed's tree: the name of the snapshot to load when it has been
+ * quiet for PrepSettleTime and is not the tree loaded last (*id: its bytes
+ * and newest mtime), else NULL; a tree that is never quiet is reported. */
+const char *next_tree(intake_feed_t *in, apr_time_t now,
+                      prep_file_identity_t *id, apr_pool_t *p);
+/* The load of the tree ended with `outcome`: the tree it read is done
+ * unless it is to be tried again (busy, changed, a first crash). */
+void tree_load_ended(intake_feed_t *in, prep_load_outcome_e outcome);
 
 /* --- mod_prep_intake_watch.c: inotify on PrepIncoming -------------- */
 

@@ -67,6 +67,12 @@ void run_loader(intake_feed_t *in, const char *name,
         req.corte_id = corte_id;
         req.corte_sha256 = corte_sha256;
         req.why = why;
+        if (in->feed->conf.source == PREP_SOURCE_TREE) {
+            /* the snapshot is opened as the loader wrote it; id is the
+             * tree's (its bytes, its newest mtime), for the journal */
+            req.seen = NULL;
+            req.tree_signature = in->tree_loading;
+        }
         res = prep_load_package(&in->feed->conf, &req, load_log, in, p);
         if (res->outcome == PREP_LOAD_BUSY) {
             prep_shm_set_problem(in->feed->shm, res->verdict.message);
@@ -132,13 +138,23 @@ static void log_refused(intake_feed_t *in, const char *name,
 static void set_aside_here(intake_feed_t *in, const char *reason,
                            const char *message, apr_pool_t *p)
 {
+    const prep_feed_t *f = &in->feed->conf;
+    int tree = f->source == PREP_SOURCE_TREE, dirfd = -1;
     prep_verdict_t v;
 
     v.reason = reason;
     v.message = message;
     log_refused(in, in->loading, &v, p);
-    prep_incoming_reject(&in->feed->conf, -1, in->loading, NULL,
-                         &in->loading_id, &v, p);
+    /* a tree's snapshot is the store's, as it was when the loader died */
+    if (tree) {
+        dirfd = open(apr_pstrcat(p, f->store, "/" PREP_SNAPSHOT_DIR, NULL),
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    prep_incoming_reject(f, dirfd, in->loading, NULL,
+                         tree ? NULL : &in->loading_id, &v, p);
+    if (dirfd >= 0) {
+        close(dirfd);
+    }
 }
 
 /* A loader that died without a verdict (a crash, a kill): tried once more,
@@ -222,6 +238,7 @@ static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
         show_loading(in, NULL, 0);
         prep_incoming_load_ended(seen_get(in, in->loading), &in->loading_id,
                                  PREP_LOAD_PUBLISHED);
+        tree_load_ended(in, PREP_LOAD_PUBLISHED);
         load_ended(in, p);
         return;
     }
@@ -240,6 +257,7 @@ static void stop_overdue_loader(intake_feed_t *in, apr_time_t now,
                    p);
     prep_incoming_load_ended(seen_get(in, in->loading), &in->loading_id,
                              PREP_LOAD_REFUSED);
+    tree_load_ended(in, PREP_LOAD_REFUSED);
     load_ended(in, p);
 }
 
@@ -299,6 +317,7 @@ int reap_loader(intake_feed_t *in, apr_pool_t *p)
     }
     prep_incoming_load_ended(seen_get(in, in->loading), &in->loading_id,
                              outcome);
+    tree_load_ended(in, outcome);
     load_ended(in, p);
     return 1;
 }

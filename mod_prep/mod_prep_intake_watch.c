@@ -68,6 +68,15 @@ void watch_start(intake_feed_t *in, apr_time_t now)
 {
     int fd;
 
+    if (in->feed->conf.source == PREP_SOURCE_TREE) {
+        /* a tree's every directory would need a watch of its own: its
+         * walk, at every poll, is what tells that it changed */
+        if (in->watch_call != PREP_WATCH_TREE) {
+            in->watch_call = PREP_WATCH_TREE;
+            prep_shm_set_watch(in->feed->shm, 0, PREP_WATCH_TREE, 0);
+        }
+        return;
+    }
     if (in->watch_fd >= 0 || now < in->watch_retry_at) {
         return;
     }

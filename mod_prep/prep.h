@@ -1439,7 +1439,73 @@ typedef struct prep_load_request {
      * served corte's bytes were damaged) or "banner" (the feed's state asks
      * for another banner); NULL: "healed". */
     const char *why;
+    /* PrepSource tree: the signature of the tree as it was quiet (NULL:
+     * any); name is then the snapshot's */
+    const unsigned char *tree_signature;
 } prep_load_request_t;
+
+/* ------------------------------------------------------------------ */
+/* prep_tree.c: PrepSource tree, a PrepIncoming updated in place; a quiet
+ * tree is snapshotted into a tar of STORE/snapshot, loaded as a package. */
+
+#define PREP_SNAPSHOT_DIR  "snapshot"
+#define PREP_TREE_LAST     PREP_SNAPSHOT_DIR "/last"
+#define PREP_TREE_MANIFEST "SHA256SUMS"
+
+/* What one walk of a tree saw. */
+typedef struct prep_tree_walk {
+    unsigned char signature[32]; /* every name, kind, size, times, inode */
+    apr_uint64_t entries, files, bytes;
+    apr_time_t newest;        /* the newest mtime of a file (whole seconds) */
+    const char *temporary;    /* the first name of an upload in progress */
+    const char *deep;         /* a directory past PrepLimits depth (+1) */
+    int over_files;           /* more entries than PrepLimits files */
+    apr_status_t error;       /* a directory that could not be read... */
+    const char *error_path;   /* ...its path ("." the top) */
+    apr_array_header_t *list; /* the entries, in the walk's order */
+} prep_tree_walk_t;
+
+/* A snapshot written. */
+typedef struct prep_tree_snapshot {
+    unsigned char signature[32]; /* of the tree it was taken from */
+    unsigned char sha256[32];    /* of the tar */
+    apr_uint64_t size;           /* of the tar */
+    apr_uint64_t files, bytes;   /* the tree's files copied */
+} prep_tree_snapshot_t;
+
+/* A name of an upload in progress: .part, .filepart, .tmp, rsync's
+ * .NAME.XXXXXX and .~tmp~. */
+int prep_tree_name_temporary(const char *name);
+/* Walks the tree at root without following a link, each directory in name
+ * order, at most PrepLimits files entries and depth + 1 levels: the error
+ * of a directory that cannot be read, else APR_SUCCESS. */
+apr_status_t prep_tree_walk(prep_tree_walk_t *w, const char *root,
+                            const prep_limits_t *limits, apr_pool_t *p);
+/* "tree-YYYYMMDDTHHMMSSZ.tar": the name of a snapshot taken at t. */
+const char *prep_tree_snapshot_name(apr_time_t t, apr_pool_t *p);
+/* The feed as a load of its snapshot reads it: a tar (whatever
+ * PrepFormats), checked against its sidecar when PrepVerify is not none;
+ * the feed itself unless PrepSource tree. */
+const prep_feed_t *prep_tree_load_feed(const prep_feed_t *feed, apr_pool_t *p);
+/* Snapshots the feed's tree into dir/name (through name.tmp), with its
+ * sidecar name.sha256, when it is still the tree of signature `quiet`
+ * (NULL: any) with no upload in progress, and it did not move while read.
+ * APR_SUCCESS, with v->reason set when the tree breaks a rule the tar
+ * cannot carry (a hard link, a socket, a file it cannot read, the limits,
+ * PrepVerify's manifest): the tar then holds what came before, to be set
+ * aside with the refusal.  APR_EAGAIN: it moved, nothing written; another
+ * error: the store's. */
+apr_status_t prep_tree_snapshot(prep_tree_snapshot_t *out,
+                                const prep_feed_t *feed,
+                                const unsigned char *quiet, const char *dir,
+                                const char *name, prep_verdict_t *v,
+                                apr_pool_t *p);
+/* STORE/snapshot/last: the signature of the tree loaded last, whatever the
+ * load's verdict, so that a restarted intake does not load it again. */
+apr_status_t prep_tree_last_read(unsigned char signature[32], const char *store,
+                                 apr_pool_t *p);
+apr_status_t prep_tree_last_write(const unsigned char signature[32],
+                                  const char *store, apr_pool_t *p);
 
 typedef struct prep_load_result {
     prep_load_outcome_e outcome;

@@ -672,9 +672,7 @@ static const char *parse_source(void *field, int argc, const char *const *argv,
     if (!strcasecmp(argv[0], "package")) {
         *(prep_source_e *)field = PREP_SOURCE_PACKAGE;
     } else if (!strcasecmp(argv[0], "tree")) {
-        /* Refused until the intake and the loader read trees: in package
-         * mode the tree's files would be taken for packages and moved. */
-        return "tree is not available yet (planned); use package";
+        *(prep_source_e *)field = PREP_SOURCE_TREE;
     } else {
         return "use package or tree";
     }

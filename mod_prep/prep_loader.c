@@ -656,6 +656,79 @@ static apr_status_t open_package(load_ctx_t *c, const char *dir)
     return rv;
 }
 
+/* PrepSource tree, under the store's lock: the quiet tree snapshotted into
+ * STORE/snapshot as the package req->name, which is then loaded as any
+ * package is (and set aside from there); the signature of the tree loaded
+ * is kept unless the load is to be tried again. */
+static prep_load_result_t *load_tree(load_ctx_t *c, prep_load_result_t *res)
+{
+    const char *dir =
+        apr_pstrcat(c->p, c->feed->store, "/" PREP_SNAPSHOT_DIR, NULL);
+    prep_tree_snapshot_t snap;
+    prep_verdict_t refusal;
+    apr_status_t rv;
+
+    if ((rv = apr_dir_make(dir, APR_FPROT_OS_DEFAULT, c->p)) != APR_SUCCESS &&
+        !APR_STATUS_IS_EEXIST(rv)) {
+        prep_refuse(&c->verdict, c->p, "busy", "cannot make %s: %pm", dir, &rv);
+        return busy(c, res);
+    }
+    say(c, 0, "taking a snapshot of the tree %s as %s", c->feed->incoming,
+        c->shown);
+    rv = prep_tree_snapshot(&snap, c->feed, c->req->tree_signature, dir,
+                            c->name, &refusal, c->p);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        say(c, 0,
+            "the tree %s changed while it was read; it is read again once it "
+            "has been quiet for PrepSettleTime",
+            c->feed->incoming);
+        return ended(c, res, PREP_LOAD_CHANGED);
+    }
+    if (rv != APR_SUCCESS) {
+        prep_refuse(&c->verdict, c->p, "busy",
+                    "cannot take a snapshot of the tree %s into %s: %pm",
+                    c->feed->incoming, dir, &rv);
+        return busy(c, res);
+    }
+    if ((rv = open_package(c, dir)) != APR_SUCCESS) {
+        prep_refuse(&c->verdict, c->p, "busy", "cannot open %s/%s: %pm", dir,
+                    c->shown, &rv);
+        return busy(c, res);
+    }
+    phase_end(c, PREP_PHASE_UNPACK); /* the snapshot is the tree's unpack */
+    say(c, 0,
+        "snapshot %s of the tree: %" APR_UINT64_T_FMT " files, "
+        "%" APR_UINT64_T_FMT " bytes, in %" APR_TIME_T_FMT " ms",
+        c->shown, snap.files, snap.bytes,
+        apr_time_as_msec(apr_time_now() - c->start));
+    if (refusal.reason) {
+        /* a rule the tar could not carry: refused as a package is */
+        c->verdict = refusal;
+        res = read_control(c) != APR_SUCCESS ? busy(c, res) : refused(c, res);
+    } else {
+        res = load_locked(c, res);
+    }
+    if (res->outcome != PREP_LOAD_BUSY && res->outcome != PREP_LOAD_CHANGED &&
+        (rv = prep_tree_last_write(snap.signature, c->feed->store, c->p)) !=
+            APR_SUCCESS) {
+        say(c, 1, "cannot write %s/%s: %pm", c->feed->store, PREP_TREE_LAST,
+            &rv);
+    }
+    return res;
+}
+
+/* The load kept for prep_load_complete when its corte went live with
+ * variants still to make. */
+static prep_load_result_t *pending_of(load_ctx_t *c, prep_load_result_t *res)
+{
+    if ((res->outcome == PREP_LOAD_PUBLISHED ||
+         res->outcome == PREP_LOAD_RETAINED) &&
+        res->corte == c->corte && c->corte->variants_pending) {
+        res->pending = c;
+    }
+    return res;
+}
+
 prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                                       const prep_load_request_t *req,
                                       prep_log_fn *log, void *baton,
@@ -666,7 +739,10 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     prep_load_result_t *res = apr_pcalloc(p, sizeof(*res));
     apr_pool_t *lock_pool;
     apr_status_t rv;
+    int tree =
+        feed->source == PREP_SOURCE_TREE && req->mode != PREP_LOAD_REPUBLISH;
 
+    feed = prep_tree_load_feed(feed, p);
     ctx_init(c, feed, req, req->name, p);
     c->log = log;
     c->baton = baton;
@@ -674,6 +750,18 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
         prep_refuse(&c->verdict, p, "busy", "cannot prepare the store %s: %pm",
                     feed->store, &rv);
         return busy(c, res);
+    }
+    if (tree) {
+        apr_pool_create(&lock_pool, p);
+        res = prep_store_lock_load(feed->store, lock_pool, &c->verdict, p) !=
+                      APR_SUCCESS
+                  ? ended(c, res, PREP_LOAD_BUSY)
+                  : load_tree(c, res);
+        apr_pool_destroy(lock_pool);
+        if (c->dirfd >= 0) {
+            close(c->dirfd);
+        }
+        return pending_of(c, res);
     }
     /* One open, one package: everything below reads this descriptor.  A
      * republish reads the store's processed/ (the loader account's). */
@@ -698,12 +786,7 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
               : load_locked(c, res);
     apr_pool_destroy(lock_pool);
     close(c->dirfd);
-    if ((res->outcome == PREP_LOAD_PUBLISHED ||
-         res->outcome == PREP_LOAD_RETAINED) &&
-        res->corte == c->corte && c->corte->variants_pending) {
-        res->pending = c;
-    }
-    return res;
+    return pending_of(c, res);
 }
 
 /* --- after the publish: the variants deferred ---------------------- */
