@@ -127,8 +127,13 @@ void tree_load_ended(intake_feed_t *in, prep_load_outcome_e outcome)
         return;
     }
     in->tree_load = 0;
-    if (outcome == PREP_LOAD_BUSY || outcome == PREP_LOAD_CHANGED ||
-        outcome == PREP_LOAD_CRASHED) {
+    if (outcome == PREP_LOAD_CHANGED) {
+        /* it moved under the loader: quiet again for PrepSettleTime first,
+         * whatever the intake's last walk saw */
+        in->tree_same_since = apr_time_now();
+        return;
+    }
+    if (outcome == PREP_LOAD_BUSY || outcome == PREP_LOAD_CRASHED) {
         return;
     }
     memcpy(in->tree_done, in->tree_loading, 32);

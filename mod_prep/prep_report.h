@@ -173,7 +173,7 @@ typedef struct prep_memoria_options {
     const char *store;   /* the feed's PrepStore (its journal) */
     int offset_s;        /* the feed's zone, seconds east of UTC */
     const char *zone_name;
-    apr_time_t from, to; /* [from, to); 0: unbounded */
+    apr_time_t from, to;                 /* [from, to); 0: unbounded */
     apr_interval_time_t update_interval; /* PrepUpdateInterval; 0: 5 min */
     const apr_array_header_t *logs;      /* const char *: access logs */
     /* const char *: the feed's Location prefixes; NULL or empty: every
@@ -235,8 +235,7 @@ enum {
  * pushed onto *written (const char *, basenames) when written is not
  * NULL.  APR_SUCCESS, or the error with *error a sentence. */
 apr_status_t prep_memoria_write(const struct json_t *doc, const char *dir,
-                                unsigned formats,
-                                apr_array_header_t *written,
+                                unsigned formats, apr_array_header_t *written,
                                 const char **error, apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */

@@ -151,6 +151,15 @@ static void walk_dir(walker_t *k, int fd, const char *path, int depth)
             w->over_files = 1;
             break;
         }
+        /* the package rules allow a top folder above PrepLimits depth:
+         * what is deeper still is refused, and not walked */
+        if (depth + 1 > k->limits->depth + 1 || depth + 1 >= DEPTH_MOST) {
+            if (!w->deep) {
+                w->deep =
+                    *path ? apr_pstrcat(k->p, path, "/", name, NULL) : name;
+            }
+            break;
+        }
         e = apr_array_push(w->list);
         e->name = name;
         e->path = *path ? apr_pstrcat(k->p, path, "/", name, NULL) : name;
@@ -172,13 +181,6 @@ static void walk_dir(walker_t *k, int fd, const char *path, int depth)
             }
         }
         if (!S_ISDIR(e->st.st_mode)) {
-            continue;
-        }
-        /* the package rules allow a top folder above PrepLimits depth */
-        if (e->depth > k->limits->depth + 1 || e->depth >= DEPTH_MOST) {
-            if (!w->deep) {
-                w->deep = e->path;
-            }
             continue;
         }
         sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -644,9 +646,10 @@ static apr_status_t walk_refusal(snapshot_t *s)
     }
     if (s->walk.deep) {
         prep_refuse(s->v, s->p, "depth",
-                    "directory \"%s\" of the tree holds entries more than "
-                    "%d levels deep",
-                    prep_name_shown(s->p, s->walk.deep), l->depth);
+                    "entry \"%s\" of the tree is more than %d levels deep "
+                    "(%d below a single top folder)",
+                    prep_name_shown(s->p, s->walk.deep), l->depth,
+                    l->depth + 1);
         return APR_EINCOMPLETE;
     }
     return APR_SUCCESS;
@@ -779,10 +782,14 @@ apr_status_t prep_tree_snapshot(prep_tree_snapshot_t *out,
         rv = errno;
     }
     /* moved while read, or after: no snapshot */
-    if (rv == APR_SUCCESS && (prep_tree_walk(&again, feed->incoming,
-                                             &feed->limits, p) != APR_SUCCESS ||
-                              memcmp(again.signature, s.walk.signature, 32))) {
-        rv = APR_EAGAIN;
+    if (rv == APR_SUCCESS) {
+        apr_status_t walked =
+            prep_tree_walk(&again, feed->incoming, &feed->limits, p);
+
+        if (walked != s.walk.error ||
+            memcmp(again.signature, s.walk.signature, 32)) {
+            rv = APR_EAGAIN;
+        }
     }
     line = apr_psprintf(p, "%s  %s\n", prep_hex(p, out->sha256, 32), name);
     if (rv == APR_SUCCESS &&

@@ -8,7 +8,8 @@
 # and once the tree has not been quiet for 10 × PrepSettleTime it is
 # reported (status problem, PREP0164); the rsync run again publishes it
 # (PREP0165); a graceful restart does not load the tree again; a symbolic
-# link in the tree is refused as `link` and the corte stays.  Feed arbolv
+# link in the tree is refused as `link`, a directory the loader cannot read
+# as `unreadable`, and the corte stays.  Feed arbolv
 # (PrepVerify sha256): the tree's manifest SHA256SUMS checked, never
 # served; files rsynced without their manifest (an update cut half-way)
 # are refused as `verify`, the corte stays, and the manifest's arrival
@@ -164,6 +165,16 @@ unlink incoming($feed) . '/json/enlace.json';
 my $n0 = () = journal($feed);
 ok wait_journal($feed, 20, sub { $_[0]{event} eq 'same-corte' }, $n0 - 1) || 0, 'the link taken away: the tree is that of the corte served (same-corte)';
 is corte_id($feed), $id3, 'the corte is still the same';
+
+# --- a directory the loader account cannot read ----------------------------
+my $n1 = () = journal($feed);
+chmod 0, incoming($feed) . '/datos' or die;
+$r = wait_journal($feed, 20, sub { $_[0]{event} eq 'refused' }, $n1);
+chmod 0755, incoming($feed) . '/datos';
+ok $r, 'a directory of the tree the loader cannot read: refused' or diag explain(status_feed($feed));
+is $r->{reason}, 'unreadable', 'as unreadable';
+like $r->{message} // '', qr/"datos"/, 'naming the directory';
+is corte_id($feed), $id3, 'the corte stays';
 
 # --- arbolv: PrepVerify sha256 against the tree's SHA256SUMS -----------------
 my $fv = 'arbolv';
