@@ -26,6 +26,11 @@
 #   8  the alternative for rsync, as the docs give it: a second account, not
 #      chrooted, whose key may only run `rrsync -wo` into PrepIncoming:
 #      `rsync --chmod=F644` is published; a shell command is refused
+#   9  a second feed, arbol, `PrepSource tree` with its PrepIncoming /arbol
+#      in the same chroot: the institute's `sftp put -r` of a tree is
+#      published as a snapshot (tree-…Z.tar)
+#  10  the same tree updated in place with `scp -r` (files changed and one
+#      added): a new corte with the changes
 #
 # Also: the account as useradd makes it (password locked, `!`) is refused
 # by sshd with UsePAM no, which is why the docs unlock it to `*`.  Each
@@ -156,6 +161,8 @@ chmod 0755 "$R"
 install -d -o root -g root -m 0755 "$R/qro"                                 # the SFTP chroot
 install -d -o "$LOADER_NAME" -g "$SFTP_GROUP" -m 1770 "$R/qro/incoming"     # PrepIncoming
 install -d -o "$LOADER_NAME" -g "$(id -gn "$LOADER_NAME")" -m 0755 "$R/store"  # PrepStore
+install -d -o "$LOADER_NAME" -g "$SFTP_GROUP" -m 1770 "$R/qro/arbol"        # PrepSource tree
+install -d -o "$LOADER_NAME" -g "$(id -gn "$LOADER_NAME")" -m 0755 "$R/store-arbol"
 INC="$R/qro/incoming"
 STORE="$R/store"
 
@@ -265,6 +272,19 @@ BASE="http://127.0.0.1:$PORT"
 mkdir -p "$W/logs" "$W/run"
 write_server_conf "$W" "$PORT" "$FEED"
 sed -i "s|^\( *PrepIncoming \).*|\1$INC|; s|^\( *PrepStore \).*|\1$STORE|" "$W/httpd.conf"
+cat >>"$W/httpd.conf" <<EOF
+<PrepFeed arbol>
+    PrepSource     tree
+    PrepIncoming   $R/qro/arbol
+    PrepStore      $R/store-arbol
+    PrepSettleTime 1
+    PrepCorteTime  json json/main.json /fechaCorte
+</PrepFeed>
+<Location /prep/arbol>
+    SetHandler prep
+    PrepServe arbol
+</Location>
+EOF
 "$HTTPD" -t -f "$W/httpd.conf" >"$W/configtest.out" 2>&1 || { cat "$W/configtest.out"; bad "httpd -t"; exit 1; }
 "$HTTPD" -f "$W/httpd.conf" -k start || { bad "httpd -k start"; dump; exit 1; }
 wait_until 20 curl -sf -o /dev/null "$BASE/prep-status" || { bad "httpd does not answer on $BASE"; dump; exit 1; }
@@ -433,5 +453,49 @@ if timeout 30 ssh "${SSH_OPTS[@]}" -p "$SPORT" "$RSYNC_USER@127.0.0.1" id >"$W/8
     bad "the rrsync account ran a shell command: $(cat "$W/8s.out")"
 fi
 log "  a shell command: refused: $(tr '\n' ' ' <"$W/8s.out" | cut -c1-100)"
+
+# ---------------------------------------------------------------- a tree
+ast() { feed_status "$BASE" arbol "$1"; }
+tree_time_is() { [ "$(ast '(f.get("corte") or {}).get("time")')" = "$1" ]; }
+# tree_published SECONDS TIME: the tree feed serves a new snapshot of TIME
+TREE_ID=""
+tree_published() {
+    local id
+    if ! wait_until "$1" tree_time_is "$2"; then
+        bad "the tree of $2 was not published (corte: $(ast 'f.get("corte")'), refused: $(ast 'f.get("rejected")[:1]'), problem: $(ast 'f.get("problem")'))"
+        return 1
+    fi
+    id=$(ast 'f["corte"]["id"]')
+    [ "$id" != "$TREE_ID" ] || { bad "the tree's corte id did not change"; return 1; }
+    TREE_ID=$id
+    case "$(ast 'f["corte"]["package"]')" in
+        tree-*Z.tar) ;;
+        *) bad "the tree's corte is not a snapshot: $(ast 'f["corte"]["package"]')" ;;
+    esac
+    log "  published corte $id from $(ast 'f["corte"]["package"]')"
+}
+# tree_of DIR HH:MM: DIR/prep_qro, the tree of a package of that corte time
+tree_of() {
+    mkdir -p "$1"
+    python3 "$GEN" "$W/tree.tar.gz" --files 60 --seed 30 --corte "2024-06-02T$2:00-06:00" >/dev/null
+    tar -xzf "$W/tree.tar.gz" -C "$1"
+    chmod -R u+rwX,go+rX "$1"
+}
+
+log "9: PrepSource tree: sftp put -r of a tree into /arbol"
+tree_of "$W/t1" 21:20
+printf 'put -r %s /arbol\n' "$W/t1/prep_qro" >"$W/9.batch"
+sftp_batch "$W/9.batch" >"$W/9.out" 2>&1 || bad "sftp put -r: $(cat "$W/9.out")"
+tree_published 30 2024-06-02T21:20:00-06:00 || true
+[ -e "$R/qro/arbol/prep_qro/json/main.json" ] || bad "the tree is not in /arbol as uploaded"
+curl -s "$BASE/prep/arbol/json/main.json" | grep -q '21:20:00' || bad "json/main.json of the tree is not served"
+
+log "10: the tree updated in place with scp -r"
+tree_of "$W/t2" 21:25
+printf '{"nuevo": true}\n' >"$W/t2/prep_qro/json/nuevo.json"
+timeout 60 scp "${SSH_OPTS[@]}" -P "$SPORT" -q -r "$W/t2/prep_qro" "$SFTP_USER@127.0.0.1:/arbol/" >"$W/10.out" 2>&1 \
+    || bad "scp -r: $(cat "$W/10.out")"
+tree_published 30 2024-06-02T21:25:00-06:00 || true
+[ "$(curl -s "$BASE/prep/arbol/json/nuevo.json")" = '{"nuevo": true}' ] || bad "the file scp -r added is not served"
 
 [ "$FAILS" = 0 ] || dump

@@ -247,6 +247,9 @@ def bench_tls(setup, lists):
     others = others.percent()
     prof = profile_tls([(n, ng if n.startswith("nginx") else httpd, targets[n])
                         for n in ("prep", "nginx", "nginx-static")], d)
+    prof_h2 = profile_tls([(n, ng if n.startswith("nginx") else httpd, targets[n])
+                           for n in ("prep", "stock", "nginx", "nginx-static")], d,
+                          h2_casillas, lists)
     stop(httpd)
     stop(ng)
     # the same with the worker MPM (BENCH_ONLY=tls-tune's fastest): a
@@ -260,7 +263,7 @@ def bench_tls(setup, lists):
     stop(httpd)
     prof[0].update(more[0])
     prof[1].update(more[1])
-    return results, cases, cipher, with_brotli, others, prof
+    return results, cases, cipher, with_brotli, others, (prof, prof_h2)
 
 
 def print_tls(results, cases, cipher, with_brotli, others, prof):
@@ -293,7 +296,8 @@ def print_tls(results, cases, cipher, with_brotli, others, prof):
             p / r["nginx-static"][0] if r["nginx-static"][0] else 0,
             sum(v[1] for v in r.values())))
     emit()
-    print_profile(*prof)
+    print_profile(*prof[0], title="(a) over TLS HTTP/1.1")
+    print_profile(*prof[1], title="(b) over HTTP/2 (h2load -m10)")
 
 
 def start_httpd(conf):
@@ -317,6 +321,7 @@ GROUPS = [("TLS/crypto (libcrypto, libssl, mod_ssl)", ("libcrypto", "libssl", "m
           ("kernel: other", ("[kernel",)),
           ("gzip (zlib)", ("libz",)),
           ("mod_prep", ("mod_prep",)),
+          ("HTTP/2 (mod_http2, libnghttp2)", ("mod_http2", "libnghttp2")),
           ("httpd core, APR, its modules", ("apache2", "libapr", "libaprutil", "mod_", "httpd")),
           ("nginx core", ("nginx",)),
           ("libc", ("libc",))]
@@ -363,41 +368,56 @@ def children(pid):
     return [c for c, (pp, _t) in proc_table().items() if pp == pid]
 
 
-def profile_tls(runs, d):
+def h1_main(base, prefix, _d, _lists):
+    """(a) over TLS HTTP/1.1 (wrk): (requests, req/s)."""
+    r = wrk(base + prefix + "json/main.json", "fixed.lua")
+    return r["requests"], r["rps"]
+
+
+def h2_casillas(base, prefix, d, lists):
+    """(b) over HTTP/2 (h2load, 10 streams a connection): (requests, req/s)."""
+    urls = url_list(os.path.join(d, "urls-profile-%d.txt" % abs(hash(base + prefix))),
+                    base, prefix, lists["casillas"])
+    h = h2load(urls, SECONDS, "gzip")
+    return h["done"], h["rps"]
+
+
+def profile_tls(runs, d, client=h1_main, lists=None):
     """perf record -g of the workers (httpd's children, nginx's workers)
-    while wrk runs (a) over TLS HTTP/1.1; CPU per request by group.  runs:
-    (name, the server's master process, (base URL, prefix))."""
+    while `client` runs (a) over TLS HTTP/1.1, or (b) over HTTP/2; CPU per
+    request by group.  runs: (name, the server's master process, (base URL,
+    prefix))."""
     out, tops = {}, {}
     if not shutil.which("perf"):
         return out, tops
+    tag = "" if client is h1_main else "-h2"
     for n, master, (base, prefix) in runs:
-        data = os.path.join(d, "perf-tls-%s.data" % re.sub(r"\W+", "-", n))
+        data = os.path.join(d, "perf-tls%s-%s.data" % (tag, re.sub(r"\W+", "-", n)))
         rec = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", data, "-p",
                                 ",".join(str(p) for p in children(master.pid)),
                                 "--", "sleep", str(SECONDS)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(rec)
-        r = wrk(base + prefix + "json/main.json", "fixed.lua")
+        requests, rps = client(base, prefix, d, lists)
         rec.wait(timeout=60)
         procs.remove(rec)
         if rec.returncode != 0 or not os.path.exists(data):
             return out, tops
         per = perf_groups(data)
-        requests = r["requests"] or 1
         # samples at 999 Hz: CPU µs per request
-        out[n] = ({g: v * 1e6 / 999 / requests for g, v in per.items()}, r["rps"])
+        out[n] = ({g: v * 1e6 / 999 / (requests or 1) for g, v in per.items()}, rps)
         tops[n] = perf_report(data, "1.5", "dso,sym")[:12]
     return out, tops
 
 
-def print_profile(out, tops):
+def print_profile(out, tops, title):
     if not out:
-        emit("(no TLS profile: perf missing or perf record failed)")
+        emit("(no TLS profile of %s: perf missing or perf record failed)" % title)
         emit()
         return
     names = list(out)
-    emit("#### Where the time goes in (a) over TLS HTTP/1.1: perf record -F 999 -g of the "
-         "workers, %d s, CPU µs per request by group" % SECONDS)
+    emit("#### Where the time goes in %s: perf record -F 999 -g of the "
+         "workers, %d s, CPU µs per request by group" % (title, SECONDS))
     emit()
     emit("| group | " + " | ".join(names) + " |")
     emit("|---|" + "---:|" * len(names))
