@@ -300,8 +300,9 @@ def print_tls(results, cases, cipher, with_brotli, others, prof):
     print_profile(*prof[1], title="(b) over HTTP/2 (h2load -m10)")
 
 
-def start_httpd(conf):
-    httpd = subprocess.Popen([HTTPD, "-f", conf, "-DFOREGROUND"])
+def start_httpd(conf, env=None):
+    httpd = subprocess.Popen([HTTPD, "-f", conf, "-DFOREGROUND"],
+                             env=dict(os.environ, **env) if env else None)
     procs.append(httpd)
     wait_port(TLS_PORT, "httpd (TLS)", httpd)
     return httpd
@@ -459,6 +460,28 @@ TUNE = [
     ("H2MaxSessionStreams 200, H2WindowSize 1 MB",
      ["H2MaxSessionStreams 200\nH2WindowSize 1048576"]),
     ("H2StreamMaxMemSize 262144, H2MinWorkers 64", ["H2StreamMaxMemSize 262144\nH2MinWorkers 64"]),
+    # (b) over h2 spends most of its kernel time in page faults and TLB
+    # shootdowns (smp_call_function_many_cond, mmap_lock): memory given
+    # back and taken again per stream
+    ("MaxMemFree 0 (APR keeps the memory it frees)", ["MaxMemFree 0"]),
+    ("glibc MALLOC_MMAP_THRESHOLD_=4 MB, MALLOC_TRIM_THRESHOLD_=64 MB",
+     [{"MALLOC_MMAP_THRESHOLD_": "4194304", "MALLOC_TRIM_THRESHOLD_": "67108864"}]),
+    ("the same and MaxMemFree 0, worker MPM 4×32",
+     [{"MALLOC_MMAP_THRESHOLD_": "4194304", "MALLOC_TRIM_THRESHOLD_": "67108864"},
+      "MaxMemFree 0",
+      ("mod_mpm_event.so", "mod_mpm_worker.so"),
+      ("mpm_event_module", "mpm_worker_module"),
+      ("StartServers        2", "StartServers        4"),
+      ("ServerLimit         2", "ServerLimit         4"),
+      ("ThreadsPerChild     64", "ThreadsPerChild     32")]),
+    ("H2MinWorkers 2, H2MaxWorkers 8", ["H2MinWorkers 2\nH2MaxWorkers 8"]),
+    ("worker MPM 4×32, H2MinWorkers 2, H2MaxWorkers 8",
+     [("mod_mpm_event.so", "mod_mpm_worker.so"),
+      ("mpm_event_module", "mpm_worker_module"),
+      ("StartServers        2", "StartServers        4"),
+      ("ServerLimit         2", "ServerLimit         4"),
+      ("ThreadsPerChild     64", "ThreadsPerChild     32"),
+      "H2MinWorkers 2\nH2MaxWorkers 8"]),
     ("SSLSessionCache none", [('SSLSessionCache "shmcb:', 'SSLSessionCache none\n#')]),
     ("SSLSessionTickets off, NumTickets 0 (conf/prep-tls.conf)",
      ["SSLSessionTickets off\nSSLOpenSSLConfCmd NumTickets 0"]),
@@ -472,6 +495,8 @@ def server_ticks(master):
 
 def tuned(text, changes):
     for c in changes:
+        if isinstance(c, dict):
+            continue  # httpd's environment (tune_env)
         if isinstance(c, tuple):
             if c[0] not in text:
                 die("tls-tune: %r is not in the configuration" % c[0])
@@ -479,6 +504,14 @@ def tuned(text, changes):
         else:
             text += c + "\n"
     return text
+
+
+def tune_env(changes):
+    env = {}
+    for c in changes:
+        if isinstance(c, dict):
+            env.update(c)
+    return env
 
 
 def bench_tune(setup, lists):
@@ -500,7 +533,7 @@ def bench_tune(setup, lists):
         with open(conf, "w") as f:
             f.write(text)
         one = Others()
-        httpd = start_httpd(conf)
+        httpd = start_httpd(conf, tune_env(changes))
         t0 = server_ticks(httpd.pid)
         r = wrk(base + PREFIX + "json/main.json", "fixed.lua")
         t1 = server_ticks(httpd.pid)
