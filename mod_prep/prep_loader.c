@@ -751,21 +751,11 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
                     feed->store, &rv);
         return busy(c, res);
     }
-    if (tree) {
-        apr_pool_create(&lock_pool, p);
-        res = prep_store_lock_load(feed->store, lock_pool, &c->verdict, p) !=
-                      APR_SUCCESS
-                  ? ended(c, res, PREP_LOAD_BUSY)
-                  : load_tree(c, res);
-        apr_pool_destroy(lock_pool);
-        if (c->dirfd >= 0) {
-            close(c->dirfd);
-        }
-        return pending_of(c, res);
-    }
     /* One open, one package: everything below reads this descriptor.  A
-     * republish reads the store's processed/ (the loader account's). */
-    if ((rv = open_package(
+     * republish reads the store's processed/ (the loader account's); a
+     * tree's snapshot is opened once taken, under the lock. */
+    if (!tree &&
+        (rv = open_package(
              c, req->mode == PREP_LOAD_REPUBLISH
                     ? apr_pstrcat(p, feed->store, "/" PREP_PROCESSED_DIR, NULL)
                     : feed->incoming)) != APR_SUCCESS) {
@@ -780,12 +770,16 @@ prep_load_result_t *prep_load_package(const prep_feed_t *feed,
     /* Two loaders never share a store: the lock is held until lock_pool is
      * destroyed (or the process ends). */
     apr_pool_create(&lock_pool, p);
-    res = prep_store_lock_load(feed->store, lock_pool, &c->verdict, p) !=
-                  APR_SUCCESS
-              ? ended(c, res, PREP_LOAD_BUSY)
-              : load_locked(c, res);
+    if (prep_store_lock_load(feed->store, lock_pool, &c->verdict, p) !=
+        APR_SUCCESS) {
+        res = ended(c, res, PREP_LOAD_BUSY);
+    } else {
+        res = tree ? load_tree(c, res) : load_locked(c, res);
+    }
     apr_pool_destroy(lock_pool);
-    close(c->dirfd);
+    if (c->dirfd >= 0) {
+        close(c->dirfd);
+    }
     return pending_of(c, res);
 }
 

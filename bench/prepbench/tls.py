@@ -190,12 +190,17 @@ def url_list(path, base, prefix, casillas):
     return path
 
 
-def bench_tls(setup, lists):
+def tls_dir(setup):
+    """bench/work/tls, the servers' users may read it; its certificate."""
     d = os.path.join(WORK, "tls")
     os.makedirs(d, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(d, setup.user, setup.group)
-    crt, key = certificate(d)
+    return (d,) + certificate(d)
+
+
+def bench_tls(setup, lists):
+    d, crt, key = tls_dir(setup)
     with_brotli = brotli_static_loads(setup, d, crt, key)
     tree = precompressed(setup.docroot, d, with_brotli)
     conf = httpd_conf(setup, d, crt, key)
@@ -516,11 +521,7 @@ def tune_env(changes):
 
 def bench_tune(setup, lists):
     """Each of TUNE once: (a) over HTTP/1.1 (wrk) and (b) over HTTP/2."""
-    d = os.path.join(WORK, "tls")
-    os.makedirs(d, exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(d, setup.user, setup.group)
-    crt, key = certificate(d)
+    d, crt, key = tls_dir(setup)
     base_conf = httpd_conf(setup, d, crt, key)
     with open(base_conf) as f:
         base_text = f.read()
