@@ -101,8 +101,11 @@ const char *next_tree(intake_feed_t *in, apr_time_t now,
         in->tree_name[0] = '\0';
     }
     done = in->tree_done_set && !memcmp(w.signature, in->tree_done, 32);
-    /* a directory it cannot read is refused by the snapshot, once quiet */
-    quiet = !w.temporary && (!w.error || APR_STATUS_IS_EACCES(w.error)) &&
+    /* a directory of it that cannot be read is refused by the snapshot,
+     * once quiet; PrepIncoming itself gone or unreadable is reported */
+    quiet = !w.temporary &&
+            (!w.error ||
+             (APR_STATUS_IS_EACCES(w.error) && strcmp(w.error_path, "."))) &&
             now - in->tree_same_since >= f->settle;
     restless(in, &w, quiet || done, now, p);
     if (done || !quiet || w.entries == 0) {
@@ -138,4 +141,13 @@ void tree_load_ended(intake_feed_t *in, prep_load_outcome_e outcome)
     }
     memcpy(in->tree_done, in->tree_loading, 32);
     in->tree_done_set = 1;
+    /* the loader wrote it, unless it was set aside here (a crash, a
+     * timeout): then a restart must not load that tree again either */
+    if (outcome == PREP_LOAD_REFUSED) {
+        apr_pool_t *p;
+
+        apr_pool_create(&p, NULL);
+        prep_tree_last_write(in->tree_done, in->feed->conf.store, p);
+        apr_pool_destroy(p);
+    }
 }

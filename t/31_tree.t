@@ -9,7 +9,8 @@
 # reported (status problem, PREP0164); the rsync run again publishes it
 # (PREP0165); a graceful restart does not load the tree again; a symbolic
 # link in the tree is refused as `link`, a directory the loader cannot read
-# as `unreadable`, and the corte stays.  Feed arbolv
+# as `unreadable`, PrepIncoming itself unreadable is reported, and the
+# corte stays.  Feed arbolv
 # (PrepVerify sha256): the tree's manifest SHA256SUMS checked, never
 # served; files rsynced without their manifest (an update cut half-way)
 # are refused as `verify`, the corte stays, and the manifest's arrival
@@ -175,6 +176,16 @@ ok $r, 'a directory of the tree the loader cannot read: refused' or diag explain
 is $r->{reason}, 'unreadable', 'as unreadable';
 like $r->{message} // '', qr/"datos"/, 'naming the directory';
 is corte_id($feed), $id3, 'the corte stays';
+
+# --- PrepIncoming itself unreadable: reported, not taken for quiet ------------
+my $log1 = error_log_size();
+chmod 0, incoming($feed) or die;
+my $q = wait_for(15, sub { my $m = problem($feed); $m =~ /cannot be read/ ? $m : undef });
+chmod 0755, incoming($feed);
+ok $q, 'PrepIncoming unreadable by the loader: reported once restless' or diag explain(status_feed($feed));
+like error_log_since($log1), qr/PREP0164: feed arbol: .*cannot be read/, 'PREP0164 says it cannot be read';
+is corte_id($feed), $id3, 'the corte stays';
+ok wait_for(5, sub { problem($feed) !~ /not been quiet/ }), 'readable again: the problem is gone';
 
 # --- arbolv: PrepVerify sha256 against the tree's SHA256SUMS -----------------
 my $fv = 'arbolv';
