@@ -181,6 +181,9 @@ const char *next_tree(intake_feed_t *in, apr_time_t now,
 /* The load of the tree ended with `outcome`: the tree it read is done
  * unless it is to be tried again (busy, changed, a first crash). */
 void tree_load_ended(intake_feed_t *in, prep_load_outcome_e outcome);
+/* The tree being loaded is set aside by the intake (a crash, a timeout):
+ * the store remembers it as loaded, as the loader does otherwise. */
+void tree_set_aside(intake_feed_t *in, apr_pool_t *p);
 
 /* --- mod_prep_intake_watch.c: inotify on PrepIncoming -------------- */
 

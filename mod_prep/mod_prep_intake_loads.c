@@ -155,6 +155,9 @@ static void set_aside_here(intake_feed_t *in, const char *reason,
     if (dirfd >= 0) {
         close(dirfd);
     }
+    if (tree) {
+        tree_set_aside(in, p);
+    }
 }
 
 /* A loader that died without a verdict (a crash, a kill): tried once more,

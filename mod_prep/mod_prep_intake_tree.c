@@ -141,13 +141,11 @@ void tree_load_ended(intake_feed_t *in, prep_load_outcome_e outcome)
     }
     memcpy(in->tree_done, in->tree_loading, 32);
     in->tree_done_set = 1;
-    /* the loader wrote it, unless it was set aside here (a crash, a
-     * timeout): then a restart must not load that tree again either */
-    if (outcome == PREP_LOAD_REFUSED) {
-        apr_pool_t *p;
+}
 
-        apr_pool_create(&p, NULL);
-        prep_tree_last_write(in->tree_done, in->feed->conf.store, p);
-        apr_pool_destroy(p);
+void tree_set_aside(intake_feed_t *in, apr_pool_t *p)
+{
+    if (in->tree_load) {
+        prep_tree_last_write(in->tree_loading, in->feed->conf.store, p);
     }
 }

@@ -369,6 +369,9 @@ apr_status_t prep_package_unpack_buffer(prep_unpacked_t **out, const void *buf,
 /* Names that are uploads in progress or not packages: ".x", "*.part",
  * "*.filepart", "*.tmp", and sidecars "*.sha256", "*.sig". */
 int prep_package_name_ignored(const char *name);
+/* A name an SFTP client or scp writes while it uploads: "*.part",
+ * "*.filepart", "*.tmp" (any case). */
+int prep_name_uploading(const char *name);
 
 /* ------------------------------------------------------------------ */
 /* prep_feed.c: one feed's configuration, its defaults and the parsers of

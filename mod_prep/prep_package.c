@@ -199,12 +199,30 @@ static int ends_with(const char *name, apr_size_t len, const char *suffix)
     return len >= n && strcasecmp(name + len - n, suffix) == 0;
 }
 
+static int ends_with_any(const char *name, const char *const *suffixes,
+                         apr_size_t n)
+{
+    apr_size_t len = strlen(name), i;
+
+    for (i = 0; i < n; i++) {
+        if (ends_with(name, len, suffixes[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int prep_name_uploading(const char *name)
+{
+    static const char *const suffixes[] = {".part", ".filepart", ".tmp"};
+
+    return ends_with_any(name, suffixes, sizeof(suffixes) / sizeof(*suffixes));
+}
+
 int prep_package_name_ignored(const char *name)
 {
-    static const char *const suffixes[] = {".part",   ".filepart", ".tmp",
-                                           ".sha256", ".sig",      ".reason"};
+    static const char *const sidecars[] = {".sha256", ".sig", ".reason"};
     const char *slash;
-    apr_size_t len, i;
 
     if (name == NULL) {
         return 1;
@@ -213,16 +231,8 @@ int prep_package_name_ignored(const char *name)
     if (slash != NULL) {
         name = slash + 1;
     }
-    if (name[0] == '\0' || name[0] == '.') {
-        return 1;
-    }
-    len = strlen(name);
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        if (ends_with(name, len, suffixes[i])) {
-            return 1;
-        }
-    }
-    return 0;
+    return name[0] == '\0' || name[0] == '.' || prep_name_uploading(name) ||
+           ends_with_any(name, sidecars, sizeof(sidecars) / sizeof(*sidecars));
 }
 
 /* ------------------------------------------------------------------ */

@@ -47,22 +47,12 @@ typedef struct tree_entry {
     struct stat st;
 } tree_entry_t;
 
-static int ends_with(const char *name, apr_size_t len, const char *suffix)
-{
-    apr_size_t n = strlen(suffix);
-
-    return len >= n && strcasecmp(name + len - n, suffix) == 0;
-}
-
 int prep_tree_name_temporary(const char *name)
 {
-    static const char *const suffixes[] = {".part", ".filepart", ".tmp"};
     apr_size_t len = strlen(name), i;
 
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        if (ends_with(name, len, suffixes[i])) {
-            return 1;
-        }
+    if (prep_name_uploading(name)) {
+        return 1;
     }
     /* rsync --delay-updates' folder, and rsync's .NAME.XXXXXX */
     if (!strcmp(name, ".~tmp~")) {
@@ -256,7 +246,11 @@ typedef struct snapshot {
     const prep_feed_t *feed;
     prep_tree_walk_t walk;
     int root; /* the tree's top */
-    int out;  /* the tar being written */
+    /* the directory of the entries copied last, opened once for them all
+     * (-1: none; parent_path "" is the top itself) */
+    const char *parent_path;
+    int parent_fd;
+    int out; /* the tar being written */
     EVP_MD_CTX *tar_sha;
     apr_uint64_t tar_size;
     int write_errno;
@@ -301,18 +295,29 @@ static int is_manifest(const snapshot_t *s, const tree_entry_t *e)
             !strcmp(e->name, PREP_TREE_MANIFEST ".sig"));
 }
 
-/* Directory fd of the entry's parent, opened along its path without
- * following a link; -1 (errno) when it cannot be. */
+/* Directory fd of the entry's parent (the snapshot's: not to be closed),
+ * opened along its path without following a link, once for the entries of
+ * one directory that come one after the other; -1 (errno) when it cannot
+ * be.  A directory replaced meanwhile is caught by the identity of each
+ * file and by the walk after. */
 static int parent_of(snapshot_t *s, const tree_entry_t *e)
 {
     const char *slash = strrchr(e->path, '/');
     char *dir, *part, *last;
-    int fd = dup(s->root);
+    int fd;
 
-    if (!slash || fd < 0) {
-        return fd;
+    if (!slash) {
+        return s->root;
     }
     dir = apr_pstrndup(s->p, e->path, (apr_size_t)(slash - e->path));
+    if (s->parent_fd >= 0 && !strcmp(s->parent_path, dir)) {
+        return s->parent_fd;
+    }
+    if (s->parent_fd >= 0) {
+        close(s->parent_fd);
+    }
+    s->parent_path = apr_pstrdup(s->p, dir);
+    fd = dup(s->root);
     for (part = apr_strtok(dir, "/", &last); part && fd >= 0;
          part = apr_strtok(NULL, "/", &last)) {
         int next =
@@ -321,7 +326,7 @@ static int parent_of(snapshot_t *s, const tree_entry_t *e)
         close(fd);
         fd = next;
     }
-    return fd;
+    return s->parent_fd = fd;
 }
 
 static int same_file(const struct stat *a, const struct stat *b)
@@ -370,7 +375,6 @@ static apr_status_t copy_regular(snapshot_t *s, struct archive *a,
         return APR_EAGAIN;
     }
     fd = openat(dir, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    close(dir);
     if (fd < 0 && errno == EACCES) {
         prep_incoming_unreadable_verdict(s->v, &e->st, NULL, s->p);
         s->v->message =
@@ -460,7 +464,6 @@ static apr_status_t add_entry(snapshot_t *s, struct archive *a,
                 break;
             }
             n = readlinkat(dir, e->name, target, sizeof(target) - 1);
-            close(dir);
             if (n < 0) {
                 rv = APR_EAGAIN;
                 break;
@@ -767,9 +770,13 @@ apr_status_t prep_tree_snapshot(prep_tree_snapshot_t *out,
     s.block = apr_palloc(p, COPY_BLOCK);
     s.tar_sha = EVP_MD_CTX_new();
     EVP_DigestInit_ex(s.tar_sha, EVP_sha256(), NULL);
+    s.parent_fd = -1;
     rv = write_tar(&s);
     EVP_DigestFinal_ex(s.tar_sha, out->sha256, NULL);
     EVP_MD_CTX_free(s.tar_sha);
+    if (s.parent_fd >= 0) {
+        close(s.parent_fd);
+    }
     close(s.root);
     /* the corte time a package's mtime gives (PrepCorteTime mtime): the
      * newest file's */

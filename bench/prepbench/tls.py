@@ -382,7 +382,7 @@ def h1_main(base, prefix, _d, _lists):
 
 def h2_casillas(base, prefix, d, lists):
     """(b) over HTTP/2 (h2load, 10 streams a connection): (requests, req/s)."""
-    urls = url_list(os.path.join(d, "urls-profile-%d.txt" % abs(hash(base + prefix))),
+    urls = url_list(os.path.join(d, "urls-profile%s.txt" % re.sub(r"\W+", "-", base + prefix)),
                     base, prefix, lists["casillas"])
     h = h2load(urls, SECONDS, "gzip")
     return h["done"], h["rps"]
